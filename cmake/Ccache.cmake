@@ -1,0 +1,4 @@
+find_program(SAMSA_CCACHE ccache)
+if(SAMSA_CCACHE)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${SAMSA_CCACHE})
+endif()

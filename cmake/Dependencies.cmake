@@ -1,0 +1,20 @@
+# All dependencies come from Debian 12 packages (tools/install-deps.sh installs them).
+find_package(Threads REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(GTest REQUIRED)
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBURING REQUIRED IMPORTED_TARGET liburing)
+pkg_check_modules(LIBZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(LIBLZ4 REQUIRED IMPORTED_TARGET liblz4)
+find_library(SNAPPY_LIBRARY snappy REQUIRED)
+
+# Asio is compiled once, in src/net/asio_impl.cc, instead of in every translation unit.
+add_library(samsa_asio_defs INTERFACE)
+target_compile_definitions(samsa_asio_defs INTERFACE BOOST_ASIO_SEPARATE_COMPILATION BOOST_ASIO_NO_DEPRECATED)
+target_link_libraries(samsa_asio_defs INTERFACE Boost::headers Threads::Threads)
