@@ -1,0 +1,51 @@
+#pragma once
+// Listens on the configured listeners and owns the live connections.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "samsa/net/frame_handler.h"
+
+namespace samsa::net {
+
+class IoContextPool;
+
+struct ConnectionOptions {
+  size_t max_frame_bytes = 104857600;  // socket.request.max.bytes
+  int send_buffer_bytes = 102400;      // socket.send.buffer.bytes, -1 = OS default
+  int receive_buffer_bytes = 102400;   // socket.receive.buffer.bytes, -1 = OS default
+  size_t max_in_flight = 64;           // requests read but not yet answered
+  size_t max_queued_reply_bytes = 32u << 20;
+};
+
+struct ListenerConfig {
+  std::string name;  // e.g. PLAINTEXT
+  std::string host;  // empty = all interfaces
+  uint16_t port = 0; // 0 = any free port
+  FrameHandler* handler = nullptr;
+};
+
+class TcpServer {
+ public:
+  TcpServer(IoContextPool& pool, ConnectionOptions options);
+  ~TcpServer();
+  TcpServer(const TcpServer&) = delete;
+  TcpServer& operator=(const TcpServer&) = delete;
+
+  // Binds and listens now, so a taken port fails start-up. Returns the bound port.
+  // Throws std::runtime_error naming the listener on failure.
+  uint16_t listen(const ListenerConfig& listener);
+  void start_accepting();
+  void stop_accepting();
+  // Asks every connection to finish its in-flight requests and close;
+  // waits at most `grace`. Returns the number still open afterwards.
+  size_t drain(std::chrono::milliseconds grace);
+  size_t connection_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace samsa::net

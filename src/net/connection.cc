@@ -1,0 +1,229 @@
+#include "connection.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "samsa/util/logging.h"
+
+namespace samsa::net {
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMaxGather = 64;  // replies per writev
+
+const std::shared_ptr<spdlog::logger>& log() {
+  static auto l = samsa::logger("samsa.network.Connection");
+  return l;
+}
+
+uint32_t read_be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+}  // namespace
+
+Connection::Connection(boost::asio::io_context& ioc, boost::asio::ip::tcp::socket socket, FrameHandler& handler,
+                       ConnectionInfo info, const ConnectionOptions& options, ClosedFn on_closed)
+    : ioc_(ioc),
+      socket_(std::move(socket)),
+      handler_(handler),
+      info_(std::move(info)),
+      options_(options),
+      on_closed_(std::move(on_closed)),
+      rbuf_(kReadChunk) {}
+
+void Connection::start() {
+  boost::system::error_code ignored;
+  socket_.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  if (options_.send_buffer_bytes > 0)
+    socket_.set_option(boost::asio::socket_base::send_buffer_size(options_.send_buffer_bytes), ignored);
+  if (options_.receive_buffer_bytes > 0)
+    socket_.set_option(boost::asio::socket_base::receive_buffer_size(options_.receive_buffer_bytes), ignored);
+  read_more();
+}
+
+void Connection::shutdown() {
+  boost::asio::post(ioc_, [self = shared_from_this()] {
+    if (self->closed_) return;
+    self->closing_ = true;
+    boost::system::error_code ignored;
+    // Wakes a pending read with EOF; replies still owed are written first.
+    self->socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_receive, ignored);
+    if (self->pending_.empty() && !self->writing_) self->close(nullptr);
+  });
+}
+
+void Connection::read_more() {
+  if (rend_ == rbuf_.size()) {  // no room: parse_frames() compacts or grows first
+    if (rstart_ > 0) {
+      std::copy(rbuf_.begin() + rstart_, rbuf_.begin() + rend_, rbuf_.begin());
+      rend_ -= rstart_;
+      rstart_ = 0;
+    } else {
+      rbuf_.resize(rbuf_.size() * 2);
+    }
+  }
+  socket_.async_read_some(boost::asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
+                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                            self->on_read(ec, n);
+                          });
+}
+
+void Connection::on_read(const boost::system::error_code& ec, size_t n) {
+  if (closed_) return;
+  if (ec || closing_) {
+    if (closing_) {
+      if (pending_.empty() && !writing_) close(nullptr);
+      return;  // the replies still owed close the connection when written
+    }
+    close(nullptr);  // peer went away
+    return;
+  }
+  rend_ += n;
+  parse_and_continue();
+}
+
+void Connection::parse_and_continue() {
+  parse_frames();
+  if (!closed_ && !closing_ && !read_paused_) read_more();
+}
+
+bool Connection::should_pause() const {
+  return pending_.size() >= options_.max_in_flight || queued_bytes_ >= options_.max_queued_reply_bytes;
+}
+
+void Connection::parse_frames() {
+  in_parse_ = true;
+  while (!closed_) {
+    if (should_pause()) {
+      read_paused_ = true;
+      break;
+    }
+    size_t avail = rend_ - rstart_;
+    if (avail < 4) break;
+    int32_t size = static_cast<int32_t>(read_be32(rbuf_.data() + rstart_));
+    if (size < 0 || static_cast<size_t>(size) > options_.max_frame_bytes) {
+      if (size < 0)
+        log()->warn("Closing connection from {} on {}: invalid frame size {}", info_.peer, info_.listener_name, size);
+      else
+        log()->warn("Closing connection from {} on {}: frame of {} bytes exceeds socket.request.max.bytes ({})",
+                    info_.peer, info_.listener_name, size, options_.max_frame_bytes);
+      close(nullptr);
+      break;
+    }
+    size_t need = 4 + static_cast<size_t>(size);
+    if (avail < need) {
+      // Make room for the whole frame: the limit above bounds this allocation.
+      if (rbuf_.size() - rstart_ < need) {
+        std::copy(rbuf_.begin() + rstart_, rbuf_.begin() + rend_, rbuf_.begin());
+        rend_ -= rstart_;
+        rstart_ = 0;
+        if (rbuf_.size() < need) rbuf_.resize(need);
+      }
+      break;
+    }
+    const uint8_t* body = rbuf_.data() + rstart_ + 4;
+    auto frame = std::make_shared<const std::vector<uint8_t>>(body, body + size);
+    rstart_ += need;
+    dispatch(std::move(frame));
+  }
+  if (rstart_ == rend_) {
+    rstart_ = rend_ = 0;
+    if (rbuf_.size() > 4 * kReadChunk) {  // a big frame has gone: give the memory back
+      rbuf_.resize(kReadChunk);
+      rbuf_.shrink_to_fit();
+    }
+  }
+  in_parse_ = false;
+}
+
+void Connection::dispatch(FramePtr frame) {
+  uint64_t seq = next_seq_++;
+  pending_.emplace_back();
+  auto self = shared_from_this();
+  handler_.on_frame(info_, std::move(frame), [self, seq](Reply reply) {
+    auto executor = self->ioc_.get_executor();
+    if (executor.running_in_this_thread()) {
+      self->complete(seq, std::move(reply));
+    } else {
+      boost::asio::post(executor, [self, seq, reply = std::move(reply)]() mutable {
+        self->complete(seq, std::move(reply));
+      });
+    }
+  });
+}
+
+void Connection::complete(uint64_t seq, Reply reply) {
+  if (closed_ || seq < first_seq_) return;
+  Slot& slot = pending_[seq - first_seq_];
+  slot.ready = true;
+  queued_bytes_ += reply.bytes.size();
+  slot.reply = std::move(reply);
+  flush();
+}
+
+void Connection::flush() {
+  if (writing_ || closed_) return;
+  write_bufs_.clear();
+  size_t slots = 0;
+  while (slots < pending_.size() && slots < kMaxGather && pending_[slots].ready) {
+    Reply& r = pending_[slots].reply;
+    if (r.kind == Reply::Kind::kNoResponse && slots == 0) {
+      pending_.pop_front();
+      ++first_seq_;
+      continue;
+    }
+    if (r.kind != Reply::Kind::kSend) break;  // close or no-response after what we gather now
+    write_bufs_.emplace_back(r.bytes.data(), r.bytes.size());
+    ++slots;
+  }
+  if (slots > 0) {
+    writing_ = true;
+    boost::asio::async_write(socket_, write_bufs_,
+                             [self = shared_from_this(), slots](const boost::system::error_code& ec, size_t) {
+                               self->on_written(ec, slots);
+                             });
+    return;
+  }
+  if (!pending_.empty() && pending_.front().ready && pending_.front().reply.kind == Reply::Kind::kClose) {
+    close(nullptr);  // the handler already logged why
+    return;
+  }
+  maybe_resume();
+  if (closing_ && pending_.empty()) close(nullptr);
+}
+
+void Connection::on_written(const boost::system::error_code& ec, size_t slots) {
+  writing_ = false;
+  if (closed_) return;
+  if (ec) {
+    close(nullptr);
+    return;
+  }
+  for (size_t i = 0; i < slots; ++i) {
+    queued_bytes_ -= pending_.front().reply.bytes.size();
+    pending_.pop_front();
+    ++first_seq_;
+  }
+  flush();
+}
+
+void Connection::maybe_resume() {
+  if (read_paused_ && !in_parse_ && !closing_ && !should_pause()) {
+    read_paused_ = false;
+    parse_and_continue();
+  }
+}
+
+void Connection::close(const char* reason) {
+  if (closed_) return;
+  closed_ = true;
+  if (reason) log()->info("Closing connection from {} on {}: {}", info_.peer, info_.listener_name, reason);
+  boost::system::error_code ignored;
+  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  pending_.clear();
+  if (on_closed_) on_closed_(info_.id);
+}
+
+}  // namespace samsa::net

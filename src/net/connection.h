@@ -1,0 +1,75 @@
+#pragma once
+// One client connection: reads size-prefixed frames, hands them to the
+// FrameHandler, and writes the replies back in request order with gather
+// writes. Clients may pipeline; reading pauses (TCP pushes back on the
+// client) while too many requests are in flight or too many reply bytes wait.
+// All state is touched only on the connection's io_context thread.
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "samsa/net/frame_handler.h"
+#include "samsa/net/tcp_server.h"
+
+namespace samsa::net {
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using ClosedFn = std::function<void(uint64_t id)>;
+
+  Connection(boost::asio::io_context& ioc, boost::asio::ip::tcp::socket socket, FrameHandler& handler, ConnectionInfo info,
+             const ConnectionOptions& options, ClosedFn on_closed);
+
+  void start();
+  boost::asio::io_context::executor_type executor() { return ioc_.get_executor(); }
+  // Graceful stop: read no more requests, write the replies still owed, close.
+  // Safe to call from any thread.
+  void shutdown();
+
+ private:
+  struct Slot {
+    bool ready = false;
+    Reply reply;
+  };
+
+  void read_more();
+  void on_read(const boost::system::error_code& ec, size_t n);
+  void parse_and_continue();
+  void parse_frames();
+  bool should_pause() const;
+  void dispatch(FramePtr frame);
+  void complete(uint64_t seq, Reply reply);
+  void flush();
+  void on_written(const boost::system::error_code& ec, size_t slots);
+  void maybe_resume();
+  void close(const char* reason);
+
+  boost::asio::io_context& ioc_;  // the reactor this connection lives on
+  boost::asio::ip::tcp::socket socket_;
+  FrameHandler& handler_;
+  ConnectionInfo info_;
+  const ConnectionOptions options_;
+  ClosedFn on_closed_;
+
+  std::vector<uint8_t> rbuf_;
+  size_t rstart_ = 0, rend_ = 0;
+
+  std::deque<Slot> pending_;  // one per request not yet written, in request order
+  uint64_t first_seq_ = 0;    // sequence number of pending_.front()
+  uint64_t next_seq_ = 0;
+  size_t queued_bytes_ = 0;   // bytes of ready replies not yet written
+  std::vector<boost::asio::const_buffer> write_bufs_;
+
+  bool writing_ = false;
+  bool read_paused_ = false;
+  bool in_parse_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace samsa::net
