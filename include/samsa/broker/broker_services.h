@@ -1,0 +1,15 @@
+#pragma once
+// The shared state request handlers use. Each member is safe to use from
+// any network thread on its own terms (the metadata cache is lock-free).
+#include <cstdint>
+
+#include "samsa/broker/metadata_image.h"
+
+namespace samsa::broker {
+
+struct BrokerServices {
+  int32_t node_id = -1;
+  MetadataCache metadata;
+};
+
+}  // namespace samsa::broker

@@ -1,0 +1,40 @@
+#pragma once
+// The table from API key to handler: one handler file per API in
+// src/broker/handlers/. An API is advertised in ApiVersions exactly when it
+// has an entry here, at exactly the versions the entry lists.
+#include <cstdint>
+#include <span>
+
+#include "samsa/broker/request_context.h"
+#include "samsa/protocol/wire_reader.h"
+
+namespace samsa::broker {
+
+using HandlerFn = void (*)(const RequestContext& ctx, protocol::WireReader& body, Responder responder);
+
+struct ApiHandler {
+  protocol::ApiKey key;
+  int16_t min_version;
+  int16_t max_version;
+  bool broker_listener;
+  bool controller_listener;
+  HandlerFn handle;
+};
+
+std::span<const ApiHandler> api_handlers();
+const ApiHandler* find_handler(int16_t key, ListenerKind listener);
+
+// Decodes a request body; DecodeError propagates to the dispatcher, which
+// closes the connection.
+template <typename Request>
+Request decode_request(protocol::WireReader& body, int16_t version) {
+  Request request;
+  request.decode(body, version);
+  return request;
+}
+
+void handle_api_versions(const RequestContext&, protocol::WireReader&, Responder);
+void handle_metadata(const RequestContext&, protocol::WireReader&, Responder);
+void handle_describe_cluster(const RequestContext&, protocol::WireReader&, Responder);
+
+}  // namespace samsa::broker

@@ -1,0 +1,28 @@
+#pragma once
+// The `samsa` subcommands. Each returns the process exit code.
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace samsa::cli {
+
+struct ServerOptions {
+  std::string config_file;
+  std::vector<std::string> overrides;
+};
+
+struct FormatOptions {
+  std::string cluster_id;
+  std::string config_file;
+  std::vector<std::string> overrides;
+  bool ignore_formatted = false;
+};
+
+int run_server(const ServerOptions& options);
+int run_storage_format(const FormatOptions& options);
+int run_random_uuid();
+
+}  // namespace samsa::cli

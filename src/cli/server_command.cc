@@ -1,0 +1,89 @@
+#include <csignal>
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "commands.h"
+#include "config_loader.h"
+#include "samsa/broker/broker.h"
+#include "samsa/broker/storage.h"
+#include "samsa/util/logging.h"
+#include "samsa/version.h"
+
+namespace samsa::cli {
+
+namespace {
+
+std::string join_listeners(const std::vector<broker::Listener>& listeners) {
+  std::vector<std::string> parts;
+  for (const auto& l : listeners) parts.push_back(fmt::format("{}://{}:{}", l.name, l.host, l.port));
+  return fmt::format("{}", fmt::join(parts, ","));
+}
+
+// Clustering (several voters, or broker-only nodes) needs the Raft quorum,
+// which this build does not have yet: refuse rather than pretend.
+std::optional<std::string> unsupported_topology(const broker::BrokerConfig& c) {
+  if (!c.is_broker() || !c.is_controller())
+    return "this build runs combined nodes only (process.roles=broker,controller)";
+  if (c.controller_quorum_voters.size() != 1 || c.controller_quorum_voters[0].id != c.node_id)
+    return fmt::format("this build runs a single-voter quorum only: controller.quorum.voters must list node {} alone",
+                       c.node_id);
+  return std::nullopt;
+}
+
+}  // namespace
+
+int run_server(const ServerOptions& options) {
+  // Block the stop signals in every thread; the main thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto config = load_config(options.config_file, options.overrides);
+  if (!config) return 1;
+  if (!config->log_level.empty() && !samsa::set_log_level(config->log_level))
+    fmt::print(stderr, "samsa: unknown log level '{}', using info\n", config->log_level);
+  auto log = samsa::logger("samsa.Samsa");
+
+  std::vector<std::string> roles;
+  if (config->is_broker()) roles.push_back("broker");
+  if (config->is_controller()) roles.push_back("controller");
+  log->info("Samsa {} starting: node.id={}, process.roles={}, listeners={}, advertised.listeners={}, log.dirs={}",
+            SAMSA_VERSION, config->node_id, fmt::join(roles, ","), join_listeners(config->listeners),
+            join_listeners(config->advertised_listeners), fmt::join(config->log_dirs, ","));
+  for (const auto& key : config->ignored_keys()) log->warn("Ignoring configuration {}: not used by Samsa", key);
+
+  if (auto why = unsupported_topology(*config)) {
+    log->error("Cannot start: {}", *why);
+    return 1;
+  }
+  broker::StorageState storage;
+  try {
+    storage = broker::verify_storage(*config);
+  } catch (const broker::StorageError& e) {
+    log->error("Cannot start: {}", e.what());
+    return 1;
+  }
+  log->info("Cluster {} at metadata.version level {}", storage.cluster_id, storage.metadata_version);
+
+  broker::Broker node(std::move(*config), storage.cluster_id, storage.metadata_version);
+  try {
+    node.start();
+  } catch (const std::exception& e) {
+    log->error("Cannot start: {}", e.what());
+    return 1;
+  }
+  log->info("Samsa server started");
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log->info("Received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  node.stop();
+  return 0;
+}
+
+}  // namespace samsa::cli
