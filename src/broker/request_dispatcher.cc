@@ -48,8 +48,10 @@ void Responder::begin(protocol::WireWriter& w) const {
 }
 
 void Responder::finish(protocol::WireWriter& w) {
-  w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
-  (*reply_)(net::Reply::send(w.take()));
+  w.patch_int32(0, static_cast<int32_t>(w.encoded_size() - 4));
+  std::vector<net::FileSplice> splices;
+  for (auto& s : w.take_splices()) splices.push_back(net::FileSplice{s.at, std::move(s.range)});
+  (*reply_)(net::Reply::send(w.take(), std::move(splices)));
 }
 
 void RequestDispatcher::on_frame(const net::ConnectionInfo& conn, net::FramePtr frame, net::ReplyFn reply_fn) {

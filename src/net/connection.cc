@@ -1,15 +1,23 @@
 #include "connection.h"
 
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include "blocking_reads.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::net {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
-constexpr size_t kMaxGather = 64;  // replies per writev
+constexpr size_t kMaxGather = 64;         // replies per writev
+constexpr size_t kFileChunk = 1u << 20;   // pread transfer: bytes per read+write
 
 const std::shared_ptr<spdlog::logger>& log() {
   static auto l = samsa::logger("samsa.network.Connection");
@@ -157,14 +165,14 @@ void Connection::complete(uint64_t seq, Reply reply) {
   if (closed_ || seq < first_seq_) return;
   Slot& slot = pending_[seq - first_seq_];
   slot.ready = true;
-  queued_bytes_ += reply.bytes.size();
+  queued_bytes_ += reply.frame_size();
   slot.reply = std::move(reply);
   flush();
 }
 
 void Connection::flush() {
   if (writing_ || closed_) return;
-  write_bufs_.clear();
+  parts_.clear();
   size_t slots = 0;
   while (slots < pending_.size() && slots < kMaxGather && pending_[slots].ready) {
     Reply& r = pending_[slots].reply;
@@ -174,15 +182,21 @@ void Connection::flush() {
       continue;
     }
     if (r.kind != Reply::Kind::kSend) break;  // close or no-response after what we gather now
-    write_bufs_.emplace_back(r.bytes.data(), r.bytes.size());
+    size_t at = 0;
+    for (const auto& splice : r.splices) {
+      if (splice.at > at) parts_.push_back(Part{r.bytes.data() + at, splice.at - at, nullptr});
+      if (splice.range.length > 0) parts_.push_back(Part{nullptr, splice.range.length, &splice.range});
+      at = splice.at;
+    }
+    if (r.bytes.size() > at) parts_.push_back(Part{r.bytes.data() + at, r.bytes.size() - at, nullptr});
     ++slots;
   }
   if (slots > 0) {
     writing_ = true;
-    boost::asio::async_write(socket_, write_bufs_,
-                             [self = shared_from_this(), slots](const boost::system::error_code& ec, size_t) {
-                               self->on_written(ec, slots);
-                             });
+    write_slots_ = slots;
+    part_index_ = 0;
+    file_done_ = 0;
+    write_next();
     return;
   }
   if (!pending_.empty() && pending_.front().ready && pending_.front().reply.kind == Reply::Kind::kClose) {
@@ -193,6 +207,102 @@ void Connection::flush() {
   if (closing_ && pending_.empty()) close(nullptr);
 }
 
+// Sends parts_[part_index_...]: runs of memory parts go out in one gather
+// write; file parts go through the configured transfer.
+void Connection::write_next() {
+  if (closed_) return;
+  if (part_index_ == parts_.size()) return on_written({}, write_slots_);
+  if (parts_[part_index_].file) return write_file_part();
+  write_bufs_.clear();
+  size_t end = part_index_;
+  while (end < parts_.size() && !parts_[end].file && write_bufs_.size() < 2 * kMaxGather) {
+    write_bufs_.emplace_back(parts_[end].data, parts_[end].length);
+    ++end;
+  }
+  boost::asio::async_write(socket_, write_bufs_,
+                           [self = shared_from_this(), end](const boost::system::error_code& ec, size_t) {
+                             if (ec) return self->on_written(ec, 0);
+                             self->part_index_ = end;
+                             self->write_next();
+                           });
+}
+
+void Connection::write_file_part() {
+  if (options_.file_transfer == FileTransferMode::kSendfile) return sendfile_file_part();
+  pread_file_part();
+}
+
+// pread transfer: try the page cache without blocking (RWF_NOWAIT); data
+// that is not cached is read on the blocking-read pool so the reactor never
+// waits for a disk.
+void Connection::pread_file_part() {
+  const Part& part = parts_[part_index_];
+  size_t chunk = std::min(part.length - file_done_, kFileChunk);
+  file_buf_.resize(chunk);
+  off_t offset = static_cast<off_t>(part.file->position + file_done_);
+  int fd = part.file->file->fd();
+  iovec iov{file_buf_.data(), chunk};
+  ssize_t n = ::preadv2(fd, &iov, 1, offset, RWF_NOWAIT);
+  if (n >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP)) return on_file_chunk_read(n, n < 0 ? errno : 0);
+  auto file = part.file->file;  // keeps the descriptor open while the pool reads
+  boost::asio::post(blocking_reads(), [self = shared_from_this(), file, offset, chunk] {
+    ssize_t r = ::pread(file->fd(), self->file_buf_.data(), chunk, offset);
+    int err = r < 0 ? errno : 0;
+    boost::asio::post(self->ioc_, [self, r, err] { self->on_file_chunk_read(r, err); });
+  });
+}
+
+void Connection::on_file_chunk_read(ssize_t n, int err) {
+  if (closed_) return;
+  if (n <= 0) {
+    // The size prefix already promised these bytes: the response cannot be
+    // completed, so the connection must go.
+    log()->warn("Closing connection from {} on {}: reading fetched data failed: {}", info_.peer,
+                info_.listener_name, n == 0 ? "file shorter than expected" : std::strerror(err));
+    return close(nullptr);
+  }
+  boost::asio::async_write(socket_, boost::asio::buffer(file_buf_.data(), static_cast<size_t>(n)),
+                           [self = shared_from_this()](const boost::system::error_code& ec, size_t written) {
+                             if (ec) return self->on_written(ec, 0);
+                             self->file_done_ += written;
+                             if (self->file_done_ == self->parts_[self->part_index_].length) {
+                               self->file_done_ = 0;
+                               ++self->part_index_;
+                             }
+                             self->write_next();
+                           });
+}
+
+// sendfile transfer: the kernel copies from the page cache to the socket;
+// when the socket buffer is full we wait for it to drain.
+void Connection::sendfile_file_part() {
+  const Part& part = parts_[part_index_];
+  socket_.native_non_blocking(true);
+  while (file_done_ < part.length) {
+    off_t offset = static_cast<off_t>(part.file->position + file_done_);
+    ssize_t n = ::sendfile(socket_.native_handle(), part.file->file->fd(), &offset, part.length - file_done_);
+    if (n > 0) {
+      file_done_ += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      socket_.async_wait(boost::asio::ip::tcp::socket::wait_write,
+                         [self = shared_from_this()](const boost::system::error_code& ec) {
+                           if (ec) return self->on_written(ec, 0);
+                           self->sendfile_file_part();
+                         });
+      return;
+    }
+    log()->warn("Closing connection from {} on {}: sendfile failed: {}", info_.peer, info_.listener_name,
+                n == 0 ? "file shorter than expected" : std::strerror(errno));
+    return close(nullptr);
+  }
+  file_done_ = 0;
+  ++part_index_;
+  write_next();
+}
+
 void Connection::on_written(const boost::system::error_code& ec, size_t slots) {
   writing_ = false;
   if (closed_) return;
@@ -201,10 +311,11 @@ void Connection::on_written(const boost::system::error_code& ec, size_t slots) {
     return;
   }
   for (size_t i = 0; i < slots; ++i) {
-    queued_bytes_ -= pending_.front().reply.bytes.size();
+    queued_bytes_ -= pending_.front().reply.frame_size();
     pending_.pop_front();
     ++first_seq_;
   }
+  parts_.clear();
   flush();
 }
 

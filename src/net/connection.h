@@ -45,6 +45,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void dispatch(FramePtr frame);
   void complete(uint64_t seq, Reply reply);
   void flush();
+  void write_next();
+  void write_file_part();
+  void pread_file_part();
+  void on_file_chunk_read(ssize_t n, int err);
+  void sendfile_file_part();
   void on_written(const boost::system::error_code& ec, size_t slots);
   void maybe_resume();
   void close(const char* reason);
@@ -63,6 +68,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t first_seq_ = 0;    // sequence number of pending_.front()
   uint64_t next_seq_ = 0;
   size_t queued_bytes_ = 0;   // bytes of ready replies not yet written
+  // What the write in progress covers: memory pieces of the replies being
+  // written and, between them, the file ranges they splice in.
+  struct Part {
+    const uint8_t* data = nullptr;
+    size_t length = 0;
+    const util::FileRange* file = nullptr;  // set for file parts
+  };
+  std::vector<Part> parts_;
+  size_t part_index_ = 0;
+  size_t file_done_ = 0;  // bytes of the current file part already sent
+  size_t write_slots_ = 0;
+  std::vector<uint8_t> file_buf_;  // pread transfer: one chunk of a file part
   std::vector<boost::asio::const_buffer> write_bufs_;
 
   bool writing_ = false;

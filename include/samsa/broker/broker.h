@@ -15,6 +15,7 @@
 namespace samsa::net {
 class IoContextPool;
 class TcpServer;
+enum class FileTransferMode;
 }  // namespace samsa::net
 
 namespace samsa::broker {
@@ -32,6 +33,7 @@ class Broker {
   const std::map<std::string, uint16_t>& bound_ports() const { return bound_ports_; }
 
  private:
+  net::FileTransferMode file_transfer_mode() const;
   MetadataImage initial_image(const std::string& cluster_id, int16_t metadata_version) const;
 
   BrokerConfig config_;

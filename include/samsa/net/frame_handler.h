@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "samsa/util/file_range.h"
+
 namespace samsa::net {
 
 struct ConnectionInfo {
@@ -17,14 +19,31 @@ struct ConnectionInfo {
   std::string listener_name;  // e.g. "PLAINTEXT"
 };
 
+// A file range whose bytes belong at offset `at` of a reply's buffer.
+struct FileSplice {
+  size_t at = 0;
+  util::FileRange range;
+};
+
 struct Reply {
   enum class Kind { kSend, kNoResponse, kClose };
   Kind kind = Kind::kSend;
-  std::vector<uint8_t> bytes;  // the whole response frame, 4-byte size prefix included
+  // The response frame, 4-byte size prefix included, with the bytes of each
+  // splice (in ascending `at` order) inserted where it says.
+  std::vector<uint8_t> bytes;
+  std::vector<FileSplice> splices;
 
-  static Reply send(std::vector<uint8_t> frame) { return Reply{Kind::kSend, std::move(frame)}; }
-  static Reply none() { return Reply{Kind::kNoResponse, {}}; }
-  static Reply close() { return Reply{Kind::kClose, {}}; }
+  size_t frame_size() const {
+    size_t n = bytes.size();
+    for (const auto& s : splices) n += s.range.length;
+    return n;
+  }
+
+  static Reply send(std::vector<uint8_t> frame, std::vector<FileSplice> splices = {}) {
+    return Reply{Kind::kSend, std::move(frame), std::move(splices)};
+  }
+  static Reply none() { return Reply{Kind::kNoResponse, {}, {}}; }
+  static Reply close() { return Reply{Kind::kClose, {}, {}}; }
 };
 
 using ReplyFn = std::function<void(Reply)>;

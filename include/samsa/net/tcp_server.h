@@ -11,7 +11,14 @@ namespace samsa::net {
 
 class IoContextPool;
 
+// How reply bytes that live in files reach the socket.
+enum class FileTransferMode {
+  kPread,     // pread into a reused buffer, then write (fastest here; see bench/)
+  kSendfile,  // sendfile(2) from the page cache
+};
+
 struct ConnectionOptions {
+  FileTransferMode file_transfer = FileTransferMode::kPread;
   size_t max_frame_bytes = 104857600;  // socket.request.max.bytes
   int send_buffer_bytes = 102400;      // socket.send.buffer.bytes, -1 = OS default
   int receive_buffer_bytes = 102400;   // socket.receive.buffer.bytes, -1 = OS default

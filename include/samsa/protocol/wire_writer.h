@@ -1,6 +1,9 @@
 #pragma once
 // Writer of Kafka's primitive wire types into a growable buffer that can be
-// reused across messages (clear() keeps the capacity).
+// reused across messages (clear() keeps the capacity). File-backed records
+// are not copied: their length prefix is written and a splice records where
+// the file's bytes belong, so the message is buffer[0, at1) + file range 1 +
+// buffer[at1, at2) + ... (see splices()).
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -14,12 +17,28 @@
 
 namespace samsa::protocol {
 
+struct Splice {
+  size_t at = 0;  // position in the buffer where the range's bytes belong
+  util::FileRange range;
+};
+
 class WireWriter {
  public:
   WireWriter() = default;
 
-  void clear() { buf_.clear(); }
+  void clear() {
+    buf_.clear();
+    splices_.clear();
+    spliced_bytes_ = 0;
+  }
+  // Bytes in the buffer only; encoded_size() adds the spliced file ranges.
   size_t size() const { return buf_.size(); }
+  size_t encoded_size() const { return buf_.size() + spliced_bytes_; }
+  const std::vector<Splice>& splices() const { return splices_; }
+  std::vector<Splice> take_splices() {
+    spliced_bytes_ = 0;
+    return std::move(splices_);
+  }
   const uint8_t* data() const { return buf_.data(); }
   std::span<const uint8_t> view() const { return buf_; }
   std::vector<uint8_t>& buffer() { return buf_; }
@@ -79,6 +98,14 @@ class WireWriter {
   }
   void records(const Records& r, bool compact) {
     if (r.is_null()) return null_length(compact, false);
+    if (r.in_file()) {
+      length(r.size(), compact, false);
+      if (r.size() > 0) {
+        splices_.push_back(Splice{buf_.size(), r.file_range()});
+        spliced_bytes_ += r.size();
+      }
+      return;
+    }
     bytes(r.bytes(), compact);
   }
   // Array length prefix; nullopt writes null.
@@ -113,6 +140,8 @@ class WireWriter {
   }
 
   std::vector<uint8_t> buf_;
+  std::vector<Splice> splices_;
+  size_t spliced_bytes_ = 0;
 };
 
 }  // namespace samsa::protocol
