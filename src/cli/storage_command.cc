@@ -21,6 +21,7 @@ int run_storage_format(const FormatOptions& options) {
     auto report = broker::format_storage(*config, options.cluster_id, options.ignore_formatted);
     for (const auto& dir : report.skipped) fmt::print("Skipping {}: already formatted\n", dir);
     for (const auto& dir : report.formatted) fmt::print("Formatted {} for cluster {}\n", dir, options.cluster_id);
+    if (report.formatted.empty()) fmt::print("All of the log directories are already formatted.\n");
     return 0;
   } catch (const broker::StorageError& e) {
     fmt::print(stderr, "samsa: {}\n", e.what());

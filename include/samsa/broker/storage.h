@@ -23,8 +23,8 @@ struct FormatReport {
   std::vector<std::string> skipped;    // already formatted (--ignore-formatted)
 };
 
-// Throws StorageError if the cluster id is not a Kafka Uuid, if a directory is
-// already formatted and !ignore_formatted, or if nothing was left to format.
+// Throws StorageError if the cluster id is not a Kafka Uuid or if a directory
+// is already formatted and !ignore_formatted.
 FormatReport format_storage(const BrokerConfig& config, const std::string& cluster_id, bool ignore_formatted);
 
 struct StorageState {

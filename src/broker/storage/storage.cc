@@ -46,7 +46,8 @@ FormatReport format_storage(const BrokerConfig& config, const std::string& clust
       todo.push_back(dir);
     }
   }
-  if (todo.empty()) throw StorageError("All of the log directories are already formatted.");
+  // Kafka: with --ignore-formatted, finding nothing to do is fine.
+  if (todo.empty() && !ignore_formatted) throw StorageError("All of the log directories are already formatted.");
   for (const auto& dir : todo) {
     std::error_code ec;
     fs::create_directories(dir, ec);
