@@ -240,13 +240,13 @@ void Connection::pread_file_part() {
   size_t chunk = std::min(part.length - file_done_, kFileChunk);
   file_buf_.resize(chunk);
   off_t offset = static_cast<off_t>(part.file->position + file_done_);
-  int fd = part.file->file->fd();
+  int fd = part.file->fd;
   iovec iov{file_buf_.data(), chunk};
   ssize_t n = ::preadv2(fd, &iov, 1, offset, RWF_NOWAIT);
   if (n >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP)) return on_file_chunk_read(n, n < 0 ? errno : 0);
-  auto file = part.file->file;  // keeps the descriptor open while the pool reads
-  boost::asio::post(blocking_reads(), [self = shared_from_this(), file, offset, chunk] {
-    ssize_t r = ::pread(file->fd(), self->file_buf_.data(), chunk, offset);
+  auto owner = part.file->owner;  // keeps the descriptor open while the pool reads
+  boost::asio::post(blocking_reads(), [self = shared_from_this(), owner, fd, offset, chunk] {
+    ssize_t r = ::pread(fd, self->file_buf_.data(), chunk, offset);
     int err = r < 0 ? errno : 0;
     boost::asio::post(self->ioc_, [self, r, err] { self->on_file_chunk_read(r, err); });
   });
@@ -280,7 +280,7 @@ void Connection::sendfile_file_part() {
   socket_.native_non_blocking(true);
   while (file_done_ < part.length) {
     off_t offset = static_cast<off_t>(part.file->position + file_done_);
-    ssize_t n = ::sendfile(socket_.native_handle(), part.file->file->fd(), &offset, part.length - file_done_);
+    ssize_t n = ::sendfile(socket_.native_handle(), part.file->fd, &offset, part.length - file_done_);
     if (n > 0) {
       file_done_ += static_cast<size_t>(n);
       continue;

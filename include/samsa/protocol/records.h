@@ -41,7 +41,7 @@ class Records {
   }
 
   bool is_null() const { return null_; }
-  bool in_file() const { return file_.file != nullptr; }
+  bool in_file() const { return file_.fd >= 0; }
   const util::FileRange& file_range() const { return file_; }
   // In-memory bytes; empty for file-backed records (see in_file()).
   std::span<const uint8_t> bytes() const { return bytes_; }

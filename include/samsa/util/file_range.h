@@ -25,13 +25,19 @@ class FileHandle {
   int fd_;
 };
 
+// `owner` keeps `fd` open (a FileHandle, a log segment's handle, ...).
 struct FileRange {
-  std::shared_ptr<const FileHandle> file;
+  int fd = -1;
+  std::shared_ptr<const void> owner;
   uint64_t position = 0;
   size_t length = 0;
 
+  static FileRange of(std::shared_ptr<const FileHandle> file, uint64_t position, size_t length) {
+    int fd = file->fd();
+    return FileRange{fd, std::move(file), position, length};
+  }
   bool operator==(const FileRange& o) const {
-    return file == o.file && position == o.position && length == o.length;
+    return fd == o.fd && owner == o.owner && position == o.position && length == o.length;
   }
 };
 

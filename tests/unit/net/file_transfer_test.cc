@@ -27,7 +27,7 @@ class SpliceHandler : public FrameHandler {
     std::string text = "headmidtail";
     std::vector<uint8_t> bytes(4);
     bytes.insert(bytes.end(), text.begin(), text.end());
-    std::vector<FileSplice> splices = {{8, util::FileRange{file, 10, n}}, {11, util::FileRange{file, 0, 5}}};
+    std::vector<FileSplice> splices = {{8, util::FileRange::of(file, 10, n)}, {11, util::FileRange::of(file, 0, 5)}};
     uint32_t size = htonl(static_cast<uint32_t>(text.size() + n + 5));
     std::memcpy(bytes.data(), &size, 4);
     reply(Reply::send(std::move(bytes), std::move(splices)));
