@@ -6,7 +6,15 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "samsa/broker/features.h"
+#include "samsa/broker/meta_properties.h"
+#include "samsa/broker/metadata/controller.h"
+#include "samsa/broker/metadata/metadata_delta.h"
+#include "samsa/broker/partition_manager.h"
+#include "samsa/broker/quorum_controller.h"
 #include "samsa/broker/request_dispatcher.h"
+#include "samsa/broker/scheduler.h"
+#include "samsa/raft/metadata_log.h"
 #include "samsa/net/io_context_pool.h"
 #include "samsa/net/tcp_server.h"
 #include "samsa/util/logging.h"
@@ -25,28 +33,19 @@ bool is_controller_listener(const BrokerConfig& config, const std::string& name)
 }
 }  // namespace
 
-Broker::Broker(BrokerConfig config, std::string cluster_id, int16_t metadata_version) : config_(std::move(config)) {
+Broker::Broker(BrokerConfig config, std::string cluster_id, int16_t metadata_version)
+    : config_(std::move(config)), cluster_id_(std::move(cluster_id)), bootstrap_metadata_version_(metadata_version) {
   services_.node_id = config_.node_id;
-  services_.metadata.publish(std::make_shared<const MetadataImage>(initial_image(cluster_id, metadata_version)));
+  services_.config = &config_;
 }
 
 Broker::~Broker() { stop(std::chrono::seconds(1)); }
 
-MetadataImage Broker::initial_image(const std::string& cluster_id, int16_t metadata_version) const {
-  // Until the metadata log replays registrations, this node registers itself
-  // with its advertised broker listeners; the single voter leads the quorum.
+MetadataImage Broker::initial_image(const std::string& cluster_id) const {
+  // What the metadata log does not hold: the cluster id (meta.properties)
+  // and the static voter set.
   MetadataImage image;
   image.cluster_id = cluster_id;
-  image.metadata_version = metadata_version;
-  image.features_epoch = 0;
-  if (config_.is_broker()) {
-    BrokerRegistration self;
-    self.id = config_.node_id;
-    self.rack = config_.broker_rack;
-    for (const auto& l : config_.advertised_listeners)
-      self.endpoints.push_back(BrokerEndpoint{l.name, l.host, l.port, l.security_protocol});
-    image.brokers.emplace(self.id, std::move(self));
-  }
   std::string controller_listener =
       config_.controller_listener_names.empty() ? "CONTROLLER" : config_.controller_listener_names.front();
   for (const auto& v : config_.controller_quorum_voters)
@@ -54,6 +53,89 @@ MetadataImage Broker::initial_image(const std::string& cluster_id, int16_t metad
   if (config_.controller_quorum_voters.size() == 1 && config_.controller_quorum_voters[0].id == config_.node_id)
     image.quorum_leader_id = config_.node_id;
   return image;
+}
+
+// Replays __cluster_metadata into the image; a new cluster first gets the
+// bootstrap records (metadata.version from bootstrap.checkpoint).
+void Broker::load_metadata() {
+  raft::MetadataLogOptions options;
+  options.metadata_dir = config_.metadata_log_dir;
+  options.node_id = config_.node_id;
+  for (const auto& v : config_.controller_quorum_voters) options.voters.push_back(v.id);
+  options.config.segment_bytes = config_.metadata_log_segment_bytes;
+  options.config.segment_ms = config_.metadata_log_segment_ms;
+  options.config.retention_ms = -1;  // snapshots, not retention, bound this log
+  metadata_log_ = raft::MetadataLog::open(options);
+
+  auto image = std::make_shared<const MetadataImage>(initial_image(cluster_id_));
+  size_t batches = 0;
+  metadata_log_->replay([&](const protocol::BatchView& batch) {
+    if (batch.header.is_control()) return;
+    image = metadata::apply_batch(image, batch);
+    ++batches;
+  });
+  services_.metadata.publish(image);
+  log()->info("Loaded {} metadata batches up to offset {} ({} topics)", batches, metadata_log_->end_offset(),
+              image->topics->by_name.size());
+
+  controller_ = std::make_unique<QuorumController>(*metadata_log_, services_.metadata,
+                                                   metadata::controller_defaults(config_), [this](const std::shared_ptr<const MetadataImage>& img) {
+                                                     if (partitions_) partitions_->apply(*img);
+                                                   });
+  services_.controller = controller_.get();
+  if (metadata_log_->empty_of_records()) {
+    controller_->commit([&](const MetadataImage&) { return metadata::bootstrap_records(bootstrap_metadata_version_); });
+    log()->info("Wrote the bootstrap metadata (metadata.version {})", bootstrap_metadata_version_);
+  }
+}
+
+// The broker role registers with the controller role of this node, as a
+// KRaft broker does with BrokerRegistration; a registration left over from
+// the previous run is fenced first, as its session would have expired.
+void Broker::register_self() {
+  metadata::BrokerRegistrationInput input;
+  input.broker_id = config_.node_id;
+  input.cluster_id = cluster_id_;
+  input.incarnation_id = protocol::Uuid::random();
+  input.rack = config_.broker_rack;
+  for (const auto& l : config_.advertised_listeners)
+    input.listeners.push_back(BrokerEndpoint{l.name, l.host, l.port, l.security_protocol});
+  for (const auto& f : supported_features()) input.features.push_back({f.name, {f.min_level, f.max_level}});
+  for (const auto& dir : config_.log_dirs) {
+    auto meta = MetaProperties::read(dir);
+    if (meta && meta->directory_id) input.log_dirs.push_back(*meta->directory_id);
+  }
+
+  auto fail = [](const metadata::ApiError& e) {
+    throw std::runtime_error(fmt::format("broker registration failed: {}", e.message));
+  };
+  controller_->commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
+    auto it = image.brokers.find(config_.node_id);
+    if (it == image.brokers.end() || it->second.fenced) return {};
+    auto fence = metadata::fence_broker(image, config_.node_id, true);
+    if (auto* e = std::get_if<metadata::ApiError>(&fence)) fail(*e);
+    return {std::get<metadata::RecordAndVersion>(fence)};
+  });
+  controller_->commit([&](const MetadataImage& image) {
+    auto result = metadata::register_broker(image, input, controller_->next_offset());
+    if (!result.error.ok()) fail(result.error);
+    return result.records;
+  });
+  controller_->commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
+    auto unfence = metadata::fence_broker(image, config_.node_id, false);
+    if (auto* e = std::get_if<metadata::ApiError>(&unfence)) fail(*e);
+    return {std::get<metadata::RecordAndVersion>(unfence)};
+  });
+}
+
+void Broker::schedule_log_maintenance() {
+  auto* partitions = partitions_.get();
+  scheduler_->schedule_periodic(std::chrono::milliseconds(config_.log_retention_check_interval_ms),
+                                [partitions] { partitions->logs().retention_check(); });
+  scheduler_->schedule_periodic(std::chrono::milliseconds(std::max<int64_t>(config_.log_flush_scheduler_interval_ms, 1000)),
+                                [partitions] { partitions->logs().flush_check(); });
+  // log.flush.offset.checkpoint.interval.ms (Kafka's default 60 s).
+  scheduler_->schedule_periodic(std::chrono::seconds(60), [partitions] { partitions->logs().checkpoint(); });
 }
 
 net::FileTransferMode Broker::file_transfer_mode() const {
@@ -71,6 +153,16 @@ net::FileTransferMode Broker::file_transfer_mode() const {
 }
 
 void Broker::start() {
+  scheduler_ = std::make_unique<Scheduler>();
+  services_.scheduler = scheduler_.get();
+  partitions_ = std::make_unique<PartitionManager>(config_, config_.node_id);
+  partitions_->startup();
+  services_.partitions = partitions_.get();
+  load_metadata();
+  register_self();
+  partitions_->apply(*services_.metadata.current());
+  schedule_log_maintenance();
+
   size_t threads = static_cast<size_t>(std::max(1, config_.num_network_threads));
   pool_ = std::make_unique<net::IoContextPool>(threads);
   net::ConnectionOptions options;
@@ -113,6 +205,9 @@ void Broker::stop(std::chrono::milliseconds grace) {
   pool_->stop();
   server_.reset();
   pool_.reset();
+  scheduler_->stop();
+  metadata_log_->close();
+  partitions_->shutdown();
   log()->info("[BrokerServer id={}] shut down completed", config_.node_id);
 }
 

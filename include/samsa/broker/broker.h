@@ -18,9 +18,16 @@ class TcpServer;
 enum class FileTransferMode;
 }  // namespace samsa::net
 
+namespace samsa::raft {
+class MetadataLog;
+}  // namespace samsa::raft
+
 namespace samsa::broker {
 
 class RequestDispatcher;
+class PartitionManager;
+class QuorumController;
+class Scheduler;
 
 class Broker {
  public:
@@ -34,10 +41,19 @@ class Broker {
 
  private:
   net::FileTransferMode file_transfer_mode() const;
-  MetadataImage initial_image(const std::string& cluster_id, int16_t metadata_version) const;
+  MetadataImage initial_image(const std::string& cluster_id) const;
+  void load_metadata();
+  void register_self();
+  void schedule_log_maintenance();
 
   BrokerConfig config_;
+  std::string cluster_id_;
+  int16_t bootstrap_metadata_version_;
   BrokerServices services_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<PartitionManager> partitions_;
+  std::unique_ptr<raft::MetadataLog> metadata_log_;
+  std::unique_ptr<QuorumController> controller_;
   std::unique_ptr<net::IoContextPool> pool_;
   std::unique_ptr<RequestDispatcher> broker_dispatcher_;
   std::unique_ptr<RequestDispatcher> controller_dispatcher_;

@@ -7,9 +7,18 @@
 
 namespace samsa::broker {
 
+struct BrokerConfig;
+class ControllerService;
+class PartitionManager;
+class Scheduler;
+
 struct BrokerServices {
   int32_t node_id = -1;
   MetadataCache metadata;
+  const BrokerConfig* config = nullptr;
+  ControllerService* controller = nullptr;  // this node's controller role
+  PartitionManager* partitions = nullptr;
+  Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
 };
 
 }  // namespace samsa::broker

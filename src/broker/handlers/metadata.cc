@@ -1,11 +1,17 @@
 // Metadata (key 3): brokers as seen through the listener the client used,
-// cluster id, a live broker as "controller", and the requested topics.
+// cluster id, a live broker as "controller", and topics — creating missing
+// ones when auto.create.topics.enable and the request allow it.
+#include <set>
+
 #include "samsa/broker/authorized_operations.h"
+#include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
+#include "samsa/broker/controller_service.h"
 #include "samsa/broker/handlers.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/metadata_request.h"
 #include "samsa/protocol/gen/metadata_response.h"
+#include "samsa/util/logging.h"
 
 namespace samsa::broker {
 
@@ -13,10 +19,79 @@ using protocol::ErrorCode;
 using protocol::MetadataRequest;
 using protocol::MetadataResponse;
 
+namespace {
+
+bool is_internal_topic(std::string_view name) {
+  return name == "__consumer_offsets" || name == "__transaction_state" || name == "__share_group_state";
+}
+
+MetadataResponse::MetadataResponseTopic describe_topic(const TopicImage& topic, const MetadataImage& image,
+                                                       bool include_operations) {
+  MetadataResponse::MetadataResponseTopic t;
+  t.name = topic.name;
+  t.topic_id = topic.id;
+  t.is_internal = is_internal_topic(topic.name);
+  if (include_operations) t.topic_authorized_operations = kTopicOperations;
+  for (const auto& [index, p] : topic.partitions) {
+    MetadataResponse::MetadataResponseTopic::MetadataResponsePartition mp;
+    mp.partition_index = index;
+    mp.leader_id = p.leader;
+    mp.leader_epoch = p.leader_epoch;
+    mp.replica_nodes = p.replicas;
+    mp.isr_nodes = p.isr;
+    auto live = [&](int32_t id) {
+      auto it = image.brokers.find(id);
+      return it != image.brokers.end() && !it->second.fenced;
+    };
+    for (int32_t r : p.replicas)
+      if (!live(r)) mp.offline_replicas.push_back(r);
+    if (p.leader < 0 || !live(p.leader)) mp.error_code = protocol::code(ErrorCode::LEADER_NOT_AVAILABLE);
+    t.partitions.push_back(std::move(mp));
+  }
+  return t;
+}
+
+// Creates `names` with the server defaults; returns the image afterwards and
+// the error of each name that could not be created.
+std::shared_ptr<const MetadataImage> auto_create(const RequestContext& ctx, const std::vector<std::string>& names,
+                                                 std::map<std::string, metadata::ApiError>& errors) {
+  ControllerService& controller = *ctx.services->controller;
+  return controller.commit([&](const MetadataImage& image) {
+    std::vector<metadata::CreatableTopic> topics;
+    for (const auto& n : names) topics.push_back(metadata::CreatableTopic{n});
+    auto result = metadata::create_topics(image, topics, false, controller.defaults(), controller.placer());
+    for (const auto& t : result.topics)
+      if (!t.error.ok() && t.error.code != ErrorCode::TOPIC_ALREADY_EXISTS) errors[t.name] = t.error;
+    return result.records;
+  });
+}
+
+}  // namespace
+
 void handle_metadata(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
   auto request = decode_request<MetadataRequest>(body, ctx.api_version);
   auto image = ctx.services->metadata.current();
   const std::string& listener = ctx.connection->listener_name;
+  bool topic_ops = ctx.api_version >= 8 && request.include_topic_authorized_operations;
+
+  // v0: an empty list means every topic; v1+: null means every topic.
+  bool all_topics = !request.topics.has_value() || (ctx.api_version == 0 && request.topics->empty());
+  std::map<std::string, metadata::ApiError> create_errors;
+  if (!all_topics && ctx.services->controller && ctx.services->config &&
+      ctx.services->config->auto_create_topics_enable && (ctx.api_version < 4 || request.allow_auto_topic_creation)) {
+    std::vector<std::string> missing;
+    for (const auto& t : *request.topics)
+      if (t.name && !image->topic(*t.name) && !is_internal_topic(*t.name)) missing.push_back(*t.name);
+    if (!missing.empty()) {
+      try {
+        image = auto_create(ctx, missing, create_errors);
+      } catch (const std::exception& e) {
+        samsa::logger("samsa.server.AutoTopicCreationManager")->error("Auto-creating topics failed: {}", e.what());
+        for (const auto& n : missing)
+          create_errors[n] = metadata::ApiError{ErrorCode::UNKNOWN_SERVER_ERROR, e.what()};
+      }
+    }
+  }
 
   MetadataResponse response;
   for (const auto& [id, broker] : image->brokers) {
@@ -35,17 +110,26 @@ void handle_metadata(const RequestContext& ctx, protocol::WireReader& body, Resp
   if (ctx.api_version >= 8 && ctx.api_version <= 10 && request.include_cluster_authorized_operations)
     response.cluster_authorized_operations = kClusterOperations;
 
-  // v0: an empty list means every topic; v1+: null means every topic.
-  bool all_topics = !request.topics.has_value() || (ctx.api_version == 0 && request.topics->empty());
-  if (!all_topics) {
+  if (all_topics) {
+    for (const auto& [name, topic] : image->topics->by_name)
+      response.topics.push_back(describe_topic(*topic, *image, topic_ops));
+  } else {
+    std::set<std::string> seen;
     for (const auto& t : *request.topics) {
-      // No topics exist yet: each requested one is unknown. (Auto-creation
-      // arrives with the partition logs.)
-      MetadataResponse::MetadataResponseTopic topic;
-      topic.name = t.name;
-      topic.topic_id = t.topic_id;
-      topic.error_code = protocol::code(t.name ? ErrorCode::UNKNOWN_TOPIC_OR_PARTITION : ErrorCode::UNKNOWN_TOPIC_ID);
-      response.topics.push_back(std::move(topic));
+      const TopicImage* topic = t.name ? image->topic(*t.name) : image->topic(t.topic_id);
+      if (topic) {
+        if (seen.insert(topic->name).second) response.topics.push_back(describe_topic(*topic, *image, topic_ops));
+        continue;
+      }
+      MetadataResponse::MetadataResponseTopic missing;
+      missing.name = t.name;
+      missing.topic_id = t.topic_id;
+      auto err = t.name ? create_errors.find(*t.name) : create_errors.end();
+      if (err != create_errors.end())
+        missing.error_code = protocol::code(err->second.code);
+      else
+        missing.error_code = protocol::code(t.name ? ErrorCode::UNKNOWN_TOPIC_OR_PARTITION : ErrorCode::UNKNOWN_TOPIC_ID);
+      response.topics.push_back(std::move(missing));
     }
   }
   responder.send(response);

@@ -1,0 +1,61 @@
+#pragma once
+// The `__cluster_metadata` log of a single-voter KRaft quorum. Opening it is
+// this node's election: the epoch in `quorum-state` goes up by one and the
+// new leader writes a LeaderChange control batch, as Kafka's raft client
+// does. Appends are durable (fsync) before they return: with one voter, the
+// durable append is the commit, so the high watermark is the log end.
+//
+// Multi-voter replication (Vote, BeginQuorumEpoch, follower Fetch) extends
+// this class in a later issue; the file formats are already Kafka's.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "samsa/log/log.h"
+#include "samsa/protocol/record_batch.h"
+
+namespace samsa::raft {
+
+struct MetadataLogOptions {
+  std::string metadata_dir;  // metadata.log.dir
+  int32_t node_id = -1;
+  std::vector<int32_t> voters;
+  log::LogConfig config;     // metadata.log.segment.bytes etc.
+};
+
+class MetadataLog {
+ public:
+  static constexpr const char* kTopic = "__cluster_metadata";
+
+  // Opens (recovering a torn tail) and takes leadership of a new epoch.
+  // Throws std::runtime_error on I/O failure.
+  static std::unique_ptr<MetadataLog> open(const MetadataLogOptions& options);
+  ~MetadataLog();
+
+  int32_t epoch() const { return epoch_; }
+  int64_t end_offset() const { return log_->log_end_offset(); }
+  bool empty_of_records() const { return !has_data_; }
+
+  // Appends one batch holding `values` (framed metadata records), durably.
+  // Returns the offset of the first record. Throws std::runtime_error.
+  int64_t append(const std::vector<std::vector<uint8_t>>& values);
+
+  // Every batch from the start, control batches included, in order.
+  void replay(const std::function<void(const protocol::BatchView&)>& on_batch) const;
+
+  void close();
+
+ private:
+  MetadataLog() = default;
+  void append_leader_change(const std::vector<int32_t>& voters, int32_t node_id);
+  int64_t append_batch(std::vector<uint8_t> batch);
+
+  std::shared_ptr<log::Log> log_;
+  int32_t epoch_ = 0;
+  bool has_data_ = false;  // any non-control batch
+};
+
+}  // namespace samsa::raft
