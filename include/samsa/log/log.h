@@ -1,0 +1,160 @@
+#pragma once
+// One partition's log: a directory "<topic>-<partition>" holding segments
+// (segment.h), leader-epoch-checkpoint and partition.metadata
+// (checkpoint_file.h). Kafka's UnifiedLog is the model.
+//
+// Threads: appends (and roll, retention, truncation) are serialised by a
+// per-log append lock. Reads never take it: they snapshot the segment map
+// and end offsets under a short state lock that is never held across I/O,
+// so a read never waits behind a write or an fsync. The log end offset is
+// published only after the bytes and index entries are written.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "samsa/log/batch_validator.h"
+#include "samsa/log/clock.h"
+#include "samsa/log/file_handle.h"
+#include "samsa/log/group_commit.h"
+#include "samsa/log/leader_epoch_cache.h"
+#include "samsa/log/log_config.h"
+#include "samsa/log/log_error.h"
+#include "samsa/log/segment.h"
+#include "samsa/log/topic_partition.h"
+#include "samsa/protocol/uuid.h"
+
+namespace samsa::log {
+
+// A byte range of one segment file to send as is (sendfile/pread): whole
+// batches only. `file` keeps the descriptor open for as long as the reader
+// holds it, even if retention deletes the segment meanwhile.
+struct FetchRange {
+  std::shared_ptr<FileHandle> file;  // null when size == 0
+  uint64_t position = 0;
+  size_t size = 0;
+  int64_t first_offset = -1;  // base offset of the first batch in the range
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+  int64_t high_watermark = 0;
+};
+
+struct LogOpenOptions {
+  std::string dir;  // the partition directory
+  TopicPartition tp;
+  protocol::Uuid topic_id;  // zero: unknown (no partition.metadata written)
+  LogConfig config;
+  std::shared_ptr<Clock> clock;  // SystemClock if null
+  bool clean_shutdown = false;   // the log dir had .kafka_cleanshutdown
+  int64_t recovery_point = 0;    // from recovery-point-offset-checkpoint
+  int64_t log_start_offset = 0;  // from log-start-offset-checkpoint
+};
+
+class Log {
+ public:
+  // Creates the directory if needed, loads (and if unclean, recovers) the
+  // segments. Errors: kInconsistentTopicId, kStorageError.
+  static LogResult<std::shared_ptr<Log>> open(LogOpenOptions options);
+  ~Log();
+
+  // --- writes ---
+  // Validates and appends a produce request's batches with one write.
+  LogResult<AppendInfo> append_as_leader(std::span<uint8_t> batches, int32_t leader_epoch,
+                                         AppendOrigin origin = AppendOrigin::kClient);
+  // Replicated batches (offsets assigned by the leader, must increase).
+  LogResult<AppendInfo> append_as_follower(std::span<const uint8_t> batches);
+  // Drops everything at or after `offset` (follower divergence).
+  LogResult<int64_t> truncate_to(int64_t offset);
+
+  // --- reads ---
+  // Whole batches starting with the one that holds `offset`, at most
+  // max_bytes (or exactly the first batch if it is larger and
+  // min_one_message), none at or past max_offset_exclusive. Reading at the
+  // bound returns an empty range; outside [log start, log end]:
+  // kOffsetOutOfRange.
+  LogResult<FetchRange> read(int64_t offset, size_t max_bytes, bool min_one_message,
+                             int64_t max_offset_exclusive) const;
+  // ListOffsets by timestamp: the earliest record with timestamp >= ts;
+  // nullopt if there is none.
+  std::optional<TimestampAndOffset> offset_for_timestamp(int64_t timestamp) const;
+  // ListOffsets MAX_TIMESTAMP (batch-level offset); {-1, -1} when empty.
+  TimestampAndOffset max_timestamp_and_offset() const;
+
+  int64_t log_start_offset() const;
+  int64_t log_end_offset() const;
+  int64_t high_watermark() const;
+  int64_t recovery_point() const;
+  // Clamped to [log start, log end].
+  void set_high_watermark(int64_t offset);
+
+  // --- retention ---
+  // retention.ms / retention.bytes (delete policy) and the log start offset;
+  // returns the number of segments deleted.
+  size_t delete_old_segments();
+  // DeleteRecords: moves the log start offset (must be <= high watermark,
+  // else kOffsetOutOfRange) and deletes the segments wholly below it.
+  LogResult<int64_t> delete_records_before(int64_t offset);
+
+  // --- durability ---
+  void flush();  // everything; moves the recovery point to the log end
+  void flush_up_to(int64_t offset_exclusive);
+  // flush.ms and pending flushes of rolled segments; for a periodic task.
+  void maybe_flush(int64_t now_ms);
+  void roll();
+  // Flush, final index entries, trim. The log refuses appends afterwards.
+  void close();
+  // The partition is being deleted (LogManager renames and removes the
+  // directory): appends fail from now on, open readers keep their files.
+  void mark_deleted();
+
+  // --- introspection ---
+  const std::string& dir() const { return dir_; }
+  const TopicPartition& topic_partition() const { return tp_; }
+  const protocol::Uuid& topic_id() const { return topic_id_; }
+  LogConfig config() const;
+  void update_config(const LogConfig& config);
+  LeaderEpochCache& leader_epoch_cache() { return *epochs_; }
+  std::vector<int64_t> segment_base_offsets() const;
+  uint64_t size_in_bytes() const;
+  uint64_t fsync_count() const { return committer_.fsync_count(); }
+
+ private:
+  explicit Log(LogOpenOptions options);
+  // log_recovery.cc
+  void load_segments(bool clean_shutdown, int64_t recovery_point);
+  void remove_temp_files();
+  // log.cc
+  std::shared_ptr<LogSegment> active_segment() const;
+  std::vector<std::shared_ptr<LogSegment>> segments_snapshot() const;
+  void roll_locked(int64_t new_base);
+  LogResult<AppendInfo> append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v);
+  void publish_end_locked(int64_t leo);
+  // log_retention.cc
+  size_t delete_segments_locked(size_t count, const char* reason);
+
+  const std::string dir_;
+  const TopicPartition tp_;
+  protocol::Uuid topic_id_;
+  std::shared_ptr<Clock> clock_;
+  std::unique_ptr<LeaderEpochCache> epochs_;
+  GroupCommitter committer_;
+
+  mutable std::mutex append_mu_;  // writers, roll, retention, truncation
+  mutable std::mutex state_mu_;   // short: the fields below, no I/O inside
+  LogConfig config_;
+  std::map<int64_t, std::shared_ptr<LogSegment>> segments_;
+  int64_t log_start_offset_ = 0;
+  int64_t log_end_offset_ = 0;
+  int64_t high_watermark_ = 0;
+  int64_t recovery_point_ = 0;
+  int64_t pending_flush_offset_ = -1;  // rolled, not yet flushed below this
+  int64_t last_flush_ms_ = 0;
+  int64_t unflushed_messages_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace samsa::log

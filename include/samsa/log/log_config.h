@@ -1,0 +1,44 @@
+#pragma once
+// Topic-level log settings under Kafka's topic config names, with Kafka's
+// defaults. The broker maps server.properties `log.*` keys onto this.
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "samsa/protocol/record_batch.h"
+
+namespace samsa::log {
+
+struct LogConfig {
+  static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+  int32_t segment_bytes = 1024 * 1024 * 1024;           // segment.bytes
+  int64_t segment_ms = 7LL * 24 * 60 * 60 * 1000;       // segment.ms
+  int32_t segment_index_bytes = 10 * 1024 * 1024;       // segment.index.bytes
+  int32_t index_interval_bytes = 4096;                  // index.interval.bytes
+  int64_t retention_ms = 7LL * 24 * 60 * 60 * 1000;     // retention.ms (-1 = forever)
+  int64_t retention_bytes = -1;                         // retention.bytes (-1 = unbounded)
+  int64_t flush_messages = kNever;                      // flush.messages
+  int64_t flush_ms = kNever;                            // flush.ms
+  int32_t max_message_bytes = 1024 * 1024 + 12;         // max.message.bytes (1048588)
+  protocol::TimestampType message_timestamp_type =      // message.timestamp.type
+      protocol::TimestampType::kCreateTime;
+  int64_t message_timestamp_before_max_ms = kNever;     // message.timestamp.before.max.ms
+  int64_t message_timestamp_after_max_ms = kNever;      // message.timestamp.after.max.ms
+  bool preallocate = false;                             // preallocate (accepted, not used)
+  std::string cleanup_policy = "delete";                // cleanup.policy
+  std::string compression_type = "producer";            // compression.type
+  // Samsa extension: every append waits for an fsync, shared by concurrent
+  // appenders (group commit).
+  bool fsync_per_append = false;                        // samsa.fsync.per.append
+
+  bool delete_enabled() const { return cleanup_policy.find("delete") != std::string::npos; }
+
+  // Overrides from topic config strings (names as above). Unknown keys are
+  // ignored; a malformed value returns its key name.
+  std::optional<std::string> apply(const std::map<std::string, std::string>& overrides);
+};
+
+}  // namespace samsa::log

@@ -1,0 +1,91 @@
+#pragma once
+// Owns the log directories (log.dirs) and every partition log in them.
+//
+// Per log dir:
+//   <topic>-<partition>/               one Log (log.h)
+//   <topic>-<partition>.<hex>-delete/  a deleted partition being removed
+//   recovery-point-offset-checkpoint   offsets checkpoint (checkpoint_file.h)
+//   log-start-offset-checkpoint        same format; only logs whose start
+//                                      offset is above their first segment
+//   .kafka_cleanshutdown               present only between a clean shutdown
+//                                      and the next start: logs skip recovery
+//   .lock                              flock'd while a broker uses the dir
+//
+// Threads: get() takes a shared lock on the partition map only; appends and
+// reads then go to the Log, which has no global lock. Callers on the hot
+// path should keep the shared_ptr<Log> they got.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "samsa/log/clock.h"
+#include "samsa/log/log.h"
+#include "samsa/log/log_config.h"
+#include "samsa/log/topic_partition.h"
+
+namespace samsa::log {
+
+inline constexpr const char* kCleanShutdownFile = ".kafka_cleanshutdown";
+
+struct LogManagerConfig {
+  std::vector<std::string> log_dirs;            // log.dirs
+  int num_recovery_threads_per_data_dir = 1;    // num.recovery.threads.per.data.dir
+  LogConfig default_config;
+  // Config for logs found at startup (topic overrides); default_config if unset.
+  std::function<LogConfig(const TopicPartition&)> config_for;
+};
+
+class LogManager {
+ public:
+  explicit LogManager(LogManagerConfig config, std::shared_ptr<Clock> clock = nullptr);
+  ~LogManager();
+  LogManager(const LogManager&) = delete;
+  LogManager& operator=(const LogManager&) = delete;
+
+  // Locks the dirs, loads every partition (recovering after an unclean
+  // stop), then removes the clean-shutdown markers. Throws std::system_error
+  // if a directory cannot be used.
+  void startup();
+  // Flushes and closes every log, writes the checkpoints and the markers.
+  void shutdown();
+
+  // New logs go to the dir holding the fewest partitions.
+  LogResult<std::shared_ptr<Log>> get_or_create(const std::string& topic, int32_t partition,
+                                                const protocol::Uuid& topic_id,
+                                                const LogConfig& config);
+  std::shared_ptr<Log> get(const std::string& topic, int32_t partition) const;
+  // Renames the dir to "<topic>-<partition>.<32 hex>-delete", then removes it.
+  bool remove(const std::string& topic, int32_t partition);
+  std::vector<TopicPartition> partitions() const;
+
+  // DeleteRecords, then the log start offsets are checkpointed.
+  LogResult<int64_t> delete_records(const std::string& topic, int32_t partition, int64_t offset);
+  // Retention over all logs; returns the segments deleted.
+  size_t retention_check();
+  // flush.ms and flushes of rolled segments over all logs.
+  void flush_check();
+  // Writes recovery-point and log-start-offset checkpoints of every dir.
+  void checkpoint();
+
+ private:
+  struct Entry {
+    std::shared_ptr<Log> log;
+    size_t dir_index;
+  };
+  void load_dir(size_t dir_index);
+  std::vector<std::pair<std::shared_ptr<Log>, size_t>> snapshot() const;
+
+  LogManagerConfig config_;
+  std::shared_ptr<Clock> clock_;
+  std::vector<int> lock_fds_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<TopicPartition, Entry, TopicPartitionHash> logs_;
+  std::mutex checkpoint_mu_;
+  bool started_ = false;
+};
+
+}  // namespace samsa::log

@@ -1,0 +1,101 @@
+#include "samsa/log/index_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <system_error>
+
+namespace samsa::log {
+namespace {
+
+[[noreturn]] void fail(const char* what, const std::string& path) {
+  throw std::system_error(errno, std::generic_category(), std::string(what) + " " + path);
+}
+
+}  // namespace
+
+IndexFile::IndexFile(std::string path, int64_t base_offset, size_t entry_size,
+                     int32_t max_index_bytes)
+    : path_(std::move(path)), base_offset_(base_offset), entry_size_(entry_size) {
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail("open", path_);
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) fail("fstat", path_);
+  const size_t existing = static_cast<size_t>(st.st_size);
+  partial_entry_ = existing % entry_size_ != 0;
+  const size_t existing_entries = existing / entry_size_;
+  const size_t max_bytes = max_index_bytes > 0 ? static_cast<size_t>(max_index_bytes) : 0;
+  max_entries_ = std::max(max_bytes / entry_size_, existing_entries);
+  map_len_ = max_entries_ * entry_size_;
+  if (map_len_ > 0) {
+    void* p = ::mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    if (p == MAP_FAILED) fail("mmap", path_);
+    map_ = static_cast<uint8_t*>(p);
+  }
+  set_entries(existing_entries);
+  // A new (or empty) file is preallocated right away, as in Kafka; the
+  // segment trims it if it turns out to be inactive.
+  if (existing == 0) resize_to_max();
+}
+
+IndexFile::~IndexFile() {
+  if (map_) ::munmap(map_, map_len_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void IndexFile::trim() {
+  if (::ftruncate(fd_, static_cast<off_t>(entries() * entry_size_)) != 0) fail("ftruncate", path_);
+}
+
+void IndexFile::resize_to_max() {
+  if (::ftruncate(fd_, static_cast<off_t>(map_len_)) != 0) fail("ftruncate", path_);
+}
+
+void IndexFile::reset() {
+  set_entries(0);
+  partial_entry_ = false;
+  // Drop the old content so a later unclean stop cannot resurrect it.
+  if (::ftruncate(fd_, 0) != 0) fail("ftruncate", path_);
+  resize_to_max();
+}
+
+void IndexFile::flush() {
+  if (map_ && ::msync(map_, map_len_, MS_SYNC) != 0) fail("msync", path_);
+}
+
+void IndexFile::rename_to(const std::string& new_path) {
+  if (::rename(path_.c_str(), new_path.c_str()) != 0 && errno != ENOENT) fail("rename", path_);
+  path_ = new_path;
+}
+
+void IndexFile::remove_file() {
+  if (::unlink(path_.c_str()) != 0 && errno != ENOENT) fail("unlink", path_);
+}
+
+int64_t IndexFile::get64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  return static_cast<int64_t>(v);
+}
+
+int32_t IndexFile::get32(const uint8_t* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | p[i];
+  return static_cast<int32_t>(v);
+}
+
+void IndexFile::put64(uint8_t* p, int64_t v) {
+  auto u = static_cast<uint64_t>(v);
+  for (int i = 7; i >= 0; --i, u >>= 8) p[i] = static_cast<uint8_t>(u);
+}
+
+void IndexFile::put32(uint8_t* p, int32_t v) {
+  auto u = static_cast<uint32_t>(v);
+  for (int i = 3; i >= 0; --i, u >>= 8) p[i] = static_cast<uint8_t>(u);
+}
+
+}  // namespace samsa::log

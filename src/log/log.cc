@@ -1,0 +1,284 @@
+// Log: opening, appends, roll, flush and close. Reads are in log_read.cc,
+// loading/recovery in log_recovery.cc, retention in log_retention.cc.
+#include "samsa/log/log.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "samsa/util/file_util.h"
+#include "samsa/util/logging.h"
+
+namespace samsa::log {
+namespace {
+
+auto log_logger() { return samsa::logger("samsa.log.UnifiedLog"); }
+
+LogError storage_error(const std::exception& e) { return log_error(LogErrc::kStorageError, e.what()); }
+
+}  // namespace
+
+Log::Log(LogOpenOptions o)
+    : dir_(o.dir),
+      tp_(o.tp),
+      topic_id_(o.topic_id),
+      clock_(o.clock ? o.clock : SystemClock::instance()),
+      committer_([this] { active_segment()->log_file()->fsync(); }),
+      config_(o.config),
+      log_start_offset_(o.log_start_offset) {}
+
+Log::~Log() = default;
+
+LogResult<std::shared_ptr<Log>> Log::open(LogOpenOptions options) {
+  try {
+    std::filesystem::create_directories(options.dir);
+    const bool clean = options.clean_shutdown;
+    const int64_t recovery_point = options.recovery_point;
+    std::shared_ptr<Log> log(new Log(options));
+
+    const std::string meta_path = log->dir_ + "/" + kPartitionMetadataFile;
+    std::optional<protocol::Uuid> stored;
+    if (auto text = read_text_file(meta_path)) {
+      stored = parse_partition_metadata(*text);
+      if (!stored) log_logger()->warn("Ignoring malformed {}", meta_path);
+    }
+    if (stored && !options.topic_id.is_zero() && *stored != options.topic_id)
+      return log_error(LogErrc::kInconsistentTopicId,
+                       "partition " + log->tp_.dir_name() + " has topic id " + stored->to_string() +
+                           ", expected " + options.topic_id.to_string());
+    if (stored) {
+      log->topic_id_ = *stored;
+    } else if (!options.topic_id.is_zero()) {
+      util::write_file_atomically(meta_path, format_partition_metadata(options.topic_id));
+    }
+
+    log->epochs_ =
+        std::make_unique<LeaderEpochCache>(log->dir_ + "/" + kLeaderEpochCheckpointFile);
+    log->load_segments(clean, recovery_point);
+    log->last_flush_ms_ = log->clock_->now_ms();
+    return log;
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+}
+
+std::shared_ptr<LogSegment> Log::active_segment() const {
+  std::lock_guard lock(state_mu_);
+  return segments_.rbegin()->second;
+}
+
+std::vector<std::shared_ptr<LogSegment>> Log::segments_snapshot() const {
+  std::lock_guard lock(state_mu_);
+  std::vector<std::shared_ptr<LogSegment>> out;
+  out.reserve(segments_.size());
+  for (const auto& [base, seg] : segments_) out.push_back(seg);
+  return out;
+}
+
+LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t leader_epoch,
+                                            AppendOrigin origin) {
+  uint64_t ticket = 0;
+  AppendInfo info;
+  bool durable;
+  {
+    std::lock_guard lock(append_mu_);
+    if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
+    const int64_t now = clock_->now_ms();
+    LeaderAppendContext ctx{log_end_offset(), leader_epoch, now, origin};
+    auto validated = validate_leader_append(batches, config_, ctx);
+    if (!validated) return validated.error();
+    auto appended = append_validated(batches, validated.value());
+    if (!appended) return appended;
+    info = appended.value();
+    durable = config_.fsync_per_append && info.num_batches > 0;
+    if (durable) ticket = committer_.ticket();
+  }
+  // Outside the append lock: others append while this one waits for the
+  // shared fsync.
+  if (durable) {
+    if (auto err = committer_.wait_durable(ticket))
+      return log_error(LogErrc::kStorageError, "fsync failed: " + *err);
+  }
+  return info;
+}
+
+LogResult<AppendInfo> Log::append_as_follower(std::span<const uint8_t> batches) {
+  std::lock_guard lock(append_mu_);
+  if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
+  auto validated = validate_follower_append(batches, config_, log_end_offset());
+  if (!validated) return validated.error();
+  return append_validated(batches, validated.value());
+}
+
+LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v) {
+  AppendInfo& info = v.info;
+  if (v.batches.empty()) {
+    info.log_start_offset = log_start_offset();
+    return info;
+  }
+  try {
+    const int64_t now = clock_->now_ms();
+    auto seg = active_segment();
+    if (seg->should_roll({bytes.size(), info.max_timestamp, info.last_offset, now})) {
+      roll_locked(info.first_offset);
+      seg = active_segment();
+    }
+    seg->append(bytes, v.batches);
+    for (const auto& b : v.batches)
+      epochs_->assign(b.header.partition_leader_epoch, b.header.base_offset);
+    publish_end_locked(info.last_offset + 1);
+  } catch (const std::exception& e) {
+    log_logger()->error("Append to {} failed: {}", tp_.dir_name(), e.what());
+    return storage_error(e);
+  }
+  int64_t unflushed;
+  {
+    std::lock_guard lock(state_mu_);
+    unflushed_messages_ += info.last_offset - info.first_offset + 1;
+    unflushed = unflushed_messages_;
+    info.log_start_offset = log_start_offset_;
+  }
+  if (unflushed >= config_.flush_messages) flush();
+  return info;
+}
+
+void Log::publish_end_locked(int64_t leo) {
+  std::lock_guard lock(state_mu_);
+  log_end_offset_ = leo;
+}
+
+void Log::roll() {
+  std::lock_guard lock(append_mu_);
+  roll_locked(log_end_offset());
+}
+
+void Log::roll_locked(int64_t new_base) {
+  auto old = active_segment();
+  if (old->size() == 0) return;  // an empty active segment is already "rolled"
+  auto fresh = LogSegment::create(dir_, new_base, config_, clock_->now_ms());
+  old->on_become_inactive();
+  // Group commit fsyncs only the active segment: make the old one durable
+  // before writes move on.
+  if (config_.fsync_per_append) old->log_file()->fsync();
+  {
+    std::lock_guard lock(state_mu_);
+    segments_[new_base] = fresh;
+    pending_flush_offset_ = new_base;
+  }
+  log_logger()->info("Rolled new log segment {} at offset {} for {}", fresh->log_path(), new_base,
+                     tp_.dir_name());
+}
+
+void Log::flush_up_to(int64_t offset_exclusive) {
+  int64_t recovery_point;
+  {
+    std::lock_guard lock(state_mu_);
+    recovery_point = recovery_point_;
+    offset_exclusive = std::min(offset_exclusive, log_end_offset_);
+  }
+  if (offset_exclusive <= recovery_point) return;
+  for (const auto& seg : segments_snapshot()) {
+    if (seg->base_offset() >= offset_exclusive) break;
+    if (seg->next_offset() <= recovery_point && seg->size() > 0) continue;
+    seg->flush();
+  }
+  std::lock_guard lock(state_mu_);
+  recovery_point_ = std::max(recovery_point_, offset_exclusive);
+  if (pending_flush_offset_ >= 0 && pending_flush_offset_ <= offset_exclusive)
+    pending_flush_offset_ = -1;
+}
+
+void Log::flush() {
+  int64_t leo;
+  {
+    std::lock_guard lock(state_mu_);
+    leo = log_end_offset_;
+    unflushed_messages_ = 0;
+    last_flush_ms_ = clock_->now_ms();
+  }
+  // Indexes too, so the recovery point may skip this data on restart.
+  for (const auto& seg : segments_snapshot()) {
+    if (seg->next_offset() > recovery_point() || seg == active_segment()) seg->flush();
+  }
+  std::lock_guard lock(state_mu_);
+  recovery_point_ = std::max(recovery_point_, leo);
+  pending_flush_offset_ = -1;
+}
+
+void Log::maybe_flush(int64_t now_ms) {
+  int64_t pending, last;
+  LogConfig cfg = config();
+  {
+    std::lock_guard lock(state_mu_);
+    pending = pending_flush_offset_;
+    last = last_flush_ms_;
+  }
+  if (cfg.flush_ms != LogConfig::kNever && now_ms - last >= cfg.flush_ms) {
+    flush();
+  } else if (pending >= 0) {
+    flush_up_to(pending);
+  }
+}
+
+void Log::close() {
+  std::lock_guard lock(append_mu_);
+  if (closed_) return;
+  flush();
+  active_segment()->close();
+  closed_ = true;
+}
+
+void Log::mark_deleted() {
+  std::lock_guard lock(append_mu_);
+  closed_ = true;
+}
+
+int64_t Log::log_start_offset() const {
+  std::lock_guard lock(state_mu_);
+  return log_start_offset_;
+}
+
+int64_t Log::log_end_offset() const {
+  std::lock_guard lock(state_mu_);
+  return log_end_offset_;
+}
+
+int64_t Log::high_watermark() const {
+  std::lock_guard lock(state_mu_);
+  return high_watermark_;
+}
+
+int64_t Log::recovery_point() const {
+  std::lock_guard lock(state_mu_);
+  return recovery_point_;
+}
+
+void Log::set_high_watermark(int64_t offset) {
+  std::lock_guard lock(state_mu_);
+  high_watermark_ = std::clamp(offset, log_start_offset_, log_end_offset_);
+}
+
+LogConfig Log::config() const {
+  std::lock_guard lock(state_mu_);
+  return config_;
+}
+
+void Log::update_config(const LogConfig& config) {
+  std::lock_guard append_lock(append_mu_);
+  std::lock_guard lock(state_mu_);
+  config_ = config;
+}
+
+std::vector<int64_t> Log::segment_base_offsets() const {
+  std::lock_guard lock(state_mu_);
+  std::vector<int64_t> out;
+  for (const auto& [base, seg] : segments_) out.push_back(base);
+  return out;
+}
+
+uint64_t Log::size_in_bytes() const {
+  uint64_t total = 0;
+  for (const auto& seg : segments_snapshot()) total += seg->size();
+  return total;
+}
+
+}  // namespace samsa::log

@@ -1,0 +1,177 @@
+// Loading a partition directory: leftovers of interrupted operations are
+// removed, segments opened, and either trusted (clean shutdown, indexes
+// sanity-checked) or re-validated batch by batch from the recovery point
+// (unclean shutdown), truncating a torn or corrupt tail.
+#include <algorithm>
+#include <filesystem>
+
+#include "samsa/log/log.h"
+#include "samsa/util/logging.h"
+
+namespace samsa::log {
+namespace fs = std::filesystem;
+namespace {
+
+auto loader_logger() { return samsa::logger("samsa.log.LogLoader"); }
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// "<20 digits>.log" -> base offset.
+std::optional<int64_t> base_offset_of(const std::string& name, std::string_view suffix) {
+  if (!ends_with(name, suffix) || name.size() != 20 + suffix.size()) return std::nullopt;
+  int64_t v = 0;
+  for (size_t i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    v = v * 10 + (name[i] - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+void Log::remove_temp_files() {
+  std::vector<fs::path> doomed;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    const std::string name = entry.path().filename().string();
+    if (ends_with(name, kDeletedSuffix) || ends_with(name, ".cleaned") ||
+        ends_with(name, ".swap") || ends_with(name, ".tmp")) {
+      doomed.push_back(entry.path());
+      continue;
+    }
+    // An index without its .log is an orphan of an interrupted delete.
+    for (const char* suffix : {kIndexSuffix, kTimeIndexSuffix}) {
+      if (auto base = base_offset_of(name, suffix)) {
+        if (!fs::exists(dir_ + "/" + offset_file_stem(*base) + kLogSuffix))
+          doomed.push_back(entry.path());
+      }
+    }
+  }
+  for (const auto& p : doomed) {
+    loader_logger()->info("Deleting stray file {}", p.string());
+    fs::remove(p);
+  }
+}
+
+void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
+  remove_temp_files();
+  std::vector<int64_t> bases;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    if (auto base = base_offset_of(entry.path().filename().string(), kLogSuffix))
+      bases.push_back(*base);
+  }
+  std::sort(bases.begin(), bases.end());
+  // Unclean: every segment from the one holding the recovery point on is
+  // re-validated; everything before it was flushed and is trusted.
+  int64_t recover_from = bases.empty() ? 0 : bases.front();
+  for (int64_t b : bases) {
+    if (b <= recovery_point) recover_from = b;
+  }
+
+  const int64_t now = clock_->now_ms();
+  auto on_batch = [this](const protocol::RecordBatchHeader& h) {
+    auto latest = epochs_->latest_epoch();
+    if (h.partition_leader_epoch >= 0 && (!latest || *latest < h.partition_leader_epoch))
+      epochs_->assign(h.partition_leader_epoch, h.base_offset);
+  };
+  std::map<int64_t, std::shared_ptr<LogSegment>> loaded;
+  bool drop_rest = false;
+  for (int64_t base : bases) {
+    const std::string stem = dir_ + "/" + offset_file_stem(base);
+    if (drop_rest) {
+      auto seg = LogSegment::open(dir_, base, config_, now);
+      loader_logger()->warn("Deleting segment {} after a truncated one", seg->log_path());
+      seg->delete_files();
+      continue;
+    }
+    const bool indexes_present =
+        fs::exists(stem + kIndexSuffix) && fs::exists(stem + kTimeIndexSuffix);
+    auto seg = LogSegment::open(dir_, base, config_, now);
+    std::optional<std::string> why;
+    if (!indexes_present) {
+      why = "missing index file";
+    } else if (!clean_shutdown && base >= recover_from) {
+      why = "unclean shutdown";
+    } else if (auto bad = seg->load_end_state()) {
+      why = "corrupt index or log: " + *bad;
+      loader_logger()->warn("Found a corrupted index or log in {} ({}), rebuilding",
+                            seg->log_path(), *bad);
+    }
+    if (why) {
+      auto result = seg->recover(on_batch);
+      if (result.truncated_bytes > 0) {
+        loader_logger()->warn(
+            "Found invalid messages in log segment {} at byte offset {}: {}. Truncated {} "
+            "bytes; later segments are deleted",
+            seg->log_path(), result.valid_bytes, result.reason, result.truncated_bytes);
+        drop_rest = true;
+      } else {
+        loader_logger()->debug("Recovered segment {} ({}), {} valid bytes", seg->log_path(), *why,
+                               result.valid_bytes);
+      }
+    }
+    loaded[base] = seg;
+  }
+  if (loaded.empty()) {
+    loaded[log_start_offset_] = LogSegment::create(dir_, log_start_offset_, config_, now);
+  }
+  // Only the active segment keeps preallocated index files.
+  for (auto it = loaded.begin(); it != loaded.end(); ++it) {
+    if (std::next(it) == loaded.end()) {
+      it->second->on_become_active();
+    } else {
+      it->second->on_become_inactive();
+    }
+  }
+  const int64_t leo = loaded.rbegin()->second->next_offset();
+  {
+    std::lock_guard lock(state_mu_);
+    segments_ = std::move(loaded);
+    log_end_offset_ = leo;
+    log_start_offset_ = std::clamp(log_start_offset_, segments_.begin()->first, leo);
+    recovery_point_ = std::clamp(recovery_point, log_start_offset_, leo);
+    high_watermark_ = leo;
+  }
+  epochs_->truncate_from_end(leo);
+  epochs_->truncate_from_start(log_start_offset());
+  loader_logger()->info("Loaded {} with {} segments, log start offset {}, log end offset {} ({})",
+                        tp_.dir_name(), segments_.size(), log_start_offset(), leo,
+                        clean_shutdown ? "clean shutdown" : "recovered");
+}
+
+LogResult<int64_t> Log::truncate_to(int64_t offset) {
+  std::lock_guard lock(append_mu_);
+  if (offset >= log_end_offset()) return log_end_offset();
+  if (offset < log_start_offset())
+    return log_error(LogErrc::kOffsetOutOfRange, "cannot truncate below the log start offset");
+  try {
+    std::vector<std::shared_ptr<LogSegment>> doomed;
+    std::shared_ptr<LogSegment> active;
+    {
+      std::lock_guard state(state_mu_);
+      while (segments_.size() > 1 && segments_.rbegin()->first >= offset) {
+        doomed.push_back(segments_.rbegin()->second);
+        segments_.erase(std::prev(segments_.end()));
+      }
+      active = segments_.rbegin()->second;
+    }
+    for (auto& seg : doomed) seg->delete_files();
+    uint64_t removed = active->truncate_to(offset);
+    active->on_become_active();
+    {
+      std::lock_guard state(state_mu_);
+      log_end_offset_ = active->next_offset();
+      high_watermark_ = std::min(high_watermark_, log_end_offset_);
+      recovery_point_ = std::min(recovery_point_, log_end_offset_);
+    }
+    epochs_->truncate_from_end(log_end_offset());
+    loader_logger()->info("Truncated {} to offset {} ({} segments deleted, {} bytes cut)",
+                          tp_.dir_name(), offset, doomed.size(), removed);
+    return log_end_offset();
+  } catch (const std::exception& e) {
+    return log_error(LogErrc::kStorageError, e.what());
+  }
+}
+
+}  // namespace samsa::log

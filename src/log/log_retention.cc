@@ -1,0 +1,122 @@
+// Retention: whole segments are deleted from the front of the log when they
+// are older than retention.ms, beyond retention.bytes, or wholly below the
+// log start offset (DeleteRecords). As in Kafka, a segment is only deletable
+// once everything in it is below the high watermark, and the active segment
+// may go too (a fresh one is rolled first) unless it is empty.
+#include <functional>
+
+#include "samsa/log/log.h"
+#include "samsa/util/logging.h"
+
+namespace samsa::log {
+namespace {
+
+auto retention_logger() { return samsa::logger("samsa.log.UnifiedLog"); }
+
+using SegmentPredicate = std::function<bool(const LogSegment&, const LogSegment* next)>;
+
+}  // namespace
+
+size_t Log::delete_segments_locked(size_t count, const char* reason) {
+  std::vector<std::shared_ptr<LogSegment>> doomed;
+  bool roll_first;
+  {
+    std::lock_guard lock(state_mu_);
+    roll_first = count >= segments_.size();
+  }
+  if (roll_first) roll_locked(log_end_offset());
+  int64_t new_start;
+  {
+    std::lock_guard lock(state_mu_);
+    for (size_t i = 0; i < count && segments_.size() > 1; ++i) {
+      doomed.push_back(segments_.begin()->second);
+      segments_.erase(segments_.begin());
+    }
+    log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
+    high_watermark_ = std::max(high_watermark_, log_start_offset_);
+    recovery_point_ = std::max(recovery_point_, log_start_offset_);
+    new_start = log_start_offset_;
+  }
+  epochs_->truncate_from_start(new_start);
+  for (const auto& seg : doomed) {
+    retention_logger()->info("Deleting segment {} of {} due to {}", seg->log_path(),
+                             tp_.dir_name(), reason);
+    seg->delete_files();
+  }
+  return doomed.size();
+}
+
+// Counts the deletable prefix of the log for `pred` and deletes it.
+static size_t deletable_prefix(const std::vector<std::shared_ptr<LogSegment>>& segs,
+                               int64_t high_watermark, int64_t log_end_offset,
+                               const SegmentPredicate& pred) {
+  size_t count = 0;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    const LogSegment* next = i + 1 < segs.size() ? segs[i + 1].get() : nullptr;
+    const int64_t upper = next ? next->base_offset() : log_end_offset;
+    const bool last_and_empty = !next && segs[i]->size() == 0;
+    if (last_and_empty || high_watermark < upper || !pred(*segs[i], next)) break;
+    ++count;
+  }
+  return count;
+}
+
+size_t Log::delete_old_segments() {
+  std::lock_guard lock(append_mu_);
+  if (closed_) return 0;
+  size_t deleted = 0;
+  const int64_t now = clock_->now_ms();
+  auto run = [&](const SegmentPredicate& pred, const char* reason) {
+    size_t n = deletable_prefix(segments_snapshot(), high_watermark(), log_end_offset(), pred);
+    if (n > 0) deleted += delete_segments_locked(n, reason);
+  };
+  const int64_t start = log_start_offset();
+  run([start](const LogSegment&, const LogSegment* next) {
+        return next && next->base_offset() <= start;
+      },
+      "log start offset breach");
+  if (config_.delete_enabled() && config_.retention_ms >= 0) {
+    const int64_t retention_ms = config_.retention_ms;
+    run([&](const LogSegment& seg, const LogSegment*) {
+          return now - seg.largest_timestamp() > retention_ms;
+        },
+        "retention time breach");
+  }
+  if (config_.delete_enabled() && config_.retention_bytes >= 0) {
+    int64_t excess = static_cast<int64_t>(size_in_bytes()) - config_.retention_bytes;
+    run([&](const LogSegment& seg, const LogSegment*) {
+          if (excess - static_cast<int64_t>(seg.size()) < 0) return false;
+          excess -= static_cast<int64_t>(seg.size());
+          return true;
+        },
+        "retention size breach");
+  }
+  return deleted;
+}
+
+LogResult<int64_t> Log::delete_records_before(int64_t offset) {
+  std::lock_guard lock(append_mu_);
+  if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
+  {
+    std::lock_guard state(state_mu_);
+    if (offset > high_watermark_ || offset < 0)
+      return log_error(LogErrc::kOffsetOutOfRange,
+                       "cannot delete records before " + std::to_string(offset) +
+                           ": the high watermark is " + std::to_string(high_watermark_));
+    if (offset <= log_start_offset_) return log_start_offset_;
+    log_start_offset_ = offset;
+  }
+  epochs_->truncate_from_start(offset);
+  try {
+    size_t n = deletable_prefix(segments_snapshot(), high_watermark(), log_end_offset(),
+                                [offset](const LogSegment&, const LogSegment* next) {
+                                  return next && next->base_offset() <= offset;
+                                });
+    if (n > 0) delete_segments_locked(n, "log start offset breach");
+  } catch (const std::exception& e) {
+    return log_error(LogErrc::kStorageError, e.what());
+  }
+  return log_start_offset();
+}
+
+}  // namespace samsa::log
