@@ -18,10 +18,10 @@ using gen_test::all_message_codecs;
 using gen_test::MessageCodec;
 using gen_test::Rng;
 
-constexpr uint64_t kBaseSeeds = 4;
+constexpr uint64_t kBaseSeeds = 8;
 constexpr size_t kMaxPrefixes = 256;  // every prefix up to this length, then a sample
-constexpr int kFlipsPerInput = 64;
-constexpr int kGarbagePerVersion = 32;
+constexpr int kFlipsPerInput = 128;
+constexpr int kGarbagePerVersion = 64;
 
 struct Stats {
   size_t attempts = 0, decoded = 0, rejected = 0;
