@@ -3,6 +3,10 @@
 // any network thread on its own terms (the metadata cache is lock-free).
 #include <cstdint>
 
+#include <memory>
+
+#include "samsa/broker/fetch/fetch_session.h"
+#include "samsa/broker/fetch/fetch_waiters.h"
 #include "samsa/broker/metadata_image.h"
 
 namespace samsa::broker {
@@ -19,6 +23,9 @@ struct BrokerServices {
   ControllerService* controller = nullptr;  // this node's controller role
   PartitionManager* partitions = nullptr;
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
+  // Fetches parked until data arrives, and KIP-227 fetch sessions.
+  std::unique_ptr<FetchWaiters> fetch_waiters = std::make_unique<FetchWaiters>();
+  std::unique_ptr<FetchSessionCache> fetch_sessions = std::make_unique<FetchSessionCache>();
 };
 
 }  // namespace samsa::broker

@@ -36,5 +36,17 @@ Request decode_request(protocol::WireReader& body, int16_t version) {
 void handle_api_versions(const RequestContext&, protocol::WireReader&, Responder);
 void handle_metadata(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_cluster(const RequestContext&, protocol::WireReader&, Responder);
+void handle_produce(const RequestContext&, protocol::WireReader&, Responder);
+void handle_fetch(const RequestContext&, protocol::WireReader&, Responder);
+void handle_list_offsets(const RequestContext&, protocol::WireReader&, Responder);
+void handle_create_topics(const RequestContext&, protocol::WireReader&, Responder);
+void handle_delete_topics(const RequestContext&, protocol::WireReader&, Responder);
+void handle_delete_records(const RequestContext&, protocol::WireReader&, Responder);
+void handle_describe_configs(const RequestContext&, protocol::WireReader&, Responder);
+void handle_alter_configs(const RequestContext&, protocol::WireReader&, Responder);
+void handle_describe_log_dirs(const RequestContext&, protocol::WireReader&, Responder);
+void handle_create_partitions(const RequestContext&, protocol::WireReader&, Responder);
+void handle_incremental_alter_configs(const RequestContext&, protocol::WireReader&, Responder);
+void handle_describe_topic_partitions(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

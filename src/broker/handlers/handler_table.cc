@@ -8,10 +8,23 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 3> kHandlers = {{
+  static constexpr std::array<ApiHandler, 15> kHandlers = {{
+      // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
+      {ApiKey::Produce, 0, 11, true, false, &handle_produce},
+      {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
+      {ApiKey::ListOffsets, 1, 10, true, false, &handle_list_offsets},
       {ApiKey::Metadata, 0, 12, true, false, &handle_metadata},
       {ApiKey::ApiVersions, 0, 4, true, true, &handle_api_versions},
       {ApiKey::DescribeCluster, 0, 1, true, true, &handle_describe_cluster},
+      {ApiKey::CreateTopics, 2, 7, true, true, &handle_create_topics},
+      {ApiKey::DeleteTopics, 1, 6, true, true, &handle_delete_topics},
+      {ApiKey::DeleteRecords, 0, 2, true, false, &handle_delete_records},
+      {ApiKey::DescribeConfigs, 1, 4, true, true, &handle_describe_configs},
+      {ApiKey::AlterConfigs, 0, 2, true, true, &handle_alter_configs},
+      {ApiKey::DescribeLogDirs, 1, 4, true, false, &handle_describe_log_dirs},
+      {ApiKey::CreatePartitions, 0, 3, true, true, &handle_create_partitions},
+      {ApiKey::IncrementalAlterConfigs, 0, 1, true, true, &handle_incremental_alter_configs},
+      {ApiKey::DescribeTopicPartitions, 0, 0, true, false, &handle_describe_topic_partitions},
   }};
   return kHandlers;
 }

@@ -4,6 +4,7 @@
 
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/features.h"
+#include "samsa/broker/handlers.h"
 #include "samsa/broker/request_dispatcher.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/api_versions_request.h"

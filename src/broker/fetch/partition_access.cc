@@ -1,0 +1,49 @@
+#include "samsa/broker/fetch/partition_access.h"
+
+#include "samsa/broker/broker_services.h"
+
+namespace samsa::broker {
+
+using protocol::ErrorCode;
+
+PartitionLookup lookup_leader_partition(const BrokerServices& services, const MetadataImage& image,
+                                        const std::string& topic, int32_t partition, int32_t current_leader_epoch) {
+  const TopicImage* t = image.topic(topic);
+  if (!t || !t->partition(partition)) return {nullptr, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION};
+  auto hosted = services.partitions ? services.partitions->get(topic, partition) : nullptr;
+  if (!hosted || !hosted->log) return {nullptr, ErrorCode::NOT_LEADER_OR_FOLLOWER};
+  if (current_leader_epoch >= 0) {
+    if (current_leader_epoch < hosted->leader_epoch) return {nullptr, ErrorCode::FENCED_LEADER_EPOCH};
+    if (current_leader_epoch > hosted->leader_epoch) return {nullptr, ErrorCode::UNKNOWN_LEADER_EPOCH};
+  }
+  if (hosted->leader_id != services.node_id) return {nullptr, ErrorCode::NOT_LEADER_OR_FOLLOWER};
+  return {std::move(hosted), ErrorCode::NONE};
+}
+
+ErrorCode kafka_error(log::LogErrc code) {
+  switch (code) {
+    case log::LogErrc::kCorruptMessage: return ErrorCode::CORRUPT_MESSAGE;
+    case log::LogErrc::kRecordTooLarge: return ErrorCode::MESSAGE_TOO_LARGE;
+    case log::LogErrc::kRecordBatchTooLarge: return ErrorCode::RECORD_LIST_TOO_LARGE;
+    case log::LogErrc::kInvalidTimestamp: return ErrorCode::INVALID_TIMESTAMP;
+    case log::LogErrc::kInvalidRecord: return ErrorCode::INVALID_RECORD;
+    case log::LogErrc::kUnsupportedVersion: return ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT;
+    case log::LogErrc::kOffsetOutOfRange: return ErrorCode::OFFSET_OUT_OF_RANGE;
+    case log::LogErrc::kInconsistentTopicId: return ErrorCode::INCONSISTENT_TOPIC_ID;
+    case log::LogErrc::kStorageError: return ErrorCode::KAFKA_STORAGE_ERROR;
+    case log::LogErrc::kLogClosed: return ErrorCode::NOT_LEADER_OR_FOLLOWER;
+    case log::LogErrc::kNonMonotonicOffsets: return ErrorCode::UNKNOWN_SERVER_ERROR;
+  }
+  return ErrorCode::UNKNOWN_SERVER_ERROR;
+}
+
+int32_t epoch_for_offset(log::Log& log, int64_t offset) {
+  int32_t epoch = -1;
+  for (const auto& e : log.leader_epoch_cache().entries()) {
+    if (e.start_offset > offset) break;
+    epoch = e.epoch;
+  }
+  return epoch;
+}
+
+}  // namespace samsa::broker

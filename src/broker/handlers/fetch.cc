@@ -1,0 +1,256 @@
+// Fetch (key 1), versions 4-17, as Kafka 4.0's KafkaApis.handleFetchRequest
+// and ReplicaManager.fetchMessages answer a consumer fetch: record data goes
+// out zero-copy (file ranges the connection sends with sendfile/pread);
+// fetches that find less than min_bytes wait (long poll) until a produce to
+// one of their partitions or max_wait_ms.
+//
+// Fetch sessions (KIP-227): full fetches with epoch 0 open a session
+// (fetch_session.h), incremental ones (epoch > 0) update it and get only the
+// partitions with news; epoch -1 fetches are sessionless.
+// Follower fetches (replica_id / replica_state >= 0) are answered like
+// consumer fetches for now (replication comes later), reading up to the high
+// watermark, which equals the log end on a single replica.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+
+#include "samsa/broker/broker_services.h"
+#include "samsa/broker/fetch/fetch_session.h"
+#include "samsa/broker/fetch/fetch_waiters.h"
+#include "samsa/broker/fetch/partition_access.h"
+#include "samsa/broker/handlers.h"
+#include "samsa/broker/scheduler.h"
+#include "samsa/protocol/error_code.h"
+#include "samsa/protocol/gen/fetch_request.h"
+#include "samsa/protocol/gen/fetch_response.h"
+
+namespace samsa::broker {
+
+using protocol::ErrorCode;
+using protocol::FetchRequest;
+using protocol::FetchResponse;
+using PartitionData = FetchResponse::FetchableTopicResponse::PartitionData;
+
+namespace {
+
+constexpr int16_t kFirstTopicIdVersion = 13;
+constexpr int8_t kReadCommitted = 1;
+
+// Everything a fetch needs after the handler returned (delayed completion).
+struct FetchState {
+  BrokerServices* services = nullptr;
+  int16_t version = 0;
+  FetchRequest request;
+  std::vector<std::optional<std::string>> names;  // per request topic; nullopt: unknown topic id
+  Responder responder;
+  std::shared_ptr<FetchSession> session;  // incremental fetch of this session
+  bool create_session = false;            // full fetch with epoch 0
+};
+
+struct ReadResult {
+  FetchResponse response;
+  size_t bytes = 0;
+  bool error = false;  // a partition failed: Kafka answers at once
+  size_t readable = 0;  // partitions looked up in the log (not unknown topic ids)
+};
+
+PartitionData error_partition(int32_t index, ErrorCode e) {
+  PartitionData pd;
+  pd.partition_index = index;
+  pd.error_code = protocol::code(e);
+  pd.high_watermark = -1;
+  pd.last_stable_offset = -1;
+  pd.log_start_offset = -1;
+  return pd;
+}
+
+ReadResult read_all(const FetchState& s) {
+  ReadResult out;
+  auto& response = out.response;
+  response.session_id = 0;
+  auto image = s.services->metadata.current();
+  const auto& req = s.request;
+  const bool committed = req.isolation_level == kReadCommitted;
+  int64_t budget = std::max<int32_t>(req.max_bytes, 0);
+  bool min_one = true;  // Kafka: the first partition with data may exceed max_bytes
+
+  for (size_t ti = 0; ti < req.topics.size(); ++ti) {
+    const auto& topic = req.topics[ti];
+    auto& tr = response.responses.emplace_back();
+    tr.topic = topic.topic;
+    tr.topic_id = topic.topic_id;
+    for (const auto& p : topic.partitions) {
+      if (!s.names[ti]) {
+        tr.partitions.push_back(error_partition(p.partition, ErrorCode::UNKNOWN_TOPIC_ID));
+        continue;
+      }
+      ++out.readable;
+      auto found = lookup_leader_partition(*s.services, *image, *s.names[ti], p.partition, p.current_leader_epoch);
+      if (found.error != ErrorCode::NONE) {
+        out.error = true;
+        auto pd = error_partition(p.partition, found.error);
+        if (found.error == ErrorCode::NOT_LEADER_OR_FOLLOWER || found.error == ErrorCode::FENCED_LEADER_EPOCH)
+          if (const TopicImage* t = image->topic(*s.names[ti]))
+            if (const PartitionImage* pi = t->partition(p.partition)) {
+              pd.current_leader.leader_id = pi->leader;
+              pd.current_leader.leader_epoch = pi->leader_epoch;
+            }
+        tr.partitions.push_back(std::move(pd));
+        continue;
+      }
+      auto& log = *found.partition->log;
+      size_t limit = static_cast<size_t>(std::min<int64_t>(std::max<int32_t>(p.partition_max_bytes, 0), budget));
+      auto read = log.read(p.fetch_offset, limit, min_one, log.high_watermark());
+      if (!read) {
+        out.error = true;
+        tr.partitions.push_back(error_partition(p.partition, kafka_error(read.error().code)));
+        continue;
+      }
+      const auto& r = *read;
+      PartitionData pd;
+      pd.partition_index = p.partition;
+      pd.high_watermark = r.high_watermark;
+      pd.last_stable_offset = r.high_watermark;  // no transactions yet: LSO == HWM
+      pd.log_start_offset = r.log_start_offset;
+      pd.preferred_read_replica = -1;
+      if (!committed) pd.aborted_transactions = std::nullopt;
+      if (r.size > 0) {
+        pd.records = protocol::Records::from_file(
+            util::FileRange{r.file->fd(), std::shared_ptr<const void>(r.file), r.position, r.size});
+        out.bytes += r.size;
+        budget = std::max<int64_t>(0, budget - static_cast<int64_t>(r.size));
+        min_one = false;
+      }
+      tr.partitions.push_back(std::move(pd));
+    }
+  }
+  return out;
+}
+
+// Session bookkeeping on the final response, then the reply.
+void finish(FetchState& s, FetchResponse response) {
+  std::vector<std::string> names;
+  for (const auto& n : s.names) names.push_back(n.value_or(""));
+  if (s.session) {
+    std::lock_guard lock(s.session->mu);
+    s.session->filter(response, names);
+    response.session_id = s.session->id;
+  } else if (s.create_session) {
+    if (auto session = fetch_session_cache(s.services).create()) {
+      std::lock_guard lock(session->mu);
+      for (size_t ti = 0; ti < s.request.topics.size(); ++ti)
+        for (const auto& p : s.request.topics[ti].partitions)
+          session->upsert(FetchSession::Part{names[ti], s.request.topics[ti].topic_id, p});
+      session->remember(response, names);
+      session->epoch = 1;
+      response.session_id = session->id;
+    }
+  }
+  s.responder.send(response);
+}
+
+class DelayedFetch : public std::enable_shared_from_this<DelayedFetch> {
+ public:
+  explicit DelayedFetch(std::shared_ptr<FetchState> state) : state_(std::move(state)) {}
+
+  void park() {
+    std::vector<FetchWaiters::Key> keys;
+    for (size_t ti = 0; ti < state_->request.topics.size(); ++ti)
+      if (state_->names[ti])
+        for (const auto& p : state_->request.topics[ti].partitions) keys.emplace_back(*state_->names[ti], p.partition);
+    auto self = shared_from_this();
+    auto& waiters = fetch_waiters(state_->services);
+    waiter_id_ = waiters.add(keys, std::make_shared<const std::function<void()>>([self] { self->try_complete(false); }));
+    timer_id_ = state_->services->scheduler->schedule(std::chrono::milliseconds(state_->request.max_wait_ms),
+                                                      [self] { self->try_complete(true); });
+    registered_.store(true, std::memory_order_release);
+    if (done_.load(std::memory_order_acquire)) unregister();
+    // A produce between the first read and add() would have been missed.
+    try_complete(false);
+  }
+
+ private:
+  void try_complete(bool expired) {
+    if (done_.load(std::memory_order_acquire)) return;
+    ReadResult result = read_all(*state_);
+    if (!expired && !result.error && result.bytes < static_cast<size_t>(std::max(state_->request.min_bytes, 0)))
+      return;
+    if (done_.exchange(true, std::memory_order_acq_rel)) return;
+    if (registered_.load(std::memory_order_acquire)) unregister();
+    finish(*state_, std::move(result.response));
+  }
+
+  void unregister() {
+    fetch_waiters(state_->services).remove(waiter_id_);
+    state_->services->scheduler->cancel(timer_id_);
+  }
+
+  std::shared_ptr<FetchState> state_;
+  std::atomic<bool> done_{false};
+  std::atomic<bool> registered_{false};
+  uint64_t waiter_id_ = 0;
+  uint64_t timer_id_ = 0;
+};
+
+}  // namespace
+
+void handle_fetch(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
+  auto state = std::make_shared<FetchState>(FetchState{ctx.services, ctx.api_version, {}, {}, responder, nullptr, false});
+  state->request = decode_request<FetchRequest>(body, ctx.api_version);
+  const auto& req = state->request;
+
+  auto image = ctx.services->metadata.current();
+  const bool by_id = ctx.api_version >= kFirstTopicIdVersion;
+  auto resolve = [&](const std::string& name, const protocol::Uuid& id) -> std::optional<std::string> {
+    if (!by_id) return name;
+    const TopicImage* ti = image->topic(id);
+    return ti ? std::optional<std::string>(ti->name) : std::nullopt;
+  };
+  auto& cache = fetch_session_cache(ctx.services);
+  auto session_error = [&](ErrorCode e) {
+    FetchResponse response;
+    response.error_code = protocol::code(e);
+    response.session_id = 0;
+    responder.send(response);
+  };
+  if (req.session_epoch == -1 || req.session_epoch == 0) {  // full fetch
+    if (req.session_id != 0) cache.remove(req.session_id);
+    state->create_session = req.session_epoch == 0;
+    for (const auto& t : req.topics) state->names.push_back(resolve(t.topic, t.topic_id));
+  } else {  // incremental: update the session, then fetch all its partitions
+    auto session = cache.get(req.session_id);
+    if (!session) return session_error(ErrorCode::FETCH_SESSION_ID_NOT_FOUND);
+    std::lock_guard lock(session->mu);
+    if (req.session_epoch != session->epoch) return session_error(ErrorCode::INVALID_FETCH_SESSION_EPOCH);
+    for (const auto& t : req.topics) {
+      std::string name = resolve(t.topic, t.topic_id).value_or("");
+      for (const auto& p : t.partitions) session->upsert(FetchSession::Part{name, t.topic_id, p});
+    }
+    for (const auto& f : req.forgotten_topics_data)
+      for (int32_t p : f.partitions)
+        std::erase_if(session->parts, [&](const FetchSession::Part& part) {
+          return part.request.partition == p && (by_id ? part.topic_id == f.topic_id : part.topic == f.topic);
+        });
+    session->epoch = next_fetch_epoch(session->epoch);
+    state->request.topics.clear();
+    for (const auto& part : session->parts) {
+      if (state->request.topics.empty() || state->request.topics.back().topic != part.topic ||
+          state->request.topics.back().topic_id != part.topic_id) {
+        auto& t = state->request.topics.emplace_back();
+        t.topic = part.topic;
+        t.topic_id = part.topic_id;
+        state->names.push_back(part.topic.empty() ? std::nullopt : std::optional<std::string>(part.topic));
+      }
+      state->request.topics.back().partitions.push_back(part.request);
+    }
+    state->session = std::move(session);
+  }
+
+  ReadResult result = read_all(*state);
+  bool parked = req.max_wait_ms > 0 && !result.error && result.readable > 0 &&
+                result.bytes < static_cast<size_t>(std::max(req.min_bytes, 0)) && ctx.services->scheduler;
+  if (!parked) return finish(*state, std::move(result.response));
+  std::make_shared<DelayedFetch>(std::move(state))->park();
+}
+
+}  // namespace samsa::broker

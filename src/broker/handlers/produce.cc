@@ -1,0 +1,206 @@
+// Produce (key 0), as Kafka 4.0's KafkaApis.handleProduceRequest and
+// ReplicaManager.appendRecords answer it. Versions 0-2 are advertised (so
+// librdkafka enables MsgVer2, KAFKA-18659) but, like Kafka 4.0, refused by
+// closing the connection.
+#include <cstring>
+#include <vector>
+
+#include "samsa/broker/broker_config.h"
+#include "samsa/broker/broker_services.h"
+#include "samsa/broker/fetch/fetch_waiters.h"
+#include "samsa/broker/fetch/partition_access.h"
+#include "samsa/broker/handlers.h"
+#include "samsa/protocol/compression.h"
+#include "samsa/protocol/decode_error.h"
+#include "samsa/protocol/error_code.h"
+#include "samsa/protocol/gen/produce_request.h"
+#include "samsa/protocol/gen/produce_response.h"
+#include "samsa/protocol/record_batch.h"
+#include "samsa/util/logging.h"
+
+namespace samsa::broker {
+
+using protocol::CompressionType;
+using protocol::ErrorCode;
+using protocol::ProduceRequest;
+using protocol::ProduceResponse;
+using PartitionResponse = ProduceResponse::TopicProduceResponse::PartitionProduceResponse;
+
+namespace {
+
+constexpr int16_t kFirstServedVersion = 3;
+constexpr size_t kMaxDecompressedBatch = 256u * 1024 * 1024;  // recompression bound (decompression bombs)
+
+const std::shared_ptr<spdlog::logger>& log() {
+  static auto l = samsa::logger("samsa.server.ReplicaManager");
+  return l;
+}
+
+PartitionResponse error_response(int32_t index, ErrorCode error, std::optional<std::string> message = std::nullopt) {
+  PartitionResponse p;
+  p.index = index;
+  p.error_code = protocol::code(error);
+  p.base_offset = -1;
+  p.log_append_time_ms = -1;
+  p.log_start_offset = -1;
+  p.error_message = std::move(message);
+  return p;
+}
+
+std::optional<CompressionType> topic_codec(const std::string& compression_type) {
+  if (compression_type == "uncompressed") return CompressionType::kNone;
+  if (compression_type == "gzip") return CompressionType::kGzip;
+  if (compression_type == "snappy") return CompressionType::kSnappy;
+  if (compression_type == "lz4") return CompressionType::kLz4;
+  if (compression_type == "zstd") return CompressionType::kZstd;
+  return std::nullopt;  // "producer": keep the producer's codec
+}
+
+// ProduceRequest.validateRecords (v3+): exactly one magic-2 batch; zstd needs v7.
+std::optional<PartitionResponse> validate_records(int32_t index, const protocol::Records& records, int16_t version) {
+  if (records.is_null() || records.size() == 0)
+    return error_response(index, ErrorCode::INVALID_RECORD,
+                          "Produce requests with version " + std::to_string(version) +
+                              " must have at least one record batch per partition");
+  auto bytes = records.bytes();
+  if (bytes.size() < protocol::RecordBatchHeader::kSize)
+    return error_response(index, ErrorCode::CORRUPT_MESSAGE, "Record batch is truncated");
+  if (bytes[protocol::RecordBatchHeader::kMagicPos] != 2)
+    return error_response(index, ErrorCode::INVALID_RECORD,
+                          "Produce requests with version " + std::to_string(version) +
+                              " are only allowed to contain record batches with magic version 2");
+  auto header = protocol::RecordBatchHeader::parse(bytes);
+  if (version < 7 && header.compression() == CompressionType::kZstd)
+    return error_response(index, ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,
+                          "Produce requests with version " + std::to_string(version) +
+                              " are not allowed to use ZStandard compression");
+  if (header.size_in_bytes() < bytes.size())
+    return error_response(index, ErrorCode::INVALID_RECORD,
+                          "Produce requests with version " + std::to_string(version) +
+                              " are only allowed to contain exactly one record batch");
+  return std::nullopt;
+}
+
+bool has_transactional_batch(const ProduceRequest& request) {
+  for (const auto& t : request.topic_data)
+    for (const auto& p : t.partition_data) {
+      auto b = p.records.bytes();
+      if (b.size() >= protocol::RecordBatchHeader::kSize && b[protocol::RecordBatchHeader::kMagicPos] == 2 &&
+          protocol::RecordBatchHeader::parse(b).is_transactional())
+        return true;
+    }
+  return false;
+}
+
+int32_t min_insync_replicas(const BrokerServices& services, const MetadataImage& image, const std::string& topic) {
+  if (const ConfigMap* c = image.config(ConfigResourceType::kTopic, topic)) {
+    auto it = c->find("min.insync.replicas");
+    if (it != c->end()) {
+      try {
+        return std::stoi(it->second);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  return services.config ? services.config->min_insync_replicas : 1;
+}
+
+PartitionResponse append(const BrokerServices& services, const MetadataImage& image, const std::string& topic,
+                         const ProduceRequest::TopicProduceData::PartitionProduceData& data, int16_t acks,
+                         int16_t version) {
+  if (auto bad = validate_records(data.index, data.records, version)) return *bad;
+  auto found = lookup_leader_partition(services, image, topic, data.index);
+  if (found.error != ErrorCode::NONE) {
+    auto p = error_response(data.index, found.error);
+    if (found.error == ErrorCode::NOT_LEADER_OR_FOLLOWER)
+      if (const TopicImage* t = image.topic(topic))
+        if (const PartitionImage* pi = t->partition(data.index)) {
+          p.current_leader.leader_id = pi->leader;
+          p.current_leader.leader_epoch = pi->leader_epoch;
+        }
+    return p;
+  }
+  const auto& hosted = *found.partition;
+  if (acks == -1 && hosted.isr_size < min_insync_replicas(services, image, topic))
+    return error_response(data.index, ErrorCode::NOT_ENOUGH_REPLICAS);
+
+  // The frame is shared and const; offset assignment rewrites batch headers,
+  // so the batch is copied once here (one memcpy per partition).
+  auto in = data.records.bytes();
+  std::vector<uint8_t> buffer;
+  auto target = topic_codec(hosted.log->config().compression_type);
+  auto header = protocol::RecordBatchHeader::parse(in);
+  if (target && *target != header.compression()) {
+    if (!protocol::verify_crc(in)) return error_response(data.index, ErrorCode::CORRUPT_MESSAGE);
+    try {
+      buffer = protocol::recompress_batch(protocol::BatchView{header, in}, *target, kMaxDecompressedBatch);
+    } catch (const protocol::DecodeError& e) {
+      return error_response(data.index, ErrorCode::CORRUPT_MESSAGE, e.what());
+    }
+  } else {
+    buffer.resize(in.size());
+    std::memcpy(buffer.data(), in.data(), in.size());
+  }
+
+  auto result = hosted.log->append_as_leader(std::span<uint8_t>(buffer), hosted.leader_epoch);
+  if (!result) {
+    ErrorCode e = kafka_error(result.error().code);
+    log()->debug("Error processing append operation on partition {}-{}: {}", topic, data.index,
+                 result.error().message);
+    bool with_message = e == ErrorCode::INVALID_RECORD || e == ErrorCode::INVALID_TIMESTAMP;
+    return error_response(data.index, e, with_message ? std::optional(result.error().message) : std::nullopt);
+  }
+  // Single replica: the leader's log end is the high watermark.
+  // TODO(replication): advance the HWM from follower fetch positions instead.
+  hosted.log->set_high_watermark(hosted.log->log_end_offset());
+  fetch_waiters(&services).notify(topic, data.index);
+
+  PartitionResponse p;
+  p.index = data.index;
+  p.base_offset = result->first_offset;
+  p.log_append_time_ms = result->log_append_time;
+  p.log_start_offset = result->log_start_offset;
+  return p;
+}
+
+}  // namespace
+
+void handle_produce(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
+  if (ctx.api_version < kFirstServedVersion) {
+    // Kafka 4.0 advertises Produce v0-2 but rejects them while parsing the
+    // header ("unsupported version"), which closes the connection.
+    log()->warn("Closing connection: Produce v{} is no longer supported (client {})", ctx.api_version,
+                ctx.client_id.value_or(""));
+    return responder.close();
+  }
+  auto request = decode_request<ProduceRequest>(body, ctx.api_version);
+  auto image = ctx.services->metadata.current();
+  const bool valid_acks = request.acks == 0 || request.acks == 1 || request.acks == -1;
+  const bool txn_denied = !request.transactional_id && has_transactional_batch(request);
+
+  ProduceResponse response;
+  bool any_error = false;
+  for (const auto& topic : request.topic_data) {
+    auto& tr = response.responses.emplace_back();
+    tr.name = topic.name;
+    for (const auto& part : topic.partition_data) {
+      PartitionResponse p;
+      if (txn_denied) p = error_response(part.index, ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      else if (!valid_acks) p = error_response(part.index, ErrorCode::INVALID_REQUIRED_ACKS);
+      else if (!image->topic(topic.name) || !image->topic(topic.name)->partition(part.index))
+        p = error_response(part.index, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      else
+        p = append(*ctx.services, *image, topic.name, part, request.acks, ctx.api_version);
+      any_error = any_error || p.error_code != 0;
+      tr.partition_responses.push_back(std::move(p));
+    }
+  }
+  if (request.acks == 0) {
+    // Kafka closes the connection when an acks=0 produce fails, so the
+    // client notices (it reads no responses) and refreshes its metadata.
+    return any_error ? responder.close() : responder.no_response();
+  }
+  responder.send(response);
+}
+
+}  // namespace samsa::broker
