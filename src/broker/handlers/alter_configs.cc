@@ -43,20 +43,8 @@ void handle_alter_configs(const RequestContext& ctx, protocol::WireReader& body,
   }
 
   if (!forward.empty()) {
-    metadata::ControllerDefaults defaults = admin::defaults(services);
-    std::vector<ApiError> decided;
-    ApiError failure = admin::run_controller_op(
-        services, request.validate_only, [&](const MetadataImage& image, metadata::ReplicaPlacer&) {
-          auto out = metadata::alter_configs(image, forward, request.validate_only, defaults);
-          decided.clear();
-          for (auto& res : out.resources) decided.push_back(std::move(res.error));
-          return std::move(out.records);
-        });
-    for (size_t k = 0; k < forward_index.size(); ++k) {
-      ApiError e = k < decided.size() ? decided[k] : failure;
-      if (e.ok() && !failure.ok()) e = failure;
-      results[forward_index[k]] = admin::broker_resource_error(forward[k].resource_type, std::move(e));
-    }
+    auto errors = admin::commit_config_changes(services, forward, request.validate_only, &metadata::alter_configs);
+    for (size_t k = 0; k < forward_index.size(); ++k) results[forward_index[k]] = std::move(errors[k]);
   }
 
   AlterConfigsResponse response;

@@ -335,4 +335,25 @@ std::vector<DescribedConfig> describe_broker(const BrokerServices& services, con
   return out;
 }
 
+std::vector<metadata::ApiError> commit_config_changes(const BrokerServices& services,
+                                                      const std::vector<metadata::AlterConfigsResource>& resources,
+                                                      bool validate_only, AlterConfigsDecision decision) {
+  metadata::ControllerDefaults defaults = admin::defaults(services);
+  std::vector<metadata::ApiError> decided;
+  metadata::ApiError failure =
+      run_controller_op(services, validate_only, [&](const MetadataImage& image, metadata::ReplicaPlacer&) {
+        auto out = decision(image, resources, validate_only, defaults);
+        decided.clear();
+        for (auto& res : out.resources) decided.push_back(std::move(res.error));
+        return std::move(out.records);
+      });
+  std::vector<metadata::ApiError> errors;
+  for (size_t k = 0; k < resources.size(); ++k) {
+    metadata::ApiError e = k < decided.size() ? decided[k] : failure;
+    if (e.ok() && !failure.ok()) e = failure;
+    errors.push_back(broker_resource_error(resources[k].resource_type, std::move(e)));
+  }
+  return errors;
+}
+
 }  // namespace samsa::broker::admin

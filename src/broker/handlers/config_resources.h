@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,16 @@ std::optional<metadata::ApiError> precheck_alter(const BrokerServices& services,
 // A controller answer for a BROKER resource as Kafka's broker reports it:
 // value errors surface as INVALID_REQUEST there (KAFKA-13609).
 metadata::ApiError broker_resource_error(int8_t resource_type, metadata::ApiError e);
+
+// Runs one AlterConfigs-style controller decision (metadata::alter_configs or
+// incremental_alter_configs) over the resources that passed precheck_alter
+// and returns the error of each, in order.
+using AlterConfigsDecision = metadata::AlterConfigsResult (*)(const MetadataImage&,
+                                                              std::span<const metadata::AlterConfigsResource>, bool,
+                                                              const metadata::ControllerDefaults&);
+std::vector<metadata::ApiError> commit_config_changes(const BrokerServices& services,
+                                                      const std::vector<metadata::AlterConfigsResource>& resources,
+                                                      bool validate_only, AlterConfigsDecision decision);
 
 // Kafka's Topic.isInternal.
 bool is_internal_topic(std::string_view name);

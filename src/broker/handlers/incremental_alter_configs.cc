@@ -103,20 +103,8 @@ void handle_incremental_alter_configs(const RequestContext& ctx, protocol::WireR
   }
 
   if (!forward.empty()) {
-    metadata::ControllerDefaults defaults = admin::defaults(services);
-    std::vector<ApiError> decided;
-    ApiError failure = admin::run_controller_op(
-        services, request.validate_only, [&](const MetadataImage& image, metadata::ReplicaPlacer&) {
-          auto out = metadata::incremental_alter_configs(image, forward, request.validate_only, defaults);
-          decided.clear();
-          for (auto& res : out.resources) decided.push_back(std::move(res.error));
-          return std::move(out.records);
-        });
-    for (size_t k = 0; k < forward_index.size(); ++k) {
-      ApiError e = k < decided.size() ? decided[k] : failure;
-      if (e.ok() && !failure.ok()) e = failure;
-      results[forward_index[k]] = admin::broker_resource_error(forward[k].resource_type, std::move(e));
-    }
+    auto errors = admin::commit_config_changes(services, forward, request.validate_only, &metadata::incremental_alter_configs);
+    for (size_t k = 0; k < forward_index.size(); ++k) results[forward_index[k]] = std::move(errors[k]);
   }
 
   IncrementalAlterConfigsResponse response;
