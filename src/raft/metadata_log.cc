@@ -8,6 +8,7 @@
 
 #include "samsa/protocol/gen/leader_change_message.h"
 #include "samsa/raft/quorum_state.h"
+#include "samsa/raft/snapshot_file.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::raft {
@@ -48,6 +49,7 @@ std::unique_ptr<MetadataLog> MetadataLog::open(const MetadataLogOptions& options
   auto opened = log::Log::open(open);
   if (!opened) throw std::runtime_error("cannot open the metadata log: " + opened.error().message);
   self->log_ = std::move(*opened);
+  self->dir_ = open.dir;
 
   // Election of a single voter: the next epoch is ours.
   auto previous = QuorumState::read(open.dir);
@@ -59,6 +61,7 @@ std::unique_ptr<MetadataLog> MetadataLog::open(const MetadataLogOptions& options
   state.write(open.dir);
   self->epoch_ = state.leader_epoch;
 
+  self->has_data_ = self->latest_snapshot().has_value();
   self->replay([&](const protocol::BatchView& batch) {
     if (!batch.header.is_control()) self->has_data_ = true;
   });
@@ -112,8 +115,8 @@ int64_t MetadataLog::append_batch(std::vector<uint8_t> batch) {
   return result->first_offset;
 }
 
-void MetadataLog::replay(const std::function<void(const protocol::BatchView&)>& on_batch) const {
-  int64_t offset = log_->log_start_offset();
+void MetadataLog::replay(const std::function<void(const protocol::BatchView&)>& on_batch, int64_t from_offset) const {
+  int64_t offset = std::max(log_->log_start_offset(), from_offset);
   int64_t end = log_->log_end_offset();
   std::vector<uint8_t> buffer;
   while (offset < end) {
@@ -125,10 +128,40 @@ void MetadataLog::replay(const std::function<void(const protocol::BatchView&)>& 
     if (got != range->size) throw std::runtime_error("metadata log read came up short");
     auto split = protocol::split_batches(buffer, /*require_complete=*/true);
     for (const auto& batch : split.batches) {
-      on_batch(batch);
+      if (batch.header.base_offset >= from_offset) on_batch(batch);
       offset = batch.header.next_offset();
     }
   }
+}
+
+std::optional<SnapshotId> MetadataLog::latest_snapshot() const {
+  std::optional<SnapshotId> best;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    std::string name = entry.path().filename().string();
+    // 20 digits, '-', 10 digits, ".checkpoint"
+    if (name.size() != 42 || name[20] != '-' || name.substr(31) != ".checkpoint") continue;
+    try {
+      SnapshotId id{std::stoll(name.substr(0, 20)), std::stoi(name.substr(21, 10))};
+      if (!best || id.end_offset > best->end_offset) best = id;
+    } catch (const std::exception&) {
+    }
+  }
+  return best;
+}
+
+std::string MetadataLog::snapshot_path(const SnapshotId& id) const {
+  return (std::filesystem::path(dir_) / fmt::format("{:020}-{:010}.checkpoint", id.end_offset, id.epoch)).string();
+}
+
+void MetadataLog::write_snapshot(int64_t end_offset, const std::vector<std::vector<uint8_t>>& values) {
+  SnapshotId id{end_offset, epoch_};
+  write_snapshot_file(snapshot_path(id), values, epoch_);
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() == 42 && name.substr(31) == ".checkpoint" && entry.path().string() != snapshot_path(id))
+      std::filesystem::remove(entry.path());
+  }
+  log()->info("Wrote snapshot {} of {}-0 ({} records)", snapshot_path(id), kTopic, values.size());
 }
 
 void MetadataLog::close() {

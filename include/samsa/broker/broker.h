@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -45,6 +46,11 @@ class Broker {
   void load_metadata();
   void register_self();
   void schedule_log_maintenance();
+  void maybe_snapshot(int64_t min_new_records);
+
+  // Kafka snapshots every metadata.log.max.record.bytes.between.snapshots
+  // (20 MiB); a record count is close enough for a log of small records.
+  static constexpr int64_t kRecordsBetweenSnapshots = 10000;
 
   BrokerConfig config_;
   std::string cluster_id_;
@@ -54,6 +60,8 @@ class Broker {
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<raft::MetadataLog> metadata_log_;
   std::unique_ptr<QuorumController> controller_;
+  std::mutex snapshot_mu_;
+  int64_t snapshot_end_offset_ = 0;
   std::unique_ptr<net::IoContextPool> pool_;
   std::unique_ptr<RequestDispatcher> broker_dispatcher_;
   std::unique_ptr<RequestDispatcher> controller_dispatcher_;

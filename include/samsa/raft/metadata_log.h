@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -18,6 +19,12 @@
 #include "samsa/protocol/record_batch.h"
 
 namespace samsa::raft {
+
+// A snapshot of the log up to (not including) end_offset, taken in `epoch`.
+struct SnapshotId {
+  int64_t end_offset = 0;
+  int32_t epoch = 0;
+};
 
 struct MetadataLogOptions {
   std::string metadata_dir;  // metadata.log.dir
@@ -43,8 +50,15 @@ class MetadataLog {
   // Returns the offset of the first record. Throws std::runtime_error.
   int64_t append(const std::vector<std::vector<uint8_t>>& values);
 
-  // Every batch from the start, control batches included, in order.
-  void replay(const std::function<void(const protocol::BatchView&)>& on_batch) const;
+  // Every batch at or after `from_offset`, control batches included, in order.
+  void replay(const std::function<void(const protocol::BatchView&)>& on_batch, int64_t from_offset = 0) const;
+
+  // Snapshots live beside the log as <end offset:020>-<epoch:010>.checkpoint.
+  std::optional<SnapshotId> latest_snapshot() const;
+  std::string snapshot_path(const SnapshotId& id) const;
+  // Writes a snapshot of everything before `end_offset` (framed records that
+  // rebuild the image) and removes older snapshots. Throws on I/O failure.
+  void write_snapshot(int64_t end_offset, const std::vector<std::vector<uint8_t>>& values);
 
   void close();
 
@@ -53,6 +67,7 @@ class MetadataLog {
   void append_leader_change(const std::vector<int32_t>& voters, int32_t node_id);
   int64_t append_batch(std::vector<uint8_t> batch);
 
+  std::string dir_;
   std::shared_ptr<log::Log> log_;
   int32_t epoch_ = 0;
   bool has_data_ = false;  // any non-control batch

@@ -1,0 +1,24 @@
+#pragma once
+// A KRaft snapshot file: a control batch holding a SnapshotHeaderRecord,
+// batches of metadata records (framed as in the log), and a control batch
+// holding a SnapshotFooterRecord. Used for `bootstrap.checkpoint` and for
+// `<end offset:020>-<epoch:010>.checkpoint` snapshots of __cluster_metadata.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "samsa/protocol/record_batch.h"
+
+namespace samsa::raft {
+
+// Writes atomically. `values` are framed metadata records; batches hold at
+// most `records_per_batch` each. Throws std::system_error on I/O failure.
+void write_snapshot_file(const std::string& path, const std::vector<std::vector<uint8_t>>& values, int32_t epoch,
+                         size_t records_per_batch = 1000);
+
+// Calls `on_batch` for every data batch (control batches are checked and
+// skipped). Throws std::runtime_error naming the file if it is corrupt.
+void read_snapshot_file(const std::string& path, const std::function<void(const protocol::BatchView&)>& on_batch);
+
+}  // namespace samsa::raft
