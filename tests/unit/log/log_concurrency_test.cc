@@ -1,6 +1,7 @@
 // Appenders and readers on different threads: readers only ever see whole,
 // CRC-valid batches below the published log end offset.
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "log_test_util.h"
@@ -60,6 +61,10 @@ TEST_F(ConcurrencyTest, ReadersSeeOnlyCompleteBatches) {
     }
   });
   for (int w = 0; w < kWriters; ++w) threads[w].join();
+  // On a busy machine the readers may not have run yet: give them a bounded
+  // moment to read the finished log too.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (reads.load() < 20 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   done = true;
   for (size_t i = kWriters; i < threads.size(); ++i) threads[i].join();
   EXPECT_EQ(bad.load(), 0);
