@@ -10,6 +10,7 @@
 #include <boost/asio/write.hpp>
 
 #include "blocking_reads.h"
+#include "uring_reader.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::net {
@@ -17,7 +18,7 @@ namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxGather = 64;         // replies per writev
-constexpr size_t kFileChunk = 1u << 20;   // pread transfer: bytes per read+write
+constexpr size_t kFileChunk = 1u << 20;   // pread/io_uring transfer: bytes per read+write
 
 const std::shared_ptr<spdlog::logger>& log() {
   static auto l = samsa::logger("samsa.network.Connection");
@@ -228,8 +229,33 @@ void Connection::write_next() {
 }
 
 void Connection::write_file_part() {
-  if (options_.file_transfer == FileTransferMode::kSendfile) return sendfile_file_part();
+  switch (options_.file_transfer) {
+    case FileTransferMode::kSendfile:
+      return sendfile_file_part();
+    case FileTransferMode::kIoUring:
+      if (uring_file_part()) return;
+      break;  // no ring on this reactor: pread (the reader logged why)
+    case FileTransferMode::kPread:
+      break;
+  }
   pread_file_part();
+}
+
+// io_uring transfer: the reactor's ring reads the chunk, cached or not, and
+// the completion writes it like the pread transfer does. The callback owns
+// the connection (and so file_buf_) and the file until the kernel is done
+// with both, even if the connection closes meanwhile.
+bool Connection::uring_file_part() {
+  if (uring_ == nullptr) uring_ = &boost::asio::use_service<UringReader>(ioc_);
+  if (!uring_->available()) return false;
+  const Part& part = parts_[part_index_];
+  size_t chunk = std::min(part.length - file_done_, kFileChunk);
+  file_buf_.resize(chunk);
+  uint64_t offset = part.file->position + file_done_;
+  return uring_->read(part.file->fd, file_buf_.data(), chunk, offset,
+                      [self = shared_from_this(), owner = part.file->owner](int res) {
+                        self->on_file_chunk_read(res, res < 0 ? -res : 0);
+                      });
 }
 
 // pread transfer: try the page cache without blocking (RWF_NOWAIT); data

@@ -18,6 +18,8 @@
 
 namespace samsa::net {
 
+class UringReader;
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using ClosedFn = std::function<void(uint64_t id)>;
@@ -48,6 +50,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void write_next();
   void write_file_part();
   void pread_file_part();
+  bool uring_file_part();
   void on_file_chunk_read(ssize_t n, int err);
   void sendfile_file_part();
   void on_written(const boost::system::error_code& ec, size_t slots);
@@ -79,7 +82,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t part_index_ = 0;
   size_t file_done_ = 0;  // bytes of the current file part already sent
   size_t write_slots_ = 0;
-  std::vector<uint8_t> file_buf_;  // pread transfer: one chunk of a file part
+  std::vector<uint8_t> file_buf_;  // pread/io_uring transfer: one chunk of a file part
+  UringReader* uring_ = nullptr;   // this reactor's ring (io_uring transfer), looked up on first use
   std::vector<boost::asio::const_buffer> write_bufs_;
 
   bool writing_ = false;

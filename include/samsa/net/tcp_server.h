@@ -15,6 +15,7 @@ class IoContextPool;
 enum class FileTransferMode {
   kPread,     // pread into a reused buffer, then write (fastest here; see bench/)
   kSendfile,  // sendfile(2) from the page cache
+  kIoUring,   // io_uring reads into a reused buffer, then write; pread where io_uring is unavailable
 };
 
 struct ConnectionOptions {
