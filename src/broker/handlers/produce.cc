@@ -151,7 +151,7 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
     return error_response(data.index, e, with_message ? std::optional(result.error().message) : std::nullopt);
   }
   // Single replica: the leader's log end is the high watermark.
-  // TODO(replication): advance the HWM from follower fetch positions instead.
+  // With replication (a later issue) follower fetch positions move the HWM instead.
   hosted.log->set_high_watermark(hosted.log->log_end_offset());
   fetch_waiters(&services).notify(topic, data.index);
 
