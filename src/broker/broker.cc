@@ -166,7 +166,11 @@ void Broker::schedule_log_maintenance() {
   auto* partitions = partitions_.get();
   scheduler_->schedule_periodic(std::chrono::milliseconds(config_.log_retention_check_interval_ms),
                                 [partitions] { partitions->logs().retention_check(); });
-  scheduler_->schedule_periodic(std::chrono::milliseconds(std::max<int64_t>(config_.log_flush_scheduler_interval_ms, 1000)),
+  // flush_check applies flush.ms per log and flushes rolled segments, so it
+  // runs at least every second whatever log.flush.scheduler.interval.ms says
+  // (its default, Long.MAX, means "no timed flush", not "never check").
+  auto flush_period = std::clamp<int64_t>(config_.log_flush_scheduler_interval_ms, 10, 1000);
+  scheduler_->schedule_periodic(std::chrono::milliseconds(flush_period),
                                 [partitions] { partitions->logs().flush_check(); });
   // log.flush.offset.checkpoint.interval.ms (Kafka's default 60 s).
   scheduler_->schedule_periodic(std::chrono::seconds(60), [partitions] { partitions->logs().checkpoint(); });
@@ -178,7 +182,7 @@ net::FileTransferMode Broker::file_transfer_mode() const {
       return net::FileTransferMode::kSendfile;
     case FetchTransfer::IoUring:  // each reactor falls back to pread if io_uring cannot be set up
       return net::FileTransferMode::kIoUring;
-    case FetchTransfer::Auto:  // pread+write measured faster than sendfile on loopback here (bench/README.md)
+    case FetchTransfer::Auto:  // pread: faster than sendfile in the machine notes; bench/README.md compares all three
     case FetchTransfer::Pread:
       break;
   }

@@ -1,5 +1,6 @@
 #include "samsa/broker/scheduler.h"
 
+#include <algorithm>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -10,6 +11,15 @@
 #include <boost/asio/steady_timer.hpp>
 
 namespace samsa::broker {
+
+namespace {
+// steady_timer counts nanoseconds: a delay near INT64_MAX milliseconds would
+// overflow into the past and fire at once, forever. A year is "never" here.
+std::chrono::milliseconds bounded(std::chrono::milliseconds d) {
+  constexpr std::chrono::milliseconds kYear{365LL * 24 * 3600 * 1000};
+  return std::clamp(d, std::chrono::milliseconds(0), kYear);
+}
+}  // namespace
 
 struct Scheduler::Impl {
   boost::asio::io_context ioc{1};
@@ -41,7 +51,7 @@ uint64_t Scheduler::schedule(std::chrono::milliseconds delay, std::function<void
   std::lock_guard lock(impl_->mu);
   if (impl_->stopped) return 0;
   uint64_t id = impl_->next_id++;
-  auto timer = std::make_shared<boost::asio::steady_timer>(impl_->ioc, delay);
+  auto timer = std::make_shared<boost::asio::steady_timer>(impl_->ioc, bounded(delay));
   impl_->timers.emplace(id, timer);
   timer->async_wait([this, id, fn = std::move(fn)](const boost::system::error_code& ec) {
     {
@@ -68,7 +78,8 @@ void Scheduler::schedule_periodic(std::chrono::milliseconds period, std::functio
   auto timer = std::make_shared<boost::asio::steady_timer>(impl_->ioc);
   impl_->timers.emplace(id, timer);
   auto shared_fn = std::make_shared<std::function<void()>>(std::move(fn));
-  boost::asio::post(impl_->ioc, [this, timer, period, shared_fn] { impl_->periodic(timer, period, shared_fn); });
+  boost::asio::post(impl_->ioc, [this, timer, period = std::max(bounded(period), std::chrono::milliseconds(1)),
+                                 shared_fn] { impl_->periodic(timer, period, shared_fn); });
 }
 
 void Scheduler::stop() {

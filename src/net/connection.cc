@@ -19,6 +19,7 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxGather = 64;         // replies per writev
 constexpr size_t kFileChunk = 1u << 20;   // pread/io_uring transfer: bytes per read+write
+constexpr size_t kKeepReadBuffer = 8u << 20;  // larger read buffers are given back when idle
 
 const std::shared_ptr<spdlog::logger>& log() {
   static auto l = samsa::logger("samsa.network.Connection");
@@ -138,7 +139,9 @@ void Connection::parse_frames() {
   }
   if (rstart_ == rend_) {
     rstart_ = rend_ = 0;
-    if (rbuf_.size() > 4 * kReadChunk) {  // a big frame has gone: give the memory back
+    // Keep a grown buffer for the next big frame (growing zero-fills it
+    // again); only a very large one is given back.
+    if (rbuf_.size() > kKeepReadBuffer) {
       rbuf_.resize(kReadChunk);
       rbuf_.shrink_to_fit();
     }
