@@ -4,7 +4,8 @@
 # noisy: only ratios are comparable between runs). See bench/README.md.
 #
 #   bench/run.sh [--quick] [--broker-only | --baselines-only] [--self-test]
-#                [--json out.json]
+#                [--json out.json] [--override key=value]...
+#                [--fetch-modes pread,sendfile,...]
 #
 #   --quick           small record counts and short baselines (smoke run)
 #   --broker-only     skip iperf3/fio (ratios then show "-")
@@ -13,6 +14,10 @@
 #                     cluster (samsa-bench-mock-cluster) instead of samsa:
 #                     checks the tools and this script, NOT a measurement
 #   --json FILE       also write the table as JSON
+#   --override K=V    pass `--override K=V` to `samsa server` (repeatable)
+#   --fetch-modes L   after (d), restart samsa on the same log dir once per
+#                     mode in the comma-separated list L with
+#                     `--override samsa.fetch.transfer=MODE` and rerun (d)
 #
 # Environment: SAMSA_BIN (default build/release/src/cli/samsa),
 # BENCH_BIN_DIR (default build/bench/bench), BENCH_TMPDIR (temp dirs, log
@@ -24,7 +29,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SAMSA_BIN="${SAMSA_BIN:-$ROOT/build/release/src/cli/samsa}"
 BENCH_BIN_DIR="${BENCH_BIN_DIR:-$ROOT/build/bench/bench}"
-quick=0 run_baselines=1 run_broker=1 self_test=0 json_out=""
+quick=0 run_baselines=1 run_broker=1 self_test=0 json_out="" fetch_modes=""
+OVERRIDES=()
 
 while (($#)); do
   case "$1" in
@@ -34,7 +40,11 @@ while (($#)); do
     --self-test) self_test=1 ;;
     --json) shift; json_out="${1:?--json needs a file name}" ;;
     --json=*) json_out="${1#--json=}" ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --override) shift; OVERRIDES+=(--override "${1:?--override needs key=value}") ;;
+    --override=*) OVERRIDES+=(--override "${1#--override=}") ;;
+    --fetch-modes) shift; fetch_modes="${1:?--fetch-modes needs a list}" ;;
+    --fetch-modes=*) fetch_modes="${1#--fetch-modes=}" ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -172,14 +182,30 @@ EOF
     timeout 30 "$SAMSA_BIN" storage format -t "$cluster" -c "$WORK/broker/server.properties" \
       >"$WORK/broker/format.log" 2>&1 ||
     { UNAVAILABLE="samsa storage format failed: $(tail -n1 "$WORK/broker/format.log" 2>/dev/null)"; return; }
-  (cd "$WORK/broker" && exec "$SAMSA_BIN" server "$WORK/broker/server.properties" \
-    >"$WORK/broker/samsa.log" 2>&1 </dev/null) &
-  PIDS+=($!)
-  if ! wait_port "$port" 20; then
-    UNAVAILABLE="samsa did not listen on 127.0.0.1:$port within 20 s: $(tail -n1 "$WORK/broker/samsa.log")"
-    return
-  fi
+  SAMSA_PORT="$port"
+  launch_samsa samsa "${OVERRIDES[@]}" || return
   BOOTSTRAP="127.0.0.1:$port"
+}
+# launch_samsa LOGNAME server-args...: start samsa on the formatted log dir;
+# SAMSA_PID is its pid, its output goes to $WORK/broker/LOGNAME.log.
+launch_samsa() {
+  local name="$1"; shift
+  (cd "$WORK/broker" && exec "$SAMSA_BIN" server "$WORK/broker/server.properties" "$@" \
+    >"$WORK/broker/$name.log" 2>&1 </dev/null) &
+  SAMSA_PID=$!
+  PIDS+=($SAMSA_PID)
+  if ! wait_port "$SAMSA_PORT" 20; then
+    UNAVAILABLE="samsa did not listen on 127.0.0.1:$SAMSA_PORT within 20 s: $(tail -n1 "$WORK/broker/$name.log")"
+    return 1
+  fi
+}
+# stop_samsa: SIGTERM the running samsa and wait (bounded) until it is gone.
+stop_samsa() {
+  kill -TERM "$SAMSA_PID" 2>/dev/null || true
+  for _ in $(seq 150); do kill -0 "$SAMSA_PID" 2>/dev/null || return 0; sleep 0.2; done
+  log "samsa (pid $SAMSA_PID) still running 30 s after SIGTERM: SIGKILL"
+  kill -KILL "$SAMSA_PID" 2>/dev/null || true
+  wait "$SAMSA_PID" 2>/dev/null || true
 }
 start_mock() {
   [[ -x "$BENCH_BIN_DIR/samsa-bench-mock-cluster" ]] ||
@@ -257,6 +283,25 @@ if ((run_broker)); then
       else
         NOTES+=("(d) failed: $(last_error "$d.err")")
       fi
+    fi
+    # (d) again once per fetch transfer mode, broker restarted on the same log dir.
+    if [[ -n "$fetch_modes" && -n "$A_RPS" ]] && ((!self_test)); then
+      IFS=',' read -r -a modes <<<"$fetch_modes"
+      for mode in "${modes[@]}"; do
+        stop_samsa
+        if ! launch_samsa "samsa-$mode" "${OVERRIDES[@]}" --override "samsa.fetch.transfer=$mode"; then
+          NOTES+=("(d) fetch.transfer=$mode: $UNAVAILABLE"); UNAVAILABLE=""; continue
+        fi
+        dm="$WORK/d-$mode.json"
+        if tool samsa-consumer-perf "$dm" 300 --topic bench-1k --records "$N_1K"; then
+          D_MBS="$(jget "$dm" "d['mb_per_s']")"
+          row "(d) catch-up consumer, fetch.transfer=$mode" "$D_MBS" "MB/s" "$LOOP_MBS" "MB/s loop" "$(div "$D_MBS" "$LOOP_MBS")"
+        else
+          NOTES+=("(d) fetch.transfer=$mode failed: $(last_error "$dm.err")")
+        fi
+        w="$(grep -h -m1 -i "fetch.transfer" "$WORK/broker/samsa-$mode.log" || true)"
+        [[ -n "$w" ]] && NOTES+=("fetch.transfer=$mode: broker said: ${w:0:200}")
+      done
     fi
   fi
 fi
