@@ -121,19 +121,5 @@ int main(int argc, char** argv) {
   CLI::App app{"samsa-consumer-perf: catch-up consumer throughput benchmark"};
   ConsumerOptions o;
   add_consumer_options(app, o);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
-  }
-  try {
-    return run(o);
-  } catch (const BenchError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return e.code;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return kExitRunFailed;
-  }
+  return run_tool(app, argc, argv, [&] { return run(o); });
 }

@@ -186,19 +186,5 @@ int main(int argc, char** argv) {
   CLI::App app{"samsa-producer-perf: producer throughput and latency benchmark"};
   ProducerOptions o;
   add_producer_options(app, o);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
-  }
-  try {
-    return run(o);
-  } catch (const BenchError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return e.code;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return kExitRunFailed;
-  }
+  return run_tool(app, argc, argv, [&] { return run(o); });
 }

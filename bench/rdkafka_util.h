@@ -1,5 +1,8 @@
 // librdkafka helpers shared by the benchmark tools.
 #pragma once
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
 
 #include <librdkafka/rdkafka.h>
 
@@ -54,5 +57,26 @@ void require_apis(const std::string& bootstrap, const std::vector<ApiNeed>& need
 
 // Milliseconds left until deadline_ns (steady clock), at least min_ms.
 int ms_left(uint64_t deadline_ns, int min_ms = 0);
+
+// The tools' main(): parses the command line, runs `body`, and maps errors
+// onto the exit codes of options.h.
+template <typename Body>
+int run_tool(CLI::App& app, int argc, char** argv, Body body) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  try {
+    return body();
+  } catch (const BenchError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return e.code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitRunFailed;
+  }
+}
 
 }  // namespace samsa::bench
