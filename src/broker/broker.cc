@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "samsa/broker/features.h"
+#include "samsa/broker/group/group_coordinator.h"
 #include "samsa/broker/meta_properties.h"
 #include "samsa/broker/metadata/controller.h"
 #include "samsa/broker/metadata/image_records.h"
@@ -97,6 +98,7 @@ void Broker::load_metadata() {
   controller_ = std::make_unique<QuorumController>(*metadata_log_, services_.metadata,
                                                    metadata::controller_defaults(config_), [this](const std::shared_ptr<const MetadataImage>& img) {
                                                      if (partitions_) partitions_->apply(*img);
+                                                     if (groups_) groups_->on_image(*img);
                                                    });
   services_.controller = controller_.get();
   if (metadata_log_->empty_of_records()) {
@@ -176,6 +178,25 @@ void Broker::schedule_log_maintenance() {
   scheduler_->schedule_periodic(std::chrono::seconds(60), [partitions] { partitions->logs().checkpoint(); });
 }
 
+// The coordinator loads the __consumer_offsets partitions this node leads
+// before the listeners open, so clients never see a half-loaded group.
+void Broker::start_group_coordinator() {
+  group::CoordinatorConfig gc;
+  gc.offsets_partitions = config_.offsets_topic_num_partitions;
+  gc.initial_rebalance_delay_ms = config_.group_initial_rebalance_delay_ms;
+  gc.min_session_timeout_ms = config_.group_min_session_timeout_ms;
+  gc.max_session_timeout_ms = config_.group_max_session_timeout_ms;
+  gc.max_size = config_.group_max_size;
+  gc.offsets_retention_ms = int64_t{config_.offsets_retention_minutes} * 60 * 1000;
+  gc.retention_check_interval_ms = config_.offsets_retention_check_interval_ms;
+  gc.offset_metadata_max_bytes = config_.offset_metadata_max_bytes;
+  auto groups = std::make_unique<group::GroupCoordinator>(services_, gc);
+  groups->on_image(*services_.metadata.current());
+  services_.groups = groups.get();
+  groups_ = std::move(groups);
+  groups_->start();
+}
+
 net::FileTransferMode Broker::file_transfer_mode() const {
   switch (config_.fetch_transfer) {
     case FetchTransfer::Sendfile:
@@ -198,6 +219,7 @@ void Broker::start() {
   load_metadata();
   register_self();
   partitions_->apply(*services_.metadata.current());
+  start_group_coordinator();
   schedule_log_maintenance();
 
   size_t threads = static_cast<size_t>(std::max(1, config_.num_network_threads));

@@ -89,6 +89,10 @@ def server_properties(node_id: int, port: int, controller_port: int, log_dir: Pa
         "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
         "inter.broker.listener.name=PLAINTEXT",
         f"log.dirs={log_dir}",
+        # One node: internal topics get one replica (Kafka refuses to create
+        # them with fewer live brokers than their replication factor).
+        "offsets.topic.replication.factor=1",
+        "transaction.state.log.replication.factor=1",
     ]
     for k, v in (extra or {}).items():
         lines.append(f"{k}={v}")

@@ -26,6 +26,9 @@ constexpr int32_t kTopicOperations = operations_mask(
     {AclOperation::kRead, AclOperation::kWrite, AclOperation::kCreate, AclOperation::kDelete, AclOperation::kAlter,
      AclOperation::kDescribe, AclOperation::kDescribeConfigs, AclOperation::kAlterConfigs});
 
+constexpr int32_t kGroupOperations =
+    operations_mask({AclOperation::kRead, AclOperation::kDescribe, AclOperation::kDelete});
+
 // Kafka's sentinel for "not requested".
 constexpr int32_t kOperationsNotRequested = INT32_MIN;
 

@@ -29,6 +29,9 @@ class RequestDispatcher;
 class PartitionManager;
 class QuorumController;
 class Scheduler;
+namespace group {
+class GroupCoordinator;
+}
 
 class Broker {
  public:
@@ -46,6 +49,7 @@ class Broker {
   void load_metadata();
   void register_self();
   void schedule_log_maintenance();
+  void start_group_coordinator();
   void maybe_snapshot(int64_t min_new_records);
 
   // Kafka snapshots every metadata.log.max.record.bytes.between.snapshots
@@ -60,6 +64,7 @@ class Broker {
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<raft::MetadataLog> metadata_log_;
   std::unique_ptr<QuorumController> controller_;
+  std::unique_ptr<group::GroupCoordinator> groups_;
   std::mutex snapshot_mu_;
   int64_t snapshot_end_offset_ = 0;
   std::unique_ptr<net::IoContextPool> pool_;

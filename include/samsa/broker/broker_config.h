@@ -160,6 +160,8 @@ struct BrokerConfig {
   std::int64_t log_message_timestamp_before_max_ms = 0;
   std::int64_t log_message_timestamp_after_max_ms = 0;
   std::int32_t min_insync_replicas = 0;
+  std::int32_t producer_id_expiration_ms = 0;
+  std::int32_t producer_id_expiration_check_interval_ms = 0;
   bool unclean_leader_election_enable = false;
 
   // --- Replication and fetch ---
@@ -176,6 +178,8 @@ struct BrokerConfig {
   std::int32_t offsets_topic_segment_bytes = 0;
   std::int32_t offsets_retention_minutes = 0;
   std::int64_t offsets_retention_check_interval_ms = 0;
+  std::int32_t offsets_topic_compression_codec = 0;  // record batch codec id (0 none .. 4 zstd)
+  std::int32_t offsets_load_buffer_size = 0;
   std::int32_t transaction_state_log_num_partitions = 0;
   std::int16_t transaction_state_log_replication_factor = 0;
   std::int32_t transaction_state_log_min_isr = 0;
@@ -183,6 +187,7 @@ struct BrokerConfig {
   std::int32_t group_min_session_timeout_ms = 0;
   std::int32_t group_max_session_timeout_ms = 0;
   std::int32_t group_max_size = 0;
+  std::int32_t offset_metadata_max_bytes = 0;
 
   // --- Samsa's own keys ---
   FetchTransfer fetch_transfer = FetchTransfer::Auto;  // samsa.fetch.transfer

@@ -15,6 +15,9 @@ struct BrokerConfig;
 class ControllerService;
 class PartitionManager;
 class Scheduler;
+namespace group {
+class GroupCoordinator;
+}
 
 struct BrokerServices {
   int32_t node_id = -1;
@@ -23,6 +26,7 @@ struct BrokerServices {
   ControllerService* controller = nullptr;  // this node's controller role
   PartitionManager* partitions = nullptr;
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
+  group::GroupCoordinator* groups = nullptr;  // consumer groups and committed offsets
   // Fetches parked until data arrives, and KIP-227 fetch sessions.
   std::unique_ptr<FetchWaiters> fetch_waiters = std::make_unique<FetchWaiters>();
   std::unique_ptr<FetchSessionCache> fetch_sessions = std::make_unique<FetchSessionCache>();

@@ -48,5 +48,16 @@ void handle_describe_log_dirs(const RequestContext&, protocol::WireReader&, Resp
 void handle_create_partitions(const RequestContext&, protocol::WireReader&, Responder);
 void handle_incremental_alter_configs(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_topic_partitions(const RequestContext&, protocol::WireReader&, Responder);
+void handle_find_coordinator(const RequestContext&, protocol::WireReader&, Responder);
+void handle_join_group(const RequestContext&, protocol::WireReader&, Responder);
+void handle_sync_group(const RequestContext&, protocol::WireReader&, Responder);
+void handle_heartbeat(const RequestContext&, protocol::WireReader&, Responder);
+void handle_leave_group(const RequestContext&, protocol::WireReader&, Responder);
+void handle_offset_commit(const RequestContext&, protocol::WireReader&, Responder);
+void handle_offset_fetch(const RequestContext&, protocol::WireReader&, Responder);
+void handle_offset_delete(const RequestContext&, protocol::WireReader&, Responder);
+void handle_list_groups(const RequestContext&, protocol::WireReader&, Responder);
+void handle_describe_groups(const RequestContext&, protocol::WireReader&, Responder);
+void handle_delete_groups(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

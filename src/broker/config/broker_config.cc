@@ -177,6 +177,8 @@ void read_logs(BrokerConfig& c, const ConfigReader& r) {
   c.log_message_timestamp_before_max_ms = r.get_long("log.message.timestamp.before.max.ms");
   c.log_message_timestamp_after_max_ms = r.get_long("log.message.timestamp.after.max.ms");
   c.min_insync_replicas = r.get_int("min.insync.replicas");
+  c.producer_id_expiration_ms = r.get_int("producer.id.expiration.ms");
+  c.producer_id_expiration_check_interval_ms = r.get_int("producer.id.expiration.check.interval.ms");
   c.unclean_leader_election_enable = r.get_bool("unclean.leader.election.enable");
 }
 
@@ -193,6 +195,8 @@ void read_replication_and_groups(BrokerConfig& c, const ConfigReader& r) {
   c.offsets_topic_segment_bytes = r.get_int("offsets.topic.segment.bytes");
   c.offsets_retention_minutes = r.get_int("offsets.retention.minutes");
   c.offsets_retention_check_interval_ms = r.get_long("offsets.retention.check.interval.ms");
+  c.offsets_topic_compression_codec = r.get_int("offsets.topic.compression.codec");
+  c.offsets_load_buffer_size = r.get_int("offsets.load.buffer.size");
   c.transaction_state_log_num_partitions = r.get_int("transaction.state.log.num.partitions");
   c.transaction_state_log_replication_factor = r.get_short("transaction.state.log.replication.factor");
   c.transaction_state_log_min_isr = r.get_int("transaction.state.log.min.isr");
@@ -200,6 +204,7 @@ void read_replication_and_groups(BrokerConfig& c, const ConfigReader& r) {
   c.group_min_session_timeout_ms = r.get_int("group.min.session.timeout.ms");
   c.group_max_session_timeout_ms = r.get_int("group.max.session.timeout.ms");
   c.group_max_size = r.get_int("group.max.size");
+  c.offset_metadata_max_bytes = r.get_int("offset.metadata.max.bytes");
 }
 
 void read_samsa(BrokerConfig& c, const ConfigReader& r) {

@@ -112,6 +112,9 @@ const ConfigKey kKeys[] = {
     {.name = "log.message.timestamp.before.max.ms", .type = T::Long, .default_value = kLongMax, .min = 0},
     {.name = "log.message.timestamp.after.max.ms", .type = T::Long, .default_value = "3600000", .min = 0},
     {.name = "min.insync.replicas", .type = T::Int, .default_value = "1", .min = 1},
+    {.name = "producer.id.expiration.ms", .type = T::Int, .default_value = "86400000", .min = 1},
+    // Kafka's internal key: how often producer.id.expiration.ms is applied.
+    {.name = "producer.id.expiration.check.interval.ms", .type = T::Int, .default_value = "600000", .min = 1},
     {.name = "unclean.leader.election.enable", .type = T::Boolean, .default_value = "false"},
 
     // Replication and fetch
@@ -128,6 +131,9 @@ const ConfigKey kKeys[] = {
     {.name = "offsets.topic.segment.bytes", .type = T::Int, .default_value = "104857600", .min = 1},
     {.name = "offsets.retention.minutes", .type = T::Int, .default_value = "10080", .min = 1},
     {.name = "offsets.retention.check.interval.ms", .type = T::Long, .default_value = "600000", .min = 1},
+    // Kafka has no validator here but refuses to start on a codec id it does not know.
+    {.name = "offsets.topic.compression.codec", .type = T::Int, .default_value = "0", .min = 0, .max = 4},
+    {.name = "offsets.load.buffer.size", .type = T::Int, .default_value = "5242880", .min = 1},
     {.name = "transaction.state.log.num.partitions", .type = T::Int, .default_value = "50", .min = 1},
     {.name = "transaction.state.log.replication.factor", .type = T::Short, .default_value = "3", .min = 1},
     {.name = "transaction.state.log.min.isr", .type = T::Int, .default_value = "2", .min = 1},
@@ -135,6 +141,7 @@ const ConfigKey kKeys[] = {
     {.name = "group.min.session.timeout.ms", .type = T::Int, .default_value = "6000"},
     {.name = "group.max.session.timeout.ms", .type = T::Int, .default_value = "1800000"},
     {.name = "group.max.size", .type = T::Int, .default_value = kIntMax, .min = 1},
+    {.name = "offset.metadata.max.bytes", .type = T::Int, .default_value = "4096"},
 
     // Samsa's own
     {.name = "samsa.fetch.transfer", .type = T::String, .default_value = "auto", .allowed = kFetchTransfers},
@@ -161,8 +168,7 @@ constexpr std::string_view kKnownKafkaKeys[] = {
     "max.incremental.fetch.session.cache.slots", "max.request.partition.size.limit",
     "metadata.log.max.record.bytes.between.snapshots", "metadata.log.max.snapshot.interval.ms",
     "metadata.max.idle.interval.ms", "num.replica.alter.log.dirs.threads", "num.replica.fetchers",
-    "offset.metadata.max.bytes", "offsets.commit.timeout.ms", "offsets.load.buffer.size",
-    "offsets.topic.compression.codec", "principal.builder.class", "queued.max.request.bytes",
+    "offsets.commit.timeout.ms", "principal.builder.class", "queued.max.request.bytes",
     "replica.fetch.backoff.ms", "replica.fetch.response.max.bytes",
     "replica.high.watermark.checkpoint.interval.ms", "replica.selector.class",
     "replica.socket.receive.buffer.bytes", "request.timeout.ms", "reserved.broker.max.id",

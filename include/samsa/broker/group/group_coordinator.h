@@ -1,0 +1,229 @@
+#pragma once
+// The group coordinator: classic consumer groups (JoinGroup, SyncGroup,
+// Heartbeat, LeaveGroup), committed offsets and the admin views, for the
+// groups whose __consumer_offsets partition this broker leads.
+//
+// A group lives in partition partition_for(group_id) of __consumer_offsets.
+// When this broker becomes leader of such a partition the coordinator
+// replays it (COORDINATOR_LOAD_IN_PROGRESS meanwhile) and from then on
+// appends every change there before answering. Each group has its own lock;
+// the group map has a short one; nothing blocks across groups.
+//
+// Timers (session expiry, rebalance and sync deadlines, the initial
+// rebalance delay, offset retention) are checked by a periodic tick on the
+// broker's Scheduler.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "samsa/broker/group/classic_group.h"
+#include "samsa/broker/group/offsets_log.h"
+#include "samsa/protocol/error_code.h"
+
+namespace samsa::broker {
+struct BrokerServices;
+class MetadataImage;
+}  // namespace samsa::broker
+
+namespace samsa::broker::group {
+
+struct CoordinatorConfig {
+  int32_t offsets_partitions = 50;                 // offsets.topic.num.partitions
+  int32_t initial_rebalance_delay_ms = 3000;       // group.initial.rebalance.delay.ms
+  int32_t min_session_timeout_ms = 6000;           // group.min.session.timeout.ms
+  int32_t max_session_timeout_ms = 1800000;        // group.max.session.timeout.ms
+  int32_t max_size = 0x7fffffff;                   // group.max.size
+  int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;  // offsets.retention.minutes
+  int64_t retention_check_interval_ms = 600000;    // offsets.retention.check.interval.ms
+  int32_t offset_metadata_max_bytes = 4096;        // offset.metadata.max.bytes
+  int64_t tick_ms = 100;                           // how often deadlines are checked
+};
+
+struct JoinRequest {
+  std::string group_id;
+  std::string member_id;  // "" for a new member
+  std::optional<std::string> group_instance_id;
+  bool require_known_member_id = false;  // JoinGroup v4+
+  std::string client_id;
+  std::string client_host;
+  int32_t session_timeout_ms = 0;
+  int32_t rebalance_timeout_ms = 0;
+  std::string protocol_type;
+  std::vector<Protocol> protocols;
+};
+
+struct SyncRequest {
+  std::string group_id;
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::optional<std::string> protocol_type;  // v5+
+  std::optional<std::string> protocol_name;  // v5+
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> assignments;  // leader only
+};
+
+struct LeavingMember {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+};
+struct LeaveResult {
+  protocol::ErrorCode error = protocol::ErrorCode::NONE;  // whole request
+  std::vector<protocol::ErrorCode> members;               // per member, request order
+};
+
+struct CommitRequest {
+  std::string group_id;
+  int32_t generation_id = -1;  // -1: simple commit (no group membership)
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  int64_t retention_ms = -1;  // v2-4 retention_time_ms; -1: offsets.retention.minutes
+  struct Partition {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t offset = 0;
+    int32_t leader_epoch = -1;
+    std::optional<std::string> metadata;
+    int64_t commit_timestamp_ms = -1;  // v1 only; -1: now
+  };
+  std::vector<Partition> partitions;
+};
+
+struct TopicPartitions {
+  std::string topic;
+  std::vector<int32_t> partitions;
+};
+
+struct FetchedOffset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = -1;
+  int32_t leader_epoch = -1;
+  std::string metadata;
+  protocol::ErrorCode error = protocol::ErrorCode::NONE;
+};
+
+struct GroupListing {
+  std::string group_id;
+  std::string protocol_type;
+  GroupState state = GroupState::kEmpty;
+};
+
+struct MemberDescription {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::string client_id;
+  std::string client_host;
+  std::vector<uint8_t> metadata;
+  std::vector<uint8_t> assignment;
+};
+struct GroupDescription {
+  protocol::ErrorCode error = protocol::ErrorCode::NONE;
+  std::string state = "Dead";
+  std::string protocol_type;
+  std::string protocol;
+  std::vector<MemberDescription> members;
+};
+
+class GroupCoordinator {
+ public:
+  GroupCoordinator(BrokerServices& services, CoordinatorConfig config);
+  ~GroupCoordinator();
+
+  // Starts the periodic tick on the services' scheduler.
+  void start();
+  // Follows the metadata image: loads the __consumer_offsets partitions this
+  // broker now leads and drops the groups of those it no longer leads.
+  void on_image(const MetadataImage& image);
+
+  int32_t partition_for(const std::string& group_id) const;
+  // NONE when this broker coordinates the group and has loaded its
+  // partition; else COORDINATOR_LOAD_IN_PROGRESS or NOT_COORDINATOR.
+  protocol::ErrorCode check(const std::string& group_id) const;
+  // Creates __consumer_offsets if it does not exist yet (FindCoordinator).
+  protocol::ErrorCode ensure_offsets_topic();
+
+  // --- classic membership ---
+  void join(JoinRequest request, JoinCallback done);
+  void sync(SyncRequest request, SyncCallback done);
+  protocol::ErrorCode heartbeat(const std::string& group_id, const std::string& member_id,
+                                const std::optional<std::string>& group_instance_id, int32_t generation_id);
+  LeaveResult leave(const std::string& group_id, const std::vector<LeavingMember>& members);
+
+  // --- offsets ---
+  // One error per partition, request order.
+  std::vector<protocol::ErrorCode> commit_offsets(const CommitRequest& request);
+  // nullopt topics: every committed offset of the group. Top-level error in
+  // the return value (then `out` is empty).
+  protocol::ErrorCode fetch_offsets(const std::string& group_id, const std::optional<std::vector<TopicPartitions>>& topics,
+                                    std::vector<FetchedOffset>& out);
+  // OffsetDelete: top-level error, and per partition in `partition_errors`.
+  protocol::ErrorCode delete_offsets(const std::string& group_id, const std::vector<TopicPartitions>& topics,
+                                     std::vector<protocol::ErrorCode>& partition_errors);
+
+  // --- admin ---
+  protocol::ErrorCode list_groups(const std::set<GroupState>& states, std::vector<GroupListing>& out) const;
+  GroupDescription describe(const std::string& group_id);
+  protocol::ErrorCode delete_group(const std::string& group_id);
+
+  // For tests: runs the timer checks now.
+  void tick();
+  // For tests: replaces the clock (milliseconds since the epoch).
+  void set_clock(std::function<int64_t()> now) { now_ = std::move(now); }
+
+ private:
+  enum class PartitionState { kLoading, kLoaded };
+  struct Partition {
+    PartitionState state = PartitionState::kLoading;
+    int32_t leader_epoch = -1;
+  };
+
+  std::shared_ptr<Group> find(const std::string& group_id) const;
+  std::shared_ptr<Group> get_or_create(const std::string& group_id);
+  void erase_if_dead(const std::shared_ptr<Group>& group);
+  std::vector<std::shared_ptr<Group>> all_groups() const;
+  void load_partition(int32_t partition);
+
+  // --- membership (group_membership.cc), called with the group locked ---
+  void join_new_member(Group& g, JoinRequest& r, JoinCallback& done, Deferred& later);
+  void join_static_member(Group& g, JoinRequest& r, const std::string& new_id, JoinCallback& done, Deferred& later);
+  void join_known_member(Group& g, JoinRequest& r, JoinCallback& done, Deferred& later);
+  void add_member_and_rebalance(Group& g, JoinRequest& r, const std::string& member_id, JoinCallback& done,
+                                Deferred& later);
+  void update_member_and_rebalance(Group& g, Member& m, JoinRequest& r, JoinCallback& done, Deferred& later);
+  void prepare_rebalance(Group& g, const char* reason, Deferred& later);
+  void maybe_prepare_rebalance(Group& g, const char* reason, Deferred& later);
+  void try_complete_join(Group& g, Deferred& later);
+  void complete_join(Group& g, Deferred& later);
+  void remove_member_and_update(Group& g, const std::string& member_id, const char* reason, Deferred& later);
+  void reset_and_propagate_assignment_error(Group& g, protocol::ErrorCode error, Deferred& later);
+  void propagate_assignment(Group& g, Deferred& later);
+  JoinResult current_join_result(const Group& g, const std::string& member_id) const;
+  void heartbeat_received(Group& g, Member& m);
+  void check_deadlines(Group& g, int64_t now, Deferred& later);
+  protocol::ErrorCode store_group(Group& g);
+
+  // --- offsets (group_offsets.cc) ---
+  void expire_offsets(int64_t now);
+
+  int64_t now() const { return now_(); }
+
+  BrokerServices& services_;
+  CoordinatorConfig config_;
+  OffsetsLog log_;
+  std::function<int64_t()> now_;
+
+  mutable std::mutex mu_;  // groups_ and partitions_; taken after a group lock, never before one
+  std::map<std::string, std::shared_ptr<Group>> groups_;
+  std::map<int32_t, Partition> partitions_;  // __consumer_offsets partitions led here
+  int64_t last_retention_check_ms_ = 0;
+  std::atomic<bool> started_{false};
+};
+
+}  // namespace samsa::broker::group

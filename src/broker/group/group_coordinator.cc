@@ -1,0 +1,287 @@
+// The coordinator's frame: which __consumer_offsets partitions it owns,
+// loading them, the group map, the periodic tick and the admin views.
+// Membership is in group_membership.cc, offsets in group_offsets.cc.
+#include "samsa/broker/group/group_coordinator.h"
+
+#include <chrono>
+
+#include "samsa/broker/broker_config.h"
+#include "samsa/broker/broker_services.h"
+#include "samsa/broker/controller_service.h"
+#include "samsa/broker/metadata/controller.h"
+#include "samsa/broker/metadata_image.h"
+#include "samsa/broker/scheduler.h"
+#include "samsa/util/logging.h"
+
+namespace samsa::broker::group {
+
+using protocol::ErrorCode;
+
+namespace {
+
+const std::shared_ptr<spdlog::logger>& log() {
+  static auto l = samsa::logger("samsa.coordinator.group.GroupCoordinator");
+  return l;
+}
+
+int64_t system_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+GroupCoordinator::GroupCoordinator(BrokerServices& services, CoordinatorConfig config)
+    : services_(services), config_(config), log_(services), now_(system_now) {}
+
+GroupCoordinator::~GroupCoordinator() = default;
+
+void GroupCoordinator::start() {
+  if (started_.exchange(true) || !services_.scheduler) return;
+  last_retention_check_ms_ = now();
+  services_.scheduler->schedule_periodic(std::chrono::milliseconds(config_.tick_ms), [this] { tick(); });
+}
+
+int32_t GroupCoordinator::partition_for(const std::string& group_id) const {
+  return group::partition_for(group_id, config_.offsets_partitions);
+}
+
+ErrorCode GroupCoordinator::check(const std::string& group_id) const {
+  std::lock_guard lock(mu_);
+  auto it = partitions_.find(partition_for(group_id));
+  if (it == partitions_.end()) return ErrorCode::NOT_COORDINATOR;
+  return it->second.state == PartitionState::kLoaded ? ErrorCode::NONE : ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+}
+
+ErrorCode GroupCoordinator::ensure_offsets_topic() {
+  auto image = services_.metadata.current();
+  if (image->topic(kOffsetsTopic)) return ErrorCode::NONE;
+  if (!services_.controller || !services_.config) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  const BrokerConfig& cfg = *services_.config;
+  size_t live = 0;
+  for (const auto& [_, b] : image->brokers) live += b.fenced ? 0 : 1;
+  if (live < static_cast<size_t>(cfg.offsets_topic_replication_factor)) {
+    log()->warn("Cannot create {} yet: {} live brokers, offsets.topic.replication.factor is {}", kOffsetsTopic, live,
+                cfg.offsets_topic_replication_factor);
+    return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  }
+  try {
+    ControllerService& controller = *services_.controller;
+    controller.commit([&](const MetadataImage& img) -> std::vector<metadata::RecordAndVersion> {
+      if (img.topic(kOffsetsTopic)) return {};
+      metadata::CreatableTopic t;
+      t.name = kOffsetsTopic;
+      t.num_partitions = config_.offsets_partitions;
+      t.replication_factor = cfg.offsets_topic_replication_factor;
+      t.configs = {{"cleanup.policy", "compact"},
+                   {"compression.type", "producer"},
+                   {"segment.bytes", std::to_string(cfg.offsets_topic_segment_bytes)}};
+      auto result = metadata::create_topics(img, std::span(&t, 1), false, controller.defaults(), controller.placer());
+      if (!result.topics.empty() && !result.topics[0].error.ok())
+        log()->warn("Creating {} failed: {}", kOffsetsTopic, result.topics[0].error.message);
+      return result.records;
+    });
+  } catch (const std::exception& e) {
+    log()->error("Creating {} failed: {}", kOffsetsTopic, e.what());
+    return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  }
+  return services_.metadata.current()->topic(kOffsetsTopic) ? ErrorCode::NONE : ErrorCode::COORDINATOR_NOT_AVAILABLE;
+}
+
+// --- partitions ---
+
+void GroupCoordinator::on_image(const MetadataImage& image) {
+  std::set<int32_t> led;
+  if (const TopicImage* t = image.topic(kOffsetsTopic))
+    for (const auto& [index, p] : t->partitions)
+      if (p.leader == services_.node_id && index < config_.offsets_partitions) led.insert(index);
+
+  std::vector<int32_t> to_load;
+  std::vector<int32_t> to_drop;
+  {
+    std::lock_guard lock(mu_);
+    for (int32_t p : led)
+      if (!partitions_.count(p)) {
+        partitions_[p] = Partition{};
+        to_load.push_back(p);
+      }
+    for (const auto& [p, _] : partitions_)
+      if (!led.count(p)) to_drop.push_back(p);
+    for (int32_t p : to_drop) partitions_.erase(p);
+  }
+  if (!to_drop.empty()) {
+    // Lost leadership (or the topic was deleted): forget those groups; their
+    // parked requests are told to find the new coordinator.
+    Deferred later;
+    for (auto& g : all_groups()) {
+      std::lock_guard glock(g->mu);
+      if (std::find(to_drop.begin(), to_drop.end(), g->partition()) == to_drop.end()) continue;
+      for (auto& [id, m] : g->members()) {
+        JoinResult jr;
+        jr.error = ErrorCode::NOT_COORDINATOR;
+        jr.member_id = id;
+        later.join(m.awaiting_join, std::move(jr));
+        SyncResult sr;
+        sr.error = ErrorCode::NOT_COORDINATOR;
+        later.sync(m.awaiting_sync, std::move(sr));
+      }
+      g->transition(GroupState::kDead, now());
+      erase_if_dead(g);
+    }
+  }
+  for (int32_t p : to_load) load_partition(p);
+}
+
+void GroupCoordinator::load_partition(int32_t partition) {
+  auto started = std::chrono::steady_clock::now();
+  std::map<std::string, std::shared_ptr<Group>> loaded;
+  std::set<std::string> tombstoned;
+  int64_t t = now();
+  size_t records = 0;
+  auto group_of = [&](const std::string& id) -> Group& {
+    auto& g = loaded[id];
+    if (!g) g = std::make_shared<Group>(id, partition, t);
+    return *g;
+  };
+  try {
+    records = log_.load(partition, [&](CoordinatorRecord&& r) {
+      Group& g = group_of(r.group_id);
+      if (r.kind == CoordinatorRecord::Kind::kOffsetCommit) {
+        auto key = std::make_pair(r.topic, r.partition);
+        if (r.offset) g.offsets()[key] = *r.offset;
+        else g.offsets().erase(key);
+      } else if (r.group) {
+        g.load(*r.group, t);
+        tombstoned.erase(r.group_id);
+      } else {
+        g.load(GroupRecord{}, t);
+        tombstoned.insert(r.group_id);
+      }
+    });
+  } catch (const std::exception& e) {
+    log()->error("Loading {}-{} failed: {}; its groups stay unavailable", kOffsetsTopic, partition, e.what());
+    return;
+  }
+  size_t groups = 0;
+  std::lock_guard lock(mu_);
+  auto it = partitions_.find(partition);
+  if (it == partitions_.end()) return;  // dropped while loading
+  for (auto& [id, g] : loaded) {
+    if (tombstoned.count(id) && g->offsets().empty()) continue;
+    groups_[id] = g;
+    ++groups;
+  }
+  it->second.state = PartitionState::kLoaded;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  log()->log(records > 0 ? spdlog::level::info : spdlog::level::debug, "Finished loading offsets and group metadata from {}-{} in {} ms ({} records, {} groups)", kOffsetsTopic,
+              partition, ms, records, groups);
+}
+
+// --- the group map ---
+
+std::shared_ptr<Group> GroupCoordinator::find(const std::string& group_id) const {
+  std::lock_guard lock(mu_);
+  auto it = groups_.find(group_id);
+  return it == groups_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<Group> GroupCoordinator::get_or_create(const std::string& group_id) {
+  std::lock_guard lock(mu_);
+  auto& g = groups_[group_id];
+  if (!g) g = std::make_shared<Group>(group_id, partition_for(group_id), now());
+  return g;
+}
+
+void GroupCoordinator::erase_if_dead(const std::shared_ptr<Group>& group) {
+  if (group->state() != GroupState::kDead) return;
+  std::lock_guard lock(mu_);
+  auto it = groups_.find(group->id());
+  if (it != groups_.end() && it->second == group) groups_.erase(it);
+}
+
+std::vector<std::shared_ptr<Group>> GroupCoordinator::all_groups() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<Group>> out;
+  out.reserve(groups_.size());
+  for (const auto& [_, g] : groups_) out.push_back(g);
+  return out;
+}
+
+void GroupCoordinator::tick() {
+  int64_t t = now();
+  for (auto& g : all_groups()) {
+    Deferred later;
+    std::lock_guard lock(g->mu);
+    check_deadlines(*g, t, later);
+  }
+  bool retention_due = false;
+  {
+    std::lock_guard lock(mu_);
+    if (t - last_retention_check_ms_ >= config_.retention_check_interval_ms) {
+      last_retention_check_ms_ = t;
+      retention_due = true;
+    }
+  }
+  if (retention_due) expire_offsets(t);
+}
+
+// --- admin ---
+
+ErrorCode GroupCoordinator::list_groups(const std::set<GroupState>& states, std::vector<GroupListing>& out) const {
+  ErrorCode error = ErrorCode::NONE;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [_, p] : partitions_)
+      if (p.state == PartitionState::kLoading) error = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+  }
+  for (const auto& g : all_groups()) {
+    std::lock_guard lock(g->mu);
+    if (g->state() == GroupState::kDead) continue;
+    if (!states.empty() && !states.count(g->state())) continue;
+    out.push_back({g->id(), g->protocol_type().value_or(""), g->state()});
+  }
+  return error;
+}
+
+GroupDescription GroupCoordinator::describe(const std::string& group_id) {
+  GroupDescription d;
+  d.error = check(group_id);
+  if (d.error != ErrorCode::NONE) return d;
+  auto g = find(group_id);
+  if (!g) return d;  // Kafka describes an unknown group as Dead, no error
+  std::lock_guard lock(g->mu);
+  d.state = state_name(g->state());
+  d.protocol_type = g->protocol_type().value_or("");
+  bool stable = g->state() == GroupState::kStable;
+  if (stable) d.protocol = g->protocol_name().value_or("");
+  for (const auto& [id, m] : g->members()) {
+    MemberDescription md{id, m.group_instance_id, m.client_id, m.client_host, {}, {}};
+    if (stable) {
+      if (const auto* meta = m.metadata_for(d.protocol)) md.metadata = *meta;
+      md.assignment = m.assignment;
+    }
+    d.members.push_back(std::move(md));
+  }
+  return d;
+}
+
+ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
+  if (group_id.empty()) return ErrorCode::INVALID_GROUP_ID;
+  if (auto e = check(group_id); e != ErrorCode::NONE) return e;
+  auto g = find(group_id);
+  if (!g) return ErrorCode::GROUP_ID_NOT_FOUND;
+  std::lock_guard lock(g->mu);
+  if (g->state() == GroupState::kDead) return ErrorCode::GROUP_ID_NOT_FOUND;
+  if (g->state() != GroupState::kEmpty) return ErrorCode::NON_EMPTY_GROUP;
+  std::vector<CoordinatorRecord> records;
+  for (const auto& [tp, _] : g->offsets())
+    records.push_back(CoordinatorRecord::offset_commit(group_id, tp.first, tp.second, std::nullopt));
+  records.push_back(CoordinatorRecord::group_metadata(group_id, std::nullopt));
+  if (auto e = log_.append(g->partition(), records, now()); e != ErrorCode::NONE) return e;
+  g->offsets().clear();
+  g->transition(GroupState::kDead, now());
+  erase_if_dead(g);
+  return ErrorCode::NONE;
+}
+
+}  // namespace samsa::broker::group

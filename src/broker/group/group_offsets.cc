@@ -1,0 +1,205 @@
+// Committed offsets: OffsetCommit (with the member/generation checks that
+// keep a zombie consumer from committing), OffsetFetch, OffsetDelete and
+// offsets.retention.minutes expiry. Every change is appended to the group's
+// __consumer_offsets partition before the in-memory view changes.
+#include <algorithm>
+
+#include "samsa/broker/broker_services.h"
+#include "samsa/broker/group/group_coordinator.h"
+#include "samsa/broker/metadata_image.h"
+#include "samsa/util/logging.h"
+
+namespace samsa::broker::group {
+
+using protocol::ErrorCode;
+
+namespace {
+
+const std::shared_ptr<spdlog::logger>& log() {
+  static auto l = samsa::logger("samsa.coordinator.group.OffsetMetadataManager");
+  return l;
+}
+
+}  // namespace
+
+std::vector<ErrorCode> GroupCoordinator::commit_offsets(const CommitRequest& r) {
+  std::vector<ErrorCode> errors(r.partitions.size(), ErrorCode::NONE);
+  auto all = [&](ErrorCode e) {
+    std::fill(errors.begin(), errors.end(), e);
+    return errors;
+  };
+  if (r.group_id.empty()) return all(ErrorCode::INVALID_GROUP_ID);
+  if (auto e = check(r.group_id); e != ErrorCode::NONE) return all(e);
+  auto g = find(r.group_id);
+  if (!g) {
+    // Without group management (generation -1) a commit creates the group;
+    // otherwise the member belongs to a generation that no longer exists.
+    if (r.generation_id >= 0) return all(ErrorCode::ILLEGAL_GENERATION);
+    g = get_or_create(r.group_id);
+  }
+  Deferred later;
+  std::lock_guard lock(g->mu);
+  if (g->state() == GroupState::kDead) return all(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+  if (g->is_fenced(r.group_instance_id, r.member_id)) return all(ErrorCode::FENCED_INSTANCE_ID);
+  if (!(r.generation_id < 0 && g->state() == GroupState::kEmpty)) {
+    Member* m = g->member(r.member_id);
+    if (!m) return all(ErrorCode::UNKNOWN_MEMBER_ID);
+    if (r.generation_id != g->generation()) return all(ErrorCode::ILLEGAL_GENERATION);
+    // Assignments are not out yet: the member will rejoin or sync first.
+    if (g->state() == GroupState::kCompletingRebalance) return all(ErrorCode::REBALANCE_IN_PROGRESS);
+    heartbeat_received(*g, *m);
+  }
+
+  auto image = services_.metadata.current();
+  int64_t t = now();
+  std::vector<CoordinatorRecord> records;
+  std::vector<size_t> written;
+  for (size_t i = 0; i < r.partitions.size(); ++i) {
+    const auto& p = r.partitions[i];
+    const TopicImage* topic = image->topic(p.topic);
+    if (!topic || !topic->partition(p.partition)) {
+      errors[i] = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+      continue;
+    }
+    if (p.metadata && p.metadata->size() > static_cast<size_t>(config_.offset_metadata_max_bytes)) {
+      errors[i] = ErrorCode::OFFSET_METADATA_TOO_LARGE;
+      continue;
+    }
+    int64_t commit_ts = p.commit_timestamp_ms >= 0 ? p.commit_timestamp_ms : t;
+    OffsetAndMetadata value;
+    value.offset = p.offset;
+    value.leader_epoch = p.leader_epoch;
+    value.metadata = p.metadata.value_or("");
+    value.commit_timestamp_ms = commit_ts;
+    if (r.retention_ms >= 0) value.expire_timestamp_ms = commit_ts + r.retention_ms;
+    records.push_back(CoordinatorRecord::offset_commit(r.group_id, p.topic, p.partition, value));
+    written.push_back(i);
+  }
+  if (!records.empty()) {
+    if (auto e = log_.append(g->partition(), records, t); e != ErrorCode::NONE) {
+      for (size_t i : written) errors[i] = e;
+    } else {
+      for (auto& rec : records) g->offsets()[{rec.topic, rec.partition}] = *rec.offset;
+    }
+  }
+  if (g->state() == GroupState::kEmpty && g->size() == 0 && g->offsets().empty() && g->generation() == 0) {
+    g->transition(GroupState::kDead, t);  // created for a commit that wrote nothing
+    erase_if_dead(g);
+  }
+  return errors;
+}
+
+ErrorCode GroupCoordinator::fetch_offsets(const std::string& group_id,
+                                          const std::optional<std::vector<TopicPartitions>>& topics,
+                                          std::vector<FetchedOffset>& out) {
+  if (auto e = check(group_id); e != ErrorCode::NONE) return e;
+  auto g = find(group_id);
+  std::unique_lock<std::mutex> lock;
+  if (g) lock = std::unique_lock(g->mu);
+  if (!topics) {
+    if (g && g->state() != GroupState::kDead)
+      for (const auto& [tp, v] : g->offsets())
+        out.push_back({tp.first, tp.second, v.offset, v.leader_epoch, v.metadata, ErrorCode::NONE});
+    return ErrorCode::NONE;
+  }
+  for (const auto& t : *topics)
+    for (int32_t p : t.partitions) {
+      FetchedOffset f{t.topic, p, -1, -1, "", ErrorCode::NONE};
+      if (g && g->state() != GroupState::kDead) {
+        auto it = g->offsets().find({t.topic, p});
+        if (it != g->offsets().end()) {
+          f.offset = it->second.offset;
+          f.leader_epoch = it->second.leader_epoch;
+          f.metadata = it->second.metadata;
+        }
+      }
+      out.push_back(std::move(f));
+    }
+  return ErrorCode::NONE;
+}
+
+ErrorCode GroupCoordinator::delete_offsets(const std::string& group_id, const std::vector<TopicPartitions>& topics,
+                                           std::vector<ErrorCode>& partition_errors) {
+  if (group_id.empty()) return ErrorCode::INVALID_GROUP_ID;
+  if (auto e = check(group_id); e != ErrorCode::NONE) return e;
+  auto g = find(group_id);
+  if (!g) return ErrorCode::GROUP_ID_NOT_FOUND;
+  std::lock_guard lock(g->mu);
+  if (g->state() == GroupState::kDead) return ErrorCode::GROUP_ID_NOT_FOUND;
+  bool consumer = g->protocol_type() && *g->protocol_type() == "consumer";
+  if (!consumer && g->state() != GroupState::kEmpty) return ErrorCode::NON_EMPTY_GROUP;
+  std::set<std::string> subscribed;
+  if (g->state() != GroupState::kEmpty)
+    if (auto s = g->subscribed_topics()) subscribed = std::move(*s);
+
+  std::vector<CoordinatorRecord> records;
+  std::vector<size_t> written;
+  for (const auto& t : topics)
+    for (int32_t p : t.partitions) {
+      if (subscribed.count(t.topic)) {
+        partition_errors.push_back(ErrorCode::GROUP_SUBSCRIBED_TO_TOPIC);
+        continue;
+      }
+      if (g->offsets().count({t.topic, p})) {
+        records.push_back(CoordinatorRecord::offset_commit(group_id, t.topic, p, std::nullopt));
+        written.push_back(partition_errors.size());
+      }
+      partition_errors.push_back(ErrorCode::NONE);
+    }
+  if (records.empty()) return ErrorCode::NONE;
+  if (auto e = log_.append(g->partition(), records, now()); e != ErrorCode::NONE) {
+    for (size_t i : written) partition_errors[i] = e;
+    return ErrorCode::NONE;
+  }
+  for (const auto& rec : records) g->offsets().erase({rec.topic, rec.partition});
+  return ErrorCode::NONE;
+}
+
+// offsets.retention.minutes: a consumer group's offsets expire once it has
+// been empty that long; a simple group's (no protocol type) offset by
+// offset from its commit time; an explicit expire timestamp (OffsetCommit
+// v2-4 retention) wins. An empty group left without offsets is deleted.
+void GroupCoordinator::expire_offsets(int64_t t) {
+  for (auto& g : all_groups()) {
+    std::lock_guard lock(g->mu);
+    if (g->state() == GroupState::kDead) continue;
+    bool has_protocol = g->protocol_type().has_value() && !g->protocol_type()->empty();
+    std::set<std::string> subscribed;
+    bool can_expire = true;
+    if (has_protocol && g->state() != GroupState::kEmpty) {
+      // An active consumer group keeps the offsets of topics it subscribes to.
+      auto s = g->subscribed_topics();
+      if (s) subscribed = std::move(*s);
+      else can_expire = false;
+    }
+    std::vector<CoordinatorRecord> records;
+    if (can_expire)
+      for (const auto& [tp, v] : g->offsets()) {
+        if (subscribed.count(tp.first)) continue;
+        bool expired = v.expire_timestamp_ms
+                           ? t >= *v.expire_timestamp_ms
+                           : t - (has_protocol && g->state() == GroupState::kEmpty ? g->state_timestamp_ms()
+                                                                                    : v.commit_timestamp_ms) >=
+                                 config_.offsets_retention_ms;
+        if (expired) records.push_back(CoordinatorRecord::offset_commit(g->id(), tp.first, tp.second, std::nullopt));
+      }
+    bool dead = g->state() == GroupState::kEmpty && g->offsets().size() == records.size();
+    if (dead) records.push_back(CoordinatorRecord::group_metadata(g->id(), std::nullopt));
+    if (records.empty()) continue;
+    if (auto e = log_.append(g->partition(), records, t); e != ErrorCode::NONE) {
+      log()->warn("Could not expire offsets of group {}: {}", g->id(), protocol::error_name(e));
+      continue;
+    }
+    size_t removed = 0;
+    for (const auto& rec : records)
+      if (rec.kind == CoordinatorRecord::Kind::kOffsetCommit && g->offsets().erase({rec.topic, rec.partition})) ++removed;
+    if (removed) log()->info("Removed {} expired offsets of group {}", removed, g->id());
+    if (dead) {
+      g->transition(GroupState::kDead, t);
+      erase_if_dead(g);
+      log()->info("Group {} transitioned to Dead (empty, no offsets left)", g->id());
+    }
+  }
+}
+
+}  // namespace samsa::broker::group
