@@ -44,6 +44,18 @@ def samsa_bin() -> Path:
     return path
 
 
+def group_admin_bin() -> Path:
+    """samsa-rdkafka-group-admin (tests/tools/): $SAMSA_GROUP_ADMIN_BIN, or
+    tests/tools/ in the build dir that holds samsa_bin() (<build>/src/cli/samsa)."""
+    env = os.environ.get("SAMSA_GROUP_ADMIN_BIN")
+    path = Path(env).resolve() if env else \
+        samsa_bin().parents[2] / "tests" / "tools" / "samsa-rdkafka-group-admin"
+    if not path.is_file() or not os.access(path, os.X_OK):
+        pytest.fail(f"samsa-rdkafka-group-admin not found at {path} (build it with tools/build.sh, "
+                    f"needs librdkafka-dev, or set SAMSA_GROUP_ADMIN_BIN)", pytrace=False)
+    return path
+
+
 def run(cmd, timeout: float = CLI_TIMEOUT_S, check: bool = False, **kw) -> subprocess.CompletedProcess:
     """Run a command with a hard timeout, capturing text output. A timeout
     is a test failure (with whatever output was produced), never a hang."""
@@ -271,6 +283,12 @@ def broker(broker_factory) -> Broker:
 def samsa():
     """Path of the samsa binary."""
     return samsa_bin()
+
+
+@pytest.fixture(scope="session")
+def group_admin():
+    """Path of the samsa-rdkafka-group-admin tool."""
+    return group_admin_bin()
 
 
 @pytest.hookimpl(hookwrapper=True)
