@@ -13,6 +13,7 @@
 #include "samsa/broker/metadata/image_records.h"
 #include "samsa/broker/metadata/metadata_delta.h"
 #include "samsa/broker/partition_manager.h"
+#include "samsa/broker/producer_id_manager.h"
 #include "samsa/broker/quorum_controller.h"
 #include "samsa/broker/request_dispatcher.h"
 #include "samsa/broker/scheduler.h"
@@ -101,6 +102,8 @@ void Broker::load_metadata() {
                                                      if (groups_) groups_->on_image(*img);
                                                    });
   services_.controller = controller_.get();
+  producer_ids_ = std::make_unique<ProducerIdManager>(*controller_, config_.node_id);
+  services_.producer_ids = producer_ids_.get();
   if (metadata_log_->empty_of_records()) {
     controller_->commit([&](const MetadataImage&) { return metadata::bootstrap_records(bootstrap_metadata_version_); });
     log()->info("Wrote the bootstrap metadata (metadata.version {})", bootstrap_metadata_version_);
@@ -176,6 +179,8 @@ void Broker::schedule_log_maintenance() {
                                 [partitions] { partitions->logs().flush_check(); });
   // log.flush.offset.checkpoint.interval.ms (Kafka's default 60 s).
   scheduler_->schedule_periodic(std::chrono::seconds(60), [partitions] { partitions->logs().checkpoint(); });
+  scheduler_->schedule_periodic(std::chrono::milliseconds(config_.producer_id_expiration_check_interval_ms),
+                                [partitions] { partitions->logs().remove_expired_producers(); });
 }
 
 // The coordinator loads the __consumer_offsets partitions this node leads

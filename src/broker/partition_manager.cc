@@ -34,6 +34,7 @@ log::LogConfig broker_log_config(const BrokerConfig& c) {
   lc.preallocate = c.log_preallocate;
   lc.cleanup_policy = fmt::format("{}", fmt::join(c.log_cleanup_policy, ","));
   lc.compression_type = c.compression_type;
+  lc.producer_id_expiration_ms = c.producer_id_expiration_ms;
   return lc;
 }
 

@@ -54,6 +54,7 @@ LogResult<std::shared_ptr<Log>> Log::open(LogOpenOptions options) {
     log->epochs_ =
         std::make_unique<LeaderEpochCache>(log->dir_ + "/" + kLeaderEpochCheckpointFile);
     log->load_segments(clean, recovery_point);
+    log->load_producer_state(clean);
     log->last_flush_ms_ = log->clock_->now_ms();
     return log;
   } catch (const std::exception& e) {
@@ -86,10 +87,24 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
     LeaderAppendContext ctx{log_end_offset(), leader_epoch, now, origin};
     auto validated = validate_leader_append(batches, config_, ctx);
     if (!validated) return validated.error();
-    auto appended = append_validated(batches, validated.value());
-    if (!appended) return appended;
-    info = appended.value();
-    durable = config_.fsync_per_append && info.num_batches > 0;
+    ProducerAppendUpdates updates;
+    auto producers = check_producers_locked(validated.value(), origin, updates);
+    if (!producers) return producers.error();
+    if (const auto& dup = producers.value()) {
+      info.first_offset = dup->first_offset();
+      info.last_offset = dup->last_offset;
+      info.log_append_time = dup->timestamp;  // as Kafka answers a duplicate
+      info.log_start_offset = log_start_offset();
+      info.duplicate = true;
+      // The original may still wait for its fsync: wait for it too.
+      durable = config_.fsync_per_append;
+    } else {
+      auto appended = append_validated(batches, validated.value());
+      if (!appended) return appended;
+      info = appended.value();
+      producers_->apply(updates, log_end_offset());
+      durable = config_.fsync_per_append && info.num_batches > 0;
+    }
     if (durable) ticket = committer_.ticket();
   }
   // Outside the append lock: others append while this one waits for the
@@ -106,7 +121,12 @@ LogResult<AppendInfo> Log::append_as_follower(std::span<const uint8_t> batches) 
   if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
   auto validated = validate_follower_append(batches, config_, log_end_offset());
   if (!validated) return validated.error();
-  return append_validated(batches, validated.value());
+  ProducerAppendUpdates updates;
+  auto producers = check_producers_locked(validated.value(), AppendOrigin::kReplication, updates);
+  if (!producers) return producers.error();
+  auto appended = append_validated(batches, validated.value());
+  if (appended) producers_->apply(updates, log_end_offset());
+  return appended;
 }
 
 LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v) {
@@ -154,6 +174,9 @@ void Log::roll() {
 void Log::roll_locked(int64_t new_base) {
   auto old = active_segment();
   if (old->size() == 0) return;  // an empty active segment is already "rolled"
+  // Kafka's layout: the producer state as of the new segment's base, so a
+  // restart replays at most the active segment.
+  snapshot_producers_locked(new_base);
   auto fresh = LogSegment::create(dir_, new_base, config_, clock_->now_ms());
   old->on_become_inactive();
   // Group commit fsyncs only the active segment: make the old one durable
@@ -223,6 +246,7 @@ void Log::close() {
   std::lock_guard lock(append_mu_);
   if (closed_) return;
   flush();
+  snapshot_producers_locked(log_end_offset());
   active_segment()->close();
   closed_ = true;
 }
@@ -266,6 +290,7 @@ void Log::update_config(const LogConfig& config) {
   std::lock_guard append_lock(append_mu_);
   std::lock_guard lock(state_mu_);
   config_ = config;
+  producers_->set_expiration_ms(config.producer_id_expiration_ms);
 }
 
 std::vector<int64_t> Log::segment_base_offsets() const {

@@ -72,6 +72,8 @@ std::string_view log_errc_name(LogErrc code) {
     case LogErrc::kInconsistentTopicId: return "INCONSISTENT_TOPIC_ID";
     case LogErrc::kStorageError: return "KAFKA_STORAGE_ERROR";
     case LogErrc::kLogClosed: return "LOG_CLOSED";
+    case LogErrc::kOutOfOrderSequence: return "OUT_OF_ORDER_SEQUENCE_NUMBER";
+    case LogErrc::kInvalidProducerEpoch: return "INVALID_PRODUCER_EPOCH";
   }
   return "UNKNOWN";
 }

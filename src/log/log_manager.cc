@@ -265,6 +265,12 @@ void LogManager::flush_check() {
   }
 }
 
+size_t LogManager::remove_expired_producers() {
+  size_t removed = 0;
+  for (const auto& [log, dir_index] : snapshot()) removed += log->remove_expired_producers();
+  return removed;
+}
+
 void LogManager::checkpoint() {
   std::lock_guard serial(checkpoint_mu_);
   std::vector<OffsetCheckpoint> recovery(config_.log_dirs.size()), start(config_.log_dirs.size());

@@ -166,6 +166,9 @@ LogResult<int64_t> Log::truncate_to(int64_t offset) {
       recovery_point_ = std::min(recovery_point_, log_end_offset_);
     }
     epochs_->truncate_from_end(log_end_offset());
+    // Producer state after the cut: the newest snapshot at or below it plus
+    // the batches from there on.
+    rebuild_producer_state_locked(/*clean_shutdown=*/false);
     loader_logger()->info("Truncated {} to offset {} ({} segments deleted, {} bytes cut)",
                           tp_.dir_name(), offset, doomed.size(), removed);
     return log_end_offset();

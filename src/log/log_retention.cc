@@ -42,6 +42,9 @@ size_t Log::delete_segments_locked(size_t count, const char* reason) {
     retention_logger()->info("Deleting segment {} of {} due to {}", seg->log_path(),
                              tp_.dir_name(), reason);
     seg->delete_files();
+    // The producer snapshot at its base goes with it (the state in memory
+    // stays until producer.id.expiration.ms, as in Kafka since KIP-360).
+    producers_->delete_snapshot(seg->base_offset());
   }
   return doomed.size();
 }

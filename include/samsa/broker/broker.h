@@ -28,6 +28,7 @@ namespace samsa::broker {
 class RequestDispatcher;
 class PartitionManager;
 class QuorumController;
+class ProducerIdManager;
 class Scheduler;
 namespace group {
 class GroupCoordinator;
@@ -64,6 +65,7 @@ class Broker {
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<raft::MetadataLog> metadata_log_;
   std::unique_ptr<QuorumController> controller_;
+  std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<group::GroupCoordinator> groups_;
   std::mutex snapshot_mu_;
   int64_t snapshot_end_offset_ = 0;

@@ -14,6 +14,7 @@ namespace samsa::broker {
 struct BrokerConfig;
 class ControllerService;
 class PartitionManager;
+class ProducerIdManager;
 class Scheduler;
 namespace group {
 class GroupCoordinator;
@@ -26,6 +27,7 @@ struct BrokerServices {
   ControllerService* controller = nullptr;  // this node's controller role
   PartitionManager* partitions = nullptr;
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
+  ProducerIdManager* producer_ids = nullptr;  // InitProducerId
   group::GroupCoordinator* groups = nullptr;  // consumer groups and committed offsets
   // Fetches parked until data arrives, and KIP-227 fetch sessions.
   std::unique_ptr<FetchWaiters> fetch_waiters = std::make_unique<FetchWaiters>();

@@ -48,6 +48,8 @@ void handle_describe_log_dirs(const RequestContext&, protocol::WireReader&, Resp
 void handle_create_partitions(const RequestContext&, protocol::WireReader&, Responder);
 void handle_incremental_alter_configs(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_topic_partitions(const RequestContext&, protocol::WireReader&, Responder);
+void handle_init_producer_id(const RequestContext&, protocol::WireReader&, Responder);
+void handle_describe_producers(const RequestContext&, protocol::WireReader&, Responder);
 void handle_find_coordinator(const RequestContext&, protocol::WireReader&, Responder);
 void handle_join_group(const RequestContext&, protocol::WireReader&, Responder);
 void handle_sync_group(const RequestContext&, protocol::WireReader&, Responder);

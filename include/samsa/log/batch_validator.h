@@ -26,6 +26,9 @@ struct AppendInfo {
   int64_t offset_of_max_timestamp = -1;
   int32_t num_batches = 0;
   size_t bytes = 0;
+  // A producer's retry of a batch already in the log: offsets are the
+  // original's, nothing was written.
+  bool duplicate = false;
 };
 
 struct ValidatedAppend {

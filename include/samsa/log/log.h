@@ -24,6 +24,7 @@
 #include "samsa/log/leader_epoch_cache.h"
 #include "samsa/log/log_config.h"
 #include "samsa/log/log_error.h"
+#include "samsa/log/producer_state.h"
 #include "samsa/log/segment.h"
 #include "samsa/log/topic_partition.h"
 #include "samsa/protocol/uuid.h"
@@ -63,6 +64,11 @@ class Log {
 
   // --- writes ---
   // Validates and appends a produce request's batches with one write.
+  // Batches with a producer id are checked against the producer state
+  // first: a retry of one of the producer's last five batches is answered
+  // with the original offsets (AppendInfo::duplicate, nothing written); a
+  // sequence gap or an old epoch fails (kOutOfOrderSequence,
+  // kInvalidProducerEpoch) and nothing is written.
   LogResult<AppendInfo> append_as_leader(std::span<uint8_t> batches, int32_t leader_epoch,
                                          AppendOrigin origin = AppendOrigin::kClient);
   // Replicated batches (offsets assigned by the leader, must increase).
@@ -111,6 +117,12 @@ class Log {
   // directory): appends fail from now on, open readers keep their files.
   void mark_deleted();
 
+  // --- idempotent producers ---
+  std::vector<ProducerStateEntry> active_producers() const;
+  // producer.id.expiration.ms; returns how many producers were dropped.
+  size_t remove_expired_producers();
+  std::optional<int64_t> latest_producer_snapshot_offset() const;
+
   // --- introspection ---
   const std::string& dir() const { return dir_; }
   const TopicPartition& topic_partition() const { return tp_; }
@@ -133,6 +145,13 @@ class Log {
   void roll_locked(int64_t new_base);
   LogResult<AppendInfo> append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v);
   void publish_end_locked(int64_t leo);
+  // log_producers.cc
+  void load_producer_state(bool clean_shutdown);
+  void rebuild_producer_state_locked(bool clean_shutdown);
+  void snapshot_producers_locked(int64_t offset);
+  // The duplicate of a retried batch, if any; else the changes are staged.
+  LogResult<std::optional<ProducerBatch>> check_producers_locked(const ValidatedAppend& v, AppendOrigin origin,
+                                                                 ProducerAppendUpdates& updates) const;
   // log_retention.cc
   size_t delete_segments_locked(size_t count, const char* reason);
 
@@ -141,6 +160,7 @@ class Log {
   protocol::Uuid topic_id_;
   std::shared_ptr<Clock> clock_;
   std::unique_ptr<LeaderEpochCache> epochs_;
+  std::unique_ptr<ProducerStateManager> producers_;  // under append_mu_
   GroupCommitter committer_;
 
   mutable std::mutex append_mu_;  // writers, roll, retention, truncation

@@ -33,6 +33,9 @@ struct LogConfig {
   // Samsa extension: every append waits for an fsync, shared by concurrent
   // appenders (group commit).
   bool fsync_per_append = false;                        // samsa.fsync.per.append
+  // The broker's producer.id.expiration.ms (not a topic config): producer
+  // state idle this long, by its batches' timestamps, is dropped.
+  int64_t producer_id_expiration_ms = 86400000;
 
   bool delete_enabled() const { return cleanup_policy.find("delete") != std::string::npos; }
 

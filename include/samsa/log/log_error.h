@@ -21,6 +21,8 @@ enum class LogErrc {
   kInconsistentTopicId,  // INCONSISTENT_TOPIC_ID
   kStorageError,         // KAFKA_STORAGE_ERROR: an I/O call failed
   kLogClosed,            // the log was closed or deleted
+  kOutOfOrderSequence,   // OUT_OF_ORDER_SEQUENCE_NUMBER: idempotent producer gap
+  kInvalidProducerEpoch, // INVALID_PRODUCER_EPOCH: a fenced producer epoch
 };
 
 std::string_view log_errc_name(LogErrc code);

@@ -68,6 +68,8 @@ class LogManager {
   size_t retention_check();
   // flush.ms and flushes of rolled segments over all logs.
   void flush_check();
+  // producer.id.expiration.ms over all logs; returns the producers dropped.
+  size_t remove_expired_producers();
   // Writes recovery-point and log-start-offset checkpoints of every dir.
   void checkpoint();
 

@@ -33,6 +33,8 @@ ErrorCode kafka_error(log::LogErrc code) {
     case log::LogErrc::kStorageError: return ErrorCode::KAFKA_STORAGE_ERROR;
     case log::LogErrc::kLogClosed: return ErrorCode::NOT_LEADER_OR_FOLLOWER;
     case log::LogErrc::kNonMonotonicOffsets: return ErrorCode::UNKNOWN_SERVER_ERROR;
+    case log::LogErrc::kOutOfOrderSequence: return ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER;
+    case log::LogErrc::kInvalidProducerEpoch: return ErrorCode::INVALID_PRODUCER_EPOCH;
   }
   return ErrorCode::UNKNOWN_SERVER_ERROR;
 }

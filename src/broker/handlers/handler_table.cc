@@ -8,7 +8,7 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 26> kHandlers = {{
+  static constexpr std::array<ApiHandler, 28> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
       {ApiKey::Produce, 0, 11, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
@@ -25,6 +25,8 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::CreatePartitions, 0, 3, true, true, &handle_create_partitions},
       {ApiKey::IncrementalAlterConfigs, 0, 1, true, true, &handle_incremental_alter_configs},
       {ApiKey::DescribeTopicPartitions, 0, 0, true, false, &handle_describe_topic_partitions},
+      {ApiKey::InitProducerId, 0, 5, true, false, &handle_init_producer_id},
+      {ApiKey::DescribeProducers, 0, 0, true, false, &handle_describe_producers},
       // Consumer groups (src/broker/group/).
       {ApiKey::FindCoordinator, 0, 6, true, false, &handle_find_coordinator},
       {ApiKey::JoinGroup, 0, 9, true, false, &handle_join_group},

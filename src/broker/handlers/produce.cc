@@ -153,7 +153,9 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
   // Single replica: the leader's log end is the high watermark.
   // With replication (a later issue) follower fetch positions move the HWM instead.
   hosted.log->set_high_watermark(hosted.log->log_end_offset());
-  fetch_waiters(&services).notify(topic, data.index);
+  // A retried batch already in the log (idempotent producer) is answered
+  // with its original offsets; nothing new for fetchers.
+  if (!result->duplicate) fetch_waiters(&services).notify(topic, data.index);
 
   PartitionResponse p;
   p.index = data.index;
