@@ -219,10 +219,35 @@ start_mock() {
 }
 # tool NAME OUT_JSON TIMEOUT_S args...: run a bench tool, JSON to OUT_JSON,
 # stderr to OUT_JSON.err; returns the tool's exit code.
+# The tool's own CPU seconds (user+sys) go to OUT_JSON.cpu when /usr/bin/time exists.
 tool() {
   local name="$1" out="$2" limit="$3"; shift 3
-  timeout -k 5 $((limit + 30)) "$BENCH_BIN_DIR/$name" --bootstrap "$BOOTSTRAP" --timeout-s "$limit" \
-    --json "$@" >"$out" 2>"$out.err"
+  local timer=()
+  [[ -x /usr/bin/time ]] && timer=(/usr/bin/time -f '%U %S' -o "$out.cpu")
+  timeout -k 5 $((limit + 30)) "${timer[@]}" "$BENCH_BIN_DIR/$name" --bootstrap "$BOOTSTRAP" \
+    --timeout-s "$limit" --json "$@" >"$out" 2>"$out.err"
+}
+# CPU seconds (user+sys) a process has used so far, from /proc/PID/stat.
+proc_cpu_s() {
+  [[ -r "/proc/$1/stat" ]] || { echo "-"; return; }
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+tool_cpu_s() { [[ -s "$1.cpu" ]] && awk '/^[0-9.]+ [0-9.]+$/ { printf "%.3f\n", $1 + $2 }' "$1.cpu" || echo "-"; }
+# cpu_rows LABEL BROKER_CPU_BEFORE OUT_JSON: where the CPU of a produce
+# scenario went. On a machine this small the client competes with the broker
+# for the same cores, so the broker's share says who the bottleneck is.
+cpu_rows() {
+  local label="$1" before="$2" out="$3" after broker client mb
+  ((self_test)) && return 0
+  after="$(proc_cpu_s "$SAMSA_PID")"; client="$(tool_cpu_s "$out")"
+  [[ "$before" == "-" || "$after" == "-" ]] && return 0
+  broker="$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.3f\n", a - b }')"
+  mb="$(jget "$out" "d['mb_per_s'] * d['elapsed_s']" 2>/dev/null || echo "-")"
+  [[ "$mb" != "-" ]] && row "$label: broker CPU per GB of payload" "$(awk -v c="$broker" -v m="$mb" \
+    'BEGIN { printf "%.3g\n", (m > 0 ? c / (m / 1000) : 0) }')" "core-s/GB" "-" "" "-"
+  [[ "$client" != "-" ]] && row "$label: broker share of CPU (broker+client)" "$(awk -v b="$broker" -v c="$client" \
+    'BEGIN { printf "%.3g\n", (b + c > 0 ? 100 * b / (b + c) : 0) }')" "%" "-" "" "-"
+  return 0
 }
 
 if ((run_broker)); then
@@ -246,20 +271,24 @@ if ((run_broker)); then
   else
     ((self_test)) && NOTES+=("self-test: broker rows measure librdkafka's mock cluster, not samsa")
     a="$WORK/a.json"
+    cpu0="$(proc_cpu_s "${SAMSA_PID:-0}")"
     if tool samsa-producer-perf "$a" 300 --topic bench-1k $(create 6) --partitions 6 \
       --records "$N_1K" --record-size 1024 --acks 1; then
       A_MBS="$(jget "$a" "d['mb_per_s']")" A_RPS="$(jget "$a" "d['records_per_s']")"
       row "(a) produce 1 KiB, acks=1, 6 partitions" "$A_MBS" "MB/s" "$LOOP_MBS" "MB/s loop" "$(div "$A_MBS" "$LOOP_MBS")"
       row "(a) produce 1 KiB: ack latency p99" "$(jget "$a" "d['latency_p99_ms']")" "ms" "-" "" "-"
+      cpu_rows "(a)" "$cpu0" "$a"
     else
       A_RPS=""; NOTES+=("(a) failed: $(last_error "$a.err")")
     fi
     b="$WORK/b.json"
+    cpu0="$(proc_cpu_s "${SAMSA_PID:-0}")"
     if tool samsa-producer-perf "$b" 300 --topic bench-100b $(create 6) --partitions 6 \
       --records "$N_100B" --record-size 100 --acks 1; then
       row "(b) produce 100 B, acks=1, 6 partitions" "$(jget "$b" "d['records_per_s']")" "records/s" "-" "" "-"
       B_MBS="$(jget "$b" "d['mb_per_s']")"
       row "(b) produce 100 B: payload MB/s" "$B_MBS" "MB/s" "$LOOP_MBS" "MB/s loop" "$(div "$B_MBS" "$LOOP_MBS")"
+      cpu_rows "(b)" "$cpu0" "$b"
     else
       NOTES+=("(b) failed: $(last_error "$b.err")")
     fi
