@@ -98,8 +98,16 @@ void GroupCoordinator::on_image(const MetadataImage& image) {
 
   std::vector<int32_t> to_load;
   std::vector<int32_t> to_drop;
+  std::set<std::string> deleted_topics;
   {
     std::lock_guard lock(mu_);
+    std::set<std::string> names;
+    if (image.topics)
+      for (const auto& [name, _] : image.topics->by_name) names.insert(name);
+    if (topics_)
+      for (const auto& name : *topics_)
+        if (!names.count(name)) deleted_topics.insert(name);
+    topics_ = std::move(names);
     for (int32_t p : led)
       if (!partitions_.count(p)) {
         partitions_[p] = Partition{};
@@ -130,6 +138,7 @@ void GroupCoordinator::on_image(const MetadataImage& image) {
     }
   }
   for (int32_t p : to_load) load_partition(p);
+  if (!deleted_topics.empty()) delete_offsets_of_topics(deleted_topics);
 }
 
 void GroupCoordinator::load_partition(int32_t partition) {

@@ -155,6 +155,23 @@ ErrorCode GroupCoordinator::delete_offsets(const std::string& group_id, const st
   return ErrorCode::NONE;
 }
 
+void GroupCoordinator::delete_offsets_of_topics(const std::set<std::string>& topics) {
+  for (auto& g : all_groups()) {
+    std::lock_guard lock(g->mu);
+    std::vector<CoordinatorRecord> records;
+    for (const auto& [tp, _] : g->offsets())
+      if (topics.count(tp.first))
+        records.push_back(CoordinatorRecord::offset_commit(g->id(), tp.first, tp.second, std::nullopt));
+    if (records.empty()) continue;
+    if (auto e = log_.append(g->partition(), records, now()); e != ErrorCode::NONE) {
+      log()->warn("Could not remove the offsets of deleted topics from group {}: {}", g->id(), protocol::error_name(e));
+      continue;
+    }
+    for (const auto& rec : records) g->offsets().erase({rec.topic, rec.partition});
+    log()->info("Removed {} offsets of deleted topics from group {}", records.size(), g->id());
+  }
+}
+
 // offsets.retention.minutes: a consumer group's offsets expire once it has
 // been empty that long; a simple group's (no protocol type) offset by
 // offset from its commit time; an explicit expire timestamp (OffsetCommit

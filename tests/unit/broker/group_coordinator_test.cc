@@ -378,6 +378,20 @@ TEST_F(GroupCoordinatorTest, OffsetDeleteRespectsSubscriptions) {
   EXPECT_EQ(coordinator->delete_offsets("nope", {{"events", {0}}}, errors), ErrorCode::GROUP_ID_NOT_FOUND);
 }
 
+TEST_F(GroupCoordinatorTest, DeletingATopicDeletesItsOffsets) {
+  ASSERT_EQ(coordinator->commit_offsets(commit("", -1, 7))[0], ErrorCode::NONE);
+  auto image = std::make_shared<MetadataImage>(*services.metadata.current());
+  auto topics = std::make_shared<TopicsImage>(*image->topics);
+  auto events = topics->by_name.at("events");
+  topics->by_name.erase("events");
+  topics->by_id.erase(events->id);
+  image->topics = topics;
+  coordinator->on_image(*image);
+  EXPECT_EQ(committed(), -1);
+  coordinator = make_coordinator();
+  EXPECT_EQ(committed(), -1) << "the tombstones were written";
+}
+
 TEST_F(GroupCoordinatorTest, GroupsOfPartitionsNotLedHereAreRefused) {
   EXPECT_EQ(coordinator->check("g"), ErrorCode::NONE);
   gc.offsets_partitions = 2;  // partition_for may now pick partition 1, which does not exist

@@ -211,6 +211,9 @@ class GroupCoordinator {
 
   // --- offsets (group_offsets.cc) ---
   void expire_offsets(int64_t now);
+  // A deleted topic takes its committed offsets with it (a topic created
+  // again under the same name starts without them), as in Kafka.
+  void delete_offsets_of_topics(const std::set<std::string>& topics);
 
   int64_t now() const { return now_(); }
 
@@ -222,6 +225,7 @@ class GroupCoordinator {
   mutable std::mutex mu_;  // groups_ and partitions_; taken after a group lock, never before one
   std::map<std::string, std::shared_ptr<Group>> groups_;
   std::map<int32_t, Partition> partitions_;  // __consumer_offsets partitions led here
+  std::optional<std::set<std::string>> topics_;  // topic names of the last image seen
   int64_t last_retention_check_ms_ = 0;
   std::atomic<bool> started_{false};
 };
