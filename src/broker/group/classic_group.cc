@@ -94,10 +94,14 @@ std::optional<std::string> Group::static_member(const std::string& instance_id) 
   return it->second;
 }
 
-bool Group::is_fenced(const std::optional<std::string>& instance_id, const std::string& member_id) const {
-  if (!instance_id) return false;
-  auto holder = static_member(*instance_id);
-  return holder && *holder != member_id;
+protocol::ErrorCode Group::validate_member(const std::string& member_id,
+                                           const std::optional<std::string>& instance_id) const {
+  if (instance_id) {
+    auto holder = static_member(*instance_id);
+    if (!holder) return protocol::ErrorCode::UNKNOWN_MEMBER_ID;
+    if (*holder != member_id) return protocol::ErrorCode::FENCED_INSTANCE_ID;
+  }
+  return has_member(member_id) ? protocol::ErrorCode::NONE : protocol::ErrorCode::UNKNOWN_MEMBER_ID;
 }
 
 void Deferred::join(JoinCallback& cb, JoinResult result) {

@@ -174,15 +174,11 @@ void GroupCoordinator::join_known_member(Group& g, JoinRequest& r, JoinCallback&
     add_member_and_rebalance(g, r, r.member_id, done, later);
     return;
   }
-  if (g.is_fenced(r.group_instance_id, r.member_id)) {
-    later.join(done, join_error(ErrorCode::FENCED_INSTANCE_ID, r.member_id));
+  if (auto e = g.validate_member(r.member_id, r.group_instance_id); e != ErrorCode::NONE) {
+    later.join(done, join_error(e, r.member_id));
     return;
   }
   Member* m = g.member(r.member_id);
-  if (!m) {
-    later.join(done, join_error(ErrorCode::UNKNOWN_MEMBER_ID, r.member_id));
-    return;
-  }
   switch (g.state()) {
     case GroupState::kPreparingRebalance:
       update_member_and_rebalance(g, *m, r, done, later);
@@ -380,6 +376,7 @@ ErrorCode GroupCoordinator::store_group(Group& g) {
 // --- SyncGroup ---
 
 void GroupCoordinator::sync(SyncRequest r, SyncCallback done) {
+  if (r.group_id.empty()) return done(sync_error(ErrorCode::INVALID_GROUP_ID));
   if (auto e = check(r.group_id); e != ErrorCode::NONE) return done(sync_error(e));
   auto g = find(r.group_id);
   if (!g) return done(sync_error(ErrorCode::UNKNOWN_MEMBER_ID));
@@ -387,9 +384,8 @@ void GroupCoordinator::sync(SyncRequest r, SyncCallback done) {
   std::lock_guard lock(g->mu);
   auto fail = [&](ErrorCode e) { later.add([done, e] { done(sync_error(e)); }); };
   if (g->state() == GroupState::kDead) return fail(ErrorCode::COORDINATOR_NOT_AVAILABLE);
-  if (g->is_fenced(r.group_instance_id, r.member_id)) return fail(ErrorCode::FENCED_INSTANCE_ID);
+  if (auto e = g->validate_member(r.member_id, r.group_instance_id); e != ErrorCode::NONE) return fail(e);
   Member* m = g->member(r.member_id);
-  if (!m) return fail(ErrorCode::UNKNOWN_MEMBER_ID);
   if (r.generation_id != g->generation()) return fail(ErrorCode::ILLEGAL_GENERATION);
   if ((r.protocol_type && *r.protocol_type != g->protocol_type().value_or("")) ||
       (r.protocol_name && *r.protocol_name != g->protocol_name().value_or("")))
@@ -437,14 +433,15 @@ void GroupCoordinator::sync(SyncRequest r, SyncCallback done) {
 
 ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, const std::string& member_id,
                                       const std::optional<std::string>& group_instance_id, int32_t generation_id) {
+  if (group_id.empty()) return ErrorCode::INVALID_GROUP_ID;
   if (auto e = check(group_id); e != ErrorCode::NONE) return e;
   auto g = find(group_id);
   if (!g) return ErrorCode::UNKNOWN_MEMBER_ID;
   std::lock_guard lock(g->mu);
   if (g->state() == GroupState::kDead) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  if (g->is_fenced(group_instance_id, member_id)) return ErrorCode::FENCED_INSTANCE_ID;
+  if (auto e = g->validate_member(member_id, group_instance_id); e != ErrorCode::NONE) return e;
   Member* m = g->member(member_id);
-  if (!m || g->state() == GroupState::kEmpty) return ErrorCode::UNKNOWN_MEMBER_ID;
+  if (g->state() == GroupState::kEmpty) return ErrorCode::UNKNOWN_MEMBER_ID;
   if (generation_id != g->generation()) return ErrorCode::ILLEGAL_GENERATION;
   heartbeat_received(*g, *m);
   return g->state() == GroupState::kPreparingRebalance ? ErrorCode::REBALANCE_IN_PROGRESS : ErrorCode::NONE;
@@ -454,6 +451,10 @@ ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, const std::st
 
 LeaveResult GroupCoordinator::leave(const std::string& group_id, const std::vector<LeavingMember>& members) {
   LeaveResult result;
+  if (group_id.empty()) {
+    result.error = ErrorCode::INVALID_GROUP_ID;
+    return result;
+  }
   if (auto e = check(group_id); e != ErrorCode::NONE) {
     result.error = e;
     return result;

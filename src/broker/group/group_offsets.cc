@@ -24,43 +24,49 @@ const std::shared_ptr<spdlog::logger>& log() {
 
 std::vector<ErrorCode> GroupCoordinator::commit_offsets(const CommitRequest& r) {
   std::vector<ErrorCode> errors(r.partitions.size(), ErrorCode::NONE);
+  // Partitions of topics that do not exist are refused first, whatever the
+  // group says (Kafka filters them before the coordinator sees the request).
+  auto image = services_.metadata.current();
+  std::vector<size_t> known;
+  for (size_t i = 0; i < r.partitions.size(); ++i) {
+    const TopicImage* topic = image->topic(r.partitions[i].topic);
+    if (!topic || !topic->partition(r.partitions[i].partition)) errors[i] = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+    else known.push_back(i);
+  }
   auto all = [&](ErrorCode e) {
-    std::fill(errors.begin(), errors.end(), e);
+    for (size_t i : known) errors[i] = e;
     return errors;
   };
-  if (r.group_id.empty()) return all(ErrorCode::INVALID_GROUP_ID);
+  if (known.empty()) return errors;
   if (auto e = check(r.group_id); e != ErrorCode::NONE) return all(e);
   auto g = find(r.group_id);
   if (!g) {
-    // Without group management (generation -1) a commit creates the group;
-    // otherwise the member belongs to a generation that no longer exists.
-    if (r.generation_id >= 0) return all(ErrorCode::ILLEGAL_GENERATION);
+    // Without group management (generation -1) a commit creates a simple
+    // group; otherwise the member's group no longer exists.
+    if (r.generation_id >= 0)
+      return all(r.api_version >= 9 ? ErrorCode::GROUP_ID_NOT_FOUND : ErrorCode::ILLEGAL_GENERATION);
     g = get_or_create(r.group_id);
   }
-  Deferred later;
   std::lock_guard lock(g->mu);
+  // Kafka's ClassicGroup.validateOffsetCommit.
   if (g->state() == GroupState::kDead) return all(ErrorCode::COORDINATOR_NOT_AVAILABLE);
-  if (g->is_fenced(r.group_instance_id, r.member_id)) return all(ErrorCode::FENCED_INSTANCE_ID);
   if (!(r.generation_id < 0 && g->state() == GroupState::kEmpty)) {
-    Member* m = g->member(r.member_id);
-    if (!m) return all(ErrorCode::UNKNOWN_MEMBER_ID);
-    if (r.generation_id != g->generation()) return all(ErrorCode::ILLEGAL_GENERATION);
+    if (r.generation_id >= 0 || !r.member_id.empty() || r.group_instance_id) {
+      if (auto e = g->validate_member(r.member_id, r.group_instance_id); e != ErrorCode::NONE) return all(e);
+      if (r.generation_id != g->generation()) return all(ErrorCode::ILLEGAL_GENERATION);
+    } else {
+      return all(ErrorCode::UNKNOWN_MEMBER_ID);  // no membership: only an empty group takes it
+    }
     // Assignments are not out yet: the member will rejoin or sync first.
     if (g->state() == GroupState::kCompletingRebalance) return all(ErrorCode::REBALANCE_IN_PROGRESS);
-    heartbeat_received(*g, *m);
+    if (Member* m = g->member(r.member_id)) heartbeat_received(*g, *m);
   }
 
-  auto image = services_.metadata.current();
   int64_t t = now();
   std::vector<CoordinatorRecord> records;
   std::vector<size_t> written;
-  for (size_t i = 0; i < r.partitions.size(); ++i) {
+  for (size_t i : known) {
     const auto& p = r.partitions[i];
-    const TopicImage* topic = image->topic(p.topic);
-    if (!topic || !topic->partition(p.partition)) {
-      errors[i] = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-      continue;
-    }
     if (p.metadata && p.metadata->size() > static_cast<size_t>(config_.offset_metadata_max_bytes)) {
       errors[i] = ErrorCode::OFFSET_METADATA_TOO_LARGE;
       continue;
@@ -120,7 +126,6 @@ ErrorCode GroupCoordinator::fetch_offsets(const std::string& group_id,
 
 ErrorCode GroupCoordinator::delete_offsets(const std::string& group_id, const std::vector<TopicPartitions>& topics,
                                            std::vector<ErrorCode>& partition_errors) {
-  if (group_id.empty()) return ErrorCode::INVALID_GROUP_ID;
   if (auto e = check(group_id); e != ErrorCode::NONE) return e;
   auto g = find(group_id);
   if (!g) return ErrorCode::GROUP_ID_NOT_FOUND;

@@ -16,6 +16,7 @@ using protocol::OffsetCommitResponse;
 void handle_offset_commit(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
   auto request = decode_request<OffsetCommitRequest>(body, ctx.api_version);
   group::CommitRequest cr;
+  cr.api_version = ctx.api_version;
   cr.group_id = request.group_id;
   cr.generation_id = ctx.api_version >= 1 ? request.generation_id_or_member_epoch : -1;
   cr.member_id = ctx.api_version >= 1 ? request.member_id : "";

@@ -258,7 +258,10 @@ TEST_F(GroupCoordinatorTest, SimpleCommitsCreateAGroupWithoutMembers) {
   EXPECT_EQ(coordinator->describe("g").state, "Empty");
   CommitRequest stale = commit("m", 3, 8);
   stale.group_id = "never-created";
+  stale.api_version = 8;
   EXPECT_EQ(coordinator->commit_offsets(stale)[0], ErrorCode::ILLEGAL_GENERATION);
+  stale.api_version = 9;  // from v9 the group is reported missing
+  EXPECT_EQ(coordinator->commit_offsets(stale)[0], ErrorCode::GROUP_ID_NOT_FOUND);
 }
 
 TEST_F(GroupCoordinatorTest, OffsetsAndGroupSurviveAReload) {
@@ -291,6 +294,8 @@ TEST_F(GroupCoordinatorTest, StaticMemberRestartKeepsTheGeneration) {
   std::string new_id = (*again)->member_id;
   EXPECT_NE(new_id, old_id);
   EXPECT_EQ(coordinator->heartbeat("g", old_id, std::string("instance-1"), 1), ErrorCode::FENCED_INSTANCE_ID);
+  EXPECT_EQ(coordinator->heartbeat("g", new_id, std::string("instance-2"), 1), ErrorCode::UNKNOWN_MEMBER_ID)
+      << "an instance id the group does not know";
   auto s = sync(new_id, 1);
   ASSERT_TRUE(s->has_value());
   EXPECT_EQ((*s)->assignment, std::vector<uint8_t>{5});

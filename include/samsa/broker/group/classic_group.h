@@ -133,8 +133,10 @@ class Group {
   void remove(const std::string& member_id);
   // Static membership: which member id holds a group.instance.id.
   std::optional<std::string> static_member(const std::string& instance_id) const;
-  // The instance id is held by another member id.
-  bool is_fenced(const std::optional<std::string>& instance_id, const std::string& member_id) const;
+  // Kafka's validateMember: a static member's instance id must be known
+  // (else UNKNOWN_MEMBER_ID) and held by this member id (else
+  // FENCED_INSTANCE_ID); the member id must be in the group.
+  protocol::ErrorCode validate_member(const std::string& member_id, const std::optional<std::string>& instance_id) const;
   // Moves a static member to a new member id (a restart with the same
   // group.instance.id); the old id's parked requests are answered
   // FENCED_INSTANCE_ID.

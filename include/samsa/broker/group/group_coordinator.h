@@ -79,6 +79,7 @@ struct LeaveResult {
 };
 
 struct CommitRequest {
+  int16_t api_version = 9;  // v9+: GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION
   std::string group_id;
   int32_t generation_id = -1;  // -1: simple commit (no group membership)
   std::string member_id;
