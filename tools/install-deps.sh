@@ -20,7 +20,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   kcat librdkafka-dev
   python3-confluent-kafka python3-kafka python3-pytest python3-pytest-timeout
-  iperf3 fio time
+  iperf3 fio time lz4 zstd
 )
 
 mode=all
