@@ -15,7 +15,8 @@
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/group/group_coordinator.h"
 #include "samsa/broker/partition_manager.h"
-#include "samsa/broker/properties.h"
+#include "samsa/protocol/error_code.h"
+#include "single_node_env.h"
 #include "samsa/protocol/error_code.h"
 
 namespace samsa::broker::group {
@@ -23,8 +24,6 @@ namespace {
 
 using protocol::ErrorCode;
 namespace fs = std::filesystem;
-
-std::optional<std::string> no_env(const char*) { return std::nullopt; }
 
 std::shared_ptr<TopicImage> topic_image(const std::string& name, uint8_t id, int32_t partitions) {
   auto topic = std::make_shared<TopicImage>();
@@ -44,14 +43,8 @@ std::shared_ptr<TopicImage> topic_image(const std::string& name, uint8_t id, int
 class GroupCoordinatorTest : public ::testing::Test {
  protected:
   GroupCoordinatorTest() {
-    dir = fs::temp_directory_path() / ("samsa-groups-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(dir);
-    config = BrokerConfig::from_properties(
-        Properties::parse("process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@localhost:9093\n"
-                          "listeners=PLAINTEXT://:9092,CONTROLLER://:9093\ncontroller.listener.names=CONTROLLER\n"
-                          "log.dirs=" + dir.string() + "\n",
-                          "server.properties"),
-        no_env);
+    dir = test_env::fresh_dir("samsa-groups");
+    config = test_env::single_node_config(dir.string());
     pm = std::make_unique<PartitionManager>(config, 1);
     pm->startup();
     services.node_id = 1;
@@ -154,7 +147,6 @@ class GroupCoordinatorTest : public ::testing::Test {
     return out.empty() ? -2 : out[0].offset;
   }
 
-  static inline std::atomic<int> counter{0};
   fs::path dir;
   BrokerConfig config;
   std::unique_ptr<PartitionManager> pm;

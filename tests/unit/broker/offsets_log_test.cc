@@ -16,6 +16,7 @@
 #include "samsa/broker/group/offsets_log.h"
 #include "samsa/broker/partition_manager.h"
 #include "samsa/broker/properties.h"
+#include "single_node_env.h"
 #include "samsa/protocol/compression.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/record_batch.h"
@@ -27,17 +28,10 @@ using protocol::CompressionType;
 using protocol::ErrorCode;
 namespace fs = std::filesystem;
 
-std::optional<std::string> no_env(const char*) { return std::nullopt; }
-
 constexpr int64_t kNow = 1700000000000;
 
 BrokerConfig parse_config(const std::string& log_dir, const std::string& extra = "") {
-  return BrokerConfig::from_properties(
-      Properties::parse("process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@localhost:9093\n"
-                        "listeners=PLAINTEXT://:9092,CONTROLLER://:9093\ncontroller.listener.names=CONTROLLER\n"
-                        "log.dirs=" + log_dir + "\n" + extra,
-                        "server.properties"),
-      no_env);
+  return test_env::single_node_config(log_dir, extra);
 }
 
 TEST(OffsetsLogConfig, CompressionCodecAndLoadBufferKeys) {
@@ -54,8 +48,7 @@ TEST(OffsetsLogConfig, CompressionCodecAndLoadBufferKeys) {
 class OffsetsLogTest : public ::testing::Test {
  protected:
   OffsetsLogTest() {
-    dir = fs::temp_directory_path() / ("samsa-offsets-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(dir);
+    dir = test_env::fresh_dir("samsa-offsets");
     config = parse_config(dir.string());
     pm = std::make_unique<PartitionManager>(config, 1);
     pm->startup();
@@ -140,7 +133,6 @@ class OffsetsLogTest : public ::testing::Test {
     return g;
   }
 
-  static inline int counter = 0;
   fs::path dir;
   BrokerConfig config;
   std::unique_ptr<PartitionManager> pm;

@@ -28,13 +28,12 @@
 #include "samsa/protocol/gen/request_header.h"
 #include "samsa/protocol/gen/response_header.h"
 #include "samsa/protocol/record_batch.h"
+#include "single_node_env.h"
 
 namespace samsa::broker {
 
 using protocol::ErrorCode;
 namespace fs = std::filesystem;
-
-inline std::optional<std::string> no_env(const char*) { return std::nullopt; }
 
 struct Pending {
   std::mutex mu;
@@ -50,14 +49,8 @@ struct Pending {
 class ProduceFetchTest : public ::testing::Test {
  protected:
   ProduceFetchTest() {
-    dir = fs::temp_directory_path() / ("samsa-pf-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(dir);
-    config = BrokerConfig::from_properties(
-        Properties::parse("process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@localhost:9093\n"
-                          "listeners=PLAINTEXT://:9092,CONTROLLER://:9093\ncontroller.listener.names=CONTROLLER\n"
-                          "log.dirs=" + dir.string() + "\n",
-                          "server.properties"),
-        no_env);
+    dir = test_env::fresh_dir("samsa-pf");
+    config = test_env::single_node_config(dir.string());
     pm = std::make_unique<PartitionManager>(config, 1);
     pm->startup();
     services.node_id = 1;
@@ -203,7 +196,6 @@ class ProduceFetchTest : public ::testing::Test {
     return out;
   }
 
-  static inline int counter = 0;
   fs::path dir;
   BrokerConfig config;
   std::unique_ptr<PartitionManager> pm;
