@@ -20,6 +20,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   kcat librdkafka-dev
   python3-confluent-kafka python3-kafka python3-pytest python3-pytest-timeout
+  python3-snappy python3-lz4 python3-zstandard
   iperf3 fio time lz4 zstd
 )
 

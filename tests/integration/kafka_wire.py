@@ -1062,3 +1062,39 @@ def wait_group_state(conn: SchemaConnection, group: str, state: str, timeout: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"group {group} is {d['GroupState']}, not {state}, after {timeout}s: {d}")
         time.sleep(0.05)
+
+
+def stored_batches(port: int, topic: str, partition: int) -> list[tuple[int, int, int]]:
+    """(base offset, codec from attributes & 7, record count) of every batch
+    in the partition, read with raw Fetch v11 requests (v10+ may carry zstd)."""
+    version = max_version(port, "Fetch", cap=11)
+    assert version is not None and version >= 10, f"broker serves Fetch up to v{version}, need v10+"
+    out, offset, high = [], 0, None
+    deadline = time.monotonic() + 20
+    with SchemaConnection(port) as conn:
+        while high is None or offset < high:
+            assert time.monotonic() < deadline, f"raw fetch of {topic}-{partition} stuck at {offset} (hw {high})"
+            resp = conn.call("Fetch", version, ReplicaId=-1, MaxWaitMs=0, MinBytes=0, MaxBytes=8 << 20,
+                             IsolationLevel=0, SessionId=0, SessionEpoch=-1,
+                             Topics=[{"Topic": topic, "Partitions": [{"Partition": partition, "FetchOffset": offset,
+                                                                      "PartitionMaxBytes": 8 << 20}]}],
+                             ForgottenTopicsData=[], RackId="")
+            assert resp["ErrorCode"] == 0, resp["ErrorCode"]
+            pd = resp["Responses"][0]["Partitions"][0]
+            assert pd["ErrorCode"] == 0, f"fetch {topic}-{partition}@{offset}: error {pd['ErrorCode']}"
+            high = pd["HighWatermark"]
+            data = pd["Records"] or b""
+            pos, before = 0, offset
+            while pos + 61 <= len(data):
+                base, length = struct.unpack_from(">qi", data, pos)
+                if pos + 12 + length > len(data):
+                    break  # a partial batch at the end of the response
+                magic = data[pos + 16]
+                assert magic == 2, f"{topic}-{partition}@{base}: magic {magic}"
+                attributes, last_delta = struct.unpack_from(">hi", data, pos + 21)
+                (count,) = struct.unpack_from(">i", data, pos + 57)
+                out.append((base, attributes & 7, count))
+                offset = base + last_delta + 1
+                pos += 12 + length
+            assert offset > before or offset >= high, f"raw fetch of {topic}-{partition}@{offset} made no progress"
+    return out

@@ -224,45 +224,9 @@ def check_exact(got: dict[int, list], sent: dict[int, list]) -> None:
             assert (k, v, h) == (ek, ev, eh), f"partition {p} offset {o}: got {(k, v, h)}, want {(ek, ev, eh)}"
 
 
-def stored_batches(broker, topic: str, partition: int) -> list[tuple[int, int, int]]:
-    """(base offset, codec from attributes & 7, record count) of every batch
-    in the partition, read with raw Fetch v11 requests (v10+ may carry zstd)."""
-    version = kw.max_version(broker.port, "Fetch", cap=11)
-    assert version is not None and version >= 10, f"broker serves Fetch up to v{version}, need v10+"
-    out, offset, high = [], 0, None
-    deadline = time.monotonic() + 20
-    with kw.SchemaConnection(broker.port) as conn:
-        while high is None or offset < high:
-            assert time.monotonic() < deadline, f"raw fetch of {topic}-{partition} stuck at {offset} (hw {high})"
-            resp = conn.call("Fetch", version, ReplicaId=-1, MaxWaitMs=0, MinBytes=0, MaxBytes=8 << 20,
-                             IsolationLevel=0, SessionId=0, SessionEpoch=-1,
-                             Topics=[{"Topic": topic, "Partitions": [{"Partition": partition, "FetchOffset": offset,
-                                                                      "PartitionMaxBytes": 8 << 20}]}],
-                             ForgottenTopicsData=[], RackId="")
-            assert resp["ErrorCode"] == 0, resp["ErrorCode"]
-            pd = resp["Responses"][0]["Partitions"][0]
-            assert pd["ErrorCode"] == 0, f"fetch {topic}-{partition}@{offset}: error {pd['ErrorCode']}"
-            high = pd["HighWatermark"]
-            data = pd["Records"] or b""
-            pos, before = 0, offset
-            while pos + 61 <= len(data):
-                base, length = struct.unpack_from(">qi", data, pos)
-                if pos + 12 + length > len(data):
-                    break  # a partial batch at the end of the response
-                magic = data[pos + 16]
-                assert magic == 2, f"{topic}-{partition}@{base}: magic {magic}"
-                attributes, last_delta = struct.unpack_from(">hi", data, pos + 21)
-                (count,) = struct.unpack_from(">i", data, pos + 57)
-                out.append((base, attributes & 7, count))
-                offset = base + last_delta + 1
-                pos += 12 + length
-            assert offset > before or offset >= high, f"raw fetch of {topic}-{partition}@{offset} made no progress"
-    return out
-
-
 def check_stored_codec(broker, topic: str, codec: str, sent: dict[int, list]) -> None:
     for p, want in sent.items():
-        batches = stored_batches(broker, topic, p)
+        batches = kw.stored_batches(broker.port, topic, p)
         assert {c for _, c, _ in batches} == {CODECS[codec]}, \
             f"{topic}-{p}: stored batch codecs {sorted({c for _, c, _ in batches})}, want {CODECS[codec]} ({codec})"
         assert sum(n for _, _, n in batches) == len(want), (topic, p, len(batches), len(want))

@@ -9,7 +9,6 @@ finds neither skips and says so.
 
 from __future__ import annotations
 
-import json
 import shutil
 import struct
 import subprocess
@@ -22,6 +21,15 @@ import kafka_wire as kw
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 N = 10_000
+CODEC_IDS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
+
+
+def assert_stored_with(broker, topic: str, codec: str, partition: int = 0) -> None:
+    """The partition's batches are stored as the client sent them: compressed
+    with `codec`, except small batches that clients leave uncompressed when
+    compression would not make them smaller (librdkafka and kafka-python do)."""
+    codecs = {c for _, c, _ in kw.stored_batches(broker.port, topic, partition)}
+    assert CODEC_IDS[codec] in codecs and codecs <= {0, CODEC_IDS[codec]}, f"stored codecs {codecs}"
 
 
 # --------------------------------------------------------------------------
@@ -127,16 +135,23 @@ def raw_produce(sock, topic: str, partition: int, records: bytes, cid: int) -> t
 # Tests
 # --------------------------------------------------------------------------
 
-def test_kcat_produce_and_consume(broker):
-    create_topic(broker, "kcat-t")
-    lines = [f"line-{i}" for i in range(2000)]
-    res = subprocess.run(["kcat", "-P", "-b", broker.bootstrap, "-t", "kcat-t", "-p", "0", "-z", "lz4"],
+@pytest.mark.parametrize("codec", ["none", "gzip", "snappy", "lz4", "zstd"])
+def test_kcat_produce_and_consume(broker, codec):
+    # kcat creates the topic through auto-creation (Metadata), then writes
+    # keyed records with two headers to partition 0 and reads them back.
+    topic = f"kcat-{codec}"
+    lines = [f"key-{i}\tvalue-{i}-{'x' * (i % 50)}" for i in range(N)]
+    res = subprocess.run(["kcat", "-P", "-b", broker.bootstrap, "-t", topic, "-p", "0", "-z", codec,
+                          "-K", "\t", "-H", "origin=kcat", "-H", f"codec={codec}"],
                          input="\n".join(lines) + "\n", text=True, capture_output=True, timeout=60)
     assert res.returncode == 0, res.stderr
-    res = subprocess.run(["kcat", "-C", "-b", broker.bootstrap, "-t", "kcat-t", "-p", "0", "-o", "beginning",
-                          "-e", "-q"], text=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    res = subprocess.run(["kcat", "-C", "-b", broker.bootstrap, "-t", topic, "-p", "0", "-o", "beginning",
+                          "-e", "-q", "-f", "%o\t%k\t%s\t%h\n"],
+                         text=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.splitlines() == lines
+    expected = [f"{i}\t{line}\torigin=kcat,codec={codec}" for i, line in enumerate(lines)]
+    assert res.stdout.splitlines() == expected
+    assert_stored_with(broker, topic, codec)
 
 
 @pytest.mark.parametrize("codec", ["none", "gzip", "snappy", "lz4", "zstd"])
@@ -181,18 +196,24 @@ def test_confluent_acks(broker, acks):
     assert [m.value() for m in got] == [f"m{i}".encode() for i in range(500)]
 
 
-def test_kafka_python_roundtrip(broker):
+@pytest.mark.parametrize("codec", ["none", "gzip", "snappy", "lz4", "zstd"])
+def test_kafka_python_roundtrip(broker, codec):
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-    create_topic(broker, "kpy")
-    prod = KafkaProducer(bootstrap_servers=broker.bootstrap, compression_type="gzip", acks=1)
-    futures = [prod.send("kpy", key=f"k{i}".encode(), value=f"v{i}".encode(), partition=0,
+    from kafka.codec import has_lz4, has_snappy, has_zstd
+    available = {"none": True, "gzip": True, "snappy": has_snappy(), "lz4": has_lz4(), "zstd": has_zstd()}
+    assert available[codec], f"kafka-python cannot use {codec}: install python3-snappy/lz4/zstandard"
+    topic = f"kpy-{codec}"
+    create_topic(broker, topic)
+    prod = KafkaProducer(bootstrap_servers=broker.bootstrap, acks=1,
+                         compression_type=None if codec == "none" else codec)
+    futures = [prod.send(topic, key=f"k{i}".encode(), value=f"v{i}".encode(), partition=0,
                          headers=[("h", b"x")]) for i in range(N)]
     prod.flush(30)
     assert [f.get(timeout=10).offset for f in futures[:3]] == [0, 1, 2]
     prod.close()
     cons = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None, enable_auto_commit=False,
                          auto_offset_reset="earliest", consumer_timeout_ms=5000)
-    tp = TopicPartition("kpy", 0)
+    tp = TopicPartition(topic, 0)
     cons.assign([tp])
     cons.seek_to_beginning(tp)
     got = []
@@ -202,7 +223,8 @@ def test_kafka_python_roundtrip(broker):
             got.extend(recs)
     cons.close()
     assert [(r.key, r.value) for r in got] == [(f"k{i}".encode(), f"v{i}".encode()) for i in range(N)]
-    assert got[0].headers == [("h", b"x")]
+    assert all(r.headers == [("h", b"x")] for r in got)
+    assert_stored_with(broker, topic, codec)
 
 
 def test_offsets_for_times(broker):
