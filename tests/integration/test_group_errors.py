@@ -37,8 +37,7 @@ def group_broker(broker_factory, overrides=()):
     __consumer_offsets partitions and a 2-partition topic `t`."""
     b = broker_factory.create(overrides=GROUP_OVERRIDES + list(overrides),
                               extra_config={"offsets.topic.num.partitions": "3"})
-    if kw.max_version(b.port, "JoinGroup") is None:
-        pytest.skip("this build does not serve the group APIs yet")
+    assert kw.max_version(b.port, "JoinGroup") is not None, "the broker must serve the group APIs"
     create_topic_raw(b.port, TOPIC, 2)
     return b
 
@@ -388,7 +387,7 @@ def test_offset_commit_unknown_group(gb):
 
 def test_offset_commit_unknown_group_v9(gb):
     if (kw.max_version(gb.port, "OffsetCommit") or 0) < 9:
-        pytest.skip("OffsetCommit v9 is not served")
+        pytest.fail("OffsetCommit v9 is not served")
     kw.wait_group_coordinator(gb.port, "nobody")
     m = kw.GroupMember(gb.port, "nobody")
     m.member_id, m.generation = "ghost", 1
@@ -519,4 +518,23 @@ def test_delete_groups_errors(gb):
         assert "g" not in groups
         d = kw.describe_group(c, "g")
         assert d["GroupState"] == "Dead" and d["ErrorCode"] == 0, d
+    m1.close()
+
+
+def test_clients_cannot_produce_to_the_offsets_topic(gb):
+    """__consumer_offsets belongs to the coordinator: a client's Produce is
+    refused with INVALID_TOPIC_EXCEPTION and the group's offsets survive."""
+    from confluent_kafka import KafkaError, Producer
+    (m1,) = form_group(gb.port, "guarded", 1)
+    assert m1.commit({(TOPIC, 0): 42}) == {(TOPIC, 0): 0}
+    errors = []
+    p = Producer({"bootstrap.servers": gb.bootstrap, "message.timeout.ms": 10000, "retries": 0})
+    for partition in range(3):
+        p.produce("__consumer_offsets", key=b"\x00\x01junk", value=b"junk", partition=partition,
+                  on_delivery=lambda err, msg: errors.append(err))
+    assert p.flush(20) == 0
+    assert [e.code() if e else None for e in errors] == [KafkaError.TOPIC_EXCEPTION] * 3
+    with kw.SchemaConnection(gb.port) as c:
+        err, got = kw.offset_fetch(c, "guarded", {TOPIC: [0]})
+        assert err == 0 and got[(TOPIC, 0)][0] == 42
     m1.close()

@@ -33,8 +33,7 @@ SESSION_MS = 6000
 @pytest.fixture
 def gbroker(broker_factory):
     b = broker_factory.create(overrides=GROUP_OVERRIDES)
-    if kw.max_version(b.port, "JoinGroup") is None:
-        pytest.skip("this build does not serve the group APIs yet")
+    assert kw.max_version(b.port, "JoinGroup") is not None, "the broker must serve the group APIs"
     return b
 
 

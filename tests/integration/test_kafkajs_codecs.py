@@ -59,8 +59,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def gbroker(broker_factory):
     b = broker_factory.create(overrides=OVERRIDES)
-    if kw.max_version(b.port, "JoinGroup") is None:
-        pytest.skip("this build does not serve the group APIs yet")
+    assert kw.max_version(b.port, "JoinGroup") is not None, "the broker must serve the group APIs"
     return b
 
 

@@ -44,10 +44,6 @@ ApiError run_controller_op(
   return ApiError::none();
 }
 
-bool is_internal_topic(std::string_view name) {
-  return name == "__consumer_offsets" || name == "__transaction_state";
-}
-
 std::optional<std::string> invalid_topic_name(std::string_view name) {
   return metadata::detail::invalid_topic_name(name);
 }

@@ -3,6 +3,7 @@
 // controller decisions through ControllerService::commit, mapping ApiError
 // onto response fields, and the DescribeConfigs views of topics and brokers.
 #include <cstdint>
+#include "samsa/broker/internal_topics.h"
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -65,8 +66,6 @@ std::vector<metadata::ApiError> commit_config_changes(const BrokerServices& serv
                                                       const std::vector<metadata::AlterConfigsResource>& resources,
                                                       bool validate_only, AlterConfigsDecision decision);
 
-// Kafka's Topic.isInternal.
-bool is_internal_topic(std::string_view name);
 // Kafka's Topic.validate message, or nullopt for a legal name.
 std::optional<std::string> invalid_topic_name(std::string_view name);
 

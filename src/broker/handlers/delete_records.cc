@@ -28,7 +28,7 @@ std::pair<ErrorCode, int64_t> delete_before(const RequestContext& ctx, const Met
   const TopicImage* t = image.topic(topic);
   const PartitionImage* p = t ? t->partition(partition) : nullptr;
   if (p == nullptr) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, kInvalidLowWatermark};
-  if (admin::is_internal_topic(topic)) return {ErrorCode::INVALID_TOPIC_EXCEPTION, kInvalidLowWatermark};
+  if (is_internal_topic(topic)) return {ErrorCode::INVALID_TOPIC_EXCEPTION, kInvalidLowWatermark};
   PartitionManager* partitions = ctx.services->partitions;
   if (p->leader != ctx.services->node_id || partitions == nullptr)
     return {ErrorCode::NOT_LEADER_OR_FOLLOWER, kInvalidLowWatermark};

@@ -51,7 +51,7 @@ Topic topic_error(const std::string& name, ErrorCode code) {
   Topic t;
   t.name = name;
   t.error_code = protocol::code(code);
-  t.is_internal = admin::is_internal_topic(name);
+  t.is_internal = is_internal_topic(name);
   return t;
 }
 
@@ -110,7 +110,7 @@ void handle_describe_topic_partitions(const RequestContext& ctx, protocol::WireR
     Topic t;
     t.name = name;
     t.topic_id = topic->id;
-    t.is_internal = admin::is_internal_topic(name);
+    t.is_internal = is_internal_topic(name);
     int32_t first = name == start_topic ? start_partition : 0;
     int32_t size = static_cast<int32_t>(topic->partitions.size());
     int32_t upper = std::min<int64_t>(size, int64_t{first} + remaining);

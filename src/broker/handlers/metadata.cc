@@ -8,6 +8,7 @@
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/controller_service.h"
 #include "samsa/broker/handlers.h"
+#include "samsa/broker/internal_topics.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/metadata_request.h"
 #include "samsa/protocol/gen/metadata_response.h"
@@ -20,10 +21,6 @@ using protocol::MetadataRequest;
 using protocol::MetadataResponse;
 
 namespace {
-
-bool is_internal_topic(std::string_view name) {
-  return name == "__consumer_offsets" || name == "__transaction_state" || name == "__share_group_state";
-}
 
 MetadataResponse::MetadataResponseTopic describe_topic(const TopicImage& topic, const MetadataImage& image,
                                                        bool include_operations) {

@@ -10,6 +10,7 @@
 #include "samsa/broker/fetch/fetch_waiters.h"
 #include "samsa/broker/fetch/partition_access.h"
 #include "samsa/broker/handlers.h"
+#include "samsa/broker/internal_topics.h"
 #include "samsa/protocol/compression.h"
 #include "samsa/protocol/decode_error.h"
 #include "samsa/protocol/error_code.h"
@@ -29,6 +30,7 @@ using PartitionResponse = ProduceResponse::TopicProduceResponse::PartitionProduc
 namespace {
 
 constexpr int16_t kFirstServedVersion = 3;
+constexpr const char* kAdminClientId = "__admin_client";
 constexpr size_t kMaxDecompressedBatch = 256u * 1024 * 1024;  // recompression bound (decompression bombs)
 
 const std::shared_ptr<spdlog::logger>& log() {
@@ -191,6 +193,11 @@ void handle_produce(const RequestContext& ctx, protocol::WireReader& body, Respo
       else if (!valid_acks) p = error_response(part.index, ErrorCode::INVALID_REQUIRED_ACKS);
       else if (!image->topic(topic.name) || !image->topic(topic.name)->partition(part.index))
         p = error_response(part.index, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      else if (is_internal_topic(topic.name) && ctx.client_id != kAdminClientId)
+        // Only the broker's coordinators write there (Kafka lets its own
+        // admin tooling through under this client id).
+        p = error_response(part.index, ErrorCode::INVALID_TOPIC_EXCEPTION,
+                           "Cannot append to internal topic " + topic.name);
       else
         p = append(*ctx.services, *image, topic.name, part, request.acks, ctx.api_version);
       any_error = any_error || p.error_code != 0;
