@@ -35,6 +35,10 @@ log::LogConfig broker_log_config(const BrokerConfig& c) {
   lc.cleanup_policy = fmt::format("{}", fmt::join(c.log_cleanup_policy, ","));
   lc.compression_type = c.compression_type;
   lc.producer_id_expiration_ms = c.producer_id_expiration_ms;
+  lc.delete_retention_ms = c.log_cleaner_delete_retention_ms;
+  lc.min_cleanable_dirty_ratio = c.log_cleaner_min_cleanable_ratio;
+  lc.min_compaction_lag_ms = c.log_cleaner_min_compaction_lag_ms;
+  lc.max_compaction_lag_ms = c.log_cleaner_max_compaction_lag_ms;
   return lc;
 }
 
@@ -54,6 +58,9 @@ PartitionManager::PartitionManager(const BrokerConfig& config, int32_t node_id) 
   lm.log_dirs = config.log_dirs;
   lm.num_recovery_threads_per_data_dir = config.num_recovery_threads_per_data_dir;
   lm.default_config = broker_log_config(config);
+  lm.cleaner.enable = config.log_cleaner_enable && config.log_cleaner_threads > 0;
+  lm.cleaner.backoff_ms = config.log_cleaner_backoff_ms;
+  lm.cleaner.dedupe_buffer_size = config.log_cleaner_dedupe_buffer_size;
   logs_ = std::make_unique<log::LogManager>(std::move(lm));
 }
 

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 
 #include "samsa/log/clock.h"
 #include "samsa/log/log_error.h"
@@ -29,7 +30,15 @@ std::optional<std::string> LogConfig::apply(const std::map<std::string, std::str
     else if (key == "flush.messages") ok = parse_number(value, flush_messages);
     else if (key == "flush.ms") ok = parse_number(value, flush_ms);
     else if (key == "max.message.bytes") ok = parse_number(value, max_message_bytes);
-    else if (key == "message.timestamp.before.max.ms")
+    else if (key == "delete.retention.ms") ok = parse_number(value, delete_retention_ms);
+    else if (key == "min.compaction.lag.ms") ok = parse_number(value, min_compaction_lag_ms);
+    else if (key == "max.compaction.lag.ms") ok = parse_number(value, max_compaction_lag_ms);
+    else if (key == "min.cleanable.dirty.ratio") {
+      char* end = nullptr;
+      min_cleanable_dirty_ratio = std::strtod(value.c_str(), &end);
+      ok = !value.empty() && end == value.c_str() + value.size() && min_cleanable_dirty_ratio >= 0.0 &&
+           min_cleanable_dirty_ratio <= 1.0;
+    } else if (key == "message.timestamp.before.max.ms")
       ok = parse_number(value, message_timestamp_before_max_ms);
     else if (key == "message.timestamp.after.max.ms")
       ok = parse_number(value, message_timestamp_after_max_ms);

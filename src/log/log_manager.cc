@@ -56,6 +56,8 @@ void LogManager::startup() {
     lock_fds_.push_back(fd);
   }
   for (size_t i = 0; i < config_.log_dirs.size(); ++i) load_dir(i);
+  cleaner_ = std::make_unique<LogCleaner>(config_.cleaner, config_.log_dirs, [this] { return snapshot(); }, clock_);
+  cleaner_->startup();
   started_ = true;
 }
 
@@ -138,6 +140,8 @@ void LogManager::load_dir(size_t dir_index) {
 void LogManager::shutdown() {
   if (!started_) return;
   started_ = false;
+  // First: a cleaning pass must not swap segments of a closing log.
+  if (cleaner_) cleaner_->shutdown();
   for (const auto& [log, dir_index] : snapshot()) {
     try {
       log->close();
@@ -200,6 +204,7 @@ bool LogManager::remove(const std::string& topic, int32_t partition) {
     entry = it->second;
     logs_.erase(it);
   }
+  if (cleaner_) cleaner_->remove(entry.log);
   entry.log->mark_deleted();
   const std::string& dir = config_.log_dirs[entry.dir_index];
   const std::string doomed =

@@ -31,12 +31,78 @@ std::optional<int64_t> base_offset_of(const std::string& name, std::string_view 
 
 }  // namespace
 
+// End offset of the batches in a ".log.swap" file (its base if empty). The
+// file was fsynced before it got its .swap name, so headers are enough.
+static int64_t swap_end_offset(const std::string& path, int64_t base) {
+  auto file = FileHandle::open(path, /*create=*/false);
+  const uint64_t size = file->size();
+  uint64_t pos = 0;
+  int64_t end = base;
+  uint8_t buf[protocol::RecordBatchHeader::kSize];
+  while (pos + sizeof buf <= size && file->pread_some(buf, pos) == sizeof buf) {
+    try {
+      auto h = protocol::RecordBatchHeader::parse(buf);
+      if (pos + h.size_in_bytes() > size) break;
+      end = h.next_offset();
+      pos += h.size_in_bytes();
+    } catch (const protocol::DecodeError&) {
+      break;
+    }
+  }
+  return end;
+}
+
+// Compaction's leftovers, as Kafka's LogLoader: ".cleaned" files are an
+// unfinished cleaning and go; a "<base>.log.swap" is a finished one whose
+// swap was interrupted: the segments it replaces (bases in [base, its end))
+// are deleted and it takes its final name. Its index files are dropped and
+// rebuilt by recovery (a missing index forces it), whichever step the crash
+// interrupted. A replaced segment whose records were all cleaned away may lie
+// past the swap's end and survive: it only holds superseded records, which
+// the next cleaning removes again.
+void Log::complete_interrupted_swaps() {
+  std::vector<fs::path> cleaned;
+  std::vector<std::pair<int64_t, fs::path>> swaps;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    const std::string name = entry.path().filename().string();
+    if (ends_with(name, kCleanedSuffix)) cleaned.push_back(entry.path());
+    if (ends_with(name, std::string(kLogSuffix) + kSwapSuffix)) {
+      const std::string stem_name = name.substr(0, name.size() - std::string_view(kSwapSuffix).size());
+      if (auto base = base_offset_of(stem_name, kLogSuffix)) swaps.emplace_back(*base, entry.path());
+    }
+  }
+  for (const auto& p : cleaned) {
+    loader_logger()->info("Deleting unfinished cleaner output {}", p.string());
+    fs::remove(p);
+  }
+  std::vector<int64_t> bases;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    if (auto base = base_offset_of(entry.path().filename().string(), kLogSuffix)) bases.push_back(*base);
+  }
+  for (const auto& [base, path] : swaps) {
+    const int64_t end = std::max(swap_end_offset(path.string(), base), base + 1);
+    for (int64_t b : bases) {
+      if (b < base || b >= end) continue;
+      const std::string stem = dir_ + "/" + offset_file_stem(b);
+      for (const char* suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) fs::remove(stem + suffix);
+    }
+    const std::string stem = dir_ + "/" + offset_file_stem(base);
+    fs::remove(stem + kIndexSuffix);
+    fs::remove(stem + kTimeIndexSuffix);
+    fs::rename(path, stem + kLogSuffix);
+    loader_logger()->warn("Completed the interrupted swap of cleaned segment {} (offsets {}..{})",
+                          stem + kLogSuffix, base, end - 1);
+  }
+  if (!swaps.empty() || !cleaned.empty()) fsync_dir(dir_);
+}
+
 void Log::remove_temp_files() {
+  complete_interrupted_swaps();
   std::vector<fs::path> doomed;
   for (const auto& entry : fs::directory_iterator(dir_)) {
     const std::string name = entry.path().filename().string();
-    if (ends_with(name, kDeletedSuffix) || ends_with(name, ".cleaned") ||
-        ends_with(name, ".swap") || ends_with(name, ".tmp")) {
+    if (ends_with(name, kDeletedSuffix) || ends_with(name, kCleanedSuffix) ||
+        ends_with(name, kSwapSuffix) || ends_with(name, ".tmp")) {
       doomed.push_back(entry.path());
       continue;
     }

@@ -25,22 +25,24 @@ LogSegment::LogSegment(int64_t base_offset, const LogConfig& config, int64_t now
 
 LogSegment::~LogSegment() = default;
 
-void LogSegment::open_files(const std::string& dir, bool truncate) {
+void LogSegment::open_files(const std::string& dir, bool truncate, std::string_view file_suffix) {
   const std::string stem = dir + "/" + offset_file_stem(base_offset_);
+  const std::string suffix(file_suffix);
   if (truncate) {
-    remove_file_if_exists(stem + kIndexSuffix);
-    remove_file_if_exists(stem + kTimeIndexSuffix);
+    remove_file_if_exists(stem + kIndexSuffix + suffix);
+    remove_file_if_exists(stem + kTimeIndexSuffix + suffix);
   }
-  log_ = FileHandle::open(stem + kLogSuffix, /*create=*/true);
+  log_ = FileHandle::open(stem + kLogSuffix + suffix, /*create=*/true);
   if (truncate) log_->truncate(0);
-  offset_index_ = std::make_unique<OffsetIndex>(stem + kIndexSuffix, base_offset_, max_index_bytes_);
-  time_index_ = std::make_unique<TimeIndex>(stem + kTimeIndexSuffix, base_offset_, max_index_bytes_);
+  offset_index_ = std::make_unique<OffsetIndex>(stem + kIndexSuffix + suffix, base_offset_, max_index_bytes_);
+  time_index_ = std::make_unique<TimeIndex>(stem + kTimeIndexSuffix + suffix, base_offset_, max_index_bytes_);
 }
 
 std::shared_ptr<LogSegment> LogSegment::create(const std::string& dir, int64_t base_offset,
-                                               const LogConfig& config, int64_t now_ms) {
+                                               const LogConfig& config, int64_t now_ms,
+                                               std::string_view file_suffix) {
   std::shared_ptr<LogSegment> seg(new LogSegment(base_offset, config, now_ms));
-  seg->open_files(dir, /*truncate=*/true);
+  seg->open_files(dir, /*truncate=*/true, file_suffix);
   seg->offset_index_->resize_to_max();
   seg->time_index_->resize_to_max();
   return seg;

@@ -153,6 +153,14 @@ struct BrokerConfig {
   std::int64_t log_flush_scheduler_interval_ms = 0;
   std::vector<std::string> log_cleanup_policy;
   bool log_preallocate = false;
+  bool log_cleaner_enable = true;                        // log.cleaner.enable
+  std::int32_t log_cleaner_threads = 1;                  // log.cleaner.threads (0 or 1 used)
+  std::int64_t log_cleaner_backoff_ms = 0;
+  std::int64_t log_cleaner_dedupe_buffer_size = 0;
+  double log_cleaner_min_cleanable_ratio = 0.5;
+  std::int64_t log_cleaner_delete_retention_ms = 0;
+  std::int64_t log_cleaner_min_compaction_lag_ms = 0;
+  std::int64_t log_cleaner_max_compaction_lag_ms = 0;
   std::int32_t num_recovery_threads_per_data_dir = 0;
   std::int32_t message_max_bytes = 0;
   std::string compression_type;

@@ -123,6 +123,22 @@ class Log {
   size_t remove_expired_producers();
   std::optional<int64_t> latest_producer_snapshot_offset() const;
 
+  // --- compaction (log_cleaner.h, log_compaction.cc) ---
+  struct CleanableSegments {
+    std::vector<std::shared_ptr<LogSegment>> segments;  // oldest first
+    int64_t first_uncleanable_offset = 0;  // base of the first segment not in `segments`
+  };
+  // The inactive segments wholly below the high watermark and the recovery
+  // point: their bytes no longer change.
+  CleanableSegments cleanable_segments() const;
+  // Swaps in the cleaned segment whose files "<base>.{log,index,timeindex}.swap"
+  // replace `old` (consecutive, oldest first, base == old.front()'s base),
+  // under the append lock. Returns false, changing nothing, if any of `old`
+  // is no longer in the log (retention, truncation) or the log is closed.
+  // Throws on I/O errors after the point of no return (the next load
+  // completes the swap from the .swap files).
+  bool replace_cleaned_segments(const std::vector<std::shared_ptr<LogSegment>>& old);
+
   // --- introspection ---
   const std::string& dir() const { return dir_; }
   const TopicPartition& topic_partition() const { return tp_; }
@@ -139,6 +155,7 @@ class Log {
   // log_recovery.cc
   void load_segments(bool clean_shutdown, int64_t recovery_point);
   void remove_temp_files();
+  void complete_interrupted_swaps();
   // log.cc
   std::shared_ptr<LogSegment> active_segment() const;
   std::vector<std::shared_ptr<LogSegment>> segments_snapshot() const;

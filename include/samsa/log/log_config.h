@@ -30,6 +30,11 @@ struct LogConfig {
   bool preallocate = false;                             // preallocate (accepted, not used)
   std::string cleanup_policy = "delete";                // cleanup.policy
   std::string compression_type = "producer";            // compression.type
+  // Compaction (cleanup.policy=compact), log_cleaner.h.
+  int64_t delete_retention_ms = 86400000;               // delete.retention.ms
+  double min_cleanable_dirty_ratio = 0.5;               // min.cleanable.dirty.ratio
+  int64_t min_compaction_lag_ms = 0;                    // min.compaction.lag.ms
+  int64_t max_compaction_lag_ms = kNever;               // max.compaction.lag.ms
   // Samsa extension: every append waits for an fsync, shared by concurrent
   // appenders (group commit).
   bool fsync_per_append = false;                        // samsa.fsync.per.append
@@ -38,6 +43,7 @@ struct LogConfig {
   int64_t producer_id_expiration_ms = 86400000;
 
   bool delete_enabled() const { return cleanup_policy.find("delete") != std::string::npos; }
+  bool compact_enabled() const { return cleanup_policy.find("compact") != std::string::npos; }
 
   // Overrides from topic config strings (names as above). Unknown keys are
   // ignored; a malformed value returns its key name.

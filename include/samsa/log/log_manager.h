@@ -7,6 +7,8 @@
 //   recovery-point-offset-checkpoint   offsets checkpoint (checkpoint_file.h)
 //   log-start-offset-checkpoint        same format; only logs whose start
 //                                      offset is above their first segment
+//   cleaner-offset-checkpoint          same format; first dirty offset of
+//                                      each compacted log (log_cleaner.h)
 //   .kafka_cleanshutdown               present only between a clean shutdown
 //                                      and the next start: logs skip recovery
 //   .lock                              flock'd while a broker uses the dir
@@ -24,6 +26,7 @@
 
 #include "samsa/log/clock.h"
 #include "samsa/log/log.h"
+#include "samsa/log/log_cleaner.h"
 #include "samsa/log/log_config.h"
 #include "samsa/log/topic_partition.h"
 
@@ -37,6 +40,7 @@ struct LogManagerConfig {
   LogConfig default_config;
   // Config for logs found at startup (topic overrides); default_config if unset.
   std::function<LogConfig(const TopicPartition&)> config_for;
+  CleanerConfig cleaner;  // log.cleaner.*
 };
 
 class LogManager {
@@ -72,6 +76,8 @@ class LogManager {
   size_t remove_expired_producers();
   // Writes recovery-point and log-start-offset checkpoints of every dir.
   void checkpoint();
+  // The compaction thread's owner; null before startup().
+  LogCleaner* cleaner() { return cleaner_.get(); }
 
  private:
   struct Entry {
@@ -87,6 +93,7 @@ class LogManager {
   mutable std::shared_mutex mu_;
   std::unordered_map<TopicPartition, Entry, TopicPartitionHash> logs_;
   std::mutex checkpoint_mu_;
+  std::unique_ptr<LogCleaner> cleaner_;
   bool started_ = false;
 };
 

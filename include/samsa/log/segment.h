@@ -17,6 +17,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "samsa/log/file_handle.h"
 #include "samsa/log/log_config.h"
@@ -32,6 +33,10 @@ inline constexpr const char* kLogSuffix = ".log";
 inline constexpr const char* kIndexSuffix = ".index";
 inline constexpr const char* kTimeIndexSuffix = ".timeindex";
 inline constexpr const char* kDeletedSuffix = ".deleted";
+// Compaction's temporary names (log_cleaner.h): appended to each of the
+// three file names of a segment being written / being swapped in.
+inline constexpr const char* kCleanedSuffix = ".cleaned";
+inline constexpr const char* kSwapSuffix = ".swap";
 
 // Where one batch lies, from its header alone.
 struct BatchLocation {
@@ -50,8 +55,10 @@ struct TimestampAndOffset {
 class LogSegment {
  public:
   // New, empty segment (existing files with that name are truncated).
+  // `file_suffix` (kCleanedSuffix) is appended to the three file names.
   static std::shared_ptr<LogSegment> create(const std::string& dir, int64_t base_offset,
-                                            const LogConfig& config, int64_t now_ms);
+                                            const LogConfig& config, int64_t now_ms,
+                                            std::string_view file_suffix = {});
   // Existing .log file; indexes are opened (or created empty) as found.
   // Call load_end_state() or recover() before use.
   static std::shared_ptr<LogSegment> open(const std::string& dir, int64_t base_offset,
@@ -125,7 +132,7 @@ class LogSegment {
 
  private:
   LogSegment(int64_t base_offset, const LogConfig& config, int64_t now_ms);
-  void open_files(const std::string& dir, bool truncate);
+  void open_files(const std::string& dir, bool truncate, std::string_view file_suffix = {});
   void note_batch(const protocol::RecordBatchHeader& h, uint64_t position);
   void scan_first_batch_timestamp();
 

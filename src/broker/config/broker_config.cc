@@ -170,6 +170,21 @@ void read_logs(BrokerConfig& c, const ConfigReader& r) {
   c.log_flush_interval_ms = r.get_optional_long("log.flush.interval.ms").value_or(c.log_flush_scheduler_interval_ms);
   c.log_cleanup_policy = r.get_list("log.cleanup.policy");
   c.log_preallocate = r.get_bool("log.preallocate");
+  c.log_cleaner_enable = r.get_bool("log.cleaner.enable");
+  c.log_cleaner_threads = r.get_int("log.cleaner.threads");
+  c.log_cleaner_backoff_ms = r.get_long("log.cleaner.backoff.ms");
+  c.log_cleaner_dedupe_buffer_size = r.get_long("log.cleaner.dedupe.buffer.size");
+  {
+    const std::string ratio = *r.get_string("log.cleaner.min.cleanable.ratio");
+    char* end = nullptr;
+    c.log_cleaner_min_cleanable_ratio = std::strtod(ratio.c_str(), &end);
+    if (ratio.empty() || end != ratio.c_str() + ratio.size() || !(c.log_cleaner_min_cleanable_ratio >= 0.0) ||
+        c.log_cleaner_min_cleanable_ratio > 1.0)
+      r.fail("log.cleaner.min.cleanable.ratio", ratio, "must be a number between 0.0 and 1.0");
+  }
+  c.log_cleaner_delete_retention_ms = r.get_long("log.cleaner.delete.retention.ms");
+  c.log_cleaner_min_compaction_lag_ms = r.get_long("log.cleaner.min.compaction.lag.ms");
+  c.log_cleaner_max_compaction_lag_ms = r.get_long("log.cleaner.max.compaction.lag.ms");
   c.num_recovery_threads_per_data_dir = r.get_int("num.recovery.threads.per.data.dir");
   c.message_max_bytes = r.get_int("message.max.bytes");
   c.compression_type = *r.get_string("compression.type");

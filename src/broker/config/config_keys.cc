@@ -104,6 +104,17 @@ const ConfigKey kKeys[] = {
     {.name = "log.flush.scheduler.interval.ms", .type = T::Long, .default_value = kLongMax},
     {.name = "log.cleanup.policy", .type = T::List, .default_value = "delete", .allowed = kCleanupPolicies},
     {.name = "log.preallocate", .type = T::Boolean, .default_value = "false"},
+    // Log compaction (cleanup.policy=compact), Kafka's LogCleaner keys.
+    {.name = "log.cleaner.enable", .type = T::Boolean, .default_value = "true"},
+    {.name = "log.cleaner.threads", .type = T::Int, .default_value = "1", .min = 0},
+    {.name = "log.cleaner.backoff.ms", .type = T::Long, .default_value = "15000", .min = 0},
+    {.name = "log.cleaner.dedupe.buffer.size", .type = T::Long, .default_value = "134217728"},
+    {.name = "log.cleaner.io.buffer.size", .type = T::Int, .default_value = "524288", .min = 0},
+    // A double in Kafka; read and range-checked in broker_config.cc.
+    {.name = "log.cleaner.min.cleanable.ratio", .type = T::String, .default_value = "0.5"},
+    {.name = "log.cleaner.delete.retention.ms", .type = T::Long, .default_value = "86400000", .min = 0},
+    {.name = "log.cleaner.min.compaction.lag.ms", .type = T::Long, .default_value = "0", .min = 0},
+    {.name = "log.cleaner.max.compaction.lag.ms", .type = T::Long, .default_value = kLongMax, .min = 1},
     {.name = "num.recovery.threads.per.data.dir", .type = T::Int, .default_value = "2", .min = 1},
     {.name = "message.max.bytes", .type = T::Int, .default_value = "1048588", .min = 0},
     {.name = "compression.type", .type = T::String, .default_value = "producer", .allowed = kCompressionTypes},
