@@ -144,7 +144,7 @@ void GroupCoordinator::join_static_member(Group& g, JoinRequest& r, const std::s
           later.join(done, join_error(e));
           return;
         }
-        heartbeat_received(g, *m);
+        heartbeat_received(*m);
         JoinResult result = current_join_result(g, new_id);
         result.skip_assignment = g.is_leader(new_id);  // v9+: the leader need not assign again
         later.join(done, std::move(result));
@@ -198,7 +198,7 @@ void GroupCoordinator::join_known_member(Group& g, JoinRequest& r, JoinCallback&
         update_member_and_rebalance(g, *m, r, done, later);
         return;
       }
-      heartbeat_received(g, *m);
+      heartbeat_received(*m);
       later.join(done, current_join_result(g, r.member_id));
       return;
     case GroupState::kEmpty:
@@ -221,7 +221,6 @@ void GroupCoordinator::add_member_and_rebalance(Group& g, JoinRequest& r, const 
   m.protocols = std::move(r.protocols);
   m.awaiting_join = std::exchange(done, nullptr);
   m.heartbeat_deadline_ms = now() + r.session_timeout_ms;
-  m.is_new = true;
   g.add(std::move(m));
   if (g.state() == GroupState::kPreparingRebalance && g.initial_delay_until_ms > 0) g.new_member_added = true;
   maybe_prepare_rebalance(g, "Adding new member", later);
@@ -306,7 +305,6 @@ void GroupCoordinator::complete_join(Group& g, Deferred& later) {
       JoinResult result = current_join_result(g, id);
       later.join(m.awaiting_join, std::move(result));
     }
-    m.is_new = false;
     m.heartbeat_deadline_ms = t + m.session_timeout_ms;
     g.pending_sync.insert(id);
   }
@@ -366,7 +364,7 @@ void GroupCoordinator::propagate_assignment(Group& g, Deferred& later) {
   }
 }
 
-void GroupCoordinator::heartbeat_received(Group&, Member& m) { m.heartbeat_deadline_ms = now() + m.session_timeout_ms; }
+void GroupCoordinator::heartbeat_received(Member& m) { m.heartbeat_deadline_ms = now() + m.session_timeout_ms; }
 
 ErrorCode GroupCoordinator::store_group(Group& g) {
   CoordinatorRecord record = CoordinatorRecord::group_metadata(g.id(), g.to_record());
@@ -398,7 +396,7 @@ void GroupCoordinator::sync(SyncRequest r, SyncCallback done) {
     case GroupState::kPreparingRebalance:
       return fail(ErrorCode::REBALANCE_IN_PROGRESS);
     case GroupState::kCompletingRebalance: {
-      heartbeat_received(*g, *m);
+      heartbeat_received(*m);
       later.sync(m->awaiting_sync, sync_error(ErrorCode::REBALANCE_IN_PROGRESS));  // a duplicate SyncGroup
       m->awaiting_sync = std::move(done);
       g->pending_sync.erase(r.member_id);
@@ -417,7 +415,7 @@ void GroupCoordinator::sync(SyncRequest r, SyncCallback done) {
       return;
     }
     case GroupState::kStable: {
-      heartbeat_received(*g, *m);
+      heartbeat_received(*m);
       g->pending_sync.erase(r.member_id);
       SyncResult result;
       result.protocol_type = g->protocol_type();
@@ -443,7 +441,7 @@ ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, const std::st
   Member* m = g->member(member_id);
   if (g->state() == GroupState::kEmpty) return ErrorCode::UNKNOWN_MEMBER_ID;
   if (generation_id != g->generation()) return ErrorCode::ILLEGAL_GENERATION;
-  heartbeat_received(*g, *m);
+  heartbeat_received(*m);
   return g->state() == GroupState::kPreparingRebalance ? ErrorCode::REBALANCE_IN_PROGRESS : ErrorCode::NONE;
 }
 

@@ -59,7 +59,7 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(const CommitRequest& r) 
     }
     // Assignments are not out yet: the member will rejoin or sync first.
     if (g->state() == GroupState::kCompletingRebalance) return all(ErrorCode::REBALANCE_IN_PROGRESS);
-    if (Member* m = g->member(r.member_id)) heartbeat_received(*g, *m);
+    if (Member* m = g->member(r.member_id)) heartbeat_received(*m);
   }
 
   int64_t t = now();

@@ -99,7 +99,6 @@ struct Member {
   JoinCallback awaiting_join;  // set while its JoinGroup is parked
   SyncCallback awaiting_sync;  // set while its SyncGroup is parked
   int64_t heartbeat_deadline_ms = 0;  // session expiry
-  bool is_new = false;                // joined in the current rebalance for the first time
 
   const std::vector<uint8_t>* metadata_for(const std::string& protocol) const;
   bool matches(const std::vector<Protocol>& other) const { return protocols == other; }

@@ -182,7 +182,6 @@ class GroupCoordinator {
   enum class PartitionState { kLoading, kLoaded };
   struct Partition {
     PartitionState state = PartitionState::kLoading;
-    int32_t leader_epoch = -1;
   };
 
   std::shared_ptr<Group> find(const std::string& group_id) const;
@@ -206,7 +205,7 @@ class GroupCoordinator {
   void reset_and_propagate_assignment_error(Group& g, protocol::ErrorCode error, Deferred& later);
   void propagate_assignment(Group& g, Deferred& later);
   JoinResult current_join_result(const Group& g, const std::string& member_id) const;
-  void heartbeat_received(Group& g, Member& m);
+  void heartbeat_received(Member& m);
   void check_deadlines(Group& g, int64_t now, Deferred& later);
   protocol::ErrorCode store_group(Group& g);
 
