@@ -9,6 +9,7 @@
 #include "samsa/broker/dynamic_broker_config.h"
 #include "samsa/broker/features.h"
 #include "samsa/broker/group/group_coordinator.h"
+#include "samsa/broker/log_cleaner_reconfigurable.h"
 #include "samsa/broker/meta_properties.h"
 #include "samsa/broker/metadata/controller.h"
 #include "samsa/broker/metadata/image_records.h"
@@ -226,6 +227,8 @@ void Broker::start() {
   partitions_ = std::make_unique<PartitionManager>(config_, config_.node_id);
   partitions_->startup();
   services_.partitions = partitions_.get();
+  cleaner_reconfigurable_ = make_log_cleaner_reconfigurable(partitions_->logs(), config_);
+  dynamic_config_->add_reconfigurable(cleaner_reconfigurable_);
   load_metadata();
   register_self();
   partitions_->apply(*services_.metadata.current());
@@ -277,6 +280,7 @@ void Broker::stop(std::chrono::milliseconds grace) {
   scheduler_->stop();
   maybe_snapshot(1);
   metadata_log_->close();
+  dynamic_config_->remove_reconfigurable(cleaner_reconfigurable_.get());
   partitions_->shutdown();
   log()->info("[BrokerServer id={}] shut down completed", config_.node_id);
 }

@@ -150,4 +150,12 @@ def test_static_and_unapplied_keys_are_refused(broker_factory):
     assert "num.io.threads" not in entries, "a parsed but unsupported key is not described as in force"
     assert entries["log.segment.bytes"][1] == "1073741824"
     assert alter_broker(admin, "1", {"log.segment.bytes": "2097152"}) == (0, None)
+    # The log cleaner is a Reconfigurable: its keys apply to the running thread.
+    code, message = alter_broker(admin, "", {"log.cleaner.threads": "2"})
+    assert code == INVALID_REQUEST and "one log cleaner thread" in message, message
+    assert alter_broker(admin, "", {"log.cleaner.backoff.ms": "123"}) == (0, None)
+    deadline = time.monotonic() + 5
+    while "Starting the log cleaner (backoff 123 ms" not in broker.log_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "Starting the log cleaner (backoff 123 ms" in broker.log_text()
     admin.close()

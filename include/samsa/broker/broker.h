@@ -26,6 +26,7 @@ class MetadataLog;
 namespace samsa::broker {
 
 class DynamicBrokerConfig;
+class Reconfigurable;
 class RequestDispatcher;
 class PartitionManager;
 class QuorumController;
@@ -66,6 +67,7 @@ class Broker {
   int16_t bootstrap_metadata_version_;
   BrokerServices services_;
   std::unique_ptr<DynamicBrokerConfig> dynamic_config_;
+  std::shared_ptr<Reconfigurable> cleaner_reconfigurable_;  // dynamic log.cleaner.* keys
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<raft::MetadataLog> metadata_log_;
