@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "samsa/broker/dynamic_broker_config.h"
 #include "samsa/broker/features.h"
 #include "samsa/broker/group/group_coordinator.h"
+#include "samsa/broker/log_cleaner_reconfigurable.h"
 #include "samsa/broker/meta_properties.h"
 #include "samsa/broker/metadata/controller.h"
 #include "samsa/broker/metadata/image_records.h"
@@ -41,6 +43,8 @@ Broker::Broker(BrokerConfig config, std::string cluster_id, int16_t metadata_ver
     : config_(std::move(config)), cluster_id_(std::move(cluster_id)), bootstrap_metadata_version_(metadata_version) {
   services_.node_id = config_.node_id;
   services_.config = &config_;
+  dynamic_config_ = std::make_unique<DynamicBrokerConfig>(config_, config_.node_id);
+  services_.dynamic_config = dynamic_config_.get();
 }
 
 Broker::~Broker() { stop(std::chrono::seconds(1)); }
@@ -93,11 +97,13 @@ void Broker::load_metadata() {
       },
       replay_from);
   services_.metadata.publish(image);
+  dynamic_config_->on_image(*image);
   log()->info("Loaded {} metadata batches up to offset {} ({} topics)", batches, metadata_log_->end_offset(),
               image->topics->by_name.size());
 
   controller_ = std::make_unique<QuorumController>(*metadata_log_, services_.metadata,
                                                    metadata::controller_defaults(config_), [this](const std::shared_ptr<const MetadataImage>& img) {
+                                                     dynamic_config_->on_image(*img);
                                                      if (partitions_) partitions_->apply(*img);
                                                      if (groups_) groups_->on_image(*img);
                                                    });
@@ -221,6 +227,8 @@ void Broker::start() {
   partitions_ = std::make_unique<PartitionManager>(config_, config_.node_id);
   partitions_->startup();
   services_.partitions = partitions_.get();
+  cleaner_reconfigurable_ = make_log_cleaner_reconfigurable(partitions_->logs(), config_);
+  dynamic_config_->add_reconfigurable(cleaner_reconfigurable_);
   load_metadata();
   register_self();
   partitions_->apply(*services_.metadata.current());
@@ -272,6 +280,7 @@ void Broker::stop(std::chrono::milliseconds grace) {
   scheduler_->stop();
   maybe_snapshot(1);
   metadata_log_->close();
+  dynamic_config_->remove_reconfigurable(cleaner_reconfigurable_.get());
   partitions_->shutdown();
   log()->info("[BrokerServer id={}] shut down completed", config_.node_id);
 }

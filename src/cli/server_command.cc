@@ -56,6 +56,8 @@ int run_server(const ServerOptions& options) {
             SAMSA_VERSION, config->node_id, fmt::join(roles, ","), join_listeners(config->listeners),
             join_listeners(config->advertised_listeners), fmt::join(config->log_dirs, ","));
   for (const auto& key : config->ignored_keys()) log->warn("Ignoring configuration {}: not used by Samsa", key);
+  for (const auto& key : config->unsupported_keys())
+    log->warn("Configuration {} is not supported by Samsa: its value is checked but has no effect", key);
 
   if (auto why = unsupported_topology(*config)) {
     log->error("Cannot start: {}", *why);

@@ -138,7 +138,7 @@ LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, Vali
   try {
     const int64_t now = clock_->now_ms();
     auto seg = active_segment();
-    if (seg->should_roll({bytes.size(), info.max_timestamp, info.last_offset, now})) {
+    if (seg->should_roll({bytes.size(), info.max_timestamp, info.last_offset, now, config_.segment_bytes, config_.segment_ms})) {
       roll_locked(info.first_offset);
       seg = active_segment();
     }

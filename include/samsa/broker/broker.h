@@ -25,6 +25,8 @@ class MetadataLog;
 
 namespace samsa::broker {
 
+class DynamicBrokerConfig;
+class Reconfigurable;
 class RequestDispatcher;
 class PartitionManager;
 class QuorumController;
@@ -43,6 +45,9 @@ class Broker {
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
   // Bound port of each listener by name (useful when a port was 0).
   const std::map<std::string, uint16_t>& bound_ports() const { return bound_ports_; }
+  // Where running components register as Reconfigurable for the dynamic
+  // broker configs they apply (dynamic_broker_config.h).
+  DynamicBrokerConfig& dynamic_config() { return *dynamic_config_; }
 
  private:
   net::FileTransferMode file_transfer_mode() const;
@@ -61,6 +66,8 @@ class Broker {
   std::string cluster_id_;
   int16_t bootstrap_metadata_version_;
   BrokerServices services_;
+  std::unique_ptr<DynamicBrokerConfig> dynamic_config_;
+  std::shared_ptr<Reconfigurable> cleaner_reconfigurable_;  // dynamic log.cleaner.* keys
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<raft::MetadataLog> metadata_log_;

@@ -59,6 +59,10 @@ struct ConfigKey {
   // Samsa-specific default that replaces default_value when set (it may
   // depend on the machine, e.g. the number of CPUs).
   std::string (*dynamic_default)() = nullptr;
+  // Parsed and validated as Kafka does (so a Kafka server.properties keeps
+  // working) but Samsa does not act on it: logged at start when set, left out
+  // of DescribeConfigs and refused by AlterConfigs.
+  bool unsupported = false;
 };
 
 // The known keys, in documentation order.
@@ -214,6 +218,8 @@ struct BrokerConfig {
   // Keys present in the properties that are not in config_keys(), in file
   // order. They are never an error; the caller logs them once.
   const std::vector<std::string>& ignored_keys() const { return ignored_keys_; }
+  // Keys set in the properties whose ConfigKey is `unsupported`, in file order.
+  std::vector<std::string> unsupported_keys() const;
 
   // DescribeConfigs view of every known key, in config_keys() order.
   std::vector<ConfigEntry> describe() const;

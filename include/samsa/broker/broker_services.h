@@ -13,6 +13,7 @@ namespace samsa::broker {
 
 struct BrokerConfig;
 class ControllerService;
+class DynamicBrokerConfig;
 class PartitionManager;
 class ProducerIdManager;
 class Scheduler;
@@ -24,6 +25,8 @@ struct BrokerServices {
   int32_t node_id = -1;
   MetadataCache metadata;
   const BrokerConfig* config = nullptr;
+  // Which dynamic broker keys reach the running broker (AlterConfigs asks).
+  DynamicBrokerConfig* dynamic_config = nullptr;
   ControllerService* controller = nullptr;  // this node's controller role
   PartitionManager* partitions = nullptr;
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)

@@ -46,7 +46,8 @@ struct LogConfig {
   bool compact_enabled() const { return cleanup_policy.find("compact") != std::string::npos; }
 
   // Overrides from topic config strings (names as above). Unknown keys are
-  // ignored; a malformed value returns its key name.
+  // ignored; a malformed value leaves its field unchanged, the other keys
+  // still apply, and the first such key's name is returned.
   std::optional<std::string> apply(const std::map<std::string, std::string>& overrides);
 };
 

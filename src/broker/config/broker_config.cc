@@ -267,6 +267,13 @@ BrokerConfig BrokerConfig::from_properties(Properties props, const EnvLookup& en
   return c;
 }
 
+std::vector<std::string> BrokerConfig::unsupported_keys() const {
+  std::vector<std::string> out;
+  for (const std::string& key : raw_.keys())
+    if (const ConfigKey* def = find_config_key(key); def != nullptr && def->unsupported) out.push_back(key);
+  return out;
+}
+
 bool BrokerConfig::has_role(ProcessRole role) const {
   return std::find(process_roles.begin(), process_roles.end(), role) != process_roles.end();
 }

@@ -94,19 +94,6 @@ bool has_transactional_batch(const ProduceRequest& request) {
   return false;
 }
 
-int32_t min_insync_replicas(const BrokerServices& services, const MetadataImage& image, const std::string& topic) {
-  if (const ConfigMap* c = image.config(ConfigResourceType::kTopic, topic)) {
-    auto it = c->find("min.insync.replicas");
-    if (it != c->end()) {
-      try {
-        return std::stoi(it->second);
-      } catch (const std::exception&) {
-      }
-    }
-  }
-  return services.config ? services.config->min_insync_replicas : 1;
-}
-
 PartitionResponse append(const BrokerServices& services, const MetadataImage& image, const std::string& topic,
                          const ProduceRequest::TopicProduceData::PartitionProduceData& data, int16_t acks,
                          int16_t version) {
@@ -123,7 +110,7 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
     return p;
   }
   const auto& hosted = *found.partition;
-  if (acks == -1 && hosted.isr_size < min_insync_replicas(services, image, topic))
+  if (acks == -1 && hosted.isr_size < hosted.min_insync_replicas)
     return error_response(data.index, ErrorCode::NOT_ENOUGH_REPLICAS);
 
   // The frame is shared and const; offset assignment rewrites batch headers,

@@ -1,0 +1,39 @@
+#pragma once
+// The config a running log uses: Kafka's rule "topic overrides on top of the
+// broker's current log defaults", where the defaults come from the dynamic
+// per-broker config, then the dynamic cluster default, then server.properties,
+// then Kafka's default (BrokerConfigLayers). The same derivation serves new
+// logs, logs loaded at start-up and every later config change, so what
+// DescribeConfigs reports is what the logs do.
+//
+// Pure functions; no threading concerns.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "samsa/broker/metadata_image.h"
+#include "samsa/broker/topic_config.h"
+#include "samsa/log/log_config.h"
+
+namespace samsa::broker {
+
+struct EffectiveTopicConfig {
+  log::LogConfig log;
+  int32_t min_insync_replicas = 1;  // min.insync.replicas (checked by Produce acks=all)
+  bool operator==(const EffectiveTopicConfig& other) const;
+};
+
+EffectiveTopicConfig effective_topic_config(const ConfigMap& topic_overrides, const BrokerConfigLayers& broker);
+
+// A broker key's value in force on this broker: dynamic per-broker, else
+// dynamic cluster default, else static, else the key's default (nullopt for
+// a null default or a key Samsa does not know).
+std::optional<std::string> effective_broker_value(const BrokerConfigLayers& broker, std::string_view key);
+
+// True for broker keys whose dynamic value reaches the running logs through
+// effective_topic_config (the topic-default keys Samsa's logs implement, and
+// producer.id.expiration.ms).
+bool applied_by_logs(std::string_view broker_key);
+
+}  // namespace samsa::broker

@@ -1,0 +1,104 @@
+#include "samsa/broker/effective_log_config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include "samsa/broker/broker_config.h"
+
+namespace samsa::broker {
+namespace {
+
+// Topic keys the log layer acts on (log::LogConfig and Produce's
+// min.insync.replicas check). Other topic keys (preallocate, segment.jitter.ms,
+// compression levels, tiered storage ...) are validated and stored only.
+constexpr std::string_view kAppliedTopicKeys[] = {
+    "cleanup.policy",
+    "compression.type",
+    "delete.retention.ms",
+    "flush.messages",
+    "flush.ms",
+    "index.interval.bytes",
+    "max.compaction.lag.ms",
+    "max.message.bytes",
+    "message.timestamp.after.max.ms",
+    "message.timestamp.before.max.ms",
+    "message.timestamp.type",
+    "min.cleanable.dirty.ratio",
+    "min.compaction.lag.ms",
+    "min.insync.replicas",
+    "retention.bytes",
+    "retention.ms",
+    "segment.bytes",
+    "segment.index.bytes",
+    "segment.ms",
+};
+
+bool applied_topic_key(std::string_view name) {
+  return std::find(std::begin(kAppliedTopicKeys), std::end(kAppliedTopicKeys), name) != std::end(kAppliedTopicKeys);
+}
+
+}  // namespace
+
+bool EffectiveTopicConfig::operator==(const EffectiveTopicConfig& o) const {
+  const log::LogConfig& a = log;
+  const log::LogConfig& b = o.log;
+  return min_insync_replicas == o.min_insync_replicas && a.segment_bytes == b.segment_bytes &&
+         a.segment_ms == b.segment_ms && a.segment_index_bytes == b.segment_index_bytes &&
+         a.index_interval_bytes == b.index_interval_bytes && a.retention_ms == b.retention_ms &&
+         a.retention_bytes == b.retention_bytes && a.flush_messages == b.flush_messages && a.flush_ms == b.flush_ms &&
+         a.max_message_bytes == b.max_message_bytes && a.message_timestamp_type == b.message_timestamp_type &&
+         a.message_timestamp_before_max_ms == b.message_timestamp_before_max_ms &&
+         a.message_timestamp_after_max_ms == b.message_timestamp_after_max_ms && a.preallocate == b.preallocate &&
+         a.cleanup_policy == b.cleanup_policy && a.compression_type == b.compression_type &&
+         a.delete_retention_ms == b.delete_retention_ms && a.min_cleanable_dirty_ratio == b.min_cleanable_dirty_ratio &&
+         a.min_compaction_lag_ms == b.min_compaction_lag_ms && a.max_compaction_lag_ms == b.max_compaction_lag_ms &&
+         a.fsync_per_append == b.fsync_per_append && a.producer_id_expiration_ms == b.producer_id_expiration_ms;
+}
+
+std::optional<std::string> effective_broker_value(const BrokerConfigLayers& broker, std::string_view key) {
+  for (const ConfigMap* layer : {&broker.dynamic_broker, &broker.dynamic_default, &broker.static_broker})
+    if (auto it = layer->find(std::string(key)); it != layer->end()) return it->second;
+  const ConfigKey* def = find_config_key(key);
+  if (def == nullptr) return std::nullopt;
+  if (def->dynamic_default != nullptr) return def->dynamic_default();
+  if (def->default_value == nullptr) return std::nullopt;
+  return std::string(def->default_value);
+}
+
+bool applied_by_logs(std::string_view broker_key) {
+  if (broker_key == "producer.id.expiration.ms") return true;
+  // Kafka lets only the first (primary) synonym of a topic key change
+  // dynamically, e.g. log.retention.ms but not log.retention.hours.
+  for (const TopicConfigDef& def : topic_config_defs())
+    if (!def.synonyms.empty() && def.synonyms.front().name == broker_key) return applied_topic_key(def.name);
+  return false;
+}
+
+EffectiveTopicConfig effective_topic_config(const ConfigMap& topic_overrides, const BrokerConfigLayers& broker) {
+  // describe_topic_configs resolves each topic key through its overrides and
+  // broker synonyms (with unit conversion, e.g. log.retention.hours), exactly
+  // as DescribeConfigs shows it; the log config is built from those values.
+  std::map<std::string, std::string> values;
+  for (TopicConfigEntry& e : describe_topic_configs(topic_overrides, broker))
+    if (e.value && applied_topic_key(e.name)) values.emplace(std::move(e.name), std::move(*e.value));
+
+  EffectiveTopicConfig out;
+  if (auto it = values.find("min.insync.replicas"); it != values.end()) {
+    const std::string& v = it->second;
+    std::from_chars(v.data(), v.data() + v.size(), out.min_insync_replicas);
+    values.erase(it);
+  }
+  // Values were validated when they were stored (AlterConfigs, CreateTopics,
+  // server.properties), so apply() only fails on a record written by a
+  // broker with other rules; the key keeps its previous (default) value then.
+  out.log.apply(values);
+  if (auto v = effective_broker_value(broker, "producer.id.expiration.ms")) {
+    int64_t ms = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), ms);
+    if (ec == std::errc() && end == v->data() + v->size()) out.log.producer_id_expiration_ms = ms;
+  }
+  return out;
+}
+
+}  // namespace samsa::broker
