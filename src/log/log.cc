@@ -84,7 +84,7 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
     std::lock_guard lock(append_mu_);
     if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
     const int64_t now = clock_->now_ms();
-    LeaderAppendContext ctx{log_end_offset(), leader_epoch, now, origin};
+    LeaderAppendContext ctx{log_end_offset(), leader_epoch, now, origin, tp_.dir_name()};
     auto validated = validate_leader_append(batches, config_, ctx);
     if (!validated) return validated.error();
     ProducerAppendUpdates updates;
