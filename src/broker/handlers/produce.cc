@@ -154,7 +154,11 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
     if (err.record_errors.empty()) return error_response(data.index, kafka_error(err.code));
     auto p = error_response(data.index, kafka_error(err.code), err.message);
     p.record_errors.reserve(err.record_errors.size());
-    for (const auto& r : err.record_errors) p.record_errors.push_back({r.batch_index, r.message});
+    for (const auto& r : err.record_errors) {
+      auto& e = p.record_errors.emplace_back();
+      e.batch_index = r.batch_index;
+      e.batch_index_error_message = r.message;
+    }
     return p;
   }
   // Single replica: the leader's log end is the high watermark.
