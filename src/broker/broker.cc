@@ -235,6 +235,9 @@ void Broker::start() {
   start_group_coordinator();
   schedule_log_maintenance();
 
+  controller_thread_ = std::make_unique<util::SerialExecutor>("controller-evt");
+  services_.controller_thread = controller_thread_.get();
+
   size_t threads = static_cast<size_t>(std::max(1, config_.num_network_threads));
   pool_ = std::make_unique<net::IoContextPool>(threads);
   net::ConnectionOptions options;
@@ -275,6 +278,10 @@ void Broker::stop(std::chrono::milliseconds grace) {
   size_t left = server_->drain(grace);
   if (left > 0) log()->warn("{} connections still open after {} ms; closing them", left, grace.count());
   pool_->stop();
+  // The network is quiet: finish the admin work handed over (its replies go
+  // nowhere now) before the logs and the metadata log close.
+  controller_thread_.reset();
+  services_.controller_thread = nullptr;
   server_.reset();
   pool_.reset();
   scheduler_->stop();

@@ -1,7 +1,9 @@
 #include "samsa/broker/request_dispatcher.h"
 
 #include "samsa/broker/broker_services.h"
+#include "samsa/broker/controller_thread.h"
 #include "samsa/broker/handlers.h"
+#include "samsa/broker/group/offsets_log.h"
 #include "samsa/protocol/decode_error.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/api_versions_response.h"
@@ -36,6 +38,28 @@ void reject_api_versions_version(const RequestContext& ctx, std::shared_ptr<Repl
   RequestContext v0 = ctx;
   v0.api_version = 0;
   Responder(v0, std::move(reply)).send(response);
+}
+
+// APIs whose handlers commit to the controller (and so fsync the metadata
+// log, create or delete partitions) or write checkpoints: they run on the
+// controller thread. Metadata hands its topic auto-creation over itself
+// (handlers/metadata.cc), the common case being a plain read.
+bool runs_on_controller_thread(const RequestContext& ctx) {
+  switch (static_cast<ApiKey>(ctx.api_key)) {
+    case ApiKey::CreateTopics:
+    case ApiKey::DeleteTopics:
+    case ApiKey::CreatePartitions:
+    case ApiKey::AlterConfigs:
+    case ApiKey::IncrementalAlterConfigs:
+    case ApiKey::DeleteRecords:
+    case ApiKey::InitProducerId:
+      return true;
+    case ApiKey::FindCoordinator:
+      // The first one creates the offsets topic (50 partitions by default).
+      return ctx.services->metadata.current()->topic(group::kOffsetsTopic) == nullptr;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -88,6 +112,15 @@ void RequestDispatcher::on_frame(const net::ConnectionInfo& conn, net::FramePtr 
       log()->warn("Closing connection from {} on {}: {} version {} is not supported (supported {}-{})", conn.peer,
                   conn.listener_name, api->name, ctx.api_version, handler->min_version, handler->max_version);
       return (*reply)(net::Reply::close());
+    }
+    if (should_hand_over(ctx) && runs_on_controller_thread(ctx)) {
+      const size_t body_at = reader.position();
+      return run_on_controller_thread(
+          ctx, Responder(ctx, reply), [frame, body_at, fn = handler->handle](const RequestContext& c, Responder r) {
+            protocol::WireReader body(*frame, frame);
+            body.take(body_at);
+            fn(c, body, std::move(r));
+          });
     }
     handler->handle(ctx, reader, Responder(ctx, reply));
   } catch (const protocol::DecodeError& e) {

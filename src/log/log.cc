@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "samsa/log/producer_snapshot.h"
 #include "samsa/util/file_util.h"
 #include "samsa/util/logging.h"
 
@@ -22,6 +23,7 @@ Log::Log(LogOpenOptions o)
       tp_(o.tp),
       topic_id_(o.topic_id),
       clock_(o.clock ? o.clock : SystemClock::instance()),
+      background_(std::move(o.background)),
       committer_([this] { active_segment()->log_file()->fsync(); }),
       config_(o.config),
       log_start_offset_(o.log_start_offset) {}
@@ -84,7 +86,7 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
     std::lock_guard lock(append_mu_);
     if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
     const int64_t now = clock_->now_ms();
-    LeaderAppendContext ctx{log_end_offset(), leader_epoch, now, origin};
+    LeaderAppendContext ctx{log_end_offset(), leader_epoch, now, origin, tp_.dir_name()};
     auto validated = validate_leader_append(batches, config_, ctx);
     if (!validated) return validated.error();
     ProducerAppendUpdates updates;
@@ -176,7 +178,21 @@ void Log::roll_locked(int64_t new_base) {
   if (old->size() == 0) return;  // an empty active segment is already "rolled"
   // Kafka's layout: the producer state as of the new segment's base, so a
   // restart replays at most the active segment.
-  snapshot_producers_locked(new_base);
+  if (background_) {
+    // Written now (readers find it), made durable off this thread: a crash
+    // before the fsync leaves a torn snapshot, which loading drops (CRC)
+    // before replaying the log instead.
+    snapshot_producers_locked(new_base, /*sync=*/false);
+    background_([path = producer_snapshot_path(dir_, new_base), name = tp_.dir_name()] {
+      try {
+        util::sync_file(path);
+      } catch (const std::exception& e) {
+        log_logger()->error("Flushing the producer snapshot of {} failed: {}", name, e.what());
+      }
+    });
+  } else {
+    snapshot_producers_locked(new_base);
+  }
   auto fresh = LogSegment::create(dir_, new_base, config_, clock_->now_ms());
   old->on_become_inactive();
   // Group commit fsyncs only the active segment: make the old one durable

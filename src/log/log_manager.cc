@@ -108,6 +108,7 @@ void LogManager::load_dir(size_t dir_index) {
       o.tp = tp;
       o.config = config_.config_for ? config_.config_for(tp) : config_.default_config;
       o.clock = clock_;
+      o.background = config_.background;
       o.clean_shutdown = clean;
       auto rp = recovery_points->find(tp);
       o.recovery_point = rp != recovery_points->end() ? rp->second : 0;
@@ -181,6 +182,7 @@ LogResult<std::shared_ptr<Log>> LogManager::get_or_create(const std::string& top
   o.topic_id = topic_id;
   o.config = config;
   o.clock = clock_;
+  o.background = config_.background;
   o.clean_shutdown = true;  // a new directory has nothing to recover
   auto log = Log::open(o);
   if (!log) return log.error();

@@ -100,9 +100,9 @@ void Log::rebuild_producer_state_locked(bool clean_shutdown) {
   }
 }
 
-void Log::snapshot_producers_locked(int64_t offset) {
+void Log::snapshot_producers_locked(int64_t offset, bool sync) {
   try {
-    producers_->take_snapshot(offset);
+    producers_->take_snapshot(offset, sync);
   } catch (const std::exception& e) {
     // Not fatal: the next start replays more of the log instead.
     producers_logger()->error("Writing a producer snapshot of {} at {} failed: {}", tp_.dir_name(), offset,

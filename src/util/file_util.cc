@@ -28,6 +28,37 @@ void write_all(int fd, const uint8_t* p, size_t n, const std::string& path) {
 
 }  // namespace
 
+void write_file_atomically_unsynced(const std::string& path, std::span<const uint8_t> content) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("cannot create", tmp);
+  try {
+    write_all(fd, content.data(), content.size(), tmp);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename to", path);
+}
+
+void sync_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return;
+    fail("cannot open", path);
+  }
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) fail("cannot fsync", path);
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return;  // the directory went away with the file
+  rc = ::fsync(dfd);
+  ::close(dfd);
+  if (rc != 0) fail("cannot fsync", dir);
+}
+
 void write_file_atomically(const std::string& path, std::span<const uint8_t> content) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -12,6 +12,7 @@
 
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
+#include "samsa/util/serial_executor.h"
 
 namespace samsa::net {
 class IoContextPool;
@@ -76,6 +77,9 @@ class Broker {
   std::unique_ptr<group::GroupCoordinator> groups_;
   std::mutex snapshot_mu_;
   int64_t snapshot_end_offset_ = 0;
+  // Blocking admin work (controller_thread.h); after the network is
+  // stopped it finishes what it holds.
+  std::unique_ptr<util::SerialExecutor> controller_thread_;
   std::unique_ptr<net::IoContextPool> pool_;
   std::unique_ptr<RequestDispatcher> broker_dispatcher_;
   std::unique_ptr<RequestDispatcher> controller_dispatcher_;

@@ -20,6 +20,11 @@ class Scheduler;
 namespace group {
 class GroupCoordinator;
 }
+}  // namespace samsa::broker
+namespace samsa::util {
+class SerialExecutor;
+}
+namespace samsa::broker {
 
 struct BrokerServices {
   int32_t node_id = -1;
@@ -32,6 +37,8 @@ struct BrokerServices {
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
   ProducerIdManager* producer_ids = nullptr;  // InitProducerId
   group::GroupCoordinator* groups = nullptr;  // consumer groups and committed offsets
+  // Where blocking admin work runs (controller_thread.h); null: inline.
+  util::SerialExecutor* controller_thread = nullptr;
   // Fetches parked until data arrives, and KIP-227 fetch sessions.
   std::unique_ptr<FetchWaiters> fetch_waiters = std::make_unique<FetchWaiters>();
   std::unique_ptr<FetchSessionCache> fetch_sessions = std::make_unique<FetchSessionCache>();

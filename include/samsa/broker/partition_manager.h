@@ -16,6 +16,7 @@
 #include "samsa/broker/metadata_image.h"
 #include "samsa/log/log.h"
 #include "samsa/log/log_manager.h"
+#include "samsa/util/serial_executor.h"
 
 namespace samsa::broker {
 
@@ -56,6 +57,9 @@ class PartitionManager {
 
   const BrokerConfig& config_;
   int32_t node_id_;
+  // Roll-time fsyncs of every log (Kafka's scheduler does them); declared
+  // before logs_ so it outlives them and finishes what they posted.
+  std::unique_ptr<util::SerialExecutor> log_background_;
   std::unique_ptr<log::LogManager> logs_;
   std::mutex apply_mu_;  // apply() calls are serialised; readers never take it
   // Guarded by apply_mu_: what the logs were last configured from, so an

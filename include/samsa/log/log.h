@@ -9,6 +9,7 @@
 // so a read never waits behind a write or an fsync. The log end offset is
 // published only after the bytes and index entries are written.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +54,10 @@ struct LogOpenOptions {
   bool clean_shutdown = false;   // the log dir had .kafka_cleanshutdown
   int64_t recovery_point = 0;    // from recovery-point-offset-checkpoint
   int64_t log_start_offset = 0;  // from log-start-offset-checkpoint
+  // Where roll-time fsyncs go (the producer snapshot), off the appending
+  // thread as Kafka schedules them; unset: done inline. Jobs must not
+  // reference the Log (they may run after it closed).
+  std::function<void(std::function<void()>)> background;
 };
 
 class Log {
@@ -165,7 +170,7 @@ class Log {
   // log_producers.cc
   void load_producer_state(bool clean_shutdown);
   void rebuild_producer_state_locked(bool clean_shutdown);
-  void snapshot_producers_locked(int64_t offset);
+  void snapshot_producers_locked(int64_t offset, bool sync = true);
   // The duplicate of a retried batch, if any; else the changes are staged.
   LogResult<std::optional<ProducerBatch>> check_producers_locked(const ValidatedAppend& v, AppendOrigin origin,
                                                                  ProducerAppendUpdates& updates) const;
@@ -176,6 +181,7 @@ class Log {
   const TopicPartition tp_;
   protocol::Uuid topic_id_;
   std::shared_ptr<Clock> clock_;
+  std::function<void(std::function<void()>)> background_;  // LogOpenOptions::background
   std::unique_ptr<LeaderEpochCache> epochs_;
   std::unique_ptr<ProducerStateManager> producers_;  // under append_mu_
   GroupCommitter committer_;

@@ -41,6 +41,8 @@ struct LogManagerConfig {
   // Config for logs found at startup (topic overrides); default_config if unset.
   std::function<LogConfig(const TopicPartition&)> config_for;
   CleanerConfig cleaner;  // log.cleaner.*
+  // Handed to every log (LogOpenOptions::background): roll-time fsyncs.
+  std::function<void(std::function<void()>)> background;
 };
 
 class LogManager {

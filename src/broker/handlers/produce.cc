@@ -133,11 +133,20 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
 
   auto result = hosted.log->append_as_leader(std::span<uint8_t>(buffer), hosted.leader_epoch);
   if (!result) {
-    ErrorCode e = kafka_error(result.error().code);
-    log()->debug("Error processing append operation on partition {}-{}: {}", topic, data.index,
-                 result.error().message);
-    bool with_message = e == ErrorCode::INVALID_RECORD || e == ErrorCode::INVALID_TIMESTAMP;
-    return error_response(data.index, e, with_message ? std::optional(result.error().message) : std::nullopt);
+    const log::LogError& err = result.error();
+    log()->debug("Error processing append operation on partition {}-{}: {}", topic, data.index, err.message);
+    // As Kafka's ReplicaManager: only a batch refused for its records (a
+    // RecordValidationException there) carries error_message and the
+    // per-record errors (v8+); other failures carry the code alone.
+    if (err.record_errors.empty()) return error_response(data.index, kafka_error(err.code));
+    auto p = error_response(data.index, kafka_error(err.code), err.message);
+    p.record_errors.reserve(err.record_errors.size());
+    for (const auto& r : err.record_errors) {
+      auto& e = p.record_errors.emplace_back();
+      e.batch_index = r.batch_index;
+      e.batch_index_error_message = r.message;
+    }
+    return p;
   }
   // Single replica: the leader's log end is the high watermark.
   // With replication (a later issue) follower fetch positions move the HWM instead.

@@ -274,8 +274,14 @@ TEST_F(CleanerTest, ControlBatchesAndKeylessRecordsAreKept) {
   o.partition_leader_epoch = 0;
   auto marker = batch({{std::string("\0\0\0\1", 4), std::string("\0\0\0\0\0\0", 6)}}, CompressionType::kNone, o);
   ASSERT_TRUE(log->append_as_follower(marker).ok());
-  auto keyless = test::make_batch(2, clock->now_ms());
-  ASSERT_TRUE(log->append_as_leader(keyless, 0).ok());  // offsets 2, 3
+  // Keyless records: leaders refuse them in a compacted topic, but they are
+  // there when the topic was compacted after they were written (replicated
+  // here from such a log).
+  protocol::RecordBatchOptions k;
+  k.base_offset = 2;
+  k.partition_leader_epoch = 0;
+  auto keyless = test::make_batch(2, clock->now_ms(), 10, k);
+  ASSERT_TRUE(log->append_as_follower(keyless).ok());  // offsets 2, 3
   put(*log, {{"k", "2"}});
   seal(*log);
   ASSERT_TRUE(clean(*log).cleaned);
