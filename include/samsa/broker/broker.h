@@ -16,6 +16,8 @@
 namespace samsa::net {
 class IoContextPool;
 class TcpServer;
+class ConnectionLimits;
+class RequestBudget;
 enum class FileTransferMode;
 }  // namespace samsa::net
 
@@ -43,9 +45,16 @@ class Broker {
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
   // Bound port of each listener by name (useful when a port was 0).
   const std::map<std::string, uint16_t>& bound_ports() const { return bound_ports_; }
+  // The running limits for dynamic configs to update: max.connections,
+  // max.connections.per.ip(.overrides), connections.max.idle.ms through
+  // ConnectionLimits' setters, queued.max.request.bytes through
+  // RequestBudget::set_limit(). REQUIRES: start() has run. Thread-safe.
+  net::ConnectionLimits& connection_limits();
+  net::RequestBudget& request_budget();
 
  private:
   net::FileTransferMode file_transfer_mode() const;
+  void apply_connection_configs();
   MetadataImage initial_image(const std::string& cluster_id) const;
   void load_metadata();
   void register_self();
