@@ -37,6 +37,12 @@ bool is_controller_listener(const BrokerConfig& config, const std::string& name)
   const auto& names = config.controller_listener_names;
   return std::find(names.begin(), names.end(), name) != names.end();
 }
+
+size_t broker_listener_count(const BrokerConfig& config) {
+  return static_cast<size_t>(std::count_if(config.listeners.begin(), config.listeners.end(), [&](const Listener& l) {
+    return !is_controller_listener(config, l.name);
+  }));
+}
 }  // namespace
 
 Broker::Broker(BrokerConfig config, std::string cluster_id, int16_t metadata_version)
@@ -221,6 +227,20 @@ net::FileTransferMode Broker::file_transfer_mode() const {
   return net::FileTransferMode::kPread;
 }
 
+void Broker::apply_connection_configs() {
+  net::ConnectionLimits& limits = server_->limits();
+  limits.set_max_connections(config_.max_connections);
+  limits.set_max_connections_per_ip(config_.max_connections_per_ip);
+  std::string error;
+  if (!limits.set_max_connections_per_ip_overrides(config_.max_connections_per_ip_overrides, &error))
+    throw std::runtime_error("max.connections.per.ip.overrides: " + error);  // validated with the config
+  limits.set_connections_max_idle_ms(config_.connections_max_idle_ms);
+  server_->request_budget().set_limit(config_.queued_max_request_bytes);
+}
+
+net::ConnectionLimits& Broker::connection_limits() { return server_->limits(); }
+net::RequestBudget& Broker::request_budget() { return server_->request_budget(); }
+
 void Broker::start() {
   scheduler_ = std::make_unique<Scheduler>();
   services_.scheduler = scheduler_.get();
@@ -246,6 +266,7 @@ void Broker::start() {
   options.receive_buffer_bytes = config_.socket_receive_buffer_bytes;
   options.file_transfer = file_transfer_mode();
   server_ = std::make_unique<net::TcpServer>(*pool_, options);
+  apply_connection_configs();
   broker_dispatcher_ = std::make_unique<RequestDispatcher>(services_, ListenerKind::kBroker);
   controller_dispatcher_ = std::make_unique<RequestDispatcher>(services_, ListenerKind::kController);
 
@@ -257,6 +278,12 @@ void Broker::start() {
     lc.host = l.host;
     lc.port = l.port;
     lc.handler = controller ? controller_dispatcher_.get() : broker_dispatcher_.get();
+    // As Kafka: the controller's connections are counted apart from the
+    // broker's, and the inter-broker listener is protected from the
+    // broker-wide limit when other broker listeners exist.
+    lc.quota_group = controller ? 1 : 0;
+    lc.exempt_from_max_connections =
+        !controller && l.name == config_.inter_broker_listener_name && broker_listener_count(config_) > 1;
     if (l.security_protocol != "PLAINTEXT")
       throw std::runtime_error(fmt::format("Listener {} uses {}; this build serves PLAINTEXT listeners only", l.name,
                                            l.security_protocol));

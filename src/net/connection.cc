@@ -4,43 +4,59 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <fmt/format.h>
 
 #include "blocking_reads.h"
 #include "uring_reader.h"
+#include "samsa/net/peer_log_limiter.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::net {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
+constexpr int kReadsPerTurn = 16;         // reads of one connection before others get a turn
 constexpr size_t kMaxGather = 64;         // replies per writev
 constexpr size_t kFileChunk = 1u << 20;   // pread/io_uring transfer: bytes per read+write
-constexpr size_t kKeepReadBuffer = 8u << 20;  // larger read buffers are given back when idle
 
 const std::shared_ptr<spdlog::logger>& log() {
   static auto l = samsa::logger("samsa.network.Connection");
   return l;
 }
 
-uint32_t read_be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+// Every read lands here first, so connections between frames hold no
+// buffer of their own; frames are copied out of it.
+std::vector<uint8_t>& scratch() {
+  thread_local std::vector<uint8_t> buf(kReadChunk);
+  return buf;
 }
 
 }  // namespace
 
 Connection::Connection(boost::asio::io_context& ioc, boost::asio::ip::tcp::socket socket, FrameHandler& handler,
-                       ConnectionInfo info, const ConnectionOptions& options, ClosedFn on_closed)
+                       ConnectionInfo info, const ConnectionOptions& options, std::shared_ptr<RequestBudget> budget,
+                       ClosedFn on_closed)
     : ioc_(ioc),
       socket_(std::move(socket)),
       handler_(handler),
       info_(std::move(info)),
       options_(options),
       on_closed_(std::move(on_closed)),
-      rbuf_(kReadChunk) {}
+      assembler_(options.max_frame_bytes, budget),
+      budget_(std::move(budget)),
+      last_active_ms_(now_ms()) {}
+
+int64_t Connection::now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void Connection::touch() { last_active_ms_.store(now_ms(), std::memory_order_relaxed); }
 
 void Connection::start() {
   boost::system::error_code ignored;
@@ -49,6 +65,7 @@ void Connection::start() {
     socket_.set_option(boost::asio::socket_base::send_buffer_size(options_.send_buffer_bytes), ignored);
   if (options_.receive_buffer_bytes > 0)
     socket_.set_option(boost::asio::socket_base::receive_buffer_size(options_.receive_buffer_bytes), ignored);
+  socket_.non_blocking(true, ignored);  // read_more() reads until the socket would block
   read_more();
 }
 
@@ -57,96 +74,160 @@ void Connection::shutdown() {
     if (self->closed_) return;
     self->closing_ = true;
     boost::system::error_code ignored;
-    // Wakes a pending read with EOF; replies still owed are written first.
+    // Stops further requests; replies still owed are written first.
     self->socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_receive, ignored);
     if (self->pending_.empty() && !self->writing_) self->close(nullptr);
   });
 }
 
+void Connection::close_if_idle(int64_t cutoff_ms) {
+  boost::asio::post(ioc_, [self = shared_from_this(), cutoff_ms] {
+    if (self->closed_ || self->writing_ || !self->pending_.empty() || self->last_active_ms() >= cutoff_ms) return;
+    log()->debug("Closing idle connection from {} on {} (connections.max.idle.ms)", self->info_.peer,
+                 self->info_.listener_name);
+    self->close(nullptr);
+  });
+}
+
+// Reads until the socket would block, a limit pauses reading, or the turn's
+// share is used up. Readiness is awaited only after a read came back short:
+// the reactor's epoll is edge-triggered, so waiting with unread bytes in the
+// socket could wait forever.
 void Connection::read_more() {
-  if (rend_ == rbuf_.size()) {  // no room: parse_frames() compacts or grows first
-    if (rstart_ > 0) {
-      std::copy(rbuf_.begin() + rstart_, rbuf_.begin() + rend_, rbuf_.begin());
-      rend_ -= rstart_;
-      rstart_ = 0;
+  if (closed_ || closing_ || read_paused_ || budget_wait_ || waiting_readable_ || in_read_) return;
+  in_read_ = true;
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{in_read_};
+
+  // Bytes left over from before a pause come first (with none, this still
+  // retries a reservation the budget refused).
+  std::vector<uint8_t> left = std::move(stash_);
+  size_t pos = stash_pos_;
+  stash_.clear();
+  stash_pos_ = 0;
+  if (!process(left.data() + pos, left.size() - pos)) return;
+  left = {};
+
+  for (int turn = 0; turn < kReadsPerTurn; ++turn) {
+    boost::system::error_code ec;
+    size_t asked = 0, n = 0;
+    if (assembler_.in_body()) {
+      // A partial frame: read straight into its buffer, grown for what has arrived.
+      size_t arrived = socket_.available(ec);
+      if (ec) arrived = 0, ec.clear();
+      auto space = assembler_.body_space(arrived);
+      asked = space.size();
+      n = socket_.read_some(boost::asio::buffer(space.data(), space.size()), ec);
+      if (!ec) {
+        touch();
+        if (!handle_status(assembler_.commit(n))) return;
+      }
     } else {
-      rbuf_.resize(rbuf_.size() * 2);
+      std::vector<uint8_t>& buf = scratch();
+      asked = buf.size();
+      n = socket_.read_some(boost::asio::buffer(buf), ec);
+      if (!ec) {
+        touch();
+        if (!process(buf.data(), n)) return;
+      }
     }
+    if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) return wait_readable();
+    if (ec) return on_read_error(ec);
+    if (n < asked) return wait_readable();
   }
-  socket_.async_read_some(boost::asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
-                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-                            self->on_read(ec, n);
-                          });
+  // More may be waiting: let the reactor's other connections have a turn first.
+  boost::asio::post(ioc_, [self = shared_from_this()] { self->read_more(); });
 }
 
-void Connection::on_read(const boost::system::error_code& ec, size_t n) {
-  if (closed_) return;
-  if (ec || closing_) {
-    if (closing_) {
-      if (pending_.empty() && !writing_) close(nullptr);
-      return;  // the replies still owed close the connection when written
-    }
-    close(nullptr);  // peer went away
-    return;
-  }
-  rend_ += n;
-  parse_and_continue();
+void Connection::wait_readable() {
+  waiting_readable_ = true;
+  socket_.async_wait(boost::asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       self->waiting_readable_ = false;
+                       if (self->closed_ || ec == boost::asio::error::operation_aborted) return;
+                       if (ec) return self->on_read_error(ec);
+                       self->read_more();
+                     });
 }
 
-void Connection::parse_and_continue() {
-  parse_frames();
-  if (!closed_ && !closing_ && !read_paused_) read_more();
+void Connection::on_read_error(const boost::system::error_code&) {
+  if (closing_) {
+    if (pending_.empty() && !writing_) close(nullptr);
+    return;  // the replies still owed close the connection when written
+  }
+  close(nullptr);  // peer went away
+}
+
+// Cuts [data, data + n) into frames. Returns false when reading must stop
+// (paused, waiting for the budget, or closed); what was not consumed is
+// stashed for the resume.
+bool Connection::process(const uint8_t* data, size_t n) {
+  do {
+    size_t used = 0;
+    auto status = assembler_.feed(data, n, used);
+    data += used;
+    n -= used;
+    if (!handle_status(status)) {
+      if (!closed_) stash(data, n);
+      return false;
+    }
+  } while (n > 0);
+  return true;
+}
+
+bool Connection::handle_status(FrameAssembler::Status status) {
+  using S = FrameAssembler::Status;
+  switch (status) {
+    case S::kNeedMore:
+      return true;
+    case S::kFrame:
+      dispatch(assembler_.take_frame());
+      if (closed_ || closing_) return false;
+      if (should_pause()) {
+        read_paused_ = true;
+        return false;
+      }
+      return true;
+    case S::kBlocked:
+      wait_for_budget();
+      return false;
+    case S::kNegative:
+      bad_input_log().log(log(), spdlog::level::warn, info_.peer,
+                          fmt::format("Closing connection from {} on {}: invalid frame size {}", info_.peer,
+                                      info_.listener_name, assembler_.announced()));
+      break;
+    case S::kTooLarge:
+      bad_input_log().log(log(), spdlog::level::warn, info_.peer,
+                          fmt::format("Closing connection from {} on {}: frame of {} bytes exceeds "
+                                      "socket.request.max.bytes ({})",
+                                      info_.peer, info_.listener_name, assembler_.announced(),
+                                      options_.max_frame_bytes));
+      break;
+  }
+  close(nullptr);
+  return false;
+}
+
+void Connection::wait_for_budget() {
+  budget_wait_ = true;
+  // The waiter owns the connection: while it waits, no socket operation does.
+  budget_->wait([self = shared_from_this()] {
+    boost::asio::post(self->ioc_, [self] {
+      self->budget_wait_ = false;
+      self->read_more();
+    });
+  });
+}
+
+void Connection::stash(const uint8_t* data, size_t n) {
+  if (n == 0) return;
+  stash_.insert(stash_.end(), data, data + n);
 }
 
 bool Connection::should_pause() const {
   return pending_.size() >= options_.max_in_flight || queued_bytes_ >= options_.max_queued_reply_bytes;
-}
-
-void Connection::parse_frames() {
-  in_parse_ = true;
-  while (!closed_) {
-    if (should_pause()) {
-      read_paused_ = true;
-      break;
-    }
-    size_t avail = rend_ - rstart_;
-    if (avail < 4) break;
-    int32_t size = static_cast<int32_t>(read_be32(rbuf_.data() + rstart_));
-    if (size < 0 || static_cast<size_t>(size) > options_.max_frame_bytes) {
-      if (size < 0)
-        log()->warn("Closing connection from {} on {}: invalid frame size {}", info_.peer, info_.listener_name, size);
-      else
-        log()->warn("Closing connection from {} on {}: frame of {} bytes exceeds socket.request.max.bytes ({})",
-                    info_.peer, info_.listener_name, size, options_.max_frame_bytes);
-      close(nullptr);
-      break;
-    }
-    size_t need = 4 + static_cast<size_t>(size);
-    if (avail < need) {
-      // Make room for the whole frame: the limit above bounds this allocation.
-      if (rbuf_.size() - rstart_ < need) {
-        std::copy(rbuf_.begin() + rstart_, rbuf_.begin() + rend_, rbuf_.begin());
-        rend_ -= rstart_;
-        rstart_ = 0;
-        if (rbuf_.size() < need) rbuf_.resize(need);
-      }
-      break;
-    }
-    const uint8_t* body = rbuf_.data() + rstart_ + 4;
-    auto frame = std::make_shared<const std::vector<uint8_t>>(body, body + size);
-    rstart_ += need;
-    dispatch(std::move(frame));
-  }
-  if (rstart_ == rend_) {
-    rstart_ = rend_ = 0;
-    // Keep a grown buffer for the next big frame (growing zero-fills it
-    // again); only a very large one is given back.
-    if (rbuf_.size() > kKeepReadBuffer) {
-      rbuf_.resize(kReadChunk);
-      rbuf_.shrink_to_fit();
-    }
-  }
-  in_parse_ = false;
 }
 
 void Connection::dispatch(FramePtr frame) {
@@ -339,6 +420,7 @@ void Connection::on_written(const boost::system::error_code& ec, size_t slots) {
     close(nullptr);
     return;
   }
+  touch();
   for (size_t i = 0; i < slots; ++i) {
     queued_bytes_ -= pending_.front().reply.frame_size();
     pending_.pop_front();
@@ -349,9 +431,10 @@ void Connection::on_written(const boost::system::error_code& ec, size_t slots) {
 }
 
 void Connection::maybe_resume() {
-  if (read_paused_ && !in_parse_ && !closing_ && !should_pause()) {
+  if (read_paused_ && !closing_ && !should_pause()) {
     read_paused_ = false;
-    parse_and_continue();
+    if (!in_read_) return read_more();
+    boost::asio::post(ioc_, [self = shared_from_this()] { self->read_more(); });
   }
 }
 
@@ -363,6 +446,9 @@ void Connection::close(const char* reason) {
   socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   pending_.clear();
+  assembler_.reset();
+  std::vector<uint8_t>().swap(stash_);
+  std::vector<uint8_t>().swap(file_buf_);
   if (on_closed_) on_closed_(info_.id);
 }
 

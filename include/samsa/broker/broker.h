@@ -17,6 +17,8 @@
 namespace samsa::net {
 class IoContextPool;
 class TcpServer;
+class ConnectionLimits;
+class RequestBudget;
 enum class FileTransferMode;
 }  // namespace samsa::net
 
@@ -49,9 +51,16 @@ class Broker {
   // Where running components register as Reconfigurable for the dynamic
   // broker configs they apply (dynamic_broker_config.h).
   DynamicBrokerConfig& dynamic_config() { return *dynamic_config_; }
+  // The running limits for dynamic configs to update: max.connections,
+  // max.connections.per.ip(.overrides), connections.max.idle.ms through
+  // ConnectionLimits' setters, queued.max.request.bytes through
+  // RequestBudget::set_limit(). REQUIRES: start() has run. Thread-safe.
+  net::ConnectionLimits& connection_limits();
+  net::RequestBudget& request_budget();
 
  private:
   net::FileTransferMode file_transfer_mode() const;
+  void apply_connection_configs();
   MetadataImage initial_image(const std::string& cluster_id) const;
   void load_metadata();
   void register_self();

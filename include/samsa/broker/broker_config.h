@@ -138,6 +138,10 @@ struct BrokerConfig {
   std::int32_t socket_request_max_bytes = 0;
   std::int32_t queued_max_requests = 0;
   std::int64_t connections_max_idle_ms = 0;
+  std::int64_t queued_max_request_bytes = -1;  // <= 0: unbounded (Kafka's -1)
+  std::int32_t max_connections = 2147483647;
+  std::int32_t max_connections_per_ip = 2147483647;
+  std::string max_connections_per_ip_overrides;  // "host:count,host:count"
 
   // --- Logs ---
   std::vector<std::string> log_dirs;

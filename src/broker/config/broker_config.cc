@@ -133,6 +133,10 @@ void read_listeners(BrokerConfig& c, const ConfigReader& r) {
   c.socket_request_max_bytes = r.get_int("socket.request.max.bytes");
   c.queued_max_requests = r.get_int("queued.max.requests");
   c.connections_max_idle_ms = r.get_long("connections.max.idle.ms");
+  c.queued_max_request_bytes = r.get_long("queued.max.request.bytes");
+  c.max_connections = r.get_int("max.connections");
+  c.max_connections_per_ip = r.get_int("max.connections.per.ip");
+  c.max_connections_per_ip_overrides = r.get_string("max.connections.per.ip.overrides").value_or("");
 }
 
 void read_logs(BrokerConfig& c, const ConfigReader& r) {

@@ -84,6 +84,10 @@ const ConfigKey kKeys[] = {
     {.name = "socket.request.max.bytes", .type = T::Int, .default_value = "104857600", .min = 1},
     {.name = "queued.max.requests", .type = T::Int, .default_value = "500", .min = 1, .unsupported = true},
     {.name = "connections.max.idle.ms", .type = T::Long, .default_value = "600000"},
+    {.name = "queued.max.request.bytes", .type = T::Long, .default_value = "-1"},
+    {.name = "max.connections", .type = T::Int, .default_value = kIntMax, .min = 0},
+    {.name = "max.connections.per.ip", .type = T::Int, .default_value = kIntMax, .min = 0},
+    {.name = "max.connections.per.ip.overrides", .type = T::String, .default_value = ""},
 
     // Logs
     {.name = "log.dir", .type = T::String, .default_value = "/tmp/kafka-logs"},
@@ -178,11 +182,10 @@ constexpr std::string_view kKnownKafkaKeys[] = {
     "log.flush.start.offset.checkpoint.interval.ms", "log.initial.task.delay.ms", "log.local.retention.bytes",
     "log.local.retention.ms", "log.message.downconversion.enable", "log.message.format.version",
     "log.roll.jitter.hours", "log.roll.jitter.ms", "log.segment.delete.delay.ms", "max.connection.creation.rate",
-    "max.connections", "max.connections.per.ip", "max.connections.per.ip.overrides",
     "max.incremental.fetch.session.cache.slots", "max.request.partition.size.limit",
     "metadata.log.max.record.bytes.between.snapshots", "metadata.log.max.snapshot.interval.ms",
     "metadata.max.idle.interval.ms", "num.replica.alter.log.dirs.threads", "num.replica.fetchers",
-    "offsets.commit.timeout.ms", "principal.builder.class", "queued.max.request.bytes",
+    "offsets.commit.timeout.ms", "principal.builder.class",
     "replica.fetch.backoff.ms", "replica.fetch.response.max.bytes",
     "replica.high.watermark.checkpoint.interval.ms", "replica.selector.class",
     "replica.socket.receive.buffer.bytes", "request.timeout.ms", "reserved.broker.max.id",
