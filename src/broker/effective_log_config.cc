@@ -75,6 +75,20 @@ bool applied_by_logs(std::string_view broker_key) {
   return false;
 }
 
+std::optional<std::string> check_log_default_value(std::string_view broker_key, std::string_view value) {
+  for (const TopicConfigDef& def : topic_config_defs()) {
+    if (def.synonyms.empty() || def.synonyms.front().name != broker_key) continue;
+    ParsedValue parsed = parse_topic_config_value(def, value);
+    if (parsed.value) return std::nullopt;
+    std::string message = parsed.error;
+    const std::string topic_part = " for configuration " + std::string(def.name) + ":";
+    if (auto at = message.find(topic_part); at != std::string::npos)
+      message.replace(at, topic_part.size(), " for configuration " + std::string(broker_key) + ":");
+    return message;
+  }
+  return std::nullopt;
+}
+
 EffectiveTopicConfig effective_topic_config(const ConfigMap& topic_overrides, const BrokerConfigLayers& broker) {
   // describe_topic_configs resolves each topic key through its overrides and
   // broker synonyms (with unit conversion, e.g. log.retention.hours), exactly

@@ -36,4 +36,10 @@ std::optional<std::string> effective_broker_value(const BrokerConfigLayers& brok
 // producer.id.expiration.ms).
 bool applied_by_logs(std::string_view broker_key);
 
+// For a key applied_by_logs, checks `value` with the rules of the topic key
+// it supplies (e.g. log.cleaner.min.cleanable.ratio as a DOUBLE in [0, 1]),
+// so a stored default always parses for the logs. Returns Kafka's "Invalid
+// value ..." message naming the broker key, or nullopt.
+std::optional<std::string> check_log_default_value(std::string_view broker_key, std::string_view value);
+
 }  // namespace samsa::broker

@@ -238,6 +238,12 @@ TEST_F(ConfigHandlersTest, DynamicKeysSamsaDoesNotApplyAreRefused) {
     EXPECT_EQ(incremental(kBroker, "1", key, 0, "1"), code(ErrorCode::INVALID_REQUEST)) << key;
     EXPECT_EQ(image()->config(ConfigResourceType::kBroker, "1"), nullptr) << key;
   }
+  // Log defaults are checked with the rules of the topic key they supply.
+  EXPECT_EQ(incremental(kBroker, "", "log.cleaner.min.cleanable.ratio", 0, "1.5"), code(ErrorCode::INVALID_REQUEST));
+  EXPECT_EQ(incremental(kBroker, "", "log.segment.bytes", 0, "1000"), code(ErrorCode::INVALID_REQUEST));
+  EXPECT_EQ(image()->config(ConfigResourceType::kBroker, ""), nullptr);
+  EXPECT_EQ(incremental(kBroker, "", "log.cleaner.min.cleanable.ratio", 0, "0.25"), 0);
+  EXPECT_EQ(services.partitions->get("orders", 0)->log->config().min_cleanable_dirty_ratio, 0.25);
   // Static-only Kafka keys, known to Samsa's table or not.
   EXPECT_EQ(incremental(kBroker, "", "log.dirs", 0, "/x"), code(ErrorCode::INVALID_REQUEST));
   EXPECT_EQ(incremental(kBroker, "1", "auto.leader.rebalance.enable", 0, "true"), code(ErrorCode::INVALID_REQUEST));
