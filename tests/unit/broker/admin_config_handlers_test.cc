@@ -257,18 +257,16 @@ TEST_F(ConfigHandlersTest, DynamicKeysSamsaDoesNotApplyAreRefused) {
   EXPECT_TRUE(find(broker, "num.network.threads")->read_only) << "Samsa cannot resize its reactors";
 
   // Once a running component applies a key, it is accepted and validated.
-  struct Quotas : Reconfigurable {
-    std::vector<std::string> reconfigurable_configs() const override { return {"max.connections"}; }
-    std::optional<std::string> validate_reconfiguration(std::string_view, std::string_view v) const override {
-      return v == "0" ? std::optional<std::string>("too few") : std::nullopt;
-    }
-    void reconfigure(const EffectiveValues&) override {}
-  };
   DynamicBrokerConfig dynamic(*services.config, kNode);
-  dynamic.add_reconfigurable(std::make_shared<Quotas>());
+  std::optional<std::string> applied;
+  dynamic.add_reconfigurable(make_reconfigurable(
+      {"max.connections"}, [&](const EffectiveValues& v) { applied = v.at("max.connections"); },
+      [](std::string_view, std::string_view v) { return v == "0" ? std::optional<std::string>("too few") : std::nullopt; }));
   services.dynamic_config = &dynamic;
   EXPECT_EQ(incremental(kBroker, "1", "max.connections", 0, "0"), code(ErrorCode::INVALID_REQUEST));
   EXPECT_EQ(incremental(kBroker, "1", "max.connections", 0, "100"), 0);
+  dynamic.on_image(*image());  // the broker does this on every published image
+  EXPECT_EQ(applied, "100");
   EXPECT_EQ(incremental(kBroker, "1", "num.io.threads", 0, "4"), code(ErrorCode::INVALID_REQUEST));
   services.dynamic_config = nullptr;
 }
