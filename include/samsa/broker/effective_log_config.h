@@ -21,7 +21,7 @@ namespace samsa::broker {
 struct EffectiveTopicConfig {
   log::LogConfig log;
   int32_t min_insync_replicas = 1;  // min.insync.replicas (checked by Produce acks=all)
-  bool operator==(const EffectiveTopicConfig& other) const;
+  bool operator==(const EffectiveTopicConfig&) const = default;
 };
 
 EffectiveTopicConfig effective_topic_config(const ConfigMap& topic_overrides, const BrokerConfigLayers& broker);
