@@ -40,22 +40,6 @@ bool applied_topic_key(std::string_view name) {
 
 }  // namespace
 
-bool EffectiveTopicConfig::operator==(const EffectiveTopicConfig& o) const {
-  const log::LogConfig& a = log;
-  const log::LogConfig& b = o.log;
-  return min_insync_replicas == o.min_insync_replicas && a.segment_bytes == b.segment_bytes &&
-         a.segment_ms == b.segment_ms && a.segment_index_bytes == b.segment_index_bytes &&
-         a.index_interval_bytes == b.index_interval_bytes && a.retention_ms == b.retention_ms &&
-         a.retention_bytes == b.retention_bytes && a.flush_messages == b.flush_messages && a.flush_ms == b.flush_ms &&
-         a.max_message_bytes == b.max_message_bytes && a.message_timestamp_type == b.message_timestamp_type &&
-         a.message_timestamp_before_max_ms == b.message_timestamp_before_max_ms &&
-         a.message_timestamp_after_max_ms == b.message_timestamp_after_max_ms && a.preallocate == b.preallocate &&
-         a.cleanup_policy == b.cleanup_policy && a.compression_type == b.compression_type &&
-         a.delete_retention_ms == b.delete_retention_ms && a.min_cleanable_dirty_ratio == b.min_cleanable_dirty_ratio &&
-         a.min_compaction_lag_ms == b.min_compaction_lag_ms && a.max_compaction_lag_ms == b.max_compaction_lag_ms &&
-         a.fsync_per_append == b.fsync_per_append && a.producer_id_expiration_ms == b.producer_id_expiration_ms;
-}
-
 std::optional<std::string> effective_broker_value(const BrokerConfigLayers& broker, std::string_view key) {
   for (const ConfigMap* layer : {&broker.dynamic_broker, &broker.dynamic_default, &broker.static_broker})
     if (auto it = layer->find(std::string(key)); it != layer->end()) return it->second;
@@ -73,6 +57,20 @@ bool applied_by_logs(std::string_view broker_key) {
   for (const TopicConfigDef& def : topic_config_defs())
     if (!def.synonyms.empty() && def.synonyms.front().name == broker_key) return applied_topic_key(def.name);
   return false;
+}
+
+std::optional<std::string> check_log_default_value(std::string_view broker_key, std::string_view value) {
+  for (const TopicConfigDef& def : topic_config_defs()) {
+    if (def.synonyms.empty() || def.synonyms.front().name != broker_key) continue;
+    ParsedValue parsed = parse_topic_config_value(def, value);
+    if (parsed.value) return std::nullopt;
+    std::string message = parsed.error;
+    const std::string topic_part = " for configuration " + std::string(def.name) + ":";
+    if (auto at = message.find(topic_part); at != std::string::npos)
+      message.replace(at, topic_part.size(), " for configuration " + std::string(broker_key) + ":");
+    return message;
+  }
+  return std::nullopt;
 }
 
 EffectiveTopicConfig effective_topic_config(const ConfigMap& topic_overrides, const BrokerConfigLayers& broker) {

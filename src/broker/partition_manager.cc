@@ -59,9 +59,15 @@ void PartitionManager::apply(const MetadataImage& image) {
     const ConfigMap& overrides = found ? *found : kNoOverrides;
     // A topic's config is derived once per change, not once per partition.
     auto previous = applied_topics_.find(name);
-    bool changed = layers_changed || previous == applied_topics_.end() || previous->second.overrides != overrides;
-    TopicConfigState state = changed ? TopicConfigState{overrides, effective_topic_config(overrides, layers)}
-                                     : std::move(previous->second);
+    bool known = previous != applied_topics_.end();
+    bool changed = false;  // the open logs need update_config
+    TopicConfigState state;
+    if (layers_changed || !known || previous->second.overrides != overrides) {
+      state = TopicConfigState{overrides, effective_topic_config(overrides, layers)};
+      changed = !known || !(previous->second.effective == state.effective);
+    } else {
+      state = std::move(previous->second);
+    }
     const EffectiveTopicConfig& config = state.effective;
     for (const auto& [index, p] : topic->partitions) {
       if (std::find(p.replicas.begin(), p.replicas.end(), node_id_) == p.replicas.end()) continue;

@@ -20,6 +20,7 @@
 // callbacks run on the thread that calls on_image (the metadata publisher)
 // and must not block on the network threads.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,14 @@ class Reconfigurable {
   // The effective values of all its keys, after one of them changed.
   virtual void reconfigure(const EffectiveValues& values) = 0;
 };
+
+// A Reconfigurable from functions, for components that expose a setter:
+//   dynamic.add_reconfigurable(make_reconfigurable(
+//       {"max.connections"}, [&](const EffectiveValues& v) { server.set_max_connections(...); }));
+using ReconfigureFn = std::function<void(const EffectiveValues&)>;
+using ValidateFn = std::function<std::optional<std::string>(std::string_view key, std::string_view value)>;
+std::shared_ptr<Reconfigurable> make_reconfigurable(std::vector<std::string> keys, ReconfigureFn reconfigure,
+                                                    ValidateFn validate = nullptr);
 
 class DynamicBrokerConfig {
  public:

@@ -21,7 +21,7 @@ namespace samsa::broker {
 struct EffectiveTopicConfig {
   log::LogConfig log;
   int32_t min_insync_replicas = 1;  // min.insync.replicas (checked by Produce acks=all)
-  bool operator==(const EffectiveTopicConfig& other) const;
+  bool operator==(const EffectiveTopicConfig&) const = default;
 };
 
 EffectiveTopicConfig effective_topic_config(const ConfigMap& topic_overrides, const BrokerConfigLayers& broker);
@@ -35,5 +35,11 @@ std::optional<std::string> effective_broker_value(const BrokerConfigLayers& brok
 // effective_topic_config (the topic-default keys Samsa's logs implement, and
 // producer.id.expiration.ms).
 bool applied_by_logs(std::string_view broker_key);
+
+// For a key applied_by_logs, checks `value` with the rules of the topic key
+// it supplies (e.g. log.cleaner.min.cleanable.ratio as a DOUBLE in [0, 1]),
+// so a stored default always parses for the logs. Returns Kafka's "Invalid
+// value ..." message naming the broker key, or nullopt.
+std::optional<std::string> check_log_default_value(std::string_view broker_key, std::string_view value);
 
 }  // namespace samsa::broker

@@ -42,6 +42,8 @@ struct LogConfig {
   // state idle this long, by its batches' timestamps, is dropped.
   int64_t producer_id_expiration_ms = 86400000;
 
+  bool operator==(const LogConfig&) const = default;
+
   bool delete_enabled() const { return cleanup_policy.find("delete") != std::string::npos; }
   bool compact_enabled() const { return cleanup_policy.find("compact") != std::string::npos; }
 

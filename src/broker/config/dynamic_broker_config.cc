@@ -14,7 +14,28 @@ const std::shared_ptr<spdlog::logger>& log() {
   return l;
 }
 
+class FunctionReconfigurable : public Reconfigurable {
+ public:
+  FunctionReconfigurable(std::vector<std::string> keys, ReconfigureFn reconfigure, ValidateFn validate)
+      : keys_(std::move(keys)), reconfigure_(std::move(reconfigure)), validate_(std::move(validate)) {}
+  std::vector<std::string> reconfigurable_configs() const override { return keys_; }
+  std::optional<std::string> validate_reconfiguration(std::string_view key, std::string_view value) const override {
+    return validate_ ? validate_(key, value) : std::nullopt;
+  }
+  void reconfigure(const EffectiveValues& values) override { reconfigure_(values); }
+
+ private:
+  const std::vector<std::string> keys_;
+  const ReconfigureFn reconfigure_;
+  const ValidateFn validate_;
+};
+
 }  // namespace
+
+std::shared_ptr<Reconfigurable> make_reconfigurable(std::vector<std::string> keys, ReconfigureFn reconfigure,
+                                                    ValidateFn validate) {
+  return std::make_shared<FunctionReconfigurable>(std::move(keys), std::move(reconfigure), std::move(validate));
+}
 
 DynamicBrokerConfig::DynamicBrokerConfig(const BrokerConfig& config, int32_t node_id)
     : config_(config), node_id_(node_id) {

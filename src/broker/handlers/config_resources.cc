@@ -11,6 +11,7 @@
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/controller_service.h"
 #include "samsa/broker/dynamic_broker_config.h"
+#include "samsa/broker/effective_log_config.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::broker::admin {
@@ -253,6 +254,10 @@ std::optional<ApiError> precheck_alter(const BrokerServices& services, int8_t re
         return ApiError{ErrorCode::INVALID_REQUEST,
                         "Cannot update these configs dynamically: " + set(not_applied) +
                             " (Samsa does not apply them to a running broker; set them in server.properties)"};
+      for (const auto& c : configs)
+        if (c.value && (!incremental || c.op != metadata::AlterConfigOp::kDelete) && applied_by_logs(c.name))
+          if (auto reason = check_log_default_value(c.name, *c.value))
+            return ApiError{ErrorCode::INVALID_REQUEST, *reason};
       if (services.dynamic_config != nullptr)
         for (const auto& c : configs)
           if (c.value && (!incremental || c.op == metadata::AlterConfigOp::kSet))

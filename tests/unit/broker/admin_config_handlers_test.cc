@@ -238,6 +238,12 @@ TEST_F(ConfigHandlersTest, DynamicKeysSamsaDoesNotApplyAreRefused) {
     EXPECT_EQ(incremental(kBroker, "1", key, 0, "1"), code(ErrorCode::INVALID_REQUEST)) << key;
     EXPECT_EQ(image()->config(ConfigResourceType::kBroker, "1"), nullptr) << key;
   }
+  // Log defaults are checked with the rules of the topic key they supply.
+  EXPECT_EQ(incremental(kBroker, "", "log.cleaner.min.cleanable.ratio", 0, "1.5"), code(ErrorCode::INVALID_REQUEST));
+  EXPECT_EQ(incremental(kBroker, "", "log.segment.bytes", 0, "1000"), code(ErrorCode::INVALID_REQUEST));
+  EXPECT_EQ(image()->config(ConfigResourceType::kBroker, ""), nullptr);
+  EXPECT_EQ(incremental(kBroker, "", "log.cleaner.min.cleanable.ratio", 0, "0.25"), 0);
+  EXPECT_EQ(services.partitions->get("orders", 0)->log->config().min_cleanable_dirty_ratio, 0.25);
   // Static-only Kafka keys, known to Samsa's table or not.
   EXPECT_EQ(incremental(kBroker, "", "log.dirs", 0, "/x"), code(ErrorCode::INVALID_REQUEST));
   EXPECT_EQ(incremental(kBroker, "1", "auto.leader.rebalance.enable", 0, "true"), code(ErrorCode::INVALID_REQUEST));
@@ -251,18 +257,16 @@ TEST_F(ConfigHandlersTest, DynamicKeysSamsaDoesNotApplyAreRefused) {
   EXPECT_TRUE(find(broker, "num.network.threads")->read_only) << "Samsa cannot resize its reactors";
 
   // Once a running component applies a key, it is accepted and validated.
-  struct Quotas : Reconfigurable {
-    std::vector<std::string> reconfigurable_configs() const override { return {"max.connections"}; }
-    std::optional<std::string> validate_reconfiguration(std::string_view, std::string_view v) const override {
-      return v == "0" ? std::optional<std::string>("too few") : std::nullopt;
-    }
-    void reconfigure(const EffectiveValues&) override {}
-  };
   DynamicBrokerConfig dynamic(*services.config, kNode);
-  dynamic.add_reconfigurable(std::make_shared<Quotas>());
+  std::optional<std::string> applied;
+  dynamic.add_reconfigurable(make_reconfigurable(
+      {"max.connections"}, [&](const EffectiveValues& v) { applied = v.at("max.connections"); },
+      [](std::string_view, std::string_view v) { return v == "0" ? std::optional<std::string>("too few") : std::nullopt; }));
   services.dynamic_config = &dynamic;
   EXPECT_EQ(incremental(kBroker, "1", "max.connections", 0, "0"), code(ErrorCode::INVALID_REQUEST));
   EXPECT_EQ(incremental(kBroker, "1", "max.connections", 0, "100"), 0);
+  dynamic.on_image(*image());  // the broker does this on every published image
+  EXPECT_EQ(applied, "100");
   EXPECT_EQ(incremental(kBroker, "1", "num.io.threads", 0, "4"), code(ErrorCode::INVALID_REQUEST));
   services.dynamic_config = nullptr;
 }
