@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "samsa/broker/connection_reconfigurable.h"
 #include "samsa/broker/dynamic_broker_config.h"
 #include "samsa/broker/features.h"
 #include "samsa/broker/group/group_coordinator.h"
@@ -267,6 +268,8 @@ void Broker::start() {
   options.file_transfer = file_transfer_mode();
   server_ = std::make_unique<net::TcpServer>(*pool_, options);
   apply_connection_configs();
+  connection_reconfigurable_ = make_connection_limits_reconfigurable(server_->limits());
+  dynamic_config_->add_reconfigurable(connection_reconfigurable_);
   broker_dispatcher_ = std::make_unique<RequestDispatcher>(services_, ListenerKind::kBroker);
   controller_dispatcher_ = std::make_unique<RequestDispatcher>(services_, ListenerKind::kController);
 
@@ -302,6 +305,7 @@ void Broker::stop(std::chrono::milliseconds grace) {
   running_ = false;
   log()->info("[BrokerServer id={}] Transition from STARTED to SHUTTING_DOWN", config_.node_id);
   server_->stop_accepting();
+  dynamic_config_->remove_reconfigurable(connection_reconfigurable_.get());
   size_t left = server_->drain(grace);
   if (left > 0) log()->warn("{} connections still open after {} ms; closing them", left, grace.count());
   pool_->stop();

@@ -234,3 +234,46 @@ def test_garbage_flood_is_summarised_in_the_log(broker):
     warns = [l for l in log.splitlines() if " WARN " in l and "127.0.0.1" in l]
     assert 1 <= len(warns) <= 10, f"{len(warns)} WARN lines for 2,000 bad connections"
     assert any("more lines like the last one about 127.0.0.1 suppressed" in l for l in warns)
+
+
+def test_connection_limits_change_dynamically(broker_factory):
+    """max.connections.per.ip(.overrides) set with AlterConfigs reach the running acceptor."""
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+    b = broker_factory.create()
+    admin = KafkaAdminClient(bootstrap_servers=b.bootstrap, request_timeout_ms=20000)
+
+    def alter(configs: dict) -> int:
+        response = admin.alter_configs([ConfigResource(ConfigResourceType.BROKER, "", configs=configs)])
+        return response.resources[0][0]
+
+    assert alter({"max.connections.per.ip.overrides": "127.0.0.1"}) == 42  # INVALID_REQUEST: no count
+    # 127.0.0.2 gets a limit of 2; 127.0.0.1 (the admin client's address) stays unlimited.
+    assert alter({"max.connections.per.ip.overrides": "127.0.0.2:2"}) == 0
+    admin.close()
+    deadline = time.monotonic() + 10
+    while True:  # the change reaches the acceptor once the metadata image is applied
+        socks = [connect_from(b.port, "127.0.0.2") for _ in range(3)]
+        if closed_soon(socks[2], 1.0):
+            break
+        for s in socks:
+            s.close()
+        assert time.monotonic() < deadline, "the dynamic per-ip override never took effect"
+    assert all(api_versions_ok(s) for s in socks[:2])
+    for s in socks:
+        s.close()
+    # AlterConfigs replaces the resource's dynamic set: an empty one removes the
+    # override and the static default (unlimited) applies again.
+    admin = KafkaAdminClient(bootstrap_servers=b.bootstrap, request_timeout_ms=20000)
+    response = admin.alter_configs([ConfigResource(ConfigResourceType.BROKER, "", configs={})])
+    assert response.resources[0][0] == 0
+    admin.close()
+    deadline = time.monotonic() + 10
+    while True:
+        socks = [connect_from(b.port, "127.0.0.2") for _ in range(3)]
+        if all(api_versions_ok(s) for s in socks):
+            break
+        for s in socks:
+            s.close()
+        assert time.monotonic() < deadline, "removing the override did not lift the limit"
+    for s in socks:
+        s.close()

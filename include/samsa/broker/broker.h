@@ -78,6 +78,7 @@ class Broker {
   BrokerServices services_;
   std::unique_ptr<DynamicBrokerConfig> dynamic_config_;
   std::shared_ptr<Reconfigurable> cleaner_reconfigurable_;  // dynamic log.cleaner.* keys
+  std::shared_ptr<Reconfigurable> connection_reconfigurable_;  // dynamic max.connections* keys
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<raft::MetadataLog> metadata_log_;
