@@ -248,3 +248,21 @@ def test_garbage_flood_is_summarised_in_the_log(broker):
     warns = [l for l in log.splitlines() if " WARN " in l and "127.0.0.1" in l]
     assert 1 <= len(warns) <= 10, f"{len(warns)} WARN lines for 2,000 bad connections"
     assert any("more lines like the last one about 127.0.0.1 suppressed" in l for l in warns)
+
+
+def test_queued_max_request_bytes_stops_reading_while_spent(broker_factory):
+    b = broker_factory.create(extra_config={"queued.max.request.bytes": 1024 * 1024})
+    settle(b)
+    hog = kw.connect(b.port)
+    hog.sendall(struct.pack(">i", 2 * 1024 * 1024) + b"\x00" * 1024)  # reserves 2 MiB: the budget is spent
+    time.sleep(0.3)
+    waiting = kw.connect(b.port)
+    waiting.sendall(kw.api_versions_request(0, 11))
+    waiting.settimeout(0.7)
+    with pytest.raises(socket.timeout):
+        waiting.recv(1)
+    hog.close()  # gives the reservation back
+    waiting.settimeout(5)
+    body = kw.read_frame(waiting)
+    assert struct.unpack(">i", body[:4])[0] == 11
+    waiting.close()
