@@ -9,18 +9,14 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
 
 #include "blocking_reads.h"
 #include "uring_reader.h"
-#include "samsa/net/peer_log_limiter.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::net {
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
-constexpr int kReadsPerTurn = 16;         // reads of one connection before others get a turn
 constexpr size_t kMaxGather = 64;         // replies per writev
 constexpr size_t kFileChunk = 1u << 20;   // pread/io_uring transfer: bytes per read+write
 
@@ -29,12 +25,6 @@ const std::shared_ptr<spdlog::logger>& log() {
   return l;
 }
 
-// Every read lands here first, so connections between frames hold no
-// buffer of their own; frames are copied out of it.
-std::vector<uint8_t>& scratch() {
-  thread_local std::vector<uint8_t> buf(kReadChunk);
-  return buf;
-}
 
 }  // namespace
 
@@ -87,147 +77,6 @@ void Connection::close_if_idle(int64_t cutoff_ms) {
                  self->info_.listener_name);
     self->close(nullptr);
   });
-}
-
-// Reads until the socket would block, a limit pauses reading, or the turn's
-// share is used up. Readiness is awaited only after a read came back short:
-// the reactor's epoll is edge-triggered, so waiting with unread bytes in the
-// socket could wait forever.
-void Connection::read_more() {
-  if (closed_ || closing_ || read_paused_ || budget_wait_ || waiting_readable_ || in_read_) return;
-  in_read_ = true;
-  struct Done {
-    bool& flag;
-    ~Done() { flag = false; }
-  } done{in_read_};
-
-  // Bytes left over from before a pause come first (with none, this still
-  // retries a reservation the budget refused).
-  std::vector<uint8_t> left = std::move(stash_);
-  size_t pos = stash_pos_;
-  stash_.clear();
-  stash_pos_ = 0;
-  if (!process(left.data() + pos, left.size() - pos)) return;
-  left = {};
-
-  for (int turn = 0; turn < kReadsPerTurn; ++turn) {
-    boost::system::error_code ec;
-    size_t asked = 0, n = 0;
-    if (assembler_.in_body()) {
-      // A partial frame: read straight into its buffer, grown for what has arrived.
-      size_t arrived = socket_.available(ec);
-      if (ec) arrived = 0, ec.clear();
-      auto space = assembler_.body_space(arrived);
-      asked = space.size();
-      n = socket_.read_some(boost::asio::buffer(space.data(), space.size()), ec);
-      if (!ec) {
-        touch();
-        if (!handle_status(assembler_.commit(n))) return;
-      }
-    } else {
-      std::vector<uint8_t>& buf = scratch();
-      asked = buf.size();
-      n = socket_.read_some(boost::asio::buffer(buf), ec);
-      if (!ec) {
-        touch();
-        if (!process(buf.data(), n)) return;
-      }
-    }
-    if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) return wait_readable();
-    if (ec) return on_read_error(ec);
-    if (n < asked) return wait_readable();
-  }
-  // More may be waiting: let the reactor's other connections have a turn first.
-  boost::asio::post(ioc_, [self = shared_from_this()] { self->read_more(); });
-}
-
-void Connection::wait_readable() {
-  waiting_readable_ = true;
-  socket_.async_wait(boost::asio::ip::tcp::socket::wait_read,
-                     [self = shared_from_this()](const boost::system::error_code& ec) {
-                       self->waiting_readable_ = false;
-                       if (self->closed_ || ec == boost::asio::error::operation_aborted) return;
-                       if (ec) return self->on_read_error(ec);
-                       self->read_more();
-                     });
-}
-
-void Connection::on_read_error(const boost::system::error_code&) {
-  if (closing_) {
-    if (pending_.empty() && !writing_) close(nullptr);
-    return;  // the replies still owed close the connection when written
-  }
-  close(nullptr);  // peer went away
-}
-
-// Cuts [data, data + n) into frames. Returns false when reading must stop
-// (paused, waiting for the budget, or closed); what was not consumed is
-// stashed for the resume.
-bool Connection::process(const uint8_t* data, size_t n) {
-  do {
-    size_t used = 0;
-    auto status = assembler_.feed(data, n, used);
-    data += used;
-    n -= used;
-    if (!handle_status(status)) {
-      if (!closed_) stash(data, n);
-      return false;
-    }
-  } while (n > 0);
-  return true;
-}
-
-bool Connection::handle_status(FrameAssembler::Status status) {
-  using S = FrameAssembler::Status;
-  switch (status) {
-    case S::kNeedMore:
-      return true;
-    case S::kFrame:
-      dispatch(assembler_.take_frame());
-      if (closed_ || closing_) return false;
-      if (should_pause()) {
-        read_paused_ = true;
-        return false;
-      }
-      return true;
-    case S::kBlocked:
-      wait_for_budget();
-      return false;
-    case S::kNegative:
-      bad_input_log().log(log(), spdlog::level::warn, info_.peer,
-                          fmt::format("Closing connection from {} on {}: invalid frame size {}", info_.peer,
-                                      info_.listener_name, assembler_.announced()));
-      break;
-    case S::kTooLarge:
-      bad_input_log().log(log(), spdlog::level::warn, info_.peer,
-                          fmt::format("Closing connection from {} on {}: frame of {} bytes exceeds "
-                                      "socket.request.max.bytes ({})",
-                                      info_.peer, info_.listener_name, assembler_.announced(),
-                                      options_.max_frame_bytes));
-      break;
-  }
-  close(nullptr);
-  return false;
-}
-
-void Connection::wait_for_budget() {
-  budget_wait_ = true;
-  // The waiter owns the connection: while it waits, no socket operation does.
-  budget_->wait([self = shared_from_this()] {
-    boost::asio::post(self->ioc_, [self] {
-      self->budget_wait_ = false;
-      self->read_more();
-    });
-  });
-}
-
-void Connection::stash(const uint8_t* data, size_t n) {
-  if (n == 0) return;
-  stash_.insert(stash_.end(), data, data + n);
-}
-
-bool Connection::should_pause() const {
-  return pending_.size() >= options_.max_in_flight || queued_bytes_ >= options_.max_queued_reply_bytes;
 }
 
 void Connection::dispatch(FramePtr frame) {
@@ -334,9 +183,9 @@ bool Connection::uring_file_part() {
   if (!uring_->available()) return false;
   const Part& part = parts_[part_index_];
   size_t chunk = std::min(part.length - file_done_, kFileChunk);
-  file_buf_.resize(chunk);
+  uint8_t* buf = file_buffer(chunk);
   uint64_t offset = part.file->position + file_done_;
-  return uring_->read(part.file->fd, file_buf_.data(), chunk, offset,
+  return uring_->read(part.file->fd, buf, chunk, offset,
                       [self = shared_from_this(), owner = part.file->owner](int res) {
                         self->on_file_chunk_read(res, res < 0 ? -res : 0);
                       });
@@ -348,15 +197,15 @@ bool Connection::uring_file_part() {
 void Connection::pread_file_part() {
   const Part& part = parts_[part_index_];
   size_t chunk = std::min(part.length - file_done_, kFileChunk);
-  file_buf_.resize(chunk);
+  uint8_t* buf = file_buffer(chunk);
   off_t offset = static_cast<off_t>(part.file->position + file_done_);
   int fd = part.file->fd;
-  iovec iov{file_buf_.data(), chunk};
+  iovec iov{buf, chunk};
   ssize_t n = ::preadv2(fd, &iov, 1, offset, RWF_NOWAIT);
   if (n >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP)) return on_file_chunk_read(n, n < 0 ? errno : 0);
   auto owner = part.file->owner;  // keeps the descriptor open while the pool reads
-  boost::asio::post(blocking_reads(), [self = shared_from_this(), owner, fd, offset, chunk] {
-    ssize_t r = ::pread(fd, self->file_buf_.data(), chunk, offset);
+  boost::asio::post(blocking_reads(), [self = shared_from_this(), owner, buf, fd, offset, chunk] {
+    ssize_t r = ::pread(fd, buf, chunk, offset);  // `self` keeps buf alive
     int err = r < 0 ? errno : 0;
     boost::asio::post(self->ioc_, [self, r, err] { self->on_file_chunk_read(r, err); });
   });
@@ -371,7 +220,7 @@ void Connection::on_file_chunk_read(ssize_t n, int err) {
                 info_.listener_name, n == 0 ? "file shorter than expected" : std::strerror(err));
     return close(nullptr);
   }
-  boost::asio::async_write(socket_, boost::asio::buffer(file_buf_.data(), static_cast<size_t>(n)),
+  boost::asio::async_write(socket_, boost::asio::buffer(file_buf_.get(), static_cast<size_t>(n)),
                            [self = shared_from_this()](const boost::system::error_code& ec, size_t written) {
                              if (ec) return self->on_written(ec, 0);
                              self->file_done_ += written;
@@ -427,7 +276,19 @@ void Connection::on_written(const boost::system::error_code& ec, size_t slots) {
     ++first_seq_;
   }
   parts_.clear();
+  if (pending_.empty()) {  // nothing in flight uses the file buffer now
+    file_buf_.reset();
+    file_buf_size_ = 0;
+  }
   flush();
+}
+
+uint8_t* Connection::file_buffer(size_t bytes) {
+  if (file_buf_size_ < bytes) {
+    file_buf_.reset(new uint8_t[bytes]);
+    file_buf_size_ = bytes;
+  }
+  return file_buf_.get();
 }
 
 void Connection::maybe_resume() {
@@ -448,7 +309,7 @@ void Connection::close(const char* reason) {
   pending_.clear();
   assembler_.reset();
   std::vector<uint8_t>().swap(stash_);
-  std::vector<uint8_t>().swap(file_buf_);
+  // file_buf_ stays: a read into it may still be in flight (its callback owns us).
   if (on_closed_) on_closed_(info_.id);
 }
 

@@ -103,7 +103,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t part_index_ = 0;
   size_t file_done_ = 0;  // bytes of the current file part already sent
   size_t write_slots_ = 0;
-  std::vector<uint8_t> file_buf_;  // pread/io_uring transfer: one chunk of a file part
+  // pread/io_uring transfer: one chunk of a file part. Uninitialised, and
+  // given back when no reply is owed, so idle consumers hold no megabyte.
+  std::unique_ptr<uint8_t[]> file_buf_;
+  size_t file_buf_size_ = 0;
+  uint8_t* file_buffer(size_t bytes);
   UringReader* uring_ = nullptr;   // this reactor's ring (io_uring transfer), looked up on first use
   std::vector<boost::asio::const_buffer> write_bufs_;
 

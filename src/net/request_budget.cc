@@ -42,6 +42,14 @@ size_t RequestBudget::waiting() const {
   return waiters_.size();
 }
 
+void RequestBudget::drop_waiters() {
+  std::vector<std::function<void()>> dropped;
+  {
+    std::lock_guard lock(mu_);
+    dropped.swap(waiters_);
+  }
+}
+
 void RequestBudget::wake_waiters() {
   std::vector<std::function<void()>> woken;
   {

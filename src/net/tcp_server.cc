@@ -147,6 +147,10 @@ struct TcpServer::Impl {
         std::lock_guard lock(mu);
         auto it = connections.find(id);
         if (it == connections.end()) return;
+        if (!accepting) {  // stopped meanwhile: drain() did not see this one
+          forget(it);
+          return;  // the socket closes with `conn`
+        }
         it->second.conn = conn;
       }
       conn->start();
@@ -157,6 +161,11 @@ struct TcpServer::Impl {
     std::lock_guard lock(mu);
     auto it = connections.find(id);
     if (it == connections.end()) return;
+    forget(it);
+  }
+
+  // REQUIRES: mu held.
+  void forget(std::unordered_map<uint64_t, Live>::iterator it) {
     if (auto a = per_address.find(it->second.address_key); a != per_address.end() && --a->second <= 0)
       per_address.erase(a);
     --counted[it->second.group];
@@ -233,7 +242,12 @@ TcpServer::TcpServer(IoContextPool& pool, ConnectionOptions options)
   configure_malloc_for_server();
 }
 
-TcpServer::~TcpServer() { stop_accepting(); }
+TcpServer::~TcpServer() {
+  stop_accepting();
+  // Frames still held elsewhere keep the budget alive; their release must
+  // not wake connections whose reactors are about to go.
+  impl_->budget->drop_waiters();
+}
 
 ConnectionLimits& TcpServer::limits() { return impl_->limits; }
 RequestBudget& TcpServer::request_budget() { return *impl_->budget; }

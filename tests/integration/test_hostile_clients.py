@@ -25,10 +25,6 @@ def rss_mb(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-def open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
 def wait_for(cond, timeout: float, what: str, step: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -111,7 +107,7 @@ def test_announced_frames_do_not_allocate_memory(broker):
         for s in socks:
             s.close()
     round_trip(broker, "bigframes")
-    wait_for(lambda: open_fds(pid) < 200, 10, "the connections to close")
+    wait_for(lambda: broker_sockets(pid) < 20, 10, "the connections to close")
     assert rss_mb(pid) <= peak + 5
 
 
@@ -120,12 +116,11 @@ def test_ten_thousand_idle_connections(broker):
     pid = broker.proc.pid
     round_trip(broker, "idle")
     base = rss_mb(pid)
-    fds_before = open_fds(pid)
     socks = []
     try:
         for _ in range(10_000):
             socks.append(kw.connect(broker.port, timeout=10))
-        wait_for(lambda: open_fds(pid) >= fds_before + 10_000, 30, "the broker to accept 10,000 connections")
+        wait_for(lambda: broker_sockets(pid) >= 10_000, 30, "the broker to accept 10,000 connections")
         time.sleep(0.5)
         peak = rss_mb(pid)
         round_trip(broker, "idle")
@@ -137,7 +132,7 @@ def test_ten_thousand_idle_connections(broker):
     finally:
         for s in socks:
             s.close()
-    wait_for(lambda: open_fds(pid) < fds_before + 100, 30, "the connections to close")
+    wait_for(lambda: broker_sockets(pid) < 100, 30, "the connections to close")
     # The sweeper gives freed memory back within a second or two.
     wait_for(lambda: rss_mb(pid) < base + (peak - base) / 2 + 2, 10,
              f"RSS to fall back (base {base:.1f} MB, peak {peak:.1f} MB, now {rss_mb(pid):.1f} MB)")
@@ -162,11 +157,30 @@ def test_max_connections_waits_for_a_close(broker_factory):
         s.close()
 
 
+def broker_sockets(pid: int) -> int:
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except FileNotFoundError:
+            pass
+    return n
+
+
 def settle(b) -> None:
-    """Waits until the readiness probes' connections are gone from the broker."""
-    wait_for(lambda: sum(1 for fd in os.listdir(f"/proc/{b.proc.pid}/fd")
-                         if os.readlink(f"/proc/{b.proc.pid}/fd/{fd}").startswith("socket:")) <= 3,
-             5, "the readiness probes' connections to close")
+    """Waits until the readiness probes' connections (which may still sit in
+    the listen backlog) are accepted and closed: only the listeners remain."""
+    deadline = time.monotonic() + 10
+    quiet_since = None
+    while time.monotonic() < deadline:
+        if broker_sockets(b.proc.pid) <= 2:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= 0.5:
+                return
+        else:
+            quiet_since = None
+        time.sleep(0.05)
+    raise AssertionError("the broker still holds connections from its readiness probes")
 
 
 def test_per_ip_limit_and_overrides(broker_factory):
@@ -277,3 +291,21 @@ def test_connection_limits_change_dynamically(broker_factory):
         assert time.monotonic() < deadline, "removing the override did not lift the limit"
     for s in socks:
         s.close()
+
+
+def test_queued_max_request_bytes_stops_reading_while_spent(broker_factory):
+    b = broker_factory.create(extra_config={"queued.max.request.bytes": 1024 * 1024})
+    settle(b)
+    hog = kw.connect(b.port)
+    hog.sendall(struct.pack(">i", 2 * 1024 * 1024) + b"\x00" * 1024)  # reserves 2 MiB: the budget is spent
+    time.sleep(0.3)
+    waiting = kw.connect(b.port)
+    waiting.sendall(kw.api_versions_request(0, 11))
+    waiting.settimeout(0.7)
+    with pytest.raises(socket.timeout):
+        waiting.recv(1)
+    hog.close()  # gives the reservation back
+    waiting.settimeout(5)
+    body = kw.read_frame(waiting)
+    assert struct.unpack(">i", body[:4])[0] == 11
+    waiting.close()

@@ -36,6 +36,8 @@ class RequestBudget {
   int64_t limit() const { return limit_.load(std::memory_order_relaxed); }
   int64_t used() const { return used_.load(std::memory_order_relaxed); }
   size_t waiting() const;
+  // Forgets the waiters without waking them (their reactors are going away).
+  void drop_waiters();
 
  private:
   bool spent() const;

@@ -20,8 +20,10 @@ std::vector<uint8_t> prefix(int32_t n) {
 }
 
 std::vector<uint8_t> frame_of(const std::string& body) {
-  auto f = prefix(static_cast<int32_t>(body.size()));
-  f.insert(f.end(), body.begin(), body.end());
+  std::vector<uint8_t> f(4 + body.size());
+  uint32_t be = htonl(static_cast<uint32_t>(body.size()));
+  std::memcpy(f.data(), &be, 4);
+  if (!body.empty()) std::memcpy(f.data() + 4, body.data(), body.size());
   return f;
 }
 
