@@ -41,7 +41,21 @@ size_t Log::delete_segments_locked(size_t count, const char* reason) {
   for (const auto& seg : doomed) {
     retention_logger()->info("Deleting segment {} of {} due to {}", seg->log_path(),
                              tp_.dir_name(), reason);
-    seg->delete_files();
+    if (background_) {
+      // Unlinking a large segment can take long (the file system frees every
+      // extent): done off the append lock, as Kafka deletes segments from its
+      // scheduler. The segment already left the log; readers holding it keep
+      // working on its files until they are gone.
+      background_([seg, name = tp_.dir_name()] {
+        try {
+          seg->delete_files();
+        } catch (const std::exception& e) {
+          retention_logger()->warn("Deleting segment {} of {} failed: {}", seg->log_path(), name, e.what());
+        }
+      });
+    } else {
+      seg->delete_files();
+    }
     // The producer snapshot at its base goes with it (the state in memory
     // stays until producer.id.expiration.ms, as in Kafka since KIP-360).
     producers_->delete_snapshot(seg->base_offset());

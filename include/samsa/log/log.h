@@ -54,8 +54,9 @@ struct LogOpenOptions {
   bool clean_shutdown = false;   // the log dir had .kafka_cleanshutdown
   int64_t recovery_point = 0;    // from recovery-point-offset-checkpoint
   int64_t log_start_offset = 0;  // from log-start-offset-checkpoint
-  // Where roll-time fsyncs go (the producer snapshot), off the appending
-  // thread as Kafka schedules them; unset: done inline. Jobs must not
+  // Where slow file work goes, off the appending thread as Kafka schedules
+  // it: the fsync of the producer snapshot a roll writes, and the unlinking
+  // of segments retention deletes. Unset: done inline. Jobs must not
   // reference the Log (they may run after it closed).
   std::function<void(std::function<void()>)> background;
 };
