@@ -5,7 +5,9 @@
 // may go too (a fresh one is rolled first) unless it is empty.
 #include <functional>
 
+#include "samsa/log/leader_epoch_cache.h"
 #include "samsa/log/log.h"
+#include "samsa/util/file_util.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::log {
@@ -16,6 +18,22 @@ auto retention_logger() { return samsa::logger("samsa.log.UnifiedLog"); }
 using SegmentPredicate = std::function<bool(const LogSegment&, const LogSegment* next)>;
 
 }  // namespace
+
+void Log::truncate_epochs_from_start_locked(int64_t start_offset) {
+  if (!background_) {
+    epochs_->truncate_from_start(start_offset);
+    return;
+  }
+  // Under the append lock: written now, fsynced on the background thread.
+  if (epochs_->truncate_from_start(start_offset, /*sync=*/false))
+    background_([path = epochs_->path()] {
+      try {
+        util::sync_file(path);
+      } catch (const std::exception& e) {
+        retention_logger()->warn("Flushing {} failed: {}", path, e.what());
+      }
+    });
+}
 
 size_t Log::delete_segments_locked(size_t count, const char* reason) {
   std::vector<std::shared_ptr<LogSegment>> doomed;
@@ -37,7 +55,7 @@ size_t Log::delete_segments_locked(size_t count, const char* reason) {
     recovery_point_ = std::max(recovery_point_, log_start_offset_);
     new_start = log_start_offset_;
   }
-  epochs_->truncate_from_start(new_start);
+  truncate_epochs_from_start_locked(new_start);
   for (const auto& seg : doomed) {
     retention_logger()->info("Deleting segment {} of {} due to {}", seg->log_path(),
                              tp_.dir_name(), reason);
@@ -123,7 +141,7 @@ LogResult<int64_t> Log::delete_records_before(int64_t offset) {
     if (offset <= log_start_offset_) return log_start_offset_;
     log_start_offset_ = offset;
   }
-  epochs_->truncate_from_start(offset);
+  truncate_epochs_from_start_locked(offset);
   try {
     size_t n = deletable_prefix(segments_snapshot(), high_watermark(), log_end_offset(),
                                 [offset](const LogSegment&, const LogSegment* next) {

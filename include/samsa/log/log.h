@@ -172,6 +172,9 @@ class Log {
   void load_producer_state(bool clean_shutdown);
   void rebuild_producer_state_locked(bool clean_shutdown);
   void snapshot_producers_locked(int64_t offset, bool sync = true);
+  // The leader epoch cache forgets epochs before start_offset; with a
+  // background executor its checkpoint's fsync is handed over.
+  void truncate_epochs_from_start_locked(int64_t start_offset);
   // The duplicate of a retried batch, if any; else the changes are staged.
   LogResult<std::optional<ProducerBatch>> check_producers_locked(const ValidatedAppend& v, AppendOrigin origin,
                                                                  ProducerAppendUpdates& updates) const;
