@@ -29,6 +29,11 @@
 namespace samsa::broker {
 
 namespace {
+
+// Controller work (commits, partition creation) runs niced: when the CPU is
+// short, the network threads answer first and admin requests take longer.
+constexpr int kBackgroundNice = 10;
+
 const std::shared_ptr<spdlog::logger>& log() {
   static auto l = samsa::logger("samsa.server.BrokerServer");
   return l;
@@ -256,7 +261,7 @@ void Broker::start() {
   start_group_coordinator();
   schedule_log_maintenance();
 
-  controller_thread_ = std::make_unique<util::SerialExecutor>("controller-evt");
+  controller_thread_ = std::make_unique<util::SerialExecutor>("controller-evt", kBackgroundNice);
   services_.controller_thread = controller_thread_.get();
 
   size_t threads = static_cast<size_t>(std::max(1, config_.num_network_threads));

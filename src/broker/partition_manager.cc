@@ -35,7 +35,7 @@ PartitionManager::PartitionManager(const BrokerConfig& config, int32_t node_id) 
   lm.cleaner.enable = config.log_cleaner_enable && config.log_cleaner_threads > 0;
   lm.cleaner.backoff_ms = config.log_cleaner_backoff_ms;
   lm.cleaner.dedupe_buffer_size = config.log_cleaner_dedupe_buffer_size;
-  log_background_ = std::make_unique<util::SerialExecutor>("log-background");
+  log_background_ = std::make_unique<util::SerialExecutor>("log-background", 10);
   lm.background = [ex = log_background_.get()](std::function<void()> job) { ex->post(std::move(job)); };
   logs_ = std::make_unique<log::LogManager>(std::move(lm));
 }

@@ -1,16 +1,18 @@
 #include "samsa/util/serial_executor.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "samsa/util/logging.h"
 
 namespace samsa::util {
 
-SerialExecutor::SerialExecutor(std::string name) : name_(std::move(name)) {
+SerialExecutor::SerialExecutor(std::string name, int nice) : name_(std::move(name)) {
   std::mutex started_mu;
   std::condition_variable started_cv;
   bool started = false;
-  thread_ = std::thread([this, &started_mu, &started_cv, &started] {
+  thread_ = std::thread([this, nice, &started_mu, &started_cv, &started] {
     {
       std::lock_guard lock(started_mu);
       thread_id_ = std::this_thread::get_id();
@@ -19,6 +21,8 @@ SerialExecutor::SerialExecutor(std::string name) : name_(std::move(name)) {
     started_cv.notify_one();
     // Linux limits thread names to 15 characters.
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+    // On Linux nice is per thread; failing to lower it is harmless.
+    if (nice > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
     run();
   });
   std::unique_lock lock(started_mu);

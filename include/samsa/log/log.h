@@ -54,8 +54,9 @@ struct LogOpenOptions {
   bool clean_shutdown = false;   // the log dir had .kafka_cleanshutdown
   int64_t recovery_point = 0;    // from recovery-point-offset-checkpoint
   int64_t log_start_offset = 0;  // from log-start-offset-checkpoint
-  // Where roll-time fsyncs go (the producer snapshot), off the appending
-  // thread as Kafka schedules them; unset: done inline. Jobs must not
+  // Where slow file work goes, off the appending thread as Kafka schedules
+  // it: the fsync of the producer snapshot a roll writes, and the unlinking
+  // of segments retention deletes. Unset: done inline. Jobs must not
   // reference the Log (they may run after it closed).
   std::function<void(std::function<void()>)> background;
 };
@@ -171,6 +172,9 @@ class Log {
   void load_producer_state(bool clean_shutdown);
   void rebuild_producer_state_locked(bool clean_shutdown);
   void snapshot_producers_locked(int64_t offset, bool sync = true);
+  // The leader epoch cache forgets epochs before start_offset; with a
+  // background executor its checkpoint's fsync is handed over.
+  void truncate_epochs_from_start_locked(int64_t start_offset);
   // The duplicate of a retried batch, if any; else the changes are staged.
   LogResult<std::optional<ProducerBatch>> check_producers_locked(const ValidatedAppend& v, AppendOrigin origin,
                                                                  ProducerAppendUpdates& updates) const;

@@ -21,7 +21,9 @@ namespace samsa::util {
 
 class SerialExecutor {
  public:
-  explicit SerialExecutor(std::string name);
+  // `nice` > 0 lowers the thread's scheduling priority (Linux per-thread
+  // nice): its work yields the CPU to the network threads when both want it.
+  explicit SerialExecutor(std::string name, int nice = 0);
   ~SerialExecutor();
   SerialExecutor(const SerialExecutor&) = delete;
   SerialExecutor& operator=(const SerialExecutor&) = delete;

@@ -225,3 +225,44 @@ TEST_F(ControllerThreadTest, WithoutAControllerThreadHandlersRunInline) {
 
 }  // namespace
 }  // namespace samsa::broker::test
+
+namespace samsa::util {
+namespace {
+
+TEST(SerialExecutor, RunsJobsInOrderOnItsOwnThreadAndFinishesThemWhenDestroyed) {
+  std::vector<int> order;
+  std::thread::id ran_on;
+  std::atomic<bool> here{false};
+  {
+    SerialExecutor ex("test-serial", 10);
+    EXPECT_FALSE(ex.running_here());
+    for (int i = 0; i < 100; ++i)
+      ex.post([&order, i] {
+        order.push_back(i);
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      });
+    ex.post([&] {
+      ran_on = std::this_thread::get_id();
+      here = ex.running_here();
+    });
+    for (int i = 100; i < 200; ++i) ex.post([&order, i] { order.push_back(i); });
+    // Destroyed with jobs still queued: they all run before it returns.
+  }
+  ASSERT_EQ(order.size(), 200u);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(order[static_cast<size_t>(i)], i);
+  EXPECT_NE(ran_on, std::this_thread::get_id());
+  EXPECT_TRUE(here);
+}
+
+TEST(SerialExecutor, DrainWaitsForEverythingPostedAndAJobThatThrowsDoesNotStopIt) {
+  SerialExecutor ex("test-drain");
+  std::atomic<int> done{0};
+  ex.post([] { throw std::runtime_error("boom"); });
+  for (int i = 0; i < 10; ++i) ex.post([&] { done.fetch_add(1); });
+  ex.drain();
+  EXPECT_EQ(done.load(), 10);
+  EXPECT_EQ(ex.pending(), 0u);
+}
+
+}  // namespace
+}  // namespace samsa::util

@@ -69,3 +69,38 @@ TEST_F(RollBackgroundTest, WithoutBackgroundRollSyncsInline) {
 
 }  // namespace
 }  // namespace samsa::log
+
+namespace samsa::log {
+namespace {
+
+TEST_F(RollBackgroundTest, RetentionDeletesSegmentFilesOffTheAppendLock) {
+  config.retention_bytes = 1;  // keep only the active segment
+  auto log = open_with_background();
+  ASSERT_TRUE(log);
+  while (log->segment_base_offsets().size() < 3) append(*log, 5, 200);
+  log->set_high_watermark(log->log_end_offset());
+  const int64_t first_base = log->segment_base_offsets().front();
+  const std::string first_log = log_dir() + "/" + std::string(20 - std::to_string(first_base).size(), '0') +
+                                std::to_string(first_base) + ".log";
+  ASSERT_TRUE(std::filesystem::exists(first_log));
+  jobs.clear();
+
+  const size_t deleted = log->delete_old_segments();
+  ASSERT_GE(deleted, 2u);
+  // The log moved on at once; the files wait for the background job.
+  EXPECT_GT(log->log_start_offset(), first_base);
+  EXPECT_EQ(log->segment_base_offsets().size(), 1u);
+  EXPECT_TRUE(std::filesystem::exists(first_log));
+  ASSERT_GE(jobs.size(), deleted + 1);  // the segments, and the epoch checkpoint's fsync
+  // The leader epoch checkpoint already says where the log starts now.
+  EXPECT_EQ(test::read_all(log_dir() + "/leader-epoch-checkpoint"),
+            "0\n1\n0 " + std::to_string(log->log_start_offset()) + "\n");
+  for (auto& j : jobs) j();
+  EXPECT_FALSE(std::filesystem::exists(first_log));
+  EXPECT_FALSE(std::filesystem::exists(first_log + ".deleted"));
+  // Appends carry on.
+  EXPECT_GE(append(*log, 1), log->log_start_offset());
+}
+
+}  // namespace
+}  // namespace samsa::log
