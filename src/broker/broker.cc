@@ -69,6 +69,9 @@ void Broker::load_metadata() {
   options.config.segment_bytes = config_.metadata_log_segment_bytes;
   options.config.segment_ms = config_.metadata_log_segment_ms;
   options.config.retention_ms = -1;  // snapshots, not retention, bound this log
+  options.on_io_error = [this](const std::string& why) {
+    fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", config_.metadata_log_dir, why));
+  };
   metadata_log_ = raft::MetadataLog::open(options);
 
   auto image = std::make_shared<const MetadataImage>(initial_image(cluster_id_));
@@ -218,7 +221,10 @@ net::FileTransferMode Broker::file_transfer_mode() const {
 void Broker::start() {
   scheduler_ = std::make_unique<Scheduler>();
   services_.scheduler = scheduler_.get();
-  partitions_ = std::make_unique<PartitionManager>(config_, config_.node_id);
+  partitions_ = std::make_unique<PartitionManager>(
+      config_, config_.node_id, [this](const std::string& why) {
+        fatal_storage_failure(fmt::format("all log dirs in {} have failed ({})", fmt::join(config_.log_dirs, ", "), why));
+      });
   partitions_->startup();
   services_.partitions = partitions_.get();
   load_metadata();
@@ -259,6 +265,12 @@ void Broker::start() {
   log()->info("[BrokerServer id={}] Transition from STARTING to STARTED", config_.node_id);
 }
 
+void Broker::fatal_storage_failure(const std::string& reason) {
+  if (failed_.exchange(true)) return;
+  log()->error("Shutdown broker because {}", reason);
+  if (fatal_handler_) fatal_handler_(reason);
+}
+
 void Broker::stop(std::chrono::milliseconds grace) {
   if (!running_) return;
   running_ = false;
@@ -270,7 +282,7 @@ void Broker::stop(std::chrono::milliseconds grace) {
   server_.reset();
   pool_.reset();
   scheduler_->stop();
-  maybe_snapshot(1);
+  if (!failed_) maybe_snapshot(1);  // nothing more is written to a failed disk
   metadata_log_->close();
   partitions_->shutdown();
   log()->info("[BrokerServer id={}] shut down completed", config_.node_id);

@@ -53,8 +53,11 @@ log::LogConfig topic_log_config(const BrokerConfig& c, const MetadataImage& imag
 
 }  // namespace
 
-PartitionManager::PartitionManager(const BrokerConfig& config, int32_t node_id) : config_(config), node_id_(node_id) {
+PartitionManager::PartitionManager(const BrokerConfig& config, int32_t node_id,
+                                   std::function<void(const std::string&)> on_all_dirs_offline)
+    : config_(config), node_id_(node_id) {
   log::LogManagerConfig lm;
+  lm.on_all_dirs_offline = std::move(on_all_dirs_offline);
   lm.log_dirs = config.log_dirs;
   lm.num_recovery_threads_per_data_dir = config.num_recovery_threads_per_data_dir;
   lm.default_config = broker_log_config(config);
@@ -111,12 +114,11 @@ void PartitionManager::apply(const MetadataImage& image) {
     log()->info("Deleting the log of {}-{}: the partition is gone from the metadata", key.first, key.second);
     logs_->remove(key.first, key.second);
   }
-  // Logs found on disk at start-up whose topic no longer exists.
+  // Logs found on disk at start-up that the metadata does not know: kept
+  // under a "-stray" name as Kafka does, since a lost or stale metadata log
+  // must not destroy data.
   for (const auto& tp : logs_->partitions()) {
-    if (!next->count({tp.topic, tp.partition})) {
-      log()->info("Deleting the stray log of {}-{}", tp.topic, tp.partition);
-      logs_->remove(tp.topic, tp.partition);
-    }
+    if (!next->count({tp.topic, tp.partition})) logs_->rename_stray(tp.topic, tp.partition);
   }
   hosted_.store(std::shared_ptr<const Map>(std::move(next)));
 }

@@ -23,6 +23,7 @@ Log::Log(LogOpenOptions o)
       topic_id_(o.topic_id),
       clock_(o.clock ? o.clock : SystemClock::instance()),
       committer_([this] { active_segment()->log_file()->fsync(); }),
+      on_io_error_(std::move(o.on_io_error)),
       config_(o.config),
       log_start_offset_(o.log_start_offset) {}
 
@@ -82,6 +83,7 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
   bool durable;
   {
     std::lock_guard lock(append_mu_);
+    if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
     if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
     const int64_t now = clock_->now_ms();
     LeaderAppendContext ctx{log_end_offset(), leader_epoch, now, origin};
@@ -110,14 +112,14 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
   // Outside the append lock: others append while this one waits for the
   // shared fsync.
   if (durable) {
-    if (auto err = committer_.wait_durable(ticket))
-      return log_error(LogErrc::kStorageError, "fsync failed: " + *err);
+    if (auto err = committer_.wait_durable(ticket)) return fail_io("fsync failed: " + *err);
   }
   return info;
 }
 
 LogResult<AppendInfo> Log::append_as_follower(std::span<const uint8_t> batches) {
   std::lock_guard lock(append_mu_);
+  if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
   if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
   auto validated = validate_follower_append(batches, config_, log_end_offset());
   if (!validated) return validated.error();
@@ -147,8 +149,9 @@ LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, Vali
       epochs_->assign(b.header.partition_leader_epoch, b.header.base_offset);
     publish_end_locked(info.last_offset + 1);
   } catch (const std::exception& e) {
-    log_logger()->error("Append to {} failed: {}", tp_.dir_name(), e.what());
-    return storage_error(e);
+    // Nothing of this append is acknowledged, and the log end may already
+    // count bytes that are torn on disk: no further append or read.
+    return fail_io(std::string("append failed: ") + e.what());
   }
   int64_t unflushed;
   {
@@ -157,7 +160,13 @@ LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, Vali
     unflushed = unflushed_messages_;
     info.log_start_offset = log_start_offset_;
   }
-  if (unflushed >= config_.flush_messages) flush();
+  if (unflushed >= config_.flush_messages) {
+    try {
+      flush();
+    } catch (const std::exception& e) {
+      return fail_io(std::string("flush failed: ") + e.what());
+    }
+  }
   return info;
 }
 
@@ -168,7 +177,22 @@ void Log::publish_end_locked(int64_t leo) {
 
 void Log::roll() {
   std::lock_guard lock(append_mu_);
-  roll_locked(log_end_offset());
+  try {
+    roll_locked(log_end_offset());
+  } catch (const std::exception& e) {
+    fail_io(std::string("roll failed: ") + e.what());
+    throw;
+  }
+}
+
+void Log::mark_offline() { offline_.store(true, std::memory_order_release); }
+
+LogError Log::fail_io(const std::string& what) {
+  if (!offline_.exchange(true, std::memory_order_acq_rel)) {
+    log_logger()->error("Error while writing to {} in dir {}: {}; the log is offline", tp_.dir_name(), dir_, what);
+    if (on_io_error_) on_io_error_(what);
+  }
+  return log_error(LogErrc::kStorageError, tp_.dir_name() + ": " + what);
 }
 
 void Log::roll_locked(int64_t new_base) {
@@ -245,6 +269,12 @@ void Log::maybe_flush(int64_t now_ms) {
 void Log::close() {
   std::lock_guard lock(append_mu_);
   if (closed_) return;
+  // An offline log's files are in an unknown state: recovery on the next
+  // start sorts them out, nothing is flushed or snapshotted now.
+  if (offline()) {
+    closed_ = true;
+    return;
+  }
   flush();
   snapshot_producers_locked(log_end_offset());
   active_segment()->close();

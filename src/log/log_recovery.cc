@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "samsa/log/log.h"
+#include "samsa/util/env.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::log {
@@ -152,7 +153,7 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
       continue;
     }
     const bool indexes_present =
-        fs::exists(stem + kIndexSuffix) && fs::exists(stem + kTimeIndexSuffix);
+        file_exists(stem + kIndexSuffix) && file_exists(stem + kTimeIndexSuffix);
     auto seg = LogSegment::open(dir_, base, config_, now);
     std::optional<std::string> why;
     if (!indexes_present) {

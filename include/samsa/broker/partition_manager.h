@@ -29,7 +29,9 @@ struct HostedPartition {
 
 class PartitionManager {
  public:
-  PartitionManager(const BrokerConfig& config, int32_t node_id);
+  // `on_all_dirs_offline`: see LogManagerConfig::on_all_dirs_offline.
+  PartitionManager(const BrokerConfig& config, int32_t node_id,
+                   std::function<void(const std::string&)> on_all_dirs_offline = {});
   ~PartitionManager();
 
   void startup();   // loads existing logs (recovering after an unclean stop)

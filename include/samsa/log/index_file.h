@@ -15,7 +15,10 @@
 // tail (unclean stop) is caught by the sanity checks or rebuilt by recovery.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "samsa/util/env.h"
 
 namespace samsa::log {
 
@@ -76,7 +79,7 @@ class IndexFile {
   size_t max_entries_ = 0;
   size_t map_len_ = 0;
   uint8_t* map_ = nullptr;
-  int fd_ = -1;
+  std::unique_ptr<util::File> file_;  // through the Env; mmap uses its fd
   bool partial_entry_ = false;
   std::atomic<size_t> entries_{0};
 };

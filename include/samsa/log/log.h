@@ -8,7 +8,9 @@
 // and end offsets under a short state lock that is never held across I/O,
 // so a read never waits behind a write or an fsync. The log end offset is
 // published only after the bytes and index entries are written.
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +55,12 @@ struct LogOpenOptions {
   bool clean_shutdown = false;   // the log dir had .kafka_cleanshutdown
   int64_t recovery_point = 0;    // from recovery-point-offset-checkpoint
   int64_t log_start_offset = 0;  // from log-start-offset-checkpoint
+  // Called once, with the cause, when a write, fsync or truncation of this
+  // log fails (Kafka's LogDirFailureChannel): the log is offline from then
+  // on and its owner takes the whole log dir offline. May run on any thread
+  // that appends, under the log's append lock: it must not call back into
+  // this log except mark_offline().
+  std::function<void(const std::string&)> on_io_error;
 };
 
 class Log {
@@ -117,6 +125,12 @@ class Log {
   // directory): appends fail from now on, open readers keep their files.
   void mark_deleted();
 
+  // --- failures ---
+  // An I/O error was seen here or in the log dir: appends and reads answer
+  // kStorageError (KAFKA_STORAGE_ERROR) and close() writes nothing. Lock-free.
+  void mark_offline();
+  bool offline() const { return offline_.load(std::memory_order_acquire); }
+
   // --- idempotent producers ---
   std::vector<ProducerStateEntry> active_producers() const;
   // producer.id.expiration.ms; returns how many producers were dropped.
@@ -162,6 +176,8 @@ class Log {
   void roll_locked(int64_t new_base);
   LogResult<AppendInfo> append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v);
   void publish_end_locked(int64_t leo);
+  // Marks the log offline and reports the cause once; returns the error.
+  LogError fail_io(const std::string& what);
   // log_producers.cc
   void load_producer_state(bool clean_shutdown);
   void rebuild_producer_state_locked(bool clean_shutdown);
@@ -179,6 +195,8 @@ class Log {
   std::unique_ptr<LeaderEpochCache> epochs_;
   std::unique_ptr<ProducerStateManager> producers_;  // under append_mu_
   GroupCommitter committer_;
+  std::function<void(const std::string&)> on_io_error_;
+  std::atomic<bool> offline_{false};
 
   mutable std::mutex append_mu_;  // writers, roll, retention, truncation
   mutable std::mutex state_mu_;   // short: the fields below, no I/O inside
