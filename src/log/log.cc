@@ -185,6 +185,17 @@ void Log::roll() {
   }
 }
 
+void Log::sync_dir_if_needed() {
+  if (dir_entries_unsynced_.exchange(false)) {
+    try {
+      fsync_dir(dir_);
+    } catch (...) {
+      dir_entries_unsynced_.store(true);
+      throw;
+    }
+  }
+}
+
 void Log::mark_offline() { offline_.store(true, std::memory_order_release); }
 
 LogError Log::fail_io(const std::string& what) {
@@ -204,8 +215,13 @@ void Log::roll_locked(int64_t new_base) {
   auto fresh = LogSegment::create(dir_, new_base, config_, clock_->now_ms());
   old->on_become_inactive();
   // Group commit fsyncs only the active segment: make the old one durable
-  // before writes move on.
-  if (config_.fsync_per_append) old->log_file()->fsync();
+  // before writes move on, and the new file's directory entry, or an fsynced
+  // append to it could vanish with the entry in a crash.
+  dir_entries_unsynced_.store(true);
+  if (config_.fsync_per_append) {
+    old->log_file()->fsync();
+    sync_dir_if_needed();
+  }
   {
     std::lock_guard lock(state_mu_);
     segments_[new_base] = fresh;
@@ -228,6 +244,7 @@ void Log::flush_up_to(int64_t offset_exclusive) {
     if (seg->next_offset() <= recovery_point && seg->size() > 0) continue;
     seg->flush();
   }
+  sync_dir_if_needed();
   std::lock_guard lock(state_mu_);
   recovery_point_ = std::max(recovery_point_, offset_exclusive);
   if (pending_flush_offset_ >= 0 && pending_flush_offset_ <= offset_exclusive)
@@ -246,6 +263,9 @@ void Log::flush() {
   for (const auto& seg : segments_snapshot()) {
     if (seg->next_offset() > recovery_point() || seg == active_segment()) seg->flush();
   }
+  // Segments created since the last flush: their directory entries too (as
+  // Kafka's LocalLog.flush does).
+  sync_dir_if_needed();
   std::lock_guard lock(state_mu_);
   recovery_point_ = std::max(recovery_point_, leo);
   pending_flush_offset_ = -1;

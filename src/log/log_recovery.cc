@@ -182,6 +182,10 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
   }
   if (loaded.empty()) {
     loaded[log_start_offset_] = LogSegment::create(dir_, log_start_offset_, config_, now);
+    // Its directory entry is synced with the first flush (or right away when
+    // every append is acknowledged only once durable).
+    dir_entries_unsynced_.store(true);
+    if (config_.fsync_per_append) sync_dir_if_needed();
   }
   // Only the active segment keeps preallocated index files.
   for (auto it = loaded.begin(); it != loaded.end(); ++it) {

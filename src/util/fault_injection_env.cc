@@ -141,6 +141,11 @@ void FaultInjectionEnv::drop_unsynced_data() {
       files_[it->from] = moved->second;
       files_.erase(moved);
     }
+    if (it->replaced) {
+      auto old = base_.open_file(it->to, /*create=*/true);
+      old->write_at(*it->replaced, 0);
+      old->sync();
+    }
   }
   renames_.clear();
   for (auto& [path, state] : files_) {
@@ -164,7 +169,10 @@ void FaultInjectionEnv::begin_op_locked(Op op, const std::string& path) {
   if (op == Op::kSync || op == Op::kSyncDir) {
     if (fail_syncs_from_ && n >= *fail_syncs_from_) inject(EIO, "fsync failed for", path);
   }
-  if (op == Op::kWrite && short_write_at_ && n == *short_write_at_) short_write_now_ = true;
+  if (op == Op::kWrite && short_write_at_ && n >= *short_write_at_) {
+    short_write_now_ = true;
+    short_write_at_.reset();
+  }
   if (op == Op::kCreate && space_left_ && *space_left_ == 0) inject(ENOSPC, "no space left creating", path);
 }
 
@@ -199,7 +207,12 @@ std::unique_ptr<File> FaultInjectionEnv::open_file(const std::string& path, bool
 void FaultInjectionEnv::rename(const std::string& from, const std::string& to) {
   std::lock_guard lock(mu_);
   begin_op_locked(Op::kRename, from);
-  const bool target_existed = base_.exists(to);
+  std::optional<std::vector<uint8_t>> replaced;
+  if (base_.exists(to) && !base_.is_directory(to)) {
+    auto old = base_.open_file(to, /*create=*/false);
+    replaced.emplace(old->size());
+    replaced->resize(old->read_at(*replaced, 0));
+  }
   base_.rename(from, to);
   if (auto old = files_.find(to); old != files_.end()) {
     old->second->path.clear();
@@ -212,7 +225,7 @@ void FaultInjectionEnv::rename(const std::string& from, const std::string& to) {
     state->path = to;
     files_[to] = state;
   }
-  if (!target_existed) renames_.push_back({parent_of(to), from, to});
+  renames_.push_back({parent_of(to), from, to, std::move(replaced)});
 }
 
 bool FaultInjectionEnv::remove_file(const std::string& path) {

@@ -178,6 +178,8 @@ class Log {
   void publish_end_locked(int64_t leo);
   // Marks the log offline and reports the cause once; returns the error.
   LogError fail_io(const std::string& what);
+  // fsync of the partition dir if a segment file was created since the last.
+  void sync_dir_if_needed();
   // log_producers.cc
   void load_producer_state(bool clean_shutdown);
   void rebuild_producer_state_locked(bool clean_shutdown);
@@ -197,6 +199,7 @@ class Log {
   GroupCommitter committer_;
   std::function<void(const std::string&)> on_io_error_;
   std::atomic<bool> offline_{false};
+  std::atomic<bool> dir_entries_unsynced_{false};
 
   mutable std::mutex append_mu_;  // writers, roll, retention, truncation
   mutable std::mutex state_mu_;   // short: the fields below, no I/O inside

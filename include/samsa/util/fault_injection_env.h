@@ -8,15 +8,17 @@
 //     a scenario run once with no faults tells how many it performs, and a
 //     test can then fail or crash at each of them in turn;
 //   - fail_syncs_from(k): that sync and every later one fails (EIO);
-//   - short_write_at(k): that write stores the first half of its bytes, then
-//     fails (EIO), like a short write whose retry fails;
+//   - short_write_at(k): the first write numbered k or later stores the first
+//     half of its bytes, then fails (EIO), like a short write whose retry
+//     fails;
 //   - set_space_limit(n): writes beyond n more bytes store what fits and fail
 //     with ENOSPC; file creation fails with ENOSPC once the space is spent;
 //   - crash_after(k): operations after the k-th fail (EIO) and touch nothing
 //     (the process is "dead"); then drop_unsynced_data() plays the power loss:
 //     every file goes back to its size at its last sync, files whose directory
 //     entry was never synced disappear, renames whose directory was not synced
-//     since are undone (when the target did not exist before). reset() makes
+//     since are undone (a replaced target gets its old content back: it is
+//     kept in memory until the directory sync). reset() makes
 //     the Env usable again, for the restart.
 //
 // Not modelled: bytes written through native_fd() (mmap'd index entries,
@@ -73,6 +75,7 @@ class FaultInjectionEnv final : public Env {
   };
   struct PendingRename {
     std::string dir, from, to;
+    std::optional<std::vector<uint8_t>> replaced;  // the old target's bytes
   };
   enum class Op { kCreate, kWrite, kSync, kTruncate, kRename, kRemove, kMkdir, kSyncDir };
 
