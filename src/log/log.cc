@@ -295,10 +295,16 @@ void Log::close() {
     closed_ = true;
     return;
   }
-  flush();
-  snapshot_producers_locked(log_end_offset());
-  active_segment()->close();
   closed_ = true;
+  try {
+    flush();
+    snapshot_producers_locked(log_end_offset());
+    active_segment()->close();
+  } catch (const std::exception& e) {
+    // Reported so the dir is not marked cleanly shut down.
+    fail_io(std::string("close failed: ") + e.what());
+    throw;
+  }
 }
 
 void Log::mark_deleted() {

@@ -40,6 +40,7 @@ LogManager::LogManager(LogManagerConfig config, std::shared_ptr<Clock> clock)
 
 LogManager::~LogManager() {
   if (started_) shutdown();
+  for (int fd : lock_fds_) ::close(fd);  // a startup that failed half way
 }
 
 void LogManager::startup() {

@@ -72,7 +72,14 @@ std::unique_ptr<MetadataLog> MetadataLog::open(const MetadataLogOptions& options
   return self;
 }
 
-MetadataLog::~MetadataLog() { close(); }
+MetadataLog::~MetadataLog() {
+  try {
+    close();
+  } catch (const std::exception& e) {
+    // Already reported through on_io_error; a destructor must not throw.
+    log()->error("Closing the metadata log failed: {}", e.what());
+  }
+}
 
 void MetadataLog::append_leader_change(const std::vector<int32_t>& voters, int32_t node_id) {
   protocol::LeaderChangeMessage message;

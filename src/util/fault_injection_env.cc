@@ -51,7 +51,7 @@ class FaultFile final : public File {
   void sync() override {
     std::lock_guard lock(env_.mu_);
     env_.begin_op_locked(FaultInjectionEnv::Op::kSync, state_->path);
-    base_->sync();
+    if (env_.forward_syncs_) base_->sync();
     state_->synced_size = base_->size();
     state_->dirty = false;
   }
@@ -112,6 +112,11 @@ void FaultInjectionEnv::short_write_at(uint64_t op) {
 void FaultInjectionEnv::set_space_limit(uint64_t bytes) {
   std::lock_guard lock(mu_);
   space_left_ = bytes;
+}
+
+void FaultInjectionEnv::set_forward_syncs(bool forward) {
+  std::lock_guard lock(mu_);
+  forward_syncs_ = forward;
 }
 
 void FaultInjectionEnv::reset() {
@@ -272,7 +277,7 @@ void FaultInjectionEnv::create_dirs(const std::string& dir) {
 void FaultInjectionEnv::sync_dir(const std::string& dir) {
   std::lock_guard lock(mu_);
   begin_op_locked(Op::kSyncDir, dir);
-  base_.sync_dir(dir);
+  if (forward_syncs_) base_.sync_dir(dir);
   for (auto& [path, state] : files_)
     if (parent_of(path) == dir) state->entry_unsynced = false;
   std::erase_if(renames_, [&](const PendingRename& r) { return r.dir == dir; });

@@ -49,6 +49,9 @@ class FaultInjectionEnv final : public Env {
   void fail_syncs_from(uint64_t op);
   void short_write_at(uint64_t op);
   void set_space_limit(uint64_t bytes);
+  // false: syncs are counted and tracked but not passed to the real disk
+  // (the crash is simulated anyway; keeps enumerating tests fast).
+  void set_forward_syncs(bool forward);
   void drop_unsynced_data();
   // Clears every injected fault and the crashed state; op numbers go on.
   void reset();
@@ -91,6 +94,7 @@ class FaultInjectionEnv final : public Env {
   std::optional<uint64_t> short_write_at_;
   std::optional<uint64_t> space_left_;
   bool short_write_now_ = false;
+  bool forward_syncs_ = true;
   std::map<std::string, std::shared_ptr<FileState>> files_;
   std::vector<PendingRename> renames_;
 };
