@@ -283,7 +283,12 @@ void Broker::stop(std::chrono::milliseconds grace) {
   pool_.reset();
   scheduler_->stop();
   if (!failed_) maybe_snapshot(1);  // nothing more is written to a failed disk
-  metadata_log_->close();
+  try {
+    metadata_log_->close();
+  } catch (const std::exception& e) {
+    // Reported through on_io_error; the next start recovers the log.
+    log()->error("Closing the metadata log failed: {}", e.what());
+  }
   partitions_->shutdown();
   log()->info("[BrokerServer id={}] shut down completed", config_.node_id);
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <system_error>
@@ -43,8 +44,21 @@ IndexFile::~IndexFile() {
   if (map_) ::munmap(map_, map_len_);
 }
 
+uint8_t* IndexFile::writable_slot(size_t i) {
+  const size_t end = (i + 1) * entry_size_;
+  if (end > allocated_bytes_) {
+    // In steps of 64 KiB: one call per few thousand entries.
+    constexpr size_t kStep = 64 * 1024;
+    const size_t upto = std::min(map_len_, (end + kStep - 1) / kStep * kStep);
+    file_->allocate(allocated_bytes_, upto - allocated_bytes_);
+    allocated_bytes_ = upto;
+  }
+  return slot(i);
+}
+
 void IndexFile::trim() {
   file_->truncate(entries() * entry_size_);
+  allocated_bytes_ = std::min(allocated_bytes_, entries() * entry_size_);
 }
 
 void IndexFile::resize_to_max() {
@@ -56,6 +70,7 @@ void IndexFile::reset() {
   partial_entry_ = false;
   // Drop the old content so a later unclean stop cannot resurrect it.
   file_->truncate(0);
+  allocated_bytes_ = 0;
   resize_to_max();
 }
 

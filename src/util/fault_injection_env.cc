@@ -65,6 +65,14 @@ class FaultFile final : public File {
     state_->dirty = true;
   }
 
+  void allocate(uint64_t offset, uint64_t len) override {
+    std::lock_guard lock(env_.mu_);
+    env_.begin_op_locked(FaultInjectionEnv::Op::kAllocate, state_->path);
+    if (env_.space_left_ && *env_.space_left_ < len) inject(ENOSPC, "no space left allocating", state_->path);
+    if (env_.space_left_) *env_.space_left_ -= len;
+    base_->allocate(offset, len);
+  }
+
   uint64_t size() override {
     alive();
     return base_->size();

@@ -54,6 +54,14 @@ class PosixFile final : public File {
   void truncate(uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) fail("ftruncate", path_);
   }
+  void allocate(uint64_t offset, uint64_t len) override {
+    if (len == 0) return;
+    int rc;
+    do {
+      rc = ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset), static_cast<off_t>(len));
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0 && errno != EOPNOTSUPP && errno != ENOSYS) fail("fallocate", path_);
+  }
   uint64_t size() override { return static_cast<uint64_t>(stat().st_size); }
   int64_t mtime_ms() override {
     auto st = stat();

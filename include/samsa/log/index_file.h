@@ -50,6 +50,10 @@ class IndexFile {
 
  protected:
   uint8_t* slot(size_t i) const { return map_ + i * entry_size_; }
+  // slot(i) for writing. The preallocated file is sparse: a store to a page
+  // the filesystem cannot back (disk full) would be SIGBUS, not an error, so
+  // the blocks are allocated first and a full disk throws ENOSPC instead.
+  uint8_t* writable_slot(size_t i);
   void set_entries(size_t n) { entries_.store(n, std::memory_order_release); }
   // Largest i < entries() with key(i) <= target, or -1. `key` must be
   // non-decreasing over the entries.
@@ -81,6 +85,7 @@ class IndexFile {
   uint8_t* map_ = nullptr;
   std::unique_ptr<util::File> file_;  // through the Env; mmap uses its fd
   bool partial_entry_ = false;
+  size_t allocated_bytes_ = 0;  // file bytes known to be backed by blocks
   std::atomic<size_t> entries_{0};
 };
 

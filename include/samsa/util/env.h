@@ -38,6 +38,10 @@ class File {
   // Makes the content written so far durable (fdatasync).
   virtual void sync() = 0;
   virtual void truncate(uint64_t size) = 0;
+  // Backs [offset, offset + len) with disk blocks without changing the
+  // size (fallocate); ENOSPC if the disk is full. Where the filesystem
+  // cannot do it, a no-op.
+  virtual void allocate(uint64_t offset, uint64_t len) = 0;
   virtual uint64_t size() = 0;
   virtual int64_t mtime_ms() = 0;
   // The descriptor underneath, for sendfile(2) and mmap(2); the bytes read

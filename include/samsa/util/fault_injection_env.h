@@ -3,7 +3,7 @@
 // under test reads back what it wrote) and injects faults deterministically,
 // LevelDB's fault_injection_test being the model:
 //
-//   - every mutating operation (file create, write, sync, truncate, rename,
+//   - every mutating operation (file create, write, allocate, sync, truncate, rename,
 //     unlink, rmdir, mkdir, directory sync) gets the next number, 1, 2, ...;
 //     a scenario run once with no faults tells how many it performs, and a
 //     test can then fail or crash at each of them in turn;
@@ -80,7 +80,7 @@ class FaultInjectionEnv final : public Env {
     std::string dir, from, to;
     std::optional<std::vector<uint8_t>> replaced;  // the old target's bytes
   };
-  enum class Op { kCreate, kWrite, kSync, kTruncate, kRename, kRemove, kMkdir, kSyncDir };
+  enum class Op { kCreate, kWrite, kAllocate, kSync, kTruncate, kRename, kRemove, kMkdir, kSyncDir };
 
   // Counts the operation and throws if it must fail. REQUIRES: mu_ held.
   void begin_op_locked(Op op, const std::string& path);
