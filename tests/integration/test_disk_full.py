@@ -150,3 +150,87 @@ def test_stray_partition_dir_is_renamed_not_deleted(broker_factory):
     # of the .log, but the directory and its files are not deleted).
     assert (renamed[0] / "00000000000000000000.log").exists()
     assert "Renamed the stray log" in broker.log_text()
+
+
+def describe_log_dirs_errors(port: int) -> dict:
+    """DescribeLogDirs v1 (all topics): {log dir: error code}."""
+    import kafka_wire as w
+    with w.connect(port) as s:
+        s.sendall(w.frame(w.request_header(35, 1, 7) + w.int32(-1)))
+        cid, body = w.split_response_header(w.read_frame(s), flexible_header=False)
+    assert cid == 7
+    r = w.Reader(body)
+    r.int32()  # throttle
+    out = {}
+    for _ in range(r.int32()):
+        err = r.int16()
+        out[r.string()] = err
+        for _ in range(r.int32()):
+            r.string()
+            for _ in range(r.int32()):
+                r.int32(), r.int64(), r.int64(), r.boolean()
+    return out
+
+
+def test_failed_dir_goes_offline_and_the_other_dir_keeps_serving(mounts, broker_factory):
+    broker = broker_factory.create(start=False, format=False)
+    big, small = broker.workdir / "big", broker.workdir / "small"
+    broker.config_path.write_text(broker.config_path.read_text().replace(
+        f"log.dirs={broker.log_dir}", f"log.dirs={big},{small}"))
+    broker.log_dir = big  # where conftest looks for meta.properties
+    mounts(small, "4m")
+    broker.format()
+    broker.start()
+    create_topic(broker.bootstrap, TOPIC, 2)
+    # New logs go to the dir with the fewest: partition 0 to big, 1 to small.
+    assert (big / f"{TOPIC}-0").is_dir() and (small / f"{TOPIC}-1").is_dir()
+
+    acked, errors = [], []
+
+    def on_delivery(err, msg):
+        (errors.append(err.code()) if err else acked.append((msg.offset(), msg.value())))
+
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 2,
+                         "retries": 0, "message.timeout.ms": 10000, "enable.idempotence": False,
+                         "max.in.flight": 1})
+    deadline = time.monotonic() + 60
+    sent = 0
+    while time.monotonic() < deadline and not errors:
+        producer.produce(TOPIC, os.urandom(4000), partition=1, on_delivery=on_delivery)
+        sent += 1
+        producer.poll(0)
+        if sent % 50 == 0:
+            producer.flush(10)
+    producer.flush(15)
+    assert errors and set(errors) == {KafkaError.KAFKA_STORAGE_ERROR}, errors
+    assert len(acked) > 200
+
+    # The broker keeps running and serving the other dir.
+    assert broker.proc.poll() is None
+    ok = []
+    producer.produce(TOPIC, b"still here", partition=0, on_delivery=lambda err, msg: ok.append(err))
+    producer.flush(15)
+    assert ok == [None]
+    # The failed partition keeps refusing writes, even the small ones that would fit.
+    again = []
+    producer.produce(TOPIC, b"x", partition=1, on_delivery=lambda err, msg: again.append(err and err.code()))
+    producer.flush(15)
+    assert again == [KafkaError.KAFKA_STORAGE_ERROR]
+    dirs = describe_log_dirs_errors(broker.port)
+    assert dirs[str(small)] == 56 and dirs[str(big)] == 0, dirs
+
+    # A clean stop: the healthy dir gets its marker, the failed one must be recovered.
+    rc, _ = broker.terminate()
+    assert rc == 0
+    assert (big / ".kafka_cleanshutdown").exists()
+    assert not (small / ".kafka_cleanshutdown").exists()
+    broker.returncode = None
+
+    remount(small, "32m")
+    broker.start()
+    got = consume_all(broker.bootstrap, TOPIC, 2, expected=len(acked) + 1)
+    assert got[0] == [(0, b"still here")]
+    served = dict(got[1])
+    lost = [off for off, v in acked if served.get(off) != v]
+    assert not lost, f"{len(lost)} acknowledged records lost, e.g. offsets {lost[:5]}"
+    assert [off for off, _ in got[1]] == list(range(len(got[1])))
