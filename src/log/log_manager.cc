@@ -199,7 +199,13 @@ LogResult<std::shared_ptr<Log>> LogManager::get_or_create(const std::string& top
   o.clean_shutdown = true;  // a new directory has nothing to recover
   o.on_io_error = io_error_handler(dir_index);
   auto log = Log::open(o);
-  if (!log) return log.error();
+  if (!log) {
+    if (log.error().code == LogErrc::kStorageError) {
+      lock.unlock();
+      mark_dir_offline(dir_index, "creating " + o.dir + " failed: " + log.error().message);
+    }
+    return log.error();
+  }
   logs_[tp] = Entry{log.value(), dir_index};
   manager_logger()->info("Created log for {} in {}", tp.dir_name(), o.dir);
   return log.value();

@@ -244,7 +244,7 @@ LogResult<int64_t> Log::truncate_to(int64_t offset) {
                           tp_.dir_name(), offset, doomed.size(), removed);
     return log_end_offset();
   } catch (const std::exception& e) {
-    return log_error(LogErrc::kStorageError, e.what());
+    return fail_io(std::string("truncation failed: ") + e.what());
   }
 }
 

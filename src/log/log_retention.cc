@@ -117,7 +117,7 @@ LogResult<int64_t> Log::delete_records_before(int64_t offset) {
                                 });
     if (n > 0) delete_segments_locked(n, "log start offset breach");
   } catch (const std::exception& e) {
-    return log_error(LogErrc::kStorageError, e.what());
+    return fail_io(std::string("deleting records failed: ") + e.what());
   }
   return log_start_offset();
 }

@@ -100,6 +100,18 @@ TEST_F(LogManagerFaultTest, OneDirFailingIsReportedAsAllOffline) {
   env.reset();
 }
 
+TEST_F(LogManagerFaultTest, FailingToCreateALogTakesTheDirOffline) {
+  cfg.log_dirs = {tmp / "only"};
+  auto m = start();
+  env.set_space_limit(0);
+  auto created = m->get_or_create("t", 0, protocol::Uuid::random(), cfg.default_config);
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.error().code, LogErrc::kStorageError);
+  EXPECT_FALSE(m->dir_online(0));
+  EXPECT_EQ(all_offline.size(), 1u);
+  env.reset();
+}
+
 TEST_F(LogManagerFaultTest, StrayLogIsRenamedNotDeleted) {
   {
     auto m = start();
