@@ -337,6 +337,11 @@ void Log::set_high_watermark(int64_t offset) {
   high_watermark_ = std::clamp(offset, log_start_offset_, log_end_offset_);
 }
 
+void Log::advance_high_watermark(int64_t offset) {
+  std::lock_guard lock(state_mu_);
+  high_watermark_ = std::max(high_watermark_, std::clamp(offset, log_start_offset_, log_end_offset_));
+}
+
 LogConfig Log::config() const {
   std::lock_guard lock(state_mu_);
   return config_;

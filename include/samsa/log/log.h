@@ -104,6 +104,10 @@ class Log {
   int64_t recovery_point() const;
   // Clamped to [log start, log end].
   void set_high_watermark(int64_t offset);
+  // Moves it up to `offset` (clamped), never down. For an acknowledged
+  // append: its own end, not the log end, which may already hold a
+  // concurrent append still waiting for its fsync.
+  void advance_high_watermark(int64_t offset);
 
   // --- retention ---
   // retention.ms / retention.bytes (delete policy) and the log start offset;

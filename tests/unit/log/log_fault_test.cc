@@ -161,6 +161,18 @@ TEST_F(LogFaultTest, NoSpaceFailsTheAppendAndLosesNothingAcknowledged) {
   EXPECT_TRUE(try_append(*again));
 }
 
+TEST_F(LogFaultTest, HighWatermarkOnlyAdvancesToAnAcknowledgedEnd) {
+  auto log = open_faulty(true);
+  ASSERT_TRUE(log);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(try_append(*log));  // offsets 0..8
+  log->advance_high_watermark(6);
+  EXPECT_EQ(log->high_watermark(), 6);
+  log->advance_high_watermark(3);  // an earlier append answered late
+  EXPECT_EQ(log->high_watermark(), 6);
+  log->advance_high_watermark(100);
+  EXPECT_EQ(log->high_watermark(), 9);
+}
+
 // Enumerates op points: the scenario runs once to count its file operations,
 // then once per operation k, crashing right after it.
 TEST_F(LogFaultTest, CrashAtEveryOperationOfAppendRollAndClose) {
