@@ -1,6 +1,7 @@
 #include "samsa/broker/broker.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -222,8 +223,13 @@ void Broker::start() {
   scheduler_ = std::make_unique<Scheduler>();
   services_.scheduler = scheduler_.get();
   partitions_ = std::make_unique<PartitionManager>(
-      config_, config_.node_id, [this](const std::string& why) {
-        fatal_storage_failure(fmt::format("all log dirs in {} have failed ({})", fmt::join(config_.log_dirs, ", "), why));
+      config_, config_.node_id, [this](const std::string& dir, const std::string& why, bool all_offline) {
+        namespace fs = std::filesystem;
+        if (all_offline)
+          fatal_storage_failure(
+              fmt::format("all log dirs in {} have failed ({})", fmt::join(config_.log_dirs, ", "), why));
+        else if (fs::path(dir).lexically_normal() == fs::path(config_.metadata_log_dir).lexically_normal())
+          fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", dir, why));
       });
   partitions_->startup();
   services_.partitions = partitions_.get();

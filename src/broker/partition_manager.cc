@@ -54,10 +54,10 @@ log::LogConfig topic_log_config(const BrokerConfig& c, const MetadataImage& imag
 }  // namespace
 
 PartitionManager::PartitionManager(const BrokerConfig& config, int32_t node_id,
-                                   std::function<void(const std::string&)> on_all_dirs_offline)
+                                   std::function<void(const std::string&, const std::string&, bool)> on_dir_offline)
     : config_(config), node_id_(node_id) {
   log::LogManagerConfig lm;
-  lm.on_all_dirs_offline = std::move(on_all_dirs_offline);
+  lm.on_dir_offline = std::move(on_dir_offline);
   lm.log_dirs = config.log_dirs;
   lm.num_recovery_threads_per_data_dir = config.num_recovery_threads_per_data_dir;
   lm.default_config = broker_log_config(config);

@@ -68,7 +68,7 @@ void LogManager::mark_dir_offline(size_t dir_index, const std::string& reason) {
     ++count;
   }
   failure_logger()->error("{} partitions in {} are offline (KAFKA_STORAGE_ERROR)", count, dir);
-  if (all_offline && config_.on_all_dirs_offline) config_.on_all_dirs_offline(reason);
+  if (config_.on_dir_offline) config_.on_dir_offline(dir, reason, all_offline);
 }
 
 bool LogManager::rename_stray(const std::string& topic, int32_t partition) {

@@ -234,3 +234,45 @@ def test_failed_dir_goes_offline_and_the_other_dir_keeps_serving(mounts, broker_
     lost = [off for off, v in acked if served.get(off) != v]
     assert not lost, f"{len(lost)} acknowledged records lost, e.g. offsets {lost[:5]}"
     assert [off for off, _ in got[1]] == list(range(len(got[1])))
+
+
+def test_metadata_log_dir_failing_stops_the_broker(mounts, broker_factory):
+    """Kafka halts when the metadata log's dir fails, even with other dirs online."""
+    broker = broker_factory.create(start=False, format=False)
+    small, big = broker.workdir / "small", broker.workdir / "big"
+    broker.config_path.write_text(broker.config_path.read_text().replace(
+        f"log.dirs={broker.log_dir}", f"log.dirs={small},{big}"))  # metadata.log.dir: the first
+    broker.log_dir = small
+    mounts(small, "4m")
+    broker.format()
+    broker.start()
+    create_topic(broker.bootstrap, TOPIC, 2)
+    assert (small / f"{TOPIC}-0").is_dir() and (big / f"{TOPIC}-1").is_dir()
+
+    errors = []
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 2,
+                         "retries": 0, "message.timeout.ms": 10000, "enable.idempotence": False})
+    deadline = time.monotonic() + 60
+    sent = 0
+    while time.monotonic() < deadline and not errors and broker.proc.poll() is None:
+        producer.produce(TOPIC, os.urandom(4000), partition=0,
+                         on_delivery=lambda err, msg: err and errors.append(err.code()))
+        sent += 1
+        producer.poll(0)
+        if sent % 50 == 0:
+            producer.flush(10)
+    producer.flush(15)
+    assert errors
+    rc = wait_exit(broker, 20)
+    assert rc == 1, f"broker exited with {rc} after its metadata log dir failed"
+    assert re.search(r"Shutdown broker because the metadata log dir .*small has failed", broker.log_text())
+    broker.returncode = None
+    # Restarted with space, it serves both partitions again.
+    remount(small, "32m")
+    broker.start()
+    ok = []
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+    for p in (0, 1):
+        producer.produce(TOPIC, b"back", partition=p, on_delivery=lambda err, msg: ok.append(err))
+    producer.flush(15)
+    assert ok == [None, None]

@@ -29,9 +29,9 @@ struct HostedPartition {
 
 class PartitionManager {
  public:
-  // `on_all_dirs_offline`: see LogManagerConfig::on_all_dirs_offline.
+  // `on_dir_offline`: see LogManagerConfig::on_dir_offline.
   PartitionManager(const BrokerConfig& config, int32_t node_id,
-                   std::function<void(const std::string&)> on_all_dirs_offline = {});
+                   std::function<void(const std::string&, const std::string&, bool)> on_dir_offline = {});
   ~PartitionManager();
 
   void startup();   // loads existing logs (recovering after an unclean stop)

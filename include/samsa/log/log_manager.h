@@ -43,9 +43,10 @@ struct LogManagerConfig {
   // Config for logs found at startup (topic overrides); default_config if unset.
   std::function<LogConfig(const TopicPartition&)> config_for;
   CleanerConfig cleaner;  // log.cleaner.*
-  // Called once, from the thread that saw the last failure, when every log
-  // dir is offline: Kafka halts the broker then ("all log dirs have failed").
-  std::function<void(const std::string&)> on_all_dirs_offline;
+  // Called once per dir, from the thread that saw the failure, when a log dir
+  // goes offline; `all_offline`: it was the last one online. Kafka halts the
+  // broker when all log dirs have failed, or the metadata log's dir.
+  std::function<void(const std::string& dir, const std::string& reason, bool all_offline)> on_dir_offline;
 };
 
 class LogManager {

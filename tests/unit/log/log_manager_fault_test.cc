@@ -21,6 +21,7 @@ struct LogManagerFaultTest : ::testing::Test {
   util::FaultInjectionEnv env;
   LogManagerConfig cfg;
   std::vector<std::string> all_offline;
+  std::vector<std::string> offline_reports;  // dirs, in order
 
   void SetUp() override {
     env.set_forward_syncs(false);
@@ -28,7 +29,10 @@ struct LogManagerFaultTest : ::testing::Test {
     cfg.log_dirs = {tmp / "d1", tmp / "d2"};
     cfg.default_config = test::small_config();
     cfg.cleaner.enable = false;
-    cfg.on_all_dirs_offline = [this](const std::string& why) { all_offline.push_back(why); };
+    cfg.on_dir_offline = [this](const std::string& dir, const std::string& why, bool all) {
+      offline_reports.push_back(dir);
+      if (all) all_offline.push_back(why);
+    };
   }
   void TearDown() override { util::Env::unmount(tmp.path()); }
 
@@ -85,6 +89,7 @@ TEST_F(LogManagerFaultTest, FailedDirTakesItsPartitionsOfflineAndTheOtherDirServ
   EXPECT_FALSE(m->get_or_create("v", 0, protocol::Uuid::random(), cfg.default_config).ok());
   m->mark_dir_offline(1, "reported twice");
   EXPECT_EQ(all_offline.size(), 1u);
+  EXPECT_EQ(offline_reports, (std::vector<std::string>{tmp / "d1", tmp / "d2"}));
   m->shutdown();
   EXPECT_FALSE(fs::exists(tmp / "d1/.kafka_cleanshutdown"));
   EXPECT_FALSE(fs::exists(tmp / "d2/.kafka_cleanshutdown"));
