@@ -89,6 +89,12 @@ void PartitionManager::apply(const MetadataImage& image) {
       } else {
         if (!config) config = topic_log_config(config_, image, name);
         auto created = logs_->get_or_create(name, index, topic->id, *config);
+        if (!created && created.error().code == log::LogErrc::kInconsistentTopicId &&
+            logs_->rename_stray(name, index)) {
+          // A log of an older topic of the same name (deleted and created
+          // again while this broker was down): kept as stray, as Kafka does.
+          created = logs_->get_or_create(name, index, topic->id, *config);
+        }
         if (!created) {
           log()->error("Cannot open the log of {}-{}: {}", name, index, created.error().message);
           continue;

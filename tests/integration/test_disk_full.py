@@ -276,3 +276,38 @@ def test_metadata_log_dir_failing_stops_the_broker(mounts, broker_factory):
         producer.produce(TOPIC, b"back", partition=p, on_delivery=lambda err, msg: ok.append(err))
     producer.flush(15)
     assert ok == [None, None]
+
+
+def test_log_of_an_older_topic_with_the_same_name_is_renamed_stray(broker_factory):
+    broker = broker_factory.create()
+    create_topic(broker.bootstrap, "reborn", 1)
+    ok = []
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+    producer.produce("reborn", b"old data", partition=0, on_delivery=lambda err, msg: ok.append(err))
+    producer.flush(15)
+    assert ok == [None]
+    rc, _ = broker.terminate()
+    assert rc == 0
+    # Another topic id in the log's partition.metadata: as if the topic had
+    # been deleted and created again while this broker was down.
+    meta = broker.log_dir / "reborn-0" / "partition.metadata"
+    text = meta.read_text()
+    old_id = re.search(r"topic_id: (\S+)", text).group(1)
+    other = ("A" if old_id[0] != "A" else "B") + old_id[1:]
+    meta.write_text(text.replace(old_id, other))
+    broker.returncode = None
+    broker.start()
+
+    deadline = time.monotonic() + 15
+    renamed = []
+    while time.monotonic() < deadline and not renamed:
+        renamed = [d for d in broker.log_dir.iterdir() if re.fullmatch(r"reborn-0\.[0-9a-f]{32}-stray", d.name)]
+        time.sleep(0.1)
+    assert renamed, sorted(d.name for d in broker.log_dir.iterdir())
+    assert other in (renamed[0] / "partition.metadata").read_text()
+    # The partition itself is served from a fresh log.
+    ok = []
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+    producer.produce("reborn", b"new data", partition=0, on_delivery=lambda err, msg: ok.append((err, msg.offset())))
+    producer.flush(15)
+    assert ok == [(None, 0)]
