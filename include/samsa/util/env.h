@@ -85,6 +85,18 @@ class Env {
   static void unmount(const std::string& dir);
 };
 
+// Mounts `env` on `dir` for its lifetime (a test, or one simulated node).
+class ScopedMount {
+ public:
+  ScopedMount(std::string dir, Env* env) : dir_(std::move(dir)) { Env::mount(dir_, env); }
+  ~ScopedMount() { Env::unmount(dir_); }
+  ScopedMount(const ScopedMount&) = delete;
+  ScopedMount& operator=(const ScopedMount&) = delete;
+
+ private:
+  std::string dir_;
+};
+
 // Helpers over Env::for_path(path); they throw std::system_error.
 
 // Readers see either the old or the whole new content: a temp file in the

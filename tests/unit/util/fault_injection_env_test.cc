@@ -179,6 +179,11 @@ TEST_F(EnvTest, MountTableRoutesByLongestPathPrefix) {
   Env::unmount(dir + "/node1");
   Env::unmount(dir);
   EXPECT_EQ(&Env::for_path(dir + "/node1/f"), &Env::posix());
+  {
+    ScopedMount node2(dir + "/node2/", &inner);  // a trailing '/' is the same dir
+    EXPECT_EQ(&Env::for_path(dir + "/node2/data/x"), &inner);
+  }
+  EXPECT_EQ(&Env::for_path(dir + "/node2/data/x"), &Env::posix());
 }
 
 }  // namespace
