@@ -1,6 +1,7 @@
 #include "samsa/broker/broker.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -85,6 +86,9 @@ void Broker::load_metadata() {
   options.config.segment_bytes = config_.metadata_log_segment_bytes;
   options.config.segment_ms = config_.metadata_log_segment_ms;
   options.config.retention_ms = -1;  // snapshots, not retention, bound this log
+  options.on_io_error = [this](const std::string& why) {
+    fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", config_.metadata_log_dir, why));
+  };
   metadata_log_ = raft::MetadataLog::open(options);
 
   auto image = std::make_shared<const MetadataImage>(initial_image(cluster_id_));
@@ -250,7 +254,15 @@ net::RequestBudget& Broker::request_budget() { return server_->request_budget();
 void Broker::start() {
   scheduler_ = std::make_unique<Scheduler>();
   services_.scheduler = scheduler_.get();
-  partitions_ = std::make_unique<PartitionManager>(config_, config_.node_id);
+  partitions_ = std::make_unique<PartitionManager>(
+      config_, config_.node_id, [this](const std::string& dir, const std::string& why, bool all_offline) {
+        namespace fs = std::filesystem;
+        if (all_offline)
+          fatal_storage_failure(
+              fmt::format("all log dirs in {} have failed ({})", fmt::join(config_.log_dirs, ", "), why));
+        else if (fs::path(dir).lexically_normal() == fs::path(config_.metadata_log_dir).lexically_normal())
+          fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", dir, why));
+      });
   partitions_->startup();
   services_.partitions = partitions_.get();
   cleaner_reconfigurable_ = make_log_cleaner_reconfigurable(partitions_->logs(), config_);
@@ -305,6 +317,12 @@ void Broker::start() {
   log()->info("[BrokerServer id={}] Transition from STARTING to STARTED", config_.node_id);
 }
 
+void Broker::fatal_storage_failure(const std::string& reason) {
+  if (failed_.exchange(true)) return;
+  log()->error("Shutdown broker because {}", reason);
+  if (fatal_handler_) fatal_handler_(reason);
+}
+
 void Broker::stop(std::chrono::milliseconds grace) {
   if (!running_) return;
   running_ = false;
@@ -321,8 +339,13 @@ void Broker::stop(std::chrono::milliseconds grace) {
   server_.reset();
   pool_.reset();
   scheduler_->stop();
-  maybe_snapshot(1);
-  metadata_log_->close();
+  if (!failed_) maybe_snapshot(1);  // nothing more is written to a failed disk
+  try {
+    metadata_log_->close();
+  } catch (const std::exception& e) {
+    // Reported through on_io_error; the next start recovers the log.
+    log()->error("Closing the metadata log failed: {}", e.what());
+  }
   dynamic_config_->remove_reconfigurable(cleaner_reconfigurable_.get());
   partitions_->shutdown();
   log()->info("[BrokerServer id={}] shut down completed", config_.node_id);

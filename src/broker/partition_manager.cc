@@ -23,8 +23,11 @@ bool same_layers(const BrokerConfigLayers& a, const BrokerConfigLayers& b) {
 
 }  // namespace
 
-PartitionManager::PartitionManager(const BrokerConfig& config, int32_t node_id) : config_(config), node_id_(node_id) {
+PartitionManager::PartitionManager(const BrokerConfig& config, int32_t node_id,
+                                   std::function<void(const std::string&, const std::string&, bool)> on_dir_offline)
+    : config_(config), node_id_(node_id) {
   log::LogManagerConfig lm;
+  lm.on_dir_offline = std::move(on_dir_offline);
   lm.log_dirs = config.log_dirs;
   lm.num_recovery_threads_per_data_dir = config.num_recovery_threads_per_data_dir;
   // Logs found on disk start with the static defaults; apply() gives each
@@ -80,6 +83,12 @@ void PartitionManager::apply(const MetadataImage& image) {
         if (changed) hosted->log->update_config(config.log);
       } else {
         auto created = logs_->get_or_create(name, index, topic->id, config.log);
+        if (!created && created.error().code == log::LogErrc::kInconsistentTopicId &&
+            logs_->rename_stray(name, index)) {
+          // A log of an older topic of the same name (deleted and created
+          // again while this broker was down): kept as stray, as Kafka does.
+          created = logs_->get_or_create(name, index, topic->id, config.log);
+        }
         if (!created) {
           log()->error("Cannot open the log of {}-{}: {}", name, index, created.error().message);
           continue;
@@ -106,12 +115,11 @@ void PartitionManager::apply(const MetadataImage& image) {
     log()->info("Deleting the log of {}-{}: the partition is gone from the metadata", key.first, key.second);
     logs_->remove(key.first, key.second);
   }
-  // Logs found on disk at start-up whose topic no longer exists.
+  // Logs found on disk at start-up that the metadata does not know: kept
+  // under a "-stray" name as Kafka does, since a lost or stale metadata log
+  // must not destroy data.
   for (const auto& tp : logs_->partitions()) {
-    if (!next->count({tp.topic, tp.partition})) {
-      log()->info("Deleting the stray log of {}-{}", tp.topic, tp.partition);
-      logs_->remove(tp.topic, tp.partition);
-    }
+    if (!next->count({tp.topic, tp.partition})) logs_->rename_stray(tp.topic, tp.partition);
   }
   hosted_.store(std::shared_ptr<const Map>(std::move(next)));
 }

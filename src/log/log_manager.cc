@@ -40,11 +40,16 @@ LogManager::LogManager(LogManagerConfig config, std::shared_ptr<Clock> clock)
 
 LogManager::~LogManager() {
   if (started_) shutdown();
+  for (int fd : lock_fds_) ::close(fd);  // a startup that failed half way
 }
 
 void LogManager::startup() {
+  {
+    std::lock_guard lock(dirs_mu_);
+    dir_offline_.assign(config_.log_dirs.size(), false);
+  }
   for (const auto& dir : config_.log_dirs) {
-    fs::create_directories(dir);
+    util::Env::for_path(dir).create_dirs(dir);
     const std::string lock_path = dir + "/.lock";
     int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -64,7 +69,7 @@ void LogManager::startup() {
 void LogManager::load_dir(size_t dir_index) {
   const std::string& dir = config_.log_dirs[dir_index];
   const std::string marker = dir + "/" + kCleanShutdownFile;
-  const bool clean = fs::exists(marker);
+  const bool clean = file_exists(marker);
   auto recovery_points = read_offset_checkpoint(dir + "/" + kRecoveryPointCheckpointFile);
   auto start_offsets = read_offset_checkpoint(dir + "/" + kLogStartOffsetCheckpointFile);
   if (!recovery_points) {
@@ -77,18 +82,18 @@ void LogManager::load_dir(size_t dir_index) {
   }
 
   std::vector<std::pair<TopicPartition, std::string>> todo;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (!entry.is_directory()) continue;
-    const std::string name = entry.path().filename().string();
+  for (const auto& entry : util::Env::for_path(dir).list_dir(dir)) {
+    if (!entry.is_directory) continue;
+    const std::string& name = entry.name;
     if (ends_with(name, "-delete")) {
       // A deletion interrupted by a stop: finish it.
-      fs::remove_all(entry.path());
+      util::remove_tree(dir + "/" + name);
       continue;
     }
     auto tp = TopicPartition::from_dir_name(name);
     if (!tp || ends_with(name, "-future") || ends_with(name, "-stray")) continue;
     if (tp->topic == "__cluster_metadata") continue;  // the raft layer owns the metadata log
-    todo.emplace_back(*tp, entry.path().string());
+    todo.emplace_back(*tp, dir + "/" + name);
   }
 
   // num.recovery.threads.per.data.dir workers take partitions in turn.
@@ -114,6 +119,7 @@ void LogManager::load_dir(size_t dir_index) {
       o.recovery_point = rp != recovery_points->end() ? rp->second : 0;
       auto so = start_offsets->find(tp);
       o.log_start_offset = so != start_offsets->end() ? so->second : 0;
+      o.on_io_error = io_error_handler(dir_index);
       auto log = Log::open(o);
       if (!log) {
         manager_logger()->error("Failed to load {}: {}", path, log.error().message);
@@ -133,7 +139,7 @@ void LogManager::load_dir(size_t dir_index) {
                          clean ? "clean" : "unclean");
   // From now on a crash is unclean again.
   if (clean) {
-    fs::remove(marker);
+    remove_file_if_exists(marker);
     fsync_dir(dir);
   }
 }
@@ -152,7 +158,11 @@ void LogManager::shutdown() {
   }
   checkpoint();
   for (size_t i = 0; i < config_.log_dirs.size(); ++i) {
-    util::write_file_atomically(config_.log_dirs[i] + "/" + kCleanShutdownFile, std::string_view{});
+    // An offline dir was not shut down cleanly: its logs must be recovered.
+    if (!dir_online(i)) continue;
+    guard_dir(i, "writing the clean shutdown marker", [&] {
+      util::write_file_atomically(config_.log_dirs[i] + "/" + kCleanShutdownFile, std::string_view{});
+    });
   }
   for (int fd : lock_fds_) ::close(fd);
   lock_fds_.clear();
@@ -174,8 +184,13 @@ LogResult<std::shared_ptr<Log>> LogManager::get_or_create(const std::string& top
   if (auto it = logs_.find(tp); it != logs_.end()) return it->second.log;
   std::vector<size_t> counts(config_.log_dirs.size(), 0);
   for (const auto& [k, e] : logs_) ++counts[e.dir_index];
+  // Offline dirs take no new logs.
+  for (size_t i = 0; i < counts.size(); ++i)
+    if (!dir_online(i)) counts[i] = SIZE_MAX;
   size_t dir_index = static_cast<size_t>(
       std::min_element(counts.begin(), counts.end()) - counts.begin());
+  if (counts.empty() || counts[dir_index] == SIZE_MAX)
+    return log_error(LogErrc::kStorageError, "every log dir is offline");
   LogOpenOptions o;
   o.dir = config_.log_dirs[dir_index] + "/" + tp.dir_name();
   o.tp = tp;
@@ -184,8 +199,15 @@ LogResult<std::shared_ptr<Log>> LogManager::get_or_create(const std::string& top
   o.clock = clock_;
   o.background = config_.background;
   o.clean_shutdown = true;  // a new directory has nothing to recover
+  o.on_io_error = io_error_handler(dir_index);
   auto log = Log::open(o);
-  if (!log) return log.error();
+  if (!log) {
+    if (log.error().code == LogErrc::kStorageError) {
+      lock.unlock();
+      mark_dir_offline(dir_index, "creating " + o.dir + " failed: " + log.error().message);
+    }
+    return log.error();
+  }
   logs_[tp] = Entry{log.value(), dir_index};
   manager_logger()->info("Created log for {} in {}", tp.dir_name(), o.dir);
   return log.value();
@@ -211,14 +233,19 @@ bool LogManager::remove(const std::string& topic, int32_t partition) {
   const std::string& dir = config_.log_dirs[entry.dir_index];
   const std::string doomed =
       dir + "/" + entry.log->topic_partition().dir_name() + "." + random_hex() + "-delete";
-  std::error_code ec;
-  fs::rename(entry.log->dir(), doomed, ec);
-  if (ec) {
-    manager_logger()->error("Renaming {} for deletion failed: {}", entry.log->dir(), ec.message());
+  try {
+    rename_file(entry.log->dir(), doomed);
+    fsync_dir(dir);
+  } catch (const std::exception& e) {
+    manager_logger()->error("Renaming {} for deletion failed: {}", entry.log->dir(), e.what());
     return false;
   }
-  fsync_dir(dir);
-  fs::remove_all(doomed, ec);
+  try {
+    util::remove_tree(doomed);
+  } catch (const std::exception& e) {
+    // The next start finishes it.
+    manager_logger()->warn("Removing {} failed: {}", doomed, e.what());
+  }
   manager_logger()->info("Deleted log {}", entry.log->dir());
   checkpoint();
   return true;
@@ -251,11 +278,8 @@ LogResult<int64_t> LogManager::delete_records(const std::string& topic, int32_t 
 size_t LogManager::retention_check() {
   size_t deleted = 0;
   for (const auto& [log, dir_index] : snapshot()) {
-    try {
-      deleted += log->delete_old_segments();
-    } catch (const std::exception& e) {
-      manager_logger()->error("Retention of {} failed: {}", log->dir(), e.what());
-    }
+    if (log->offline()) continue;
+    guard_dir(dir_index, "retention", [&, &log = log] { deleted += log->delete_old_segments(); });
   }
   if (deleted > 0) checkpoint();
   return deleted;
@@ -264,11 +288,8 @@ size_t LogManager::retention_check() {
 void LogManager::flush_check() {
   const int64_t now = clock_->now_ms();
   for (const auto& [log, dir_index] : snapshot()) {
-    try {
-      log->maybe_flush(now);
-    } catch (const std::exception& e) {
-      manager_logger()->error("Flush of {} failed: {}", log->dir(), e.what());
-    }
+    if (log->offline()) continue;
+    guard_dir(dir_index, "flush", [&, &log = log] { log->maybe_flush(now); });
   }
 }
 
@@ -289,12 +310,11 @@ void LogManager::checkpoint() {
       start[dir_index][tp] = log->log_start_offset();
   }
   for (size_t i = 0; i < config_.log_dirs.size(); ++i) {
-    try {
+    if (!dir_online(i)) continue;
+    guard_dir(i, "writing checkpoints", [&] {
       write_offset_checkpoint(config_.log_dirs[i] + "/" + kRecoveryPointCheckpointFile, recovery[i]);
       write_offset_checkpoint(config_.log_dirs[i] + "/" + kLogStartOffsetCheckpointFile, start[i]);
-    } catch (const std::exception& e) {
-      manager_logger()->error("Writing checkpoints in {} failed: {}", config_.log_dirs[i], e.what());
-    }
+    });
   }
 }
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "samsa/log/log.h"
+#include "samsa/util/env.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::log {
@@ -152,7 +153,7 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
       continue;
     }
     const bool indexes_present =
-        fs::exists(stem + kIndexSuffix) && fs::exists(stem + kTimeIndexSuffix);
+        file_exists(stem + kIndexSuffix) && file_exists(stem + kTimeIndexSuffix);
     auto seg = LogSegment::open(dir_, base, config_, now);
     std::optional<std::string> why;
     if (!indexes_present) {
@@ -181,6 +182,10 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
   }
   if (loaded.empty()) {
     loaded[log_start_offset_] = LogSegment::create(dir_, log_start_offset_, config_, now);
+    // Its directory entry is synced with the first flush (or right away when
+    // every append is acknowledged only once durable).
+    dir_entries_unsynced_.store(true);
+    if (config_.fsync_per_append) sync_dir_if_needed();
   }
   // Only the active segment keeps preallocated index files.
   for (auto it = loaded.begin(); it != loaded.end(); ++it) {
@@ -239,7 +244,7 @@ LogResult<int64_t> Log::truncate_to(int64_t offset) {
                           tp_.dir_name(), offset, doomed.size(), removed);
     return log_end_offset();
   } catch (const std::exception& e) {
-    return log_error(LogErrc::kStorageError, e.what());
+    return fail_io(std::string("truncation failed: ") + e.what());
   }
 }
 

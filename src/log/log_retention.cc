@@ -26,11 +26,12 @@ void Log::truncate_epochs_from_start_locked(int64_t start_offset) {
   }
   // Under the append lock: written now, fsynced on the background thread.
   if (epochs_->truncate_from_start(start_offset, /*sync=*/false))
-    background_([path = epochs_->path()] {
+    background_([path = epochs_->path(), on_io_error = on_io_error_] {
       try {
         util::sync_file(path);
       } catch (const std::exception& e) {
-        retention_logger()->warn("Flushing {} failed: {}", path, e.what());
+        retention_logger()->error("Flushing {} failed: {}", path, e.what());
+        if (on_io_error) on_io_error(std::string("leader epoch checkpoint fsync failed: ") + e.what());
       }
     });
 }
@@ -149,7 +150,7 @@ LogResult<int64_t> Log::delete_records_before(int64_t offset) {
                                 });
     if (n > 0) delete_segments_locked(n, "log start offset breach");
   } catch (const std::exception& e) {
-    return log_error(LogErrc::kStorageError, e.what());
+    return fail_io(std::string("deleting records failed: ") + e.what());
   }
   return log_start_offset();
 }

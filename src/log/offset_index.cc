@@ -34,7 +34,7 @@ void OffsetIndex::append(int64_t offset, uint32_t position) {
     if (offset <= last.offset || position <= last.position)
       throw std::logic_error("non-increasing offset index entry in " + path_);
   }
-  uint8_t* p = slot(n);
+  uint8_t* p = writable_slot(n);
   put32(p, static_cast<int32_t>(offset - base_offset_));
   put32(p + 4, static_cast<int32_t>(position));
   set_entries(n + 1);  // publish after the bytes are in place

@@ -9,7 +9,7 @@
 #include "samsa/protocol/decode_error.h"
 #include "samsa/protocol/wire_reader.h"
 #include "samsa/protocol/wire_writer.h"
-#include "samsa/util/file_util.h"
+#include "samsa/util/env.h"
 
 namespace samsa::log {
 namespace {

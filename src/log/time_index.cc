@@ -26,7 +26,7 @@ bool TimeIndex::maybe_append(int64_t timestamp, int64_t offset, bool skip_full_c
   // timestamp" never gets an entry.
   TimestampOffset last = n > 0 ? entry(n - 1) : TimestampOffset{-1, base_offset_};
   if (timestamp <= last.timestamp || offset < last.offset) return false;
-  uint8_t* p = slot(n);
+  uint8_t* p = writable_slot(n);
   put64(p, timestamp);
   put32(p + 8, static_cast<int32_t>(offset - base_offset_));
   set_entries(n + 1);

@@ -3,8 +3,10 @@
 // behind them. start() binds every listener (so a busy port fails fast);
 // stop() stops accepting, lets connections finish what they have in flight,
 // then stops the reactors.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -46,6 +48,12 @@ class Broker {
 
   void start();
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  // Called once, on the thread that saw the failure, when the node must stop
+  // because its storage failed (every log dir offline, or the metadata log's
+  // dir): Kafka halts then. The handler must not block; it arranges for
+  // stop() to be called (the server wakes its main thread). Set before start().
+  void set_fatal_handler(std::function<void(const std::string&)> handler) { fatal_handler_ = std::move(handler); }
+  bool failed() const { return failed_.load(); }
   // Bound port of each listener by name (useful when a port was 0).
   const std::map<std::string, uint16_t>& bound_ports() const { return bound_ports_; }
   // Where running components register as Reconfigurable for the dynamic
@@ -67,6 +75,7 @@ class Broker {
   void schedule_log_maintenance();
   void start_group_coordinator();
   void maybe_snapshot(int64_t min_new_records);
+  void fatal_storage_failure(const std::string& reason);
 
   // Kafka snapshots every metadata.log.max.record.bytes.between.snapshots
   // (20 MiB); a record count is close enough for a log of small records.
@@ -96,6 +105,8 @@ class Broker {
   std::unique_ptr<net::TcpServer> server_;  // declared after pool_: destroyed first
   std::map<std::string, uint16_t> bound_ports_;
   bool running_ = false;
+  std::function<void(const std::string&)> fatal_handler_;
+  std::atomic<bool> failed_{false};
 };
 
 }  // namespace samsa::broker

@@ -33,7 +33,9 @@ struct HostedPartition {
 
 class PartitionManager {
  public:
-  PartitionManager(const BrokerConfig& config, int32_t node_id);
+  // `on_dir_offline`: see LogManagerConfig::on_dir_offline.
+  PartitionManager(const BrokerConfig& config, int32_t node_id,
+                   std::function<void(const std::string&, const std::string&, bool)> on_dir_offline = {});
   ~PartitionManager();
 
   void startup();   // loads existing logs (recovering after an unclean stop)

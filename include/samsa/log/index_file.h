@@ -15,7 +15,10 @@
 // tail (unclean stop) is caught by the sanity checks or rebuilt by recovery.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "samsa/util/env.h"
 
 namespace samsa::log {
 
@@ -47,6 +50,10 @@ class IndexFile {
 
  protected:
   uint8_t* slot(size_t i) const { return map_ + i * entry_size_; }
+  // slot(i) for writing. The preallocated file is sparse: a store to a page
+  // the filesystem cannot back (disk full) would be SIGBUS, not an error, so
+  // the blocks are allocated first and a full disk throws ENOSPC instead.
+  uint8_t* writable_slot(size_t i);
   void set_entries(size_t n) { entries_.store(n, std::memory_order_release); }
   // Largest i < entries() with key(i) <= target, or -1. `key` must be
   // non-decreasing over the entries.
@@ -76,8 +83,9 @@ class IndexFile {
   size_t max_entries_ = 0;
   size_t map_len_ = 0;
   uint8_t* map_ = nullptr;
-  int fd_ = -1;
+  std::unique_ptr<util::File> file_;  // through the Env; mmap uses its fd
   bool partial_entry_ = false;
+  size_t allocated_bytes_ = 0;  // file bytes known to be backed by blocks
   std::atomic<size_t> entries_{0};
 };
 

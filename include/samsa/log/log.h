@@ -8,6 +8,7 @@
 // and end offsets under a short state lock that is never held across I/O,
 // so a read never waits behind a write or an fsync. The log end offset is
 // published only after the bytes and index entries are written.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -59,6 +60,12 @@ struct LogOpenOptions {
   // of segments retention deletes. Unset: done inline. Jobs must not
   // reference the Log (they may run after it closed).
   std::function<void(std::function<void()>)> background;
+  // Called once, with the cause, when a write, fsync or truncation of this
+  // log fails (Kafka's LogDirFailureChannel): the log is offline from then
+  // on and its owner takes the whole log dir offline. May run on any thread
+  // that appends, under the log's append lock: it must not call back into
+  // this log except mark_offline().
+  std::function<void(const std::string&)> on_io_error;
 };
 
 class Log {
@@ -102,6 +109,10 @@ class Log {
   int64_t recovery_point() const;
   // Clamped to [log start, log end].
   void set_high_watermark(int64_t offset);
+  // Moves it up to `offset` (clamped), never down. For an acknowledged
+  // append: its own end, not the log end, which may already hold a
+  // concurrent append still waiting for its fsync.
+  void advance_high_watermark(int64_t offset);
 
   // --- retention ---
   // retention.ms / retention.bytes (delete policy) and the log start offset;
@@ -122,6 +133,12 @@ class Log {
   // The partition is being deleted (LogManager renames and removes the
   // directory): appends fail from now on, open readers keep their files.
   void mark_deleted();
+
+  // --- failures ---
+  // An I/O error was seen here or in the log dir: appends and reads answer
+  // kStorageError (KAFKA_STORAGE_ERROR) and close() writes nothing. Lock-free.
+  void mark_offline();
+  bool offline() const { return offline_.load(std::memory_order_acquire); }
 
   // --- idempotent producers ---
   std::vector<ProducerStateEntry> active_producers() const;
@@ -168,6 +185,10 @@ class Log {
   void roll_locked(int64_t new_base);
   LogResult<AppendInfo> append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v);
   void publish_end_locked(int64_t leo);
+  // Marks the log offline and reports the cause once; returns the error.
+  LogError fail_io(const std::string& what);
+  // fsync of the partition dir if a segment file was created since the last.
+  void sync_dir_if_needed();
   // log_producers.cc
   void load_producer_state(bool clean_shutdown);
   void rebuild_producer_state_locked(bool clean_shutdown);
@@ -189,6 +210,9 @@ class Log {
   std::unique_ptr<LeaderEpochCache> epochs_;
   std::unique_ptr<ProducerStateManager> producers_;  // under append_mu_
   GroupCommitter committer_;
+  std::function<void(const std::string&)> on_io_error_;
+  std::atomic<bool> offline_{false};
+  std::atomic<bool> dir_entries_unsynced_{false};
 
   mutable std::mutex append_mu_;  // writers, roll, retention, truncation
   mutable std::mutex state_mu_;   // short: the fields below, no I/O inside

@@ -150,7 +150,9 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
   }
   // Single replica: the leader's log end is the high watermark.
   // With replication (a later issue) follower fetch positions move the HWM instead.
-  hosted.log->set_high_watermark(hosted.log->log_end_offset());
+  // This append's end: with samsa.fsync.per.append the log end may already
+  // hold a concurrent append whose fsync has not completed (or will fail).
+  hosted.log->advance_high_watermark(result->last_offset + 1);
   // A retried batch already in the log (idempotent producer) is answered
   // with its original offsets; nothing new for fetchers.
   if (!result->duplicate) fetch_waiters(&services).notify(topic, data.index);
