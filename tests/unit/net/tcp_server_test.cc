@@ -303,6 +303,58 @@ TEST_F(TcpServerTest, SpentRequestBudgetStopsReadingUntilItFrees) {
   ::close(other);
 }
 
+TEST(TcpServerLargeFrames, FramesLargerThanOneReadArriveWhole) {
+  IoContextPool pool(2);
+  TestHandler handler;
+  ConnectionOptions options;
+  options.max_frame_bytes = 4u << 20;
+  TcpServer server(pool, options);
+  uint16_t port = server.listen(ListenerConfig{"PLAINTEXT", "127.0.0.1", 0, &handler});
+  pool.start();
+  server.start_accepting();
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string body(3u << 20, 'b');
+  for (size_t i = 0; i < body.size(); i += 7919) body[i] = static_cast<char>('a' + i % 26);
+  std::vector<uint8_t> stream = frame_of(body);
+  auto second = frame_of("small-after");
+  stream.insert(stream.end(), second.begin(), second.end());
+  std::thread writer([&] {  // in uneven pieces with pauses, so the body is read as it arrives
+    for (size_t at = 0; at < stream.size();) {
+      size_t n = std::min(stream.size() - at, size_t{100000} + at % 4096);
+      ASSERT_EQ(::send(fd, stream.data() + at, n, MSG_NOSIGNAL), static_cast<ssize_t>(n));
+      at += n;
+      if (at % 7 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  auto read_frame = [fd]() -> std::string {
+    auto exact = [fd](uint8_t* p, size_t n) {
+      for (ssize_t r = 0; n > 0; p += r, n -= static_cast<size_t>(r))
+        if ((r = ::recv(fd, p, n, 0)) <= 0) return false;
+      return true;
+    };
+    uint32_t n = 0;
+    if (!exact(reinterpret_cast<uint8_t*>(&n), 4)) return "(closed)";
+    std::string b(ntohl(n), '\0');
+    if (!exact(reinterpret_cast<uint8_t*>(b.data()), b.size())) return "(closed)";
+    return b;
+  };
+  std::string got = read_frame();
+  writer.join();
+  EXPECT_TRUE(got == "echo:" + body) << "got " << got.size() << " bytes";
+  EXPECT_EQ(read_frame(), "echo:small-after");
+  ::close(fd);
+  server.stop_accepting();
+  server.drain(std::chrono::seconds(2));
+  pool.stop();
+}
+
 TEST(TcpServerListen, BusyPortFailsWithTheListenerName) {
   IoContextPool pool(1);
   TestHandler handler;
