@@ -1,6 +1,7 @@
 // LogCleaner: the cleaner thread, the choice of the dirtiest log and the
 // cleaner-offset-checkpoint files (Kafka's LogCleaner + LogCleanerManager).
 #include <algorithm>
+#include <system_error>
 
 #include "samsa/log/log_cleaner.h"
 #include "samsa/util/logging.h"
@@ -113,7 +114,7 @@ std::optional<CleanStats> LogCleaner::clean_dirtiest() {
   std::optional<int64_t> best_checkpoint;
   for (const auto& [log, dir_index] : logs_()) {
     const LogConfig cfg = log->config();
-    if (!cfg.compact_enabled()) continue;
+    if (!cfg.compact_enabled() || log->offline()) continue;
     const TopicPartition& tp = log->topic_partition();
     std::optional<int64_t> checkpoint;
     {
@@ -147,6 +148,9 @@ std::optional<CleanStats> LogCleaner::clean_dirtiest() {
   } catch (const std::exception& e) {
     manager_logger()->error("Cleaning {} failed, it is not cleaned again until a restart: {}", tp.dir_name(),
                             e.what());
+    // A disk error, not bad data: the log dir goes offline.
+    if (dynamic_cast<const std::system_error*>(&e) && on_io_error_)
+      on_io_error_(best_dir, "cleaning " + tp.dir_name() + " failed: " + e.what());
     std::lock_guard lock(mu_);
     uncleanable_.push_back(best);
     in_progress_ = nullptr;
@@ -203,6 +207,7 @@ void LogCleaner::write_checkpoint(size_t dir_index) {
     write_offset_checkpoint(log_dirs_[dir_index] + "/" + kCleanerCheckpointFile, copy);
   } catch (const std::exception& e) {
     manager_logger()->error("Writing {} in {} failed: {}", kCleanerCheckpointFile, log_dirs_[dir_index], e.what());
+    if (on_io_error_) on_io_error_(dir_index, std::string("writing the cleaner checkpoint failed: ") + e.what());
   }
 }
 

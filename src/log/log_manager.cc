@@ -62,6 +62,7 @@ void LogManager::startup() {
   }
   for (size_t i = 0; i < config_.log_dirs.size(); ++i) load_dir(i);
   cleaner_ = std::make_unique<LogCleaner>(config_.cleaner, config_.log_dirs, [this] { return snapshot(); }, clock_);
+  cleaner_->set_io_error_handler([this](size_t dir_index, const std::string& why) { mark_dir_offline(dir_index, why); });
   cleaner_->startup();
   started_ = true;
 }

@@ -146,6 +146,12 @@ class LogCleaner {
   // its checkpoint and never picks this log again.
   void remove(const std::shared_ptr<Log>& log);
   std::optional<int64_t> checkpoint_of(const TopicPartition& tp) const;
+  // An I/O error (std::system_error) while cleaning a log or writing a dir's
+  // checkpoint: reported with the dir's index, which goes offline (Kafka's
+  // LogCleaner does the same). Set before startup().
+  void set_io_error_handler(std::function<void(size_t dir_index, const std::string& why)> handler) {
+    on_io_error_ = std::move(handler);
+  }
 
  private:
   void run();
@@ -171,6 +177,7 @@ class LogCleaner {
   bool stop_ = false;
   mutable std::mutex lifecycle_mu_;  // startup / shutdown / reconfigure; config_ and cleaner_ change only under it
   bool started_ = false;     // between startup() and shutdown()
+  std::function<void(size_t, const std::string&)> on_io_error_;
   std::thread thread_;
 };
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "log_test_util.h"
+#include "samsa/util/fault_injection_env.h"
 #include "samsa/log/log_manager.h"
 #include "samsa/protocol/compression.h"
 
@@ -417,6 +418,31 @@ TEST_F(CleanerTest, CheckpointIsPersistedAndUsed) {
   ASSERT_TRUE(manager->remove("t", 0));
   EXPECT_EQ(test::read_all(tmp / "dir/cleaner-offset-checkpoint"), "0\n0\n");
   manager->shutdown();
+}
+
+TEST_F(CleanerTest, DiskErrorWhileCleaningTakesTheLogDirOffline) {
+  util::FaultInjectionEnv env;
+  util::ScopedMount mount(tmp.path(), &env);
+  LogManagerConfig mc;
+  mc.log_dirs = {tmp / "dir"};
+  mc.default_config = config;
+  mc.cleaner.enable = false;  // rounds are driven by hand
+  std::vector<std::string> offline;
+  mc.on_dir_offline = [&](const std::string& dir, const std::string&, bool) { offline.push_back(dir); };
+  LogManager manager(mc, clock);
+  manager.startup();
+  auto log = manager.get_or_create("t", 0, protocol::Uuid::random(), config).value();
+  for (int i = 0; i < 100; ++i) put(*log, {{"k" + std::to_string(i % 3), std::to_string(i)}});
+  seal(*log);
+  env.set_space_limit(0);
+  auto stats = manager.cleaner()->clean_dirtiest();
+  ASSERT_TRUE(stats);
+  EXPECT_FALSE(stats->cleaned);
+  EXPECT_EQ(offline, std::vector<std::string>{tmp / "dir"});
+  EXPECT_TRUE(log->offline());
+  env.reset();
+  EXPECT_FALSE(manager.cleaner()->clean_dirtiest());  // an offline log is not picked again
+  manager.shutdown();
 }
 
 TEST_F(CleanerTest, DeletePolicyLogsAreNotPickedAndRatioIsRespected) {
