@@ -223,10 +223,15 @@ def check_exact(got: dict[int, list], sent: dict[int, list]) -> None:
             assert (k, v, h) == (ek, ev, eh), f"partition {p} offset {o}: got {(k, v, h)}, want {(ek, ev, eh)}"
 
 
-def check_stored_codec(broker, topic: str, codec: str, sent: dict[int, list]) -> None:
+def check_stored_codec(broker, topic: str, codec: str, sent: dict[int, list],
+                       tiny_uncompressed_ok: bool = False) -> None:
+    """`tiny_uncompressed_ok`: librdkafka sends a batch uncompressed when the
+    codec would make it larger, which happens to a batch of one or two small
+    records (a loaded machine lets linger.ms expire that early)."""
     for p, want in sent.items():
         batches = kw.stored_batches(broker.port, topic, p)
-        assert {c for _, c, _ in batches} == {CODECS[codec]}, \
+        codecs = {c for _, c, n in batches if not (tiny_uncompressed_ok and c == 0 and n <= 2)}
+        assert codecs == {CODECS[codec]}, \
             f"{topic}-{p}: stored batch codecs {sorted({c for _, c, _ in batches})}, want {CODECS[codec]} ({codec})"
         assert sum(n for _, _, n in batches) == len(want), (topic, p, len(batches), len(want))
 
@@ -254,7 +259,7 @@ def test_confluent_produce_kafkajs_group_consume(gbroker, tmp_path, codec):
     recs = records("rd", N)
     confluent_produce(gbroker, topic, codec, recs)
     sent = by_partition(recs)
-    check_stored_codec(gbroker, topic, codec, sent)
+    check_stored_codec(gbroker, topic, codec, sent, tiny_uncompressed_ok=True)
     check_exact(kafkajs_consume(gbroker, tmp_path, topic, N), sent)
 
 
