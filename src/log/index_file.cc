@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <system_error>
@@ -18,62 +19,106 @@ namespace {
 
 }  // namespace
 
+IndexFile::Mapping::~Mapping() {
+  if (data) ::munmap(data, len);
+}
+
+IndexFile::Layout IndexFile::probe(const std::string& path, size_t entry_size,
+                                   int32_t max_index_bytes) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) fail("open", path);
+  struct stat st {};
+  const int rc = ::fstat(fd, &st);
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  if (rc != 0) fail("fstat", path);
+  const size_t existing = static_cast<size_t>(st.st_size);
+  const size_t max_bytes = max_index_bytes > 0 ? static_cast<size_t>(max_index_bytes) : 0;
+  return {existing, std::max(max_bytes / entry_size, existing / entry_size)};
+}
+
 IndexFile::IndexFile(std::string path, int64_t base_offset, size_t entry_size,
                      int32_t max_index_bytes)
-    : path_(std::move(path)), base_offset_(base_offset), entry_size_(entry_size) {
-  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) fail("open", path_);
-  struct stat st {};
-  if (::fstat(fd_, &st) != 0) fail("fstat", path_);
-  const size_t existing = static_cast<size_t>(st.st_size);
-  partial_entry_ = existing % entry_size_ != 0;
-  const size_t existing_entries = existing / entry_size_;
-  const size_t max_bytes = max_index_bytes > 0 ? static_cast<size_t>(max_index_bytes) : 0;
-  max_entries_ = std::max(max_bytes / entry_size_, existing_entries);
-  map_len_ = max_entries_ * entry_size_;
-  if (map_len_ > 0) {
-    void* p = ::mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-    if (p == MAP_FAILED) fail("mmap", path_);
-    map_ = static_cast<uint8_t*>(p);
-  }
-  set_entries(existing_entries);
+    : IndexFile(path, base_offset, entry_size, probe(path, entry_size, max_index_bytes)) {}
+
+IndexFile::IndexFile(std::string path, int64_t base_offset, size_t entry_size, Layout layout)
+    : base_offset_(base_offset),
+      entry_size_(entry_size),
+      max_entries_(layout.max_entries),
+      map_len_(layout.max_entries * entry_size),
+      partial_entry_(layout.existing_bytes % entry_size != 0),
+      mapping_(FileCache::instance(), std::move(path), &IndexFile::open_mapping, map_len_) {
+  set_entries(layout.existing_bytes / entry_size_);
   // A new (or empty) file is preallocated right away, as in Kafka; the
   // segment trims it if it turns out to be inactive.
-  if (existing == 0) resize_to_max();
+  if (layout.existing_bytes == 0) resize_to_max();
 }
 
-IndexFile::~IndexFile() {
-  if (map_) ::munmap(map_, map_len_);
-  if (fd_ >= 0) ::close(fd_);
+IndexFile::~IndexFile() = default;
+
+std::shared_ptr<IndexFile::Mapping> IndexFile::open_mapping(const std::string& path, uint64_t len) {
+  auto m = std::make_shared<Mapping>();
+  if (len == 0) return m;
+  // The descriptor is only needed to create the mapping.
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) fail("open", path);
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  if (p == MAP_FAILED) fail("mmap", path);
+  m->data = static_cast<uint8_t*>(p);
+  m->len = len;
+  return m;
 }
 
-void IndexFile::trim() {
-  if (::ftruncate(fd_, static_cast<off_t>(entries() * entry_size_)) != 0) fail("ftruncate", path_);
+void IndexFile::truncate_file(uint64_t size) {
+  const std::string p = path();
+  if (::truncate(p.c_str(), static_cast<off_t>(size)) != 0) fail("truncate", p);
 }
 
-void IndexFile::resize_to_max() {
-  if (::ftruncate(fd_, static_cast<off_t>(map_len_)) != 0) fail("ftruncate", path_);
-}
+void IndexFile::trim() { truncate_file(entries() * entry_size_); }
+
+void IndexFile::resize_to_max() { truncate_file(map_len_); }
 
 void IndexFile::reset() {
   set_entries(0);
   partial_entry_ = false;
   // Drop the old content so a later unclean stop cannot resurrect it.
-  if (::ftruncate(fd_, 0) != 0) fail("ftruncate", path_);
+  truncate_file(0);
   resize_to_max();
+  mark_dirty();
 }
 
 void IndexFile::flush() {
-  if (map_ && ::msync(map_, map_len_, MS_SYNC) != 0) fail("msync", path_);
+  if (!dirty_.exchange(false, std::memory_order_relaxed)) return;
+  const std::string p = path();
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    mark_dirty();
+    fail("open", p);
+  }
+  const int rc = ::fdatasync(fd);
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  if (rc != 0) {
+    mark_dirty();
+    fail("fsync", p);
+  }
 }
 
 void IndexFile::rename_to(const std::string& new_path) {
-  if (::rename(path_.c_str(), new_path.c_str()) != 0 && errno != ENOENT) fail("rename", path_);
-  path_ = new_path;
+  const std::string old = path();
+  if (::rename(old.c_str(), new_path.c_str()) != 0 && errno != ENOENT) fail("rename", old);
+  mapping_.set_path(new_path);
 }
 
 void IndexFile::remove_file() {
-  if (::unlink(path_.c_str()) != 0 && errno != ENOENT) fail("unlink", path_);
+  pin();
+  const std::string p = path();
+  if (::unlink(p.c_str()) != 0 && errno != ENOENT) fail("unlink", p);
 }
 
 int64_t IndexFile::get64(const uint8_t* p) {

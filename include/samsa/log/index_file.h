@@ -5,17 +5,25 @@
 // segment is active and trimmed to the entries actually written once the
 // segment becomes inactive or is closed, as Kafka does.
 //
-// Why the mapping never moves: the file is mapped once with its largest
-// possible length; growing/trimming only ftruncates the file. Readers on
-// other threads therefore never see a mapping disappear under them; they only
-// read entries below entries(), which is always inside the file.
+// Why a mapping never moves under a reader: the file is always mapped with its
+// largest possible length; growing/trimming only truncates the file, and
+// readers only read entries below entries(), which is always inside the file.
+//
+// Mappings are opened lazily through FileCache::instance() (file_cache.h) and
+// hold no descriptor: with 100,000 partitions the cache bounds how many
+// indexes are mapped (vm.max_map_count). Every operation holds its mapping
+// for its duration, so an eviction meanwhile only unmaps it afterwards. The
+// entry count lives here, not in the file, so it survives an eviction.
 //
 // On open of an existing file every whole entry in it counts (Kafka's rule):
 // an inactive segment's index was trimmed, and a preallocated, zero-filled
 // tail (unclean stop) is caught by the sanity checks or rebuilt by recovery.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "samsa/log/file_cache.h"
 
 namespace samsa::log {
 
@@ -26,7 +34,7 @@ class IndexFile {
   IndexFile(const IndexFile&) = delete;
   IndexFile& operator=(const IndexFile&) = delete;
 
-  const std::string& path() const { return path_; }
+  std::string path() const { return mapping_.path(); }
   int64_t base_offset() const { return base_offset_; }
   size_t entries() const { return entries_.load(std::memory_order_acquire); }
   size_t max_entries() const { return max_entries_; }
@@ -40,13 +48,26 @@ class IndexFile {
   void resize_to_max();
   // Forgets every entry (before a rebuild).
   void reset();
+  // fdatasync of the file (which also writes pages dirtied through a
+  // mapping); skipped when nothing changed since the last flush.
   void flush();
   // Renames the file (suffix on delete); the mapping stays valid.
   void rename_to(const std::string& new_path);
+  // Unlinks the file; pins the mapping first so readers keep working.
   void remove_file();
+  // Keeps the mapping outside the cache (the file is about to be renamed away).
+  void pin() { mapping_.pin(); }
 
  protected:
-  uint8_t* slot(size_t i) const { return map_ + i * entry_size_; }
+  struct Mapping {
+    uint8_t* data = nullptr;
+    size_t len = 0;
+    ~Mapping();
+  };
+  // The mapping, opened if it was evicted; hold it while using slot().
+  std::shared_ptr<Mapping> map() const { return mapping_.get(); }
+  uint8_t* slot(const Mapping& m, size_t i) const { return m.data + i * entry_size_; }
+  void mark_dirty() { dirty_.store(true, std::memory_order_relaxed); }
   void set_entries(size_t n) { entries_.store(n, std::memory_order_release); }
   // Largest i < entries() with key(i) <= target, or -1. `key` must be
   // non-decreasing over the entries.
@@ -70,15 +91,25 @@ class IndexFile {
   static void put64(uint8_t* p, int64_t v);
   static void put32(uint8_t* p, int32_t v);
 
-  std::string path_;
   int64_t base_offset_;
   size_t entry_size_;
   size_t max_entries_ = 0;
   size_t map_len_ = 0;
-  uint8_t* map_ = nullptr;
-  int fd_ = -1;
   bool partial_entry_ = false;
   std::atomic<size_t> entries_{0};
+  std::atomic<bool> dirty_{false};
+
+ private:
+  struct Layout {
+    size_t existing_bytes;
+    size_t max_entries;
+  };
+  // Creates the file if missing and measures it.
+  static Layout probe(const std::string& path, size_t entry_size, int32_t max_index_bytes);
+  IndexFile(std::string path, int64_t base_offset, size_t entry_size, Layout layout);
+  static std::shared_ptr<Mapping> open_mapping(const std::string& path, uint64_t len);
+  void truncate_file(uint64_t size);
+  CachedFile<Mapping> mapping_;
 };
 
 }  // namespace samsa::log
