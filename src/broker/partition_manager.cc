@@ -74,29 +74,41 @@ void PartitionManager::apply(const MetadataImage& image) {
   std::lock_guard lock(apply_mu_);
   auto current = hosted_.load();
   auto next = std::make_shared<Map>();
+  // New partitions are created together (in parallel, log_manager.h): a
+  // CreateTopics of thousands of partitions is not thousands of serial fsyncs.
+  std::vector<log::LogManager::NewLog> to_create;
+  std::vector<std::pair<Map::key_type, std::shared_ptr<HostedPartition>>> created_for;
   for (const auto& [name, topic] : image.topics->by_name) {
     std::optional<log::LogConfig> config;  // computed once per topic, when needed
     for (const auto& [index, p] : topic->partitions) {
       if (std::find(p.replicas.begin(), p.replicas.end(), node_id_) == p.replicas.end()) continue;
       auto key = std::make_pair(name, index);
       auto hosted = std::make_shared<HostedPartition>();
-      auto it = current->find(key);
-      if (it != current->end() && it->second->topic_id == topic->id) {
-        hosted->log = it->second->log;
-      } else {
-        if (!config) config = topic_log_config(config_, image, name);
-        auto created = logs_->get_or_create(name, index, topic->id, *config);
-        if (!created) {
-          log()->error("Cannot open the log of {}-{}: {}", name, index, created.error().message);
-          continue;
-        }
-        hosted->log = std::move(*created);
-      }
       hosted->topic_id = topic->id;
       hosted->leader_id = p.leader;
       hosted->leader_epoch = p.leader_epoch;
       hosted->isr_size = static_cast<int32_t>(p.isr.size());
-      next->emplace(key, std::move(hosted));
+      auto it = current->find(key);
+      if (it != current->end() && it->second->topic_id == topic->id) {
+        hosted->log = it->second->log;
+        next->emplace(key, std::move(hosted));
+      } else {
+        if (!config) config = topic_log_config(config_, image, name);
+        to_create.push_back({name, index, topic->id, *config});
+        created_for.emplace_back(std::move(key), std::move(hosted));
+      }
+    }
+  }
+  if (!to_create.empty()) {
+    auto created = logs_->get_or_create_all(to_create);
+    for (size_t i = 0; i < created.size(); ++i) {
+      auto& [key, hosted] = created_for[i];
+      if (!created[i]) {
+        log()->error("Cannot open the log of {}-{}: {}", key.first, key.second, created[i].error().message);
+        continue;
+      }
+      hosted->log = std::move(created[i].value());
+      next->emplace(std::move(key), std::move(hosted));
     }
   }
   // Topic config changes reach the open logs.

@@ -6,7 +6,9 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <atomic>
 #include <mutex>
+#include <stdexcept>
 #include <system_error>
 #include <thread>
 
@@ -18,6 +20,9 @@ namespace fs = std::filesystem;
 namespace {
 
 auto manager_logger() { return samsa::logger("samsa.log.LogManager"); }
+
+// Threads opening new logs of one get_or_create_all (I/O bound).
+constexpr size_t kCreateThreads = 8;
 
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -55,6 +60,7 @@ void LogManager::startup() {
     }
     lock_fds_.push_back(fd);
   }
+  dir_counts_.assign(config_.log_dirs.size(), 0);
   for (size_t i = 0; i < config_.log_dirs.size(); ++i) load_dir(i);
   cleaner_ = std::make_unique<LogCleaner>(config_.cleaner, config_.log_dirs, [this] { return snapshot(); }, clock_);
   cleaner_->startup();
@@ -94,6 +100,8 @@ void LogManager::load_dir(size_t dir_index) {
   // num.recovery.threads.per.data.dir workers take partitions in turn.
   std::mutex next_mu;
   size_t next = 0;
+  std::vector<std::string> failures;  // under next_mu
+  std::string first_failure;
   auto worker = [&] {
     while (true) {
       size_t i;
@@ -115,11 +123,16 @@ void LogManager::load_dir(size_t dir_index) {
       o.log_start_offset = so != start_offsets->end() ? so->second : 0;
       auto log = Log::open(o);
       if (!log) {
+        // Never skipped: a broker that started without this log would
+        // recreate it empty (or delete it as stray) and lose its data.
         manager_logger()->error("Failed to load {}: {}", path, log.error().message);
+        std::lock_guard lock(next_mu);
+        if (failures.empty()) first_failure = tp.dir_name() + " in " + dir + ": " + log.error().message;
+        failures.push_back(tp.dir_name());
         continue;
       }
       std::unique_lock lock(mu_);
-      logs_[tp] = Entry{log.value(), dir_index};
+      if (logs_.emplace(tp, Entry{log.value(), dir_index}).second) ++dir_counts_[dir_index];
     }
   };
   const int threads = std::max(1, config_.num_recovery_threads_per_data_dir);
@@ -127,6 +140,11 @@ void LogManager::load_dir(size_t dir_index) {
   for (int t = 1; t < threads && static_cast<size_t>(t) < todo.size(); ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
+  if (!failures.empty()) {
+    throw std::runtime_error("cannot load " + std::to_string(failures.size()) + " of " +
+                             std::to_string(todo.size()) + " logs in " + dir + "; first: " + first_failure +
+                             " (fix or move the directory away, then start again)");
+  }
 
   manager_logger()->info("Loaded {} logs from {} ({} shutdown)", todo.size(), dir,
                          clean ? "clean" : "unclean");
@@ -142,13 +160,25 @@ void LogManager::shutdown() {
   started_ = false;
   // First: a cleaning pass must not swap segments of a closing log.
   if (cleaner_) cleaner_->shutdown();
-  for (const auto& [log, dir_index] : snapshot()) {
-    try {
-      log->close();
-    } catch (const std::exception& e) {
-      manager_logger()->error("Closing {} failed: {}", log->dir(), e.what());
+  // Closing is fsyncs and truncates: overlap them as loading does.
+  auto logs = snapshot();
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < logs.size();) {
+      const auto& log = logs[k].first;
+      try {
+        log->close();
+      } catch (const std::exception& e) {
+        manager_logger()->error("Closing {} failed: {}", log->dir(), e.what());
+      }
     }
-  }
+  };
+  const size_t threads = std::max<size_t>(1, static_cast<size_t>(config_.num_recovery_threads_per_data_dir) *
+                                                 config_.log_dirs.size());
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads && t < logs.size(); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
   checkpoint();
   for (size_t i = 0; i < config_.log_dirs.size(); ++i) {
     util::write_file_atomically(config_.log_dirs[i] + "/" + kCleanShutdownFile, std::string_view{});
@@ -159,34 +189,86 @@ void LogManager::shutdown() {
   logs_.clear();
 }
 
+size_t LogManager::pick_dir_locked() {
+  size_t best = 0;
+  for (size_t i = 1; i < dir_counts_.size(); ++i)
+    if (dir_counts_[i] < dir_counts_[best]) best = i;
+  ++dir_counts_[best];
+  return best;
+}
+
+LogOpenOptions LogManager::new_log_options(const NewLog& n, size_t dir_index) const {
+  TopicPartition tp{n.topic, n.partition};
+  LogOpenOptions o;
+  o.dir = config_.log_dirs[dir_index] + "/" + tp.dir_name();
+  o.tp = tp;
+  o.topic_id = n.topic_id;
+  o.config = n.config;
+  o.clock = clock_;
+  o.clean_shutdown = true;  // a new directory has nothing to recover
+  return o;
+}
+
 LogResult<std::shared_ptr<Log>> LogManager::get_or_create(const std::string& topic,
                                                           int32_t partition,
                                                           const protocol::Uuid& topic_id,
                                                           const LogConfig& config) {
-  TopicPartition tp{topic, partition};
-  if (auto existing = get(topic, partition)) {
-    if (!topic_id.is_zero() && !existing->topic_id().is_zero() && existing->topic_id() != topic_id)
-      return log_error(LogErrc::kInconsistentTopicId, tp.dir_name() + " has another topic id");
-    return existing;
+  auto all = get_or_create_all({NewLog{topic, partition, topic_id, config}});
+  return std::move(all.front());
+}
+
+std::vector<LogResult<std::shared_ptr<Log>>> LogManager::get_or_create_all(const std::vector<NewLog>& logs) {
+  std::vector<LogResult<std::shared_ptr<Log>>> out(
+      logs.size(), LogResult<std::shared_ptr<Log>>(log_error(LogErrc::kStorageError, "not created")));
+  // Existing logs answer at once; the others get a dir (counted now, so a
+  // concurrent creation balances too) and are opened below.
+  std::vector<std::pair<size_t, size_t>> todo;  // (index in logs, dir index)
+  {
+    std::unique_lock lock(mu_);
+    if (dir_counts_.size() != config_.log_dirs.size()) dir_counts_.assign(config_.log_dirs.size(), 0);
+    for (size_t i = 0; i < logs.size(); ++i) {
+      const NewLog& n = logs[i];
+      auto it = logs_.find(TopicPartition{n.topic, n.partition});
+      if (it == logs_.end()) {
+        todo.emplace_back(i, pick_dir_locked());
+        continue;
+      }
+      const auto& existing = it->second.log;
+      if (!n.topic_id.is_zero() && !existing->topic_id().is_zero() && existing->topic_id() != n.topic_id) {
+        out[i] = log_error(LogErrc::kInconsistentTopicId,
+                           TopicPartition{n.topic, n.partition}.dir_name() + " has another topic id");
+      } else {
+        out[i] = existing;
+      }
+    }
   }
-  std::unique_lock lock(mu_);
-  if (auto it = logs_.find(tp); it != logs_.end()) return it->second.log;
-  std::vector<size_t> counts(config_.log_dirs.size(), 0);
-  for (const auto& [k, e] : logs_) ++counts[e.dir_index];
-  size_t dir_index = static_cast<size_t>(
-      std::min_element(counts.begin(), counts.end()) - counts.begin());
-  LogOpenOptions o;
-  o.dir = config_.log_dirs[dir_index] + "/" + tp.dir_name();
-  o.tp = tp;
-  o.topic_id = topic_id;
-  o.config = config;
-  o.clock = clock_;
-  o.clean_shutdown = true;  // a new directory has nothing to recover
-  auto log = Log::open(o);
-  if (!log) return log.error();
-  logs_[tp] = Entry{log.value(), dir_index};
-  manager_logger()->info("Created log for {} in {}", tp.dir_name(), o.dir);
-  return log.value();
+  if (todo.empty()) return out;
+  // Creating a log is mostly waiting for fsyncs: a few threads overlap them
+  // (the file system commits their journal entries together).
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < todo.size();) {
+      const auto [i, dir_index] = todo[k];
+      auto log = Log::open(new_log_options(logs[i], dir_index));
+      std::unique_lock lock(mu_);
+      if (!log) {
+        --dir_counts_[dir_index];
+        out[i] = log.error();
+        continue;
+      }
+      const TopicPartition& tp = log.value()->topic_partition();
+      auto [it, inserted] = logs_.emplace(tp, Entry{log.value(), dir_index});
+      if (!inserted) --dir_counts_[dir_index];  // someone else created it meanwhile
+      out[i] = it->second.log;
+      if (inserted) manager_logger()->info("Created log for {} in {}", tp.dir_name(), log.value()->dir());
+    }
+  };
+  const size_t threads = std::min<size_t>(kCreateThreads, (todo.size() + 15) / 16);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  return out;
 }
 
 std::shared_ptr<Log> LogManager::get(const std::string& topic, int32_t partition) const {
@@ -203,6 +285,7 @@ bool LogManager::remove(const std::string& topic, int32_t partition) {
     if (it == logs_.end()) return false;
     entry = it->second;
     logs_.erase(it);
+    if (entry.dir_index < dir_counts_.size()) --dir_counts_[entry.dir_index];
   }
   if (cleaner_) cleaner_->remove(entry.log);
   entry.log->mark_deleted();

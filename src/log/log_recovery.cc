@@ -143,12 +143,14 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
   };
   std::map<int64_t, std::shared_ptr<LogSegment>> loaded;
   bool drop_rest = false;
+  bool files_cut = false;  // recovery truncated or deleted something
   for (int64_t base : bases) {
     const std::string stem = dir_ + "/" + offset_file_stem(base);
     if (drop_rest) {
       auto seg = LogSegment::open(dir_, base, config_, now);
       loader_logger()->warn("Deleting segment {} after a truncated one", seg->log_path());
       seg->delete_files();
+      files_cut = true;
       continue;
     }
     const bool indexes_present =
@@ -172,6 +174,7 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
             "bytes; later segments are deleted",
             seg->log_path(), result.valid_bytes, result.reason, result.truncated_bytes);
         drop_rest = true;
+        files_cut = true;
       } else {
         loader_logger()->debug("Recovered segment {} ({}), {} valid bytes", seg->log_path(), *why,
                                result.valid_bytes);
@@ -198,6 +201,7 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
     log_start_offset_ = std::clamp(log_start_offset_, segments_.begin()->first, leo);
     recovery_point_ = std::clamp(recovery_point, log_start_offset_, leo);
     high_watermark_ = leo;
+    needs_flush_ = files_cut;
   }
   epochs_->truncate_from_end(leo);
   epochs_->truncate_from_start(log_start_offset());
@@ -230,6 +234,7 @@ LogResult<int64_t> Log::truncate_to(int64_t offset) {
       log_end_offset_ = active->next_offset();
       high_watermark_ = std::min(high_watermark_, log_end_offset_);
       recovery_point_ = std::min(recovery_point_, log_end_offset_);
+      needs_flush_ = true;
     }
     epochs_->truncate_from_end(log_end_offset());
     // Producer state after the cut: the newest snapshot at or below it plus

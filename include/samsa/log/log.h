@@ -191,6 +191,9 @@ class Log {
   int64_t pending_flush_offset_ = -1;  // rolled, not yet flushed below this
   int64_t last_flush_ms_ = 0;
   int64_t unflushed_messages_ = 0;
+  // Files changed below the recovery point (truncation, recovery): the next
+  // flush() fsyncs even if the log end did not move.
+  bool needs_flush_ = false;
   bool closed_ = false;
 };
 

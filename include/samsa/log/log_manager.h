@@ -36,7 +36,7 @@ inline constexpr const char* kCleanShutdownFile = ".kafka_cleanshutdown";
 
 struct LogManagerConfig {
   std::vector<std::string> log_dirs;            // log.dirs
-  int num_recovery_threads_per_data_dir = 1;    // num.recovery.threads.per.data.dir
+  int num_recovery_threads_per_data_dir = 2;    // num.recovery.threads.per.data.dir
   LogConfig default_config;
   // Config for logs found at startup (topic overrides); default_config if unset.
   std::function<LogConfig(const TopicPartition&)> config_for;
@@ -51,16 +51,29 @@ class LogManager {
   LogManager& operator=(const LogManager&) = delete;
 
   // Locks the dirs, loads every partition (recovering after an unclean
-  // stop), then removes the clean-shutdown markers. Throws std::system_error
-  // if a directory cannot be used.
+  // stop; num_recovery_threads_per_data_dir at a time), then removes the
+  // clean-shutdown markers. Throws std::system_error if a directory cannot
+  // be used, std::runtime_error naming the partition and the cause if a log
+  // cannot be loaded (start-up stops rather than skip it).
   void startup();
-  // Flushes and closes every log, writes the checkpoints and the markers.
+  // Flushes and closes every log (num_recovery_threads_per_data_dir per dir
+  // at a time), writes the checkpoints and the markers.
   void shutdown();
 
   // New logs go to the dir holding the fewest partitions.
   LogResult<std::shared_ptr<Log>> get_or_create(const std::string& topic, int32_t partition,
                                                 const protocol::Uuid& topic_id,
                                                 const LogConfig& config);
+  // Many logs at once (CreateTopics with thousands of partitions): the new
+  // ones are opened in parallel, outside the partition map's lock, so their
+  // directory and file creation (and fsyncs) overlap. Results are in order.
+  struct NewLog {
+    std::string topic;
+    int32_t partition = 0;
+    protocol::Uuid topic_id;
+    LogConfig config;
+  };
+  std::vector<LogResult<std::shared_ptr<Log>>> get_or_create_all(const std::vector<NewLog>& logs);
   std::shared_ptr<Log> get(const std::string& topic, int32_t partition) const;
   // Renames the dir to "<topic>-<partition>.<32 hex>-delete", then removes it.
   bool remove(const std::string& topic, int32_t partition);
@@ -85,6 +98,9 @@ class LogManager {
     size_t dir_index;
   };
   void load_dir(size_t dir_index);
+  // The dir holding the fewest partitions; counts it. Caller holds mu_.
+  size_t pick_dir_locked();
+  LogOpenOptions new_log_options(const NewLog& n, size_t dir_index) const;
   std::vector<std::pair<std::shared_ptr<Log>, size_t>> snapshot() const;
 
   LogManagerConfig config_;
@@ -92,6 +108,7 @@ class LogManager {
   std::vector<int> lock_fds_;
   mutable std::shared_mutex mu_;
   std::unordered_map<TopicPartition, Entry, TopicPartitionHash> logs_;
+  std::vector<size_t> dir_counts_;  // under mu_: entries of logs_ per dir
   std::mutex checkpoint_mu_;
   std::unique_ptr<LogCleaner> cleaner_;
   bool started_ = false;

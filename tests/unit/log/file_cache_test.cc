@@ -79,7 +79,7 @@ TEST(FileCacheTest, DefaultCapacityLeavesHeadroomBelowTheDescriptorLimit) {
   EXPECT_GE(cap, 64u);
 }
 
-// 300 logs (900 segment files) under a 64-entry cache: descriptors and
+// 150 logs (450 segment files) under a 64-entry cache: descriptors and
 // mappings stay bounded, every log appends and reads, a reader's handle
 // survives the eviction of its file, and everything reloads.
 TEST(FileCacheTest, ManyLogsUnderASmallCache) {
@@ -91,16 +91,21 @@ TEST(FileCacheTest, ManyLogsUnderASmallCache) {
   cfg.log_dirs = {tmp / "d"};
   cfg.num_recovery_threads_per_data_dir = 2;
   cfg.default_config = test::small_config();
-  constexpr int kLogs = 300;
+  constexpr int kLogs = 150;
   const auto id = protocol::Uuid::random();
   const size_t fds_before = open_fds();
   FetchRange held;
   {
     LogManager m(cfg, clock);
     m.startup();
+    std::vector<LogManager::NewLog> wanted;
+    for (int p = 0; p < kLogs; ++p) wanted.push_back({"t", p, id, cfg.default_config});
+    auto created = m.get_or_create_all(wanted);
+    ASSERT_EQ(created.size(), static_cast<size_t>(kLogs));
     for (int p = 0; p < kLogs; ++p) {
       auto log = m.get_or_create("t", p, id, cfg.default_config);
       ASSERT_TRUE(log.ok());
+      ASSERT_EQ(*log, created[p].value());
       auto b = test::make_batch(1 + p % 3, 1000 + p);
       ASSERT_TRUE((*log)->append_as_leader(b, 0).ok());
       (*log)->set_high_watermark((*log)->log_end_offset());
@@ -138,6 +143,32 @@ TEST(FileCacheTest, ManyLogsUnderASmallCache) {
   }
   EXPECT_LE(mappings_of(tmp.path()), 64u);
   again.shutdown();
+}
+
+TEST(LogManagerLoadTest, StartupStopsNamingALogThatCannotBeLoaded) {
+  test::TempDir tmp;
+  LogManagerConfig cfg;
+  cfg.log_dirs = {tmp / "d"};
+  cfg.default_config = test::small_config();
+  {
+    LogManager m(cfg);
+    m.startup();
+    ASSERT_TRUE(m.get_or_create("good", 0, protocol::Uuid::random(), cfg.default_config).ok());
+    ASSERT_TRUE(m.get_or_create("bad", 0, protocol::Uuid::random(), cfg.default_config).ok());
+    m.shutdown();
+  }
+  // A segment that cannot be opened (a directory where the .log should be).
+  const std::string seg = tmp / "d/bad-0/00000000000000000000.log";
+  std::filesystem::remove(seg);
+  std::filesystem::create_directory(seg);
+  LogManager again(cfg);
+  try {
+    again.startup();
+    FAIL() << "start-up went on without bad-0";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad-0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("00000000000000000000.log"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
