@@ -25,14 +25,15 @@ IndexFile::Mapping::~Mapping() {
 
 IndexFile::Layout IndexFile::probe(const std::string& path, size_t entry_size,
                                    int32_t max_index_bytes) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) fail("open", path);
+  // stat first: loading 100,000 partitions finds the files there.
   struct stat st {};
-  const int rc = ::fstat(fd, &st);
-  const int saved = errno;
-  ::close(fd);
-  errno = saved;
-  if (rc != 0) fail("fstat", path);
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) fail("stat", path);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) fail("open", path);
+    ::close(fd);
+    st.st_size = 0;
+  }
   const size_t existing = static_cast<size_t>(st.st_size);
   const size_t max_bytes = max_index_bytes > 0 ? static_cast<size_t>(max_index_bytes) : 0;
   return {existing, std::max(max_bytes / entry_size, existing / entry_size)};
@@ -50,9 +51,7 @@ IndexFile::IndexFile(std::string path, int64_t base_offset, size_t entry_size, L
       partial_entry_(layout.existing_bytes % entry_size != 0),
       mapping_(FileCache::instance(), std::move(path), &IndexFile::open_mapping, map_len_) {
   set_entries(layout.existing_bytes / entry_size_);
-  // A new (or empty) file is preallocated right away, as in Kafka; the
-  // segment trims it if it turns out to be inactive.
-  if (layout.existing_bytes == 0) resize_to_max();
+  file_bytes_.store(layout.existing_bytes, std::memory_order_relaxed);
 }
 
 IndexFile::~IndexFile() = default;
@@ -76,18 +75,28 @@ std::shared_ptr<IndexFile::Mapping> IndexFile::open_mapping(const std::string& p
 void IndexFile::truncate_file(uint64_t size) {
   const std::string p = path();
   if (::truncate(p.c_str(), static_cast<off_t>(size)) != 0) fail("truncate", p);
+  file_bytes_.store(size, std::memory_order_release);
 }
 
-void IndexFile::trim() { truncate_file(entries() * entry_size_); }
+void IndexFile::trim() {
+  const uint64_t want = entries() * entry_size_;
+  if (file_bytes_.load(std::memory_order_acquire) != want) truncate_file(want);
+}
 
-void IndexFile::resize_to_max() { truncate_file(map_len_); }
+void IndexFile::resize_to_max() {
+  if (file_bytes_.load(std::memory_order_acquire) != map_len_) truncate_file(map_len_);
+}
+
+void IndexFile::make_room_for(size_t n) {
+  // Writing a mapped page past the end of the file would be SIGBUS.
+  if (file_bytes_.load(std::memory_order_acquire) < (n + 1) * entry_size_) resize_to_max();
+}
 
 void IndexFile::reset() {
   set_entries(0);
   partial_entry_ = false;
   // Drop the old content so a later unclean stop cannot resurrect it.
   truncate_file(0);
-  resize_to_max();
   mark_dirty();
 }
 

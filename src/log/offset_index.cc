@@ -47,6 +47,7 @@ void OffsetIndex::append(int64_t offset, uint32_t position) {
     if (offset <= last.offset || position <= last.position)
       throw std::logic_error("non-increasing offset index entry in " + path());
   }
+  make_room_for(n);
   uint8_t* p = slot(*m, n);
   put32(p, static_cast<int32_t>(offset - base_offset_));
   put32(p + 4, static_cast<int32_t>(position));

@@ -55,9 +55,7 @@ std::shared_ptr<LogSegment> LogSegment::create(const std::string& dir, int64_t b
                                                std::string_view file_suffix) {
   std::shared_ptr<LogSegment> seg(new LogSegment(base_offset, config, now_ms));
   seg->open_files(dir, /*truncate=*/true, file_suffix);
-  seg->offset_index_->resize_to_max();
-  seg->time_index_->resize_to_max();
-  return seg;
+  return seg;  // the indexes preallocate at their first entry
 }
 
 std::shared_ptr<LogSegment> LogSegment::open(const std::string& dir, int64_t base_offset,
@@ -127,8 +125,8 @@ void LogSegment::on_become_inactive() {
 }
 
 void LogSegment::on_become_active() {
-  offset_index_->resize_to_max();
-  time_index_->resize_to_max();
+  // Nothing to do on disk now: the indexes preallocate again at their next
+  // entry (idle partitions never pay for it).
 }
 
 uint64_t LogSegment::truncate_to(int64_t offset) {

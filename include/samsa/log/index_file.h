@@ -2,7 +2,7 @@
 // Shared machinery of the two sparse segment indexes (.index, .timeindex):
 // a file of fixed-size big-endian entries, preallocated to
 // segment.index.bytes (rounded down to a whole number of entries) while its
-// segment is active and trimmed to the entries actually written once the
+// segment is active (from its first entry on) and trimmed to the entries actually written once the
 // segment becomes inactive or is closed, as Kafka does.
 //
 // Why a mapping never moves under a reader: the file is always mapped with its
@@ -44,7 +44,9 @@ class IndexFile {
 
   // File length = entries * entry size (segment becomes inactive / close).
   void trim();
-  // File length = the preallocated maximum (segment is active again).
+  // File length = the preallocated maximum. An active segment's index gets
+  // it at its first append (make_room_for), so a partition that is never
+  // written costs no preallocation and no truncate at start or close.
   void resize_to_max();
   // Forgets every entry (before a rebuild).
   void reset();
@@ -68,6 +70,8 @@ class IndexFile {
   std::shared_ptr<Mapping> map() const { return mapping_.get(); }
   uint8_t* slot(const Mapping& m, size_t i) const { return m.data + i * entry_size_; }
   void mark_dirty() { dirty_.store(true, std::memory_order_relaxed); }
+  // Before writing entry n: preallocates if the file is shorter.
+  void make_room_for(size_t n);
   void set_entries(size_t n) { entries_.store(n, std::memory_order_release); }
   // Largest i < entries() with key(i) <= target, or -1. `key` must be
   // non-decreasing over the entries.
@@ -98,6 +102,7 @@ class IndexFile {
   bool partial_entry_ = false;
   std::atomic<size_t> entries_{0};
   std::atomic<bool> dirty_{false};
+  std::atomic<uint64_t> file_bytes_{0};  // the file's length as we last set it
 
  private:
   struct Layout {

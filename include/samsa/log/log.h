@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -154,8 +155,10 @@ class Log {
   explicit Log(LogOpenOptions options);
   // log_recovery.cc
   void load_segments(bool clean_shutdown, int64_t recovery_point);
-  void remove_temp_files();
-  void complete_interrupted_swaps();
+  // Returns the names left in the directory.
+  std::set<std::string> remove_temp_files();
+  // Returns whether it changed the directory.
+  bool complete_interrupted_swaps(const std::set<std::string>& names);
   // log.cc
   std::shared_ptr<LogSegment> active_segment() const;
   std::vector<std::shared_ptr<LogSegment>> segments_snapshot() const;

@@ -99,7 +99,7 @@ class LogSegment {
   void append(std::span<const uint8_t> bytes, std::span<const protocol::BatchView> batches);
   // Final time index entry, then indexes trimmed to their entries.
   void on_become_inactive();
-  // Indexes back to full preallocated size (segment is active again).
+  // The segment is active again: its indexes preallocate at their next entry.
   void on_become_active();
   // Drops batches with offsets >= `offset`; returns bytes removed.
   uint64_t truncate_to(int64_t offset);

@@ -44,7 +44,9 @@ TEST(FileCacheTest, EvictsLeastRecentlyUsedBeyondCapacity) {
     auto v = std::make_shared<int>(static_cast<int>(i));
     seen.push_back(v);
     cache.insert(1 + i * 16, v);
-    if (i == 3) ASSERT_NE(cache.lookup(1), nullptr);  // 1 is now the most recent
+    if (i == 3) {
+      ASSERT_NE(cache.lookup(1), nullptr);  // 1 is now the most recent
+    }
   }
   EXPECT_NE(cache.lookup(1), nullptr);
   EXPECT_EQ(cache.lookup(17), nullptr);  // least recently used: evicted and freed
