@@ -25,13 +25,11 @@ IndexFile::Mapping::~Mapping() {
 
 IndexFile::Layout IndexFile::probe(const std::string& path, size_t entry_size,
                                    int32_t max_index_bytes) {
-  // stat first: loading 100,000 partitions finds the files there.
+  // A missing file is an empty index: it is created at its first entry (a
+  // partition that is never written costs no index inodes).
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno != ENOENT) fail("stat", path);
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) fail("open", path);
-    ::close(fd);
     st.st_size = 0;
   }
   const size_t existing = static_cast<size_t>(st.st_size);
@@ -74,8 +72,30 @@ std::shared_ptr<IndexFile::Mapping> IndexFile::open_mapping(const std::string& p
 
 void IndexFile::truncate_file(uint64_t size) {
   const std::string p = path();
-  if (::truncate(p.c_str(), static_cast<off_t>(size)) != 0) fail("truncate", p);
+  if (::truncate(p.c_str(), static_cast<off_t>(size)) != 0) {
+    if (errno != ENOENT) fail("truncate", p);
+    int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) fail("open", p);
+    const int rc = ::ftruncate(fd, static_cast<off_t>(size));
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    if (rc != 0) fail("ftruncate", p);
+  }
   file_bytes_.store(size, std::memory_order_release);
+}
+
+void IndexFile::create_if_missing() {
+  const std::string p = path();
+  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) fail("open", p);
+  ::close(fd);
+}
+
+void IndexFile::pin() {
+  // Nothing mapped or to map: an empty index may have no file at all.
+  if (file_bytes_.load(std::memory_order_acquire) == 0) return;
+  mapping_.pin();
 }
 
 void IndexFile::trim() {
@@ -94,10 +114,12 @@ void IndexFile::make_room_for(size_t n) {
 
 void IndexFile::reset() {
   set_entries(0);
-  partial_entry_ = false;
   // Drop the old content so a later unclean stop cannot resurrect it.
-  truncate_file(0);
-  mark_dirty();
+  if (file_bytes_.load(std::memory_order_acquire) != 0 || partial_entry_) {
+    truncate_file(0);
+    mark_dirty();
+  }
+  partial_entry_ = false;
 }
 
 void IndexFile::flush() {

@@ -15,6 +15,18 @@ auto log_logger() { return samsa::logger("samsa.log.UnifiedLog"); }
 
 LogError storage_error(const std::exception& e) { return log_error(LogErrc::kStorageError, e.what()); }
 
+// Write to "<path>.tmp" and rename: a reader sees the whole file or none,
+// but nothing is fsynced (the caller does that later).
+void write_file_unsynced(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    auto f = FileHandle::open(tmp, /*create=*/true);
+    f->truncate(0);
+    f->pwrite_all(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()), 0);
+  }
+  rename_file(tmp, path);
+}
+
 }  // namespace
 
 Log::Log(LogOpenOptions o)
@@ -48,7 +60,11 @@ LogResult<std::shared_ptr<Log>> Log::open(LogOpenOptions options) {
     if (stored) {
       log->topic_id_ = *stored;
     } else if (!options.topic_id.is_zero()) {
-      util::write_file_atomically(meta_path, format_partition_metadata(options.topic_id));
+      if (options.sync_partition_metadata) {
+        util::write_file_atomically(meta_path, format_partition_metadata(options.topic_id));
+      } else {
+        write_file_unsynced(meta_path, format_partition_metadata(options.topic_id));
+      }
     }
 
     log->epochs_ =

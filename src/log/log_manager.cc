@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <filesystem>
 #include <atomic>
 #include <mutex>
@@ -23,6 +24,10 @@ auto manager_logger() { return samsa::logger("samsa.log.LogManager"); }
 
 // Threads opening new logs of one get_or_create_all (I/O bound).
 constexpr size_t kCreateThreads = 8;
+// New logs whose partition.metadata flush_check() syncs per call, and the
+// backlog above which one syncfs replaces the per-file fsyncs.
+constexpr size_t kSyncPerCheck = 1024;
+constexpr size_t kSyncfsAbove = 4096;
 
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -179,6 +184,7 @@ void LogManager::shutdown() {
   for (size_t t = 1; t < threads && t < logs.size(); ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
+  sync_new_logs(SIZE_MAX);
   checkpoint();
   for (size_t i = 0; i < config_.log_dirs.size(); ++i) {
     util::write_file_atomically(config_.log_dirs[i] + "/" + kCleanShutdownFile, std::string_view{});
@@ -249,7 +255,13 @@ std::vector<LogResult<std::shared_ptr<Log>>> LogManager::get_or_create_all(const
   auto worker = [&] {
     for (size_t k; (k = next.fetch_add(1)) < todo.size();) {
       const auto [i, dir_index] = todo[k];
-      auto log = Log::open(new_log_options(logs[i], dir_index));
+      LogOpenOptions o = new_log_options(logs[i], dir_index);
+      o.sync_partition_metadata = false;  // sync_new_logs() does it, off the request path
+      auto log = Log::open(o);
+      if (log) {
+        std::lock_guard lock(unsynced_mu_);
+        unsynced_dirs_.push_back(o.dir);
+      }
       std::unique_lock lock(mu_);
       if (!log) {
         --dir_counts_[dir_index];
@@ -342,7 +354,59 @@ size_t LogManager::retention_check() {
   return deleted;
 }
 
+void LogManager::sync_new_logs(size_t max) {
+  std::vector<std::string> dirs;
+  {
+    std::lock_guard lock(unsynced_mu_);
+    if (max >= unsynced_dirs_.size()) {
+      dirs.swap(unsynced_dirs_);
+    } else {
+      dirs.assign(unsynced_dirs_.end() - static_cast<ptrdiff_t>(max), unsynced_dirs_.end());
+      unsynced_dirs_.resize(unsynced_dirs_.size() - max);
+    }
+  }
+  if (dirs.empty()) return;
+  if (dirs.size() > kSyncfsAbove) {
+    // Thousands of new logs (a stop right after a big CreateTopics): one
+    // syncfs per file system instead of two fsyncs each.
+    for (const auto& d : config_.log_dirs) {
+      int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 || ::syncfs(fd) != 0)
+        manager_logger()->error("Syncing {} failed: {}", d, std::generic_category().message(errno));
+      if (fd >= 0) ::close(fd);
+    }
+    return;
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < dirs.size();) {
+      try {
+        const std::string meta = dirs[k] + "/" + kPartitionMetadataFile;
+        if (file_exists(meta)) FileHandle::open(meta, /*create=*/false)->fsync();
+        fsync_dir(dirs[k]);
+      } catch (const std::exception& e) {
+        // Removed meanwhile (DeleteTopics), or a failing disk.
+        if (fs::exists(dirs[k])) manager_logger()->error("Syncing the new log {} failed: {}", dirs[k], e.what());
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < kCreateThreads && t * 64 < dirs.size(); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  // The new directories' own entries.
+  for (const auto& d : config_.log_dirs) {
+    try {
+      fsync_dir(d);
+    } catch (const std::exception& e) {
+      manager_logger()->error("Syncing {} failed: {}", d, e.what());
+    }
+  }
+}
+
 void LogManager::flush_check() {
+  // Bounded: this runs on the scheduler's thread.
+  sync_new_logs(kSyncPerCheck);
   const int64_t now = clock_->now_ms();
   for (const auto& [log, dir_index] : snapshot()) {
     try {

@@ -163,9 +163,10 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
       continue;
     }
     const std::string stem_name = offset_file_stem(base);
-    const bool indexes_present =
-        names.count(stem_name + kIndexSuffix) && names.count(stem_name + kTimeIndexSuffix);
     auto seg = LogSegment::open(dir_, base, config_, now);
+    // An empty segment needs no index files (they appear at the first entry).
+    const bool indexes_present =
+        seg->size() == 0 || (names.count(stem_name + kIndexSuffix) && names.count(stem_name + kTimeIndexSuffix));
     std::optional<std::string> why;
     if (!indexes_present) {
       why = "missing index file";

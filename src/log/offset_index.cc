@@ -41,13 +41,13 @@ std::optional<OffsetPosition> OffsetIndex::last_entry() const {
 void OffsetIndex::append(int64_t offset, uint32_t position) {
   size_t n = entries();
   if (n >= max_entries_) throw std::logic_error("append to a full offset index " + path());
+  make_room_for(n);  // creates the file at the first entry
   auto m = map();
   if (n > 0) {
     OffsetPosition last = entry_in(*m, n - 1);
     if (offset <= last.offset || position <= last.position)
       throw std::logic_error("non-increasing offset index entry in " + path());
   }
-  make_room_for(n);
   uint8_t* p = slot(*m, n);
   put32(p, static_cast<int32_t>(offset - base_offset_));
   put32(p + 4, static_cast<int32_t>(position));

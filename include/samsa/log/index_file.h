@@ -58,7 +58,10 @@ class IndexFile {
   // Unlinks the file; pins the mapping first so readers keep working.
   void remove_file();
   // Keeps the mapping outside the cache (the file is about to be renamed away).
-  void pin() { mapping_.pin(); }
+  void pin();
+  // An index without entries may have no file yet (see probe): creates an
+  // empty one for a caller that renames the files by name.
+  void create_if_missing();
 
  protected:
   struct Mapping {

@@ -54,6 +54,10 @@ struct LogOpenOptions {
   bool clean_shutdown = false;   // the log dir had .kafka_cleanshutdown
   int64_t recovery_point = 0;    // from recovery-point-offset-checkpoint
   int64_t log_start_offset = 0;  // from log-start-offset-checkpoint
+  // false: a new log's partition.metadata is written without fsync and the
+  // caller makes it durable later (LogManager syncs new logs in the
+  // background, as Kafka flushes that file asynchronously).
+  bool sync_partition_metadata = true;
 };
 
 class Log {

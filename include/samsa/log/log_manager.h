@@ -83,8 +83,12 @@ class LogManager {
   LogResult<int64_t> delete_records(const std::string& topic, int32_t partition, int64_t offset);
   // Retention over all logs; returns the segments deleted.
   size_t retention_check();
-  // flush.ms and flushes of rolled segments over all logs.
+  // flush.ms and flushes of rolled segments over all logs; makes the
+  // partition.metadata files of logs created since the last call durable.
   void flush_check();
+  // fsyncs the partition.metadata files (and their directories) of up to
+  // `max` logs get_or_create_all created and not synced yet.
+  void sync_new_logs(size_t max);
   // producer.id.expiration.ms over all logs; returns the producers dropped.
   size_t remove_expired_producers();
   // Writes recovery-point and log-start-offset checkpoints of every dir.
@@ -109,6 +113,8 @@ class LogManager {
   mutable std::shared_mutex mu_;
   std::unordered_map<TopicPartition, Entry, TopicPartitionHash> logs_;
   std::vector<size_t> dir_counts_;  // under mu_: entries of logs_ per dir
+  std::mutex unsynced_mu_;
+  std::vector<std::string> unsynced_dirs_;  // new logs whose metadata is not fsynced yet
   std::mutex checkpoint_mu_;
   std::unique_ptr<LogCleaner> cleaner_;
   bool started_ = false;

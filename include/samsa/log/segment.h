@@ -137,6 +137,11 @@ class LogSegment {
   // Renames the three files to *.deleted, then unlinks them. Open readers
   // keep their FileHandle.
   void delete_files();
+  // Index files appear at their first entry; this creates empty ones now.
+  void create_index_files() {
+    offset_index_->create_if_missing();
+    time_index_->create_if_missing();
+  }
   void close();
 
  private:
