@@ -111,11 +111,17 @@ void PartitionManager::apply(const MetadataImage& image) {
       next->emplace(std::move(key), std::move(hosted));
     }
   }
-  // Topic config changes reach the open logs.
+  // Topic config changes reach the open logs. The map is ordered by topic:
+  // one config per topic, not per partition (100,000 partitions).
+  const std::string* config_topic = nullptr;
+  log::LogConfig wanted;
   for (auto& [key, hosted] : *next) {
     auto it = current->find(key);
     if (it == current->end()) continue;
-    auto wanted = topic_log_config(config_, image, key.first);
+    if (config_topic == nullptr || *config_topic != key.first) {
+      wanted = topic_log_config(config_, image, key.first);
+      config_topic = &key.first;
+    }
     hosted->log->update_config(wanted);
   }
   for (const auto& [key, hosted] : *current) {
@@ -123,11 +129,16 @@ void PartitionManager::apply(const MetadataImage& image) {
     log()->info("Deleting the log of {}-{}: the partition is gone from the metadata", key.first, key.second);
     logs_->remove(key.first, key.second);
   }
-  // Logs found on disk at start-up whose topic no longer exists.
-  for (const auto& tp : logs_->partitions()) {
-    if (!next->count({tp.topic, tp.partition})) {
-      log()->info("Deleting the stray log of {}-{}", tp.topic, tp.partition);
-      logs_->remove(tp.topic, tp.partition);
+  // Logs found on disk at start-up whose topic no longer exists. Only the
+  // first image can find any (later logs all come from here), and listing
+  // 100,000 logs on every metadata change would cost a network thread.
+  if (!strays_checked_) {
+    strays_checked_ = true;
+    for (const auto& tp : logs_->partitions()) {
+      if (!next->count({tp.topic, tp.partition})) {
+        log()->info("Deleting the stray log of {}-{}", tp.topic, tp.partition);
+        logs_->remove(tp.topic, tp.partition);
+      }
     }
   }
   hosted_.store(std::shared_ptr<const Map>(std::move(next)));

@@ -52,6 +52,7 @@ class PartitionManager {
   int32_t node_id_;
   std::unique_ptr<log::LogManager> logs_;
   std::mutex apply_mu_;  // apply() calls are serialised; readers never take it
+  bool strays_checked_ = false;  // under apply_mu_
   std::atomic<std::shared_ptr<const Map>> hosted_{std::make_shared<const Map>()};
 };
 
