@@ -26,7 +26,7 @@ auto manager_logger() { return samsa::logger("samsa.log.LogManager"); }
 constexpr size_t kCreateThreads = 8;
 // New logs whose partition.metadata flush_check() syncs per call, and the
 // backlog above which one syncfs replaces the per-file fsyncs.
-constexpr size_t kSyncPerCheck = 1024;
+constexpr size_t kSyncPerCheck = 256;  // short: it runs on the scheduler thread
 constexpr size_t kSyncfsAbove = 4096;
 
 bool ends_with(const std::string& s, std::string_view suffix) {
