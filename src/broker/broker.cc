@@ -1,13 +1,17 @@
 #include "samsa/broker/broker.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "samsa/broker/connection_reconfigurable.h"
+#include "samsa/broker/dynamic_broker_config.h"
 #include "samsa/broker/features.h"
 #include "samsa/broker/group/group_coordinator.h"
+#include "samsa/broker/log_cleaner_reconfigurable.h"
 #include "samsa/broker/meta_properties.h"
 #include "samsa/broker/metadata/controller.h"
 #include "samsa/broker/metadata/image_records.h"
@@ -27,6 +31,11 @@
 namespace samsa::broker {
 
 namespace {
+
+// Controller work (commits, partition creation) runs niced: when the CPU is
+// short, the network threads answer first and admin requests take longer.
+constexpr int kBackgroundNice = 10;
+
 const std::shared_ptr<spdlog::logger>& log() {
   static auto l = samsa::logger("samsa.server.BrokerServer");
   return l;
@@ -36,12 +45,20 @@ bool is_controller_listener(const BrokerConfig& config, const std::string& name)
   const auto& names = config.controller_listener_names;
   return std::find(names.begin(), names.end(), name) != names.end();
 }
+
+size_t broker_listener_count(const BrokerConfig& config) {
+  return static_cast<size_t>(std::count_if(config.listeners.begin(), config.listeners.end(), [&](const Listener& l) {
+    return !is_controller_listener(config, l.name);
+  }));
+}
 }  // namespace
 
 Broker::Broker(BrokerConfig config, std::string cluster_id, int16_t metadata_version)
     : config_(std::move(config)), cluster_id_(std::move(cluster_id)), bootstrap_metadata_version_(metadata_version) {
   services_.node_id = config_.node_id;
   services_.config = &config_;
+  dynamic_config_ = std::make_unique<DynamicBrokerConfig>(config_, config_.node_id);
+  services_.dynamic_config = dynamic_config_.get();
 }
 
 Broker::~Broker() { stop(std::chrono::seconds(1)); }
@@ -70,6 +87,9 @@ void Broker::load_metadata() {
   options.config.segment_bytes = config_.metadata_log_segment_bytes;
   options.config.segment_ms = config_.metadata_log_segment_ms;
   options.config.retention_ms = -1;  // snapshots, not retention, bound this log
+  options.on_io_error = [this](const std::string& why) {
+    fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", config_.metadata_log_dir, why));
+  };
   metadata_log_ = raft::MetadataLog::open(options);
 
   auto image = std::make_shared<const MetadataImage>(initial_image(cluster_id_));
@@ -94,11 +114,13 @@ void Broker::load_metadata() {
       },
       replay_from);
   services_.metadata.publish(image);
+  dynamic_config_->on_image(*image);
   log()->info("Loaded {} metadata batches up to offset {} ({} topics)", batches, metadata_log_->end_offset(),
               image->topics->by_name.size());
 
   controller_ = std::make_unique<QuorumController>(*metadata_log_, services_.metadata,
                                                    metadata::controller_defaults(config_), [this](const std::shared_ptr<const MetadataImage>& img) {
+                                                     dynamic_config_->on_image(*img);
                                                      if (partitions_) partitions_->apply(*img);
                                                      if (groups_) groups_->on_image(*img);
                                                    });
@@ -216,6 +238,20 @@ net::FileTransferMode Broker::file_transfer_mode() const {
   return net::FileTransferMode::kPread;
 }
 
+void Broker::apply_connection_configs() {
+  net::ConnectionLimits& limits = server_->limits();
+  limits.set_max_connections(config_.max_connections);
+  limits.set_max_connections_per_ip(config_.max_connections_per_ip);
+  std::string error;
+  if (!limits.set_max_connections_per_ip_overrides(config_.max_connections_per_ip_overrides, &error))
+    throw std::runtime_error("max.connections.per.ip.overrides: " + error);  // validated with the config
+  limits.set_connections_max_idle_ms(config_.connections_max_idle_ms);
+  server_->request_budget().set_limit(config_.queued_max_request_bytes);
+}
+
+net::ConnectionLimits& Broker::connection_limits() { return server_->limits(); }
+net::RequestBudget& Broker::request_budget() { return server_->request_budget(); }
+
 void Broker::start() {
   // Segment files are opened on demand through a bounded cache sized from the
   // descriptor limit, so 100,000 partitions fit under a few thousand fds.
@@ -225,14 +261,27 @@ void Broker::start() {
               log::FileCache::instance().capacity());
   scheduler_ = std::make_unique<Scheduler>();
   services_.scheduler = scheduler_.get();
-  partitions_ = std::make_unique<PartitionManager>(config_, config_.node_id);
+  partitions_ = std::make_unique<PartitionManager>(
+      config_, config_.node_id, [this](const std::string& dir, const std::string& why, bool all_offline) {
+        namespace fs = std::filesystem;
+        if (all_offline)
+          fatal_storage_failure(
+              fmt::format("all log dirs in {} have failed ({})", fmt::join(config_.log_dirs, ", "), why));
+        else if (fs::path(dir).lexically_normal() == fs::path(config_.metadata_log_dir).lexically_normal())
+          fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", dir, why));
+      });
   partitions_->startup();
   services_.partitions = partitions_.get();
+  cleaner_reconfigurable_ = make_log_cleaner_reconfigurable(partitions_->logs(), config_);
+  dynamic_config_->add_reconfigurable(cleaner_reconfigurable_);
   load_metadata();
   register_self();
   partitions_->apply(*services_.metadata.current());
   start_group_coordinator();
   schedule_log_maintenance();
+
+  controller_thread_ = std::make_unique<util::SerialExecutor>("controller-evt", kBackgroundNice);
+  services_.controller_thread = controller_thread_.get();
 
   size_t threads = static_cast<size_t>(std::max(1, config_.num_network_threads));
   pool_ = std::make_unique<net::IoContextPool>(threads);
@@ -242,6 +291,9 @@ void Broker::start() {
   options.receive_buffer_bytes = config_.socket_receive_buffer_bytes;
   options.file_transfer = file_transfer_mode();
   server_ = std::make_unique<net::TcpServer>(*pool_, options);
+  apply_connection_configs();
+  connection_reconfigurable_ = make_connection_limits_reconfigurable(server_->limits());
+  dynamic_config_->add_reconfigurable(connection_reconfigurable_);
   broker_dispatcher_ = std::make_unique<RequestDispatcher>(services_, ListenerKind::kBroker);
   controller_dispatcher_ = std::make_unique<RequestDispatcher>(services_, ListenerKind::kController);
 
@@ -253,6 +305,12 @@ void Broker::start() {
     lc.host = l.host;
     lc.port = l.port;
     lc.handler = controller ? controller_dispatcher_.get() : broker_dispatcher_.get();
+    // As Kafka: the controller's connections are counted apart from the
+    // broker's, and the inter-broker listener is protected from the
+    // broker-wide limit when other broker listeners exist.
+    lc.quota_group = controller ? 1 : 0;
+    lc.exempt_from_max_connections =
+        !controller && l.name == config_.inter_broker_listener_name && broker_listener_count(config_) > 1;
     if (l.security_protocol != "PLAINTEXT")
       throw std::runtime_error(fmt::format("Listener {} uses {}; this build serves PLAINTEXT listeners only", l.name,
                                            l.security_protocol));
@@ -266,19 +324,36 @@ void Broker::start() {
   log()->info("[BrokerServer id={}] Transition from STARTING to STARTED", config_.node_id);
 }
 
+void Broker::fatal_storage_failure(const std::string& reason) {
+  if (failed_.exchange(true)) return;
+  log()->error("Shutdown broker because {}", reason);
+  if (fatal_handler_) fatal_handler_(reason);
+}
+
 void Broker::stop(std::chrono::milliseconds grace) {
   if (!running_) return;
   running_ = false;
   log()->info("[BrokerServer id={}] Transition from STARTED to SHUTTING_DOWN", config_.node_id);
   server_->stop_accepting();
+  dynamic_config_->remove_reconfigurable(connection_reconfigurable_.get());
   size_t left = server_->drain(grace);
   if (left > 0) log()->warn("{} connections still open after {} ms; closing them", left, grace.count());
   pool_->stop();
+  // The network is quiet: finish the admin work handed over (its replies go
+  // nowhere now) before the logs and the metadata log close.
+  controller_thread_.reset();
+  services_.controller_thread = nullptr;
   server_.reset();
   pool_.reset();
   scheduler_->stop();
-  maybe_snapshot(1);
-  metadata_log_->close();
+  if (!failed_) maybe_snapshot(1);  // nothing more is written to a failed disk
+  try {
+    metadata_log_->close();
+  } catch (const std::exception& e) {
+    // Reported through on_io_error; the next start recovers the log.
+    log()->error("Closing the metadata log failed: {}", e.what());
+  }
+  dynamic_config_->remove_reconfigurable(cleaner_reconfigurable_.get());
   partitions_->shutdown();
   log()->info("[BrokerServer id={}] shut down completed", config_.node_id);
 }

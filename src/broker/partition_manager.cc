@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "samsa/broker/broker_config.h"
+#include "samsa/broker/topic_config.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::broker {
@@ -15,52 +16,30 @@ const std::shared_ptr<spdlog::logger>& log() {
   return l;
 }
 
-// The broker-wide log.* settings as a topic's defaults.
-log::LogConfig broker_log_config(const BrokerConfig& c) {
-  log::LogConfig lc;
-  lc.segment_bytes = c.log_segment_bytes;
-  lc.segment_ms = c.log_roll_ms;
-  lc.segment_index_bytes = c.log_index_size_max_bytes;
-  lc.index_interval_bytes = c.log_index_interval_bytes;
-  lc.retention_ms = c.log_retention_ms;
-  lc.retention_bytes = c.log_retention_bytes;
-  lc.flush_messages = c.log_flush_interval_messages;
-  lc.flush_ms = c.log_flush_interval_ms;
-  lc.max_message_bytes = c.message_max_bytes;
-  lc.message_timestamp_type = c.log_message_timestamp_type == "LogAppendTime" ? protocol::TimestampType::kLogAppendTime
-                                                                            : protocol::TimestampType::kCreateTime;
-  lc.message_timestamp_before_max_ms = c.log_message_timestamp_before_max_ms;
-  lc.message_timestamp_after_max_ms = c.log_message_timestamp_after_max_ms;
-  lc.preallocate = c.log_preallocate;
-  lc.cleanup_policy = fmt::format("{}", fmt::join(c.log_cleanup_policy, ","));
-  lc.compression_type = c.compression_type;
-  lc.producer_id_expiration_ms = c.producer_id_expiration_ms;
-  lc.delete_retention_ms = c.log_cleaner_delete_retention_ms;
-  lc.min_cleanable_dirty_ratio = c.log_cleaner_min_cleanable_ratio;
-  lc.min_compaction_lag_ms = c.log_cleaner_min_compaction_lag_ms;
-  lc.max_compaction_lag_ms = c.log_cleaner_max_compaction_lag_ms;
-  return lc;
-}
-
-log::LogConfig topic_log_config(const BrokerConfig& c, const MetadataImage& image, const std::string& topic) {
-  log::LogConfig lc = broker_log_config(c);
-  if (const ConfigMap* overrides = image.config(ConfigResourceType::kTopic, topic)) {
-    std::map<std::string, std::string> m(overrides->begin(), overrides->end());
-    if (auto bad = lc.apply(m)) log()->warn("Ignoring invalid config {} of topic {}", *bad, topic);
-  }
-  return lc;
+bool same_layers(const BrokerConfigLayers& a, const BrokerConfigLayers& b) {
+  return a.dynamic_broker == b.dynamic_broker && a.dynamic_default == b.dynamic_default &&
+         a.static_broker == b.static_broker;
 }
 
 }  // namespace
 
-PartitionManager::PartitionManager(const BrokerConfig& config, int32_t node_id) : config_(config), node_id_(node_id) {
+PartitionManager::PartitionManager(const BrokerConfig& config, int32_t node_id,
+                                   std::function<void(const std::string&, const std::string&, bool)> on_dir_offline)
+    : config_(config), node_id_(node_id) {
   log::LogManagerConfig lm;
+  lm.on_dir_offline = std::move(on_dir_offline);
   lm.log_dirs = config.log_dirs;
   lm.num_recovery_threads_per_data_dir = config.num_recovery_threads_per_data_dir;
-  lm.default_config = broker_log_config(config);
+  // Logs found on disk start with the static defaults; apply() gives each
+  // its topic's effective config before any client can reach it.
+  BrokerConfigLayers static_only;
+  static_only.static_broker = static_broker_layer(config);
+  lm.default_config = effective_topic_config({}, static_only).log;
   lm.cleaner.enable = config.log_cleaner_enable && config.log_cleaner_threads > 0;
   lm.cleaner.backoff_ms = config.log_cleaner_backoff_ms;
   lm.cleaner.dedupe_buffer_size = config.log_cleaner_dedupe_buffer_size;
+  log_background_ = std::make_unique<util::SerialExecutor>("log-background", 10);
+  lm.background = [ex = log_background_.get()](std::function<void()> job) { ex->post(std::move(job)); };
   logs_ = std::make_unique<log::LogManager>(std::move(lm));
 }
 
@@ -74,12 +53,29 @@ void PartitionManager::apply(const MetadataImage& image) {
   std::lock_guard lock(apply_mu_);
   auto current = hosted_.load();
   auto next = std::make_shared<Map>();
+  BrokerConfigLayers layers = broker_config_layers(image, node_id_, config_);
+  const bool layers_changed = !applied_layers_ || !same_layers(*applied_layers_, layers);
+  static const ConfigMap kNoOverrides;
+  std::unordered_map<std::string, TopicConfigState> applied;
   // New partitions are created together (in parallel, log_manager.h): a
   // CreateTopics of thousands of partitions is not thousands of serial fsyncs.
   std::vector<log::LogManager::NewLog> to_create;
   std::vector<std::pair<Map::key_type, std::shared_ptr<HostedPartition>>> created_for;
   for (const auto& [name, topic] : image.topics->by_name) {
-    std::optional<log::LogConfig> config;  // computed once per topic, when needed
+    const ConfigMap* found = image.config(ConfigResourceType::kTopic, name);
+    const ConfigMap& overrides = found ? *found : kNoOverrides;
+    // A topic's config is derived once per change, not once per partition.
+    auto previous = applied_topics_.find(name);
+    bool known = previous != applied_topics_.end();
+    bool changed = false;  // the open logs need update_config
+    TopicConfigState state;
+    if (layers_changed || !known || previous->second.overrides != overrides) {
+      state = TopicConfigState{overrides, effective_topic_config(overrides, layers)};
+      changed = !known || !(previous->second.effective == state.effective);
+    } else {
+      state = std::move(previous->second);
+    }
+    const EffectiveTopicConfig& config = state.effective;
     for (const auto& [index, p] : topic->partitions) {
       if (std::find(p.replicas.begin(), p.replicas.end(), node_id_) == p.replicas.end()) continue;
       auto key = std::make_pair(name, index);
@@ -88,57 +84,59 @@ void PartitionManager::apply(const MetadataImage& image) {
       hosted->leader_id = p.leader;
       hosted->leader_epoch = p.leader_epoch;
       hosted->isr_size = static_cast<int32_t>(p.isr.size());
+      hosted->min_insync_replicas = config.min_insync_replicas;
       auto it = current->find(key);
       if (it != current->end() && it->second->topic_id == topic->id) {
         hosted->log = it->second->log;
-        next->emplace(key, std::move(hosted));
+        // Topic override and broker default changes reach the open logs.
+        if (changed) hosted->log->update_config(config.log);
+        next->emplace(std::move(key), std::move(hosted));
       } else {
-        if (!config) config = topic_log_config(config_, image, name);
-        to_create.push_back({name, index, topic->id, *config});
+        to_create.push_back({name, index, topic->id, config.log});
         created_for.emplace_back(std::move(key), std::move(hosted));
       }
     }
+    applied.emplace(name, std::move(state));
   }
   if (!to_create.empty()) {
     auto created = logs_->get_or_create_all(to_create);
     for (size_t i = 0; i < created.size(); ++i) {
       auto& [key, hosted] = created_for[i];
-      if (!created[i]) {
-        log()->error("Cannot open the log of {}-{}: {}", key.first, key.second, created[i].error().message);
+      auto result = std::move(created[i]);
+      if (!result && result.error().code == log::LogErrc::kInconsistentTopicId &&
+          logs_->rename_stray(key.first, key.second)) {
+        // A log of an older topic of the same name (deleted and created
+        // again while this broker was down): kept as stray, as Kafka does.
+        result = logs_->get_or_create(key.first, key.second, to_create[i].topic_id, to_create[i].config);
+      }
+      if (!result) {
+        log()->error("Cannot open the log of {}-{}: {}", key.first, key.second, result.error().message);
         continue;
       }
-      hosted->log = std::move(created[i].value());
+      hosted->log = std::move(*result);
+      // A log loaded at start-up had the static defaults until now.
+      hosted->log->update_config(to_create[i].config);
       next->emplace(std::move(key), std::move(hosted));
     }
   }
-  // Topic config changes reach the open logs. The map is ordered by topic:
-  // one config per topic, not per partition (100,000 partitions).
-  const std::string* config_topic = nullptr;
-  log::LogConfig wanted;
-  for (auto& [key, hosted] : *next) {
-    auto it = current->find(key);
-    if (it == current->end()) continue;
-    if (config_topic == nullptr || *config_topic != key.first) {
-      wanted = topic_log_config(config_, image, key.first);
-      config_topic = &key.first;
-    }
-    hosted->log->update_config(wanted);
-  }
+  if (layers_changed && applied_layers_)
+    log()->info("Broker log defaults changed: the configs of {} topics were derived again", applied.size());
+  applied_layers_ = std::move(layers);
+  applied_topics_ = std::move(applied);
   for (const auto& [key, hosted] : *current) {
     if (next->count(key)) continue;
     log()->info("Deleting the log of {}-{}: the partition is gone from the metadata", key.first, key.second);
     logs_->remove(key.first, key.second);
   }
-  // Logs found on disk at start-up whose topic no longer exists. Only the
-  // first image can find any (later logs all come from here), and listing
-  // 100,000 logs on every metadata change would cost a network thread.
+  // Logs found on disk at start-up that the metadata does not know: kept
+  // under a "-stray" name as Kafka does, since a lost or stale metadata log
+  // must not destroy data. Only the first image can find any (later logs
+  // all come from here), and listing 100,000 logs on every metadata change
+  // would cost the committing thread.
   if (!strays_checked_) {
     strays_checked_ = true;
     for (const auto& tp : logs_->partitions()) {
-      if (!next->count({tp.topic, tp.partition})) {
-        log()->info("Deleting the stray log of {}-{}", tp.topic, tp.partition);
-        logs_->remove(tp.topic, tp.partition);
-      }
+      if (!next->count({tp.topic, tp.partition})) logs_->rename_stray(tp.topic, tp.partition);
     }
   }
   hosted_.store(std::shared_ptr<const Map>(std::move(next)));

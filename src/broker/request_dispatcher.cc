@@ -1,7 +1,10 @@
 #include "samsa/broker/request_dispatcher.h"
 
 #include "samsa/broker/broker_services.h"
+#include "samsa/broker/controller_thread.h"
 #include "samsa/broker/handlers.h"
+#include "samsa/broker/group/offsets_log.h"
+#include "samsa/net/peer_log_limiter.h"
 #include "samsa/protocol/decode_error.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/api_versions_response.h"
@@ -20,6 +23,11 @@ const std::shared_ptr<spdlog::logger>& log() {
   return l;
 }
 
+// Bad input is logged, but a flood from one address is summarised.
+void warn_bad_input(const net::ConnectionInfo& conn, const std::string& message) {
+  net::bad_input_log().log(log(), spdlog::level::warn, conn.peer, message);
+}
+
 // Kafka answers an ApiVersions request of a version it does not know with
 // UNSUPPORTED_VERSION in the v0 layout, listing its own ApiVersions range so
 // the client can retry with a version both sides speak.
@@ -36,6 +44,28 @@ void reject_api_versions_version(const RequestContext& ctx, std::shared_ptr<Repl
   RequestContext v0 = ctx;
   v0.api_version = 0;
   Responder(v0, std::move(reply)).send(response);
+}
+
+// APIs whose handlers commit to the controller (and so fsync the metadata
+// log, create or delete partitions) or write checkpoints: they run on the
+// controller thread. Metadata hands its topic auto-creation over itself
+// (handlers/metadata.cc), the common case being a plain read.
+bool runs_on_controller_thread(const RequestContext& ctx) {
+  switch (static_cast<ApiKey>(ctx.api_key)) {
+    case ApiKey::CreateTopics:
+    case ApiKey::DeleteTopics:
+    case ApiKey::CreatePartitions:
+    case ApiKey::AlterConfigs:
+    case ApiKey::IncrementalAlterConfigs:
+    case ApiKey::DeleteRecords:
+    case ApiKey::InitProducerId:
+      return true;
+    case ApiKey::FindCoordinator:
+      // The first one creates the offsets topic (50 partitions by default).
+      return ctx.services->metadata.current()->topic(group::kOffsetsTopic) == nullptr;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -69,7 +99,8 @@ void RequestDispatcher::on_frame(const net::ConnectionInfo& conn, net::FramePtr 
     }
     const protocol::ApiInfo* api = protocol::find_api(ctx.api_key);
     if (!api) {
-      log()->warn("Closing connection from {} on {}: unknown API key {}", conn.peer, conn.listener_name, ctx.api_key);
+      warn_bad_input(conn, fmt::format("Closing connection from {} on {}: unknown API key {}", conn.peer,
+                                       conn.listener_name, ctx.api_key));
       return (*reply)(net::Reply::close());
     }
     protocol::RequestHeader header;
@@ -79,20 +110,31 @@ void RequestDispatcher::on_frame(const net::ConnectionInfo& conn, net::FramePtr 
 
     const ApiHandler* handler = find_handler(ctx.api_key, listener_);
     if (!handler) {
-      log()->warn("Closing connection from {} on {}: {} is not served on this listener (client {})", conn.peer,
-                  conn.listener_name, api->name, ctx.client_id.value_or(""));
+      warn_bad_input(conn, fmt::format("Closing connection from {} on {}: {} is not served on this listener (client {})",
+                                       conn.peer, conn.listener_name, api->name, ctx.client_id.value_or("")));
       return (*reply)(net::Reply::close());
     }
     if (ctx.api_version < handler->min_version || ctx.api_version > handler->max_version) {
       if (handler->key == ApiKey::ApiVersions) return reject_api_versions_version(ctx, reply);
-      log()->warn("Closing connection from {} on {}: {} version {} is not supported (supported {}-{})", conn.peer,
-                  conn.listener_name, api->name, ctx.api_version, handler->min_version, handler->max_version);
+      warn_bad_input(conn, fmt::format("Closing connection from {} on {}: {} version {} is not supported (supported "
+                                       "{}-{})",
+                                       conn.peer, conn.listener_name, api->name, ctx.api_version, handler->min_version,
+                                       handler->max_version));
       return (*reply)(net::Reply::close());
+    }
+    if (should_hand_over(ctx) && runs_on_controller_thread(ctx)) {
+      const size_t body_at = reader.position();
+      return run_on_controller_thread(
+          ctx, Responder(ctx, reply), [frame, body_at, fn = handler->handle](const RequestContext& c, Responder r) {
+            protocol::WireReader body(*frame, frame);
+            body.take(body_at);
+            fn(c, body, std::move(r));
+          });
     }
     handler->handle(ctx, reader, Responder(ctx, reply));
   } catch (const protocol::DecodeError& e) {
-    log()->warn("Closing connection from {} on {}: malformed request (api key {}, version {}): {}", conn.peer,
-                conn.listener_name, ctx.api_key, ctx.api_version, e.what());
+    warn_bad_input(conn, fmt::format("Closing connection from {} on {}: malformed request (api key {}, version {}): {}",
+                                     conn.peer, conn.listener_name, ctx.api_key, ctx.api_version, e.what()));
     (*reply)(net::Reply::close());
   } catch (const std::exception& e) {
     log()->error("Closing connection from {} on {}: error while handling api key {} version {}: {}", conn.peer,

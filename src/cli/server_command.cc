@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 
@@ -56,6 +58,8 @@ int run_server(const ServerOptions& options) {
             SAMSA_VERSION, config->node_id, fmt::join(roles, ","), join_listeners(config->listeners),
             join_listeners(config->advertised_listeners), fmt::join(config->log_dirs, ","));
   for (const auto& key : config->ignored_keys()) log->warn("Ignoring configuration {}: not used by Samsa", key);
+  for (const auto& key : config->unsupported_keys())
+    log->warn("Configuration {} is not supported by Samsa: its value is checked but has no effect", key);
 
   if (auto why = unsupported_topology(*config)) {
     log->error("Cannot start: {}", *why);
@@ -71,6 +75,9 @@ int run_server(const ServerOptions& options) {
   log->info("Cluster {} at metadata.version level {}", storage.cluster_id, storage.metadata_version);
 
   broker::Broker node(std::move(*config), storage.cluster_id, storage.metadata_version);
+  // Storage failure: wake the sigwait below (kill is async-signal-safe and
+  // never blocks the I/O thread that saw the failure).
+  node.set_fatal_handler([](const std::string&) { ::kill(::getpid(), SIGTERM); });
   try {
     node.start();
   } catch (const std::exception& e) {
@@ -81,6 +88,11 @@ int run_server(const ServerOptions& options) {
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
+  if (node.failed()) {
+    log->error("Stopping: the node's storage failed (see above)");
+    node.stop();
+    return 1;
+  }
   log->info("Received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   node.stop();
   return 0;

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "samsa/log/record_validator.h"
+
 namespace samsa::log {
 namespace {
 
@@ -49,29 +51,6 @@ LogResult<std::vector<BatchView>> split_and_check(std::span<const uint8_t> buffe
   return std::move(split.batches);
 }
 
-int64_t saturating_add(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
-  return r;
-}
-
-std::optional<LogError> check_timestamps(const RecordBatchHeader& h, size_t i,
-                                         const LogConfig& config, int64_t now_ms) {
-  if (config.message_timestamp_type != TimestampType::kCreateTime) return std::nullopt;
-  const int64_t earliest = saturating_add(now_ms, -config.message_timestamp_before_max_ms);
-  const int64_t latest = saturating_add(now_ms, config.message_timestamp_after_max_ms);
-  // -1 is "no timestamp" and is exempt, as in Kafka.
-  for (int64_t ts : {h.base_timestamp, h.max_timestamp}) {
-    if (ts == -1) continue;
-    if (ts < earliest || ts > latest)
-      return log_error(LogErrc::kInvalidTimestamp,
-                       batch_name(i) + " timestamp " + std::to_string(ts) +
-                           " is out of range [" + std::to_string(earliest) + ", " +
-                           std::to_string(latest) + "]");
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 LogResult<ValidatedAppend> validate_leader_append(std::span<uint8_t> buffer,
@@ -80,6 +59,8 @@ LogResult<ValidatedAppend> validate_leader_append(std::span<uint8_t> buffer,
   auto checked = split_and_check(buffer, config);
   if (!checked) return checked.error();
   std::vector<BatchView>& batches = checked.value();
+  const RecordRules rules = RecordRules::from(config, ctx.now_ms, ctx.partition);
+  std::vector<int64_t> max_timestamps(batches.size(), -1);
 
   for (size_t i = 0; i < batches.size(); ++i) {
     const RecordBatchHeader& h = batches[i].header;
@@ -94,16 +75,22 @@ LogResult<ValidatedAppend> validate_leader_append(std::span<uint8_t> buffer,
     if (h.producer_id >= 0 && h.base_sequence < 0)
       return log_error(LogErrc::kInvalidRecord,
                        batch_name(i) + " has a producer id but no base sequence");
-    if (auto err = check_timestamps(h, i, config, ctx.now_ms)) return *err;
+    auto scan = scan_records(batches[i], rules);
+    if (!scan) return scan.error();
+    if (!scan->errors.empty()) return record_errors_error(std::move(scan.value()));
+    max_timestamps[i] = scan->max_timestamp;
   }
 
   // Every batch passed: assign offsets (outside the CRC range) and, for
-  // LogAppendTime, the broker's clock (CRC recomputed).
+  // LogAppendTime, the broker's clock; for CreateTime the max timestamp the
+  // records carry, as Kafka does, whatever the producer wrote in the header
+  // (CRC recomputed only when a field inside it changes).
   ValidatedAppend out;
   const bool log_append_time = config.message_timestamp_type == TimestampType::kLogAppendTime;
   int64_t next = ctx.next_offset;
   size_t pos = 0;
-  for (BatchView& b : batches) {
+  for (size_t i = 0; i < batches.size(); ++i) {
+    BatchView& b = batches[i];
     std::span<uint8_t> bytes = buffer.subspan(pos, b.bytes.size());
     pos += bytes.size();
     protocol::set_base_offset(bytes, next);
@@ -112,6 +99,10 @@ LogResult<ValidatedAppend> validate_leader_append(std::span<uint8_t> buffer,
     b.header.partition_leader_epoch = ctx.leader_epoch;
     if (log_append_time) {
       protocol::set_max_timestamp(bytes, TimestampType::kLogAppendTime, ctx.now_ms);
+      b.header = RecordBatchHeader::parse(bytes);
+    } else if (b.header.max_timestamp != max_timestamps[i] ||
+               b.header.timestamp_type() != TimestampType::kCreateTime) {
+      protocol::set_max_timestamp(bytes, TimestampType::kCreateTime, max_timestamps[i]);
       b.header = RecordBatchHeader::parse(bytes);
     }
     if (b.header.max_timestamp > out.info.max_timestamp) {

@@ -12,10 +12,8 @@ uint64_t GroupCommitter::ticket() {
 std::optional<std::string> GroupCommitter::wait_durable(uint64_t ticket) {
   std::unique_lock lock(mu_);
   while (true) {
-    if (durable_ >= ticket) {
-      if (ticket <= failed_up_to_) return failure_;
-      return std::nullopt;
-    }
+    if (failure_) return failure_;
+    if (durable_ >= ticket) return std::nullopt;
     if (!syncing_) break;
     cv_.wait(lock);
   }
@@ -31,10 +29,7 @@ std::optional<std::string> GroupCommitter::wait_durable(uint64_t ticket) {
   }
   lock.lock();
   ++fsyncs_;
-  if (error) {
-    failed_up_to_ = target;
-    failure_ = *error;
-  }
+  if (error && !failure_) failure_ = *error;
   durable_ = std::max(durable_, target);
   syncing_ = false;
   cv_.notify_all();

@@ -27,12 +27,8 @@ IndexFile::Layout IndexFile::probe(const std::string& path, size_t entry_size,
                                    int32_t max_index_bytes) {
   // A missing file is an empty index: it is created at its first entry (a
   // partition that is never written costs no index inodes).
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT) fail("stat", path);
-    st.st_size = 0;
-  }
-  const size_t existing = static_cast<size_t>(st.st_size);
+  util::Env& env = util::Env::for_path(path);
+  const size_t existing = env.exists(path) ? static_cast<size_t>(env.open_file(path, /*create=*/false)->size()) : 0;
   const size_t max_bytes = max_index_bytes > 0 ? static_cast<size_t>(max_index_bytes) : 0;
   return {existing, std::max(max_bytes / entry_size, existing / entry_size)};
 }
@@ -58,12 +54,8 @@ std::shared_ptr<IndexFile::Mapping> IndexFile::open_mapping(const std::string& p
   auto m = std::make_shared<Mapping>();
   if (len == 0) return m;
   // The descriptor is only needed to create the mapping.
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) fail("open", path);
-  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  const int saved = errno;
-  ::close(fd);
-  errno = saved;
+  auto file = util::Env::for_path(path).open_file(path, /*create=*/false);
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, file->native_fd(), 0);
   if (p == MAP_FAILED) fail("mmap", path);
   m->data = static_cast<uint8_t*>(p);
   m->len = len;
@@ -72,24 +64,13 @@ std::shared_ptr<IndexFile::Mapping> IndexFile::open_mapping(const std::string& p
 
 void IndexFile::truncate_file(uint64_t size) {
   const std::string p = path();
-  if (::truncate(p.c_str(), static_cast<off_t>(size)) != 0) {
-    if (errno != ENOENT) fail("truncate", p);
-    int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) fail("open", p);
-    const int rc = ::ftruncate(fd, static_cast<off_t>(size));
-    const int saved = errno;
-    ::close(fd);
-    errno = saved;
-    if (rc != 0) fail("ftruncate", p);
-  }
+  util::Env::for_path(p).open_file(p, /*create=*/true)->truncate(size);
   file_bytes_.store(size, std::memory_order_release);
 }
 
 void IndexFile::create_if_missing() {
   const std::string p = path();
-  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) fail("open", p);
-  ::close(fd);
+  util::Env::for_path(p).open_file(p, /*create=*/true);
 }
 
 void IndexFile::pin() {
@@ -101,15 +82,26 @@ void IndexFile::pin() {
 void IndexFile::trim() {
   const uint64_t want = entries() * entry_size_;
   if (file_bytes_.load(std::memory_order_acquire) != want) truncate_file(want);
+  allocated_bytes_ = std::min<size_t>(allocated_bytes_, want);
 }
 
 void IndexFile::resize_to_max() {
   if (file_bytes_.load(std::memory_order_acquire) != map_len_) truncate_file(map_len_);
 }
 
-void IndexFile::make_room_for(size_t n) {
-  // Writing a mapped page past the end of the file would be SIGBUS.
-  if (file_bytes_.load(std::memory_order_acquire) < (n + 1) * entry_size_) resize_to_max();
+void IndexFile::prepare_write(size_t i) {
+  const size_t end = (i + 1) * entry_size_;
+  if (end <= allocated_bytes_ && file_bytes_.load(std::memory_order_acquire) >= end) return;
+  resize_to_max();  // creates the file at the first entry
+  // A page at a time: one call per 340-512 entries, and an idle partition's
+  // index reserves no more than it uses.
+  constexpr size_t kStep = 4096;
+  const size_t upto = std::min(map_len_, (end + kStep - 1) / kStep * kStep);
+  if (upto > allocated_bytes_) {
+    const std::string p = path();
+    util::Env::for_path(p).open_file(p, /*create=*/false)->allocate(allocated_bytes_, upto - allocated_bytes_);
+    allocated_bytes_ = upto;
+  }
 }
 
 void IndexFile::reset() {
@@ -119,37 +111,34 @@ void IndexFile::reset() {
     truncate_file(0);
     mark_dirty();
   }
+  allocated_bytes_ = 0;
   partial_entry_ = false;
 }
 
 void IndexFile::flush() {
   if (!dirty_.exchange(false, std::memory_order_relaxed)) return;
   const std::string p = path();
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  try {
+    // fsync of the file writes the pages dirtied through any mapping of it;
+    // through the Env, so an injected fsync failure reaches here too.
+    util::Env::for_path(p).open_file(p, /*create=*/false)->sync();
+  } catch (...) {
     mark_dirty();
-    fail("open", p);
-  }
-  const int rc = ::fdatasync(fd);
-  const int saved = errno;
-  ::close(fd);
-  errno = saved;
-  if (rc != 0) {
-    mark_dirty();
-    fail("fsync", p);
+    throw;
   }
 }
 
 void IndexFile::rename_to(const std::string& new_path) {
   const std::string old = path();
-  if (::rename(old.c_str(), new_path.c_str()) != 0 && errno != ENOENT) fail("rename", old);
+  util::Env& env = util::Env::for_path(old);
+  if (env.exists(old)) env.rename(old, new_path);
   mapping_.set_path(new_path);
 }
 
 void IndexFile::remove_file() {
   pin();
   const std::string p = path();
-  if (::unlink(p.c_str()) != 0 && errno != ENOENT) fail("unlink", p);
+  util::Env::for_path(p).remove_file(p);
 }
 
 int64_t IndexFile::get64(const uint8_t* p) {

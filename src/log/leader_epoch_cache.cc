@@ -56,18 +56,19 @@ void LeaderEpochCache::truncate_from_end(int64_t end_offset) {
   if (entries_.size() != before) persist_locked();
 }
 
-void LeaderEpochCache::truncate_from_start(int64_t start_offset) {
+bool LeaderEpochCache::truncate_from_start(int64_t start_offset, bool sync) {
   std::lock_guard lock(mu_);
   auto first_kept = std::find_if(entries_.begin(), entries_.end(),
                                  [&](const EpochEntry& e) { return e.start_offset > start_offset; });
-  if (first_kept == entries_.begin()) return;
+  if (first_kept == entries_.begin()) return false;
   EpochEntry moved{std::prev(first_kept)->epoch, start_offset};
   bool changed = std::prev(first_kept)->start_offset != start_offset ||
                  std::distance(entries_.begin(), first_kept) > 1;
-  if (!changed) return;
+  if (!changed) return false;
   entries_.erase(entries_.begin(), first_kept);
   entries_.insert(entries_.begin(), moved);
-  persist_locked();
+  persist_locked(sync);
+  return true;
 }
 
 void LeaderEpochCache::clear() {
@@ -81,8 +82,13 @@ std::vector<EpochEntry> LeaderEpochCache::entries() const {
   return entries_;
 }
 
-void LeaderEpochCache::persist_locked() {
-  util::write_file_atomically(path_, format_leader_epoch_checkpoint(entries_));
+void LeaderEpochCache::persist_locked(bool sync) {
+  const std::string text = format_leader_epoch_checkpoint(entries_);
+  if (sync)
+    util::write_file_atomically(path_, text);
+  else
+    util::write_file_atomically_unsynced(
+        path_, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
 }  // namespace samsa::log

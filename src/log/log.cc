@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "samsa/log/producer_snapshot.h"
 #include "samsa/util/file_util.h"
 #include "samsa/util/logging.h"
 
@@ -34,7 +35,9 @@ Log::Log(LogOpenOptions o)
       tp_(o.tp),
       topic_id_(o.topic_id),
       clock_(o.clock ? o.clock : SystemClock::instance()),
+      background_(std::move(o.background)),
       committer_([this] { active_segment()->log_file()->fsync(); }),
+      on_io_error_(std::move(o.on_io_error)),
       config_(o.config),
       log_start_offset_(o.log_start_offset) {}
 
@@ -98,9 +101,10 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
   bool durable;
   {
     std::lock_guard lock(append_mu_);
+    if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
     if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
     const int64_t now = clock_->now_ms();
-    LeaderAppendContext ctx{log_end_offset(), leader_epoch, now, origin};
+    LeaderAppendContext ctx{log_end_offset(), leader_epoch, now, origin, tp_.dir_name()};
     auto validated = validate_leader_append(batches, config_, ctx);
     if (!validated) return validated.error();
     ProducerAppendUpdates updates;
@@ -126,14 +130,14 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
   // Outside the append lock: others append while this one waits for the
   // shared fsync.
   if (durable) {
-    if (auto err = committer_.wait_durable(ticket))
-      return log_error(LogErrc::kStorageError, "fsync failed: " + *err);
+    if (auto err = committer_.wait_durable(ticket)) return fail_io("fsync failed: " + *err);
   }
   return info;
 }
 
 LogResult<AppendInfo> Log::append_as_follower(std::span<const uint8_t> batches) {
   std::lock_guard lock(append_mu_);
+  if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
   if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
   auto validated = validate_follower_append(batches, config_, log_end_offset());
   if (!validated) return validated.error();
@@ -154,7 +158,7 @@ LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, Vali
   try {
     const int64_t now = clock_->now_ms();
     auto seg = active_segment();
-    if (seg->should_roll({bytes.size(), info.max_timestamp, info.last_offset, now})) {
+    if (seg->should_roll({bytes.size(), info.max_timestamp, info.last_offset, now, config_.segment_bytes, config_.segment_ms})) {
       roll_locked(info.first_offset);
       seg = active_segment();
     }
@@ -163,8 +167,9 @@ LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, Vali
       epochs_->assign(b.header.partition_leader_epoch, b.header.base_offset);
     publish_end_locked(info.last_offset + 1);
   } catch (const std::exception& e) {
-    log_logger()->error("Append to {} failed: {}", tp_.dir_name(), e.what());
-    return storage_error(e);
+    // Nothing of this append is acknowledged, and the log end may already
+    // count bytes that are torn on disk: no further append or read.
+    return fail_io(std::string("append failed: ") + e.what());
   }
   int64_t unflushed;
   {
@@ -173,7 +178,13 @@ LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, Vali
     unflushed = unflushed_messages_;
     info.log_start_offset = log_start_offset_;
   }
-  if (unflushed >= config_.flush_messages) flush();
+  if (unflushed >= config_.flush_messages) {
+    try {
+      flush();
+    } catch (const std::exception& e) {
+      return fail_io(std::string("flush failed: ") + e.what());
+    }
+  }
   return info;
 }
 
@@ -184,7 +195,33 @@ void Log::publish_end_locked(int64_t leo) {
 
 void Log::roll() {
   std::lock_guard lock(append_mu_);
-  roll_locked(log_end_offset());
+  try {
+    roll_locked(log_end_offset());
+  } catch (const std::exception& e) {
+    fail_io(std::string("roll failed: ") + e.what());
+    throw;
+  }
+}
+
+void Log::sync_dir_if_needed() {
+  if (dir_entries_unsynced_.exchange(false)) {
+    try {
+      fsync_dir(dir_);
+    } catch (...) {
+      dir_entries_unsynced_.store(true);
+      throw;
+    }
+  }
+}
+
+void Log::mark_offline() { offline_.store(true, std::memory_order_release); }
+
+LogError Log::fail_io(const std::string& what) {
+  if (!offline_.exchange(true, std::memory_order_acq_rel)) {
+    log_logger()->error("Error while writing to {} in dir {}: {}; the log is offline", tp_.dir_name(), dir_, what);
+    if (on_io_error_) on_io_error_(what);
+  }
+  return log_error(LogErrc::kStorageError, tp_.dir_name() + ": " + what);
 }
 
 void Log::roll_locked(int64_t new_base) {
@@ -192,12 +229,34 @@ void Log::roll_locked(int64_t new_base) {
   if (old->size() == 0) return;  // an empty active segment is already "rolled"
   // Kafka's layout: the producer state as of the new segment's base, so a
   // restart replays at most the active segment.
-  snapshot_producers_locked(new_base);
+  if (background_) {
+    // Written now (readers find it), made durable off this thread: a crash
+    // before the fsync leaves a torn snapshot, which loading drops (CRC)
+    // before replaying the log instead.
+    snapshot_producers_locked(new_base, /*sync=*/false);
+    background_([path = producer_snapshot_path(dir_, new_base), name = tp_.dir_name(), on_io_error = on_io_error_] {
+      try {
+        util::sync_file(path);
+      } catch (const std::exception& e) {
+        // As any failed write of the log: its dir goes offline (Kafka's
+        // flush-producer-state-snapshot job fails the dir the same way).
+        log_logger()->error("Flushing the producer snapshot of {} failed: {}", name, e.what());
+        if (on_io_error) on_io_error(std::string("producer snapshot fsync failed: ") + e.what());
+      }
+    });
+  } else {
+    snapshot_producers_locked(new_base);
+  }
   auto fresh = LogSegment::create(dir_, new_base, config_, clock_->now_ms());
   old->on_become_inactive();
   // Group commit fsyncs only the active segment: make the old one durable
-  // before writes move on.
-  if (config_.fsync_per_append) old->log_file()->fsync();
+  // before writes move on, and the new file's directory entry, or an fsynced
+  // append to it could vanish with the entry in a crash.
+  dir_entries_unsynced_.store(true);
+  if (config_.fsync_per_append) {
+    old->log_file()->fsync();
+    sync_dir_if_needed();
+  }
   {
     std::lock_guard lock(state_mu_);
     segments_[new_base] = fresh;
@@ -220,6 +279,7 @@ void Log::flush_up_to(int64_t offset_exclusive) {
     if (seg->next_offset() <= recovery_point && seg->size() > 0) continue;
     seg->flush();
   }
+  sync_dir_if_needed();
   std::lock_guard lock(state_mu_);
   recovery_point_ = std::max(recovery_point_, offset_exclusive);
   if (pending_flush_offset_ >= 0 && pending_flush_offset_ <= offset_exclusive)
@@ -245,6 +305,9 @@ void Log::flush() {
       if (seg->next_offset() > flushed || seg == active_segment()) seg->flush();
     }
   }
+  // Segments created since the last flush: their directory entries too (as
+  // Kafka's LocalLog.flush does).
+  sync_dir_if_needed();
   std::lock_guard lock(state_mu_);
   recovery_point_ = std::max(recovery_point_, leo);
   pending_flush_offset_ = -1;
@@ -269,10 +332,22 @@ void Log::maybe_flush(int64_t now_ms) {
 void Log::close() {
   std::lock_guard lock(append_mu_);
   if (closed_) return;
-  flush();
-  snapshot_producers_locked(log_end_offset());
-  active_segment()->close();
+  // An offline log's files are in an unknown state: recovery on the next
+  // start sorts them out, nothing is flushed or snapshotted now.
+  if (offline()) {
+    closed_ = true;
+    return;
+  }
   closed_ = true;
+  try {
+    flush();
+    snapshot_producers_locked(log_end_offset());
+    active_segment()->close();
+  } catch (const std::exception& e) {
+    // Reported so the dir is not marked cleanly shut down.
+    fail_io(std::string("close failed: ") + e.what());
+    throw;
+  }
 }
 
 void Log::mark_deleted() {
@@ -303,6 +378,11 @@ int64_t Log::recovery_point() const {
 void Log::set_high_watermark(int64_t offset) {
   std::lock_guard lock(state_mu_);
   high_watermark_ = std::clamp(offset, log_start_offset_, log_end_offset_);
+}
+
+void Log::advance_high_watermark(int64_t offset) {
+  std::lock_guard lock(state_mu_);
+  high_watermark_ = std::max(high_watermark_, std::clamp(offset, log_start_offset_, log_end_offset_));
 }
 
 LogConfig Log::config() const {

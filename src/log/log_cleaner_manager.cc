@@ -34,6 +34,7 @@ LogCleaner::LogCleaner(CleanerConfig config, std::vector<std::string> log_dirs, 
 LogCleaner::~LogCleaner() { shutdown(); }
 
 void LogCleaner::startup() {
+  std::lock_guard lifecycle(lifecycle_mu_);
   for (size_t i = 0; i < log_dirs_.size(); ++i) {
     auto loaded = read_offset_checkpoint(log_dirs_[i] + "/" + kCleanerCheckpointFile);
     if (!loaded) {
@@ -43,7 +44,11 @@ void LogCleaner::startup() {
     std::lock_guard lock(mu_);
     checkpoints_[i] = std::move(*loaded);
   }
-  if (!config_.enable) return;
+  started_ = true;
+  if (config_.enable) start_thread();
+}
+
+void LogCleaner::start_thread() {
   std::lock_guard lock(mu_);
   stop_ = false;
   thread_ = std::thread([this] { run(); });
@@ -52,6 +57,12 @@ void LogCleaner::startup() {
 }
 
 void LogCleaner::shutdown() {
+  std::lock_guard lifecycle(lifecycle_mu_);
+  started_ = false;
+  stop_thread();
+}
+
+void LogCleaner::stop_thread() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -60,6 +71,21 @@ void LogCleaner::shutdown() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   abort_current_ = false;
+}
+
+void LogCleaner::reconfigure(const CleanerConfig& config) {
+  std::lock_guard lifecycle(lifecycle_mu_);
+  stop_thread();
+  // Only the (now stopped) thread reads config_ and cleaner_.
+  config_ = config;
+  cleaner_ = Cleaner(config_, clock_);
+  cleaner_.set_abort_check([this] { return abort_current_.load(std::memory_order_relaxed); });
+  if (started_ && config_.enable) start_thread();
+}
+
+CleanerConfig LogCleaner::config() const {
+  std::lock_guard lifecycle(lifecycle_mu_);
+  return config_;
 }
 
 void LogCleaner::run() {

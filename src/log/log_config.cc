@@ -19,6 +19,7 @@ bool parse_number(const std::string& s, T& out) {
 }  // namespace
 
 std::optional<std::string> LogConfig::apply(const std::map<std::string, std::string>& overrides) {
+  std::optional<std::string> first_bad;
   for (const auto& [key, value] : overrides) {
     bool ok = true;
     if (key == "segment.bytes") ok = parse_number(value, segment_bytes);
@@ -53,9 +54,10 @@ std::optional<std::string> LogConfig::apply(const std::map<std::string, std::str
       else ok = false;
     } else if (key == "cleanup.policy") cleanup_policy = value;
     else if (key == "compression.type") compression_type = value;
-    if (!ok) return key;
+    // One bad value must not keep the keys after it from applying.
+    if (!ok && !first_bad) first_bad = key;
   }
-  return std::nullopt;
+  return first_bad;
 }
 
 int64_t SystemClock::now_ms() const {

@@ -50,11 +50,16 @@ LogManager::LogManager(LogManagerConfig config, std::shared_ptr<Clock> clock)
 
 LogManager::~LogManager() {
   if (started_) shutdown();
+  for (int fd : lock_fds_) ::close(fd);  // a startup that failed half way
 }
 
 void LogManager::startup() {
+  {
+    std::lock_guard lock(dirs_mu_);
+    dir_offline_.assign(config_.log_dirs.size(), false);
+  }
   for (const auto& dir : config_.log_dirs) {
-    fs::create_directories(dir);
+    util::Env::for_path(dir).create_dirs(dir);
     const std::string lock_path = dir + "/.lock";
     int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -75,7 +80,7 @@ void LogManager::startup() {
 void LogManager::load_dir(size_t dir_index) {
   const std::string& dir = config_.log_dirs[dir_index];
   const std::string marker = dir + "/" + kCleanShutdownFile;
-  const bool clean = fs::exists(marker);
+  const bool clean = file_exists(marker);
   auto recovery_points = read_offset_checkpoint(dir + "/" + kRecoveryPointCheckpointFile);
   auto start_offsets = read_offset_checkpoint(dir + "/" + kLogStartOffsetCheckpointFile);
   if (!recovery_points) {
@@ -88,18 +93,18 @@ void LogManager::load_dir(size_t dir_index) {
   }
 
   std::vector<std::pair<TopicPartition, std::string>> todo;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (!entry.is_directory()) continue;
-    const std::string name = entry.path().filename().string();
+  for (const auto& entry : util::Env::for_path(dir).list_dir(dir)) {
+    if (!entry.is_directory) continue;
+    const std::string& name = entry.name;
     if (ends_with(name, "-delete")) {
       // A deletion interrupted by a stop: finish it.
-      fs::remove_all(entry.path());
+      util::remove_tree(dir + "/" + name);
       continue;
     }
     auto tp = TopicPartition::from_dir_name(name);
     if (!tp || ends_with(name, "-future") || ends_with(name, "-stray")) continue;
     if (tp->topic == "__cluster_metadata") continue;  // the raft layer owns the metadata log
-    todo.emplace_back(*tp, entry.path().string());
+    todo.emplace_back(*tp, dir + "/" + name);
   }
 
   // num.recovery.threads.per.data.dir workers take partitions in turn.
@@ -121,11 +126,13 @@ void LogManager::load_dir(size_t dir_index) {
       o.tp = tp;
       o.config = config_.config_for ? config_.config_for(tp) : config_.default_config;
       o.clock = clock_;
+      o.background = config_.background;
       o.clean_shutdown = clean;
       auto rp = recovery_points->find(tp);
       o.recovery_point = rp != recovery_points->end() ? rp->second : 0;
       auto so = start_offsets->find(tp);
       o.log_start_offset = so != start_offsets->end() ? so->second : 0;
+      o.on_io_error = io_error_handler(dir_index);
       auto log = Log::open(o);
       if (!log) {
         // Never skipped: a broker that started without this log would
@@ -155,7 +162,7 @@ void LogManager::load_dir(size_t dir_index) {
                          clean ? "clean" : "unclean");
   // From now on a crash is unclean again.
   if (clean) {
-    fs::remove(marker);
+    remove_file_if_exists(marker);
     fsync_dir(dir);
   }
 }
@@ -187,7 +194,11 @@ void LogManager::shutdown() {
   sync_new_logs(SIZE_MAX);
   checkpoint();
   for (size_t i = 0; i < config_.log_dirs.size(); ++i) {
-    util::write_file_atomically(config_.log_dirs[i] + "/" + kCleanShutdownFile, std::string_view{});
+    // An offline dir was not shut down cleanly: its logs must be recovered.
+    if (!dir_online(i)) continue;
+    guard_dir(i, "writing the clean shutdown marker", [&] {
+      util::write_file_atomically(config_.log_dirs[i] + "/" + kCleanShutdownFile, std::string_view{});
+    });
   }
   for (int fd : lock_fds_) ::close(fd);
   lock_fds_.clear();
@@ -196,14 +207,17 @@ void LogManager::shutdown() {
 }
 
 size_t LogManager::pick_dir_locked() {
-  size_t best = 0;
-  for (size_t i = 1; i < dir_counts_.size(); ++i)
-    if (dir_counts_[i] < dir_counts_[best]) best = i;
-  ++dir_counts_[best];
+  // Offline dirs take no new logs.
+  size_t best = SIZE_MAX;
+  for (size_t i = 0; i < dir_counts_.size(); ++i) {
+    if (!dir_online(i)) continue;
+    if (best == SIZE_MAX || dir_counts_[i] < dir_counts_[best]) best = i;
+  }
+  if (best != SIZE_MAX) ++dir_counts_[best];
   return best;
 }
 
-LogOpenOptions LogManager::new_log_options(const NewLog& n, size_t dir_index) const {
+LogOpenOptions LogManager::new_log_options(const NewLog& n, size_t dir_index) {
   TopicPartition tp{n.topic, n.partition};
   LogOpenOptions o;
   o.dir = config_.log_dirs[dir_index] + "/" + tp.dir_name();
@@ -211,7 +225,9 @@ LogOpenOptions LogManager::new_log_options(const NewLog& n, size_t dir_index) co
   o.topic_id = n.topic_id;
   o.config = n.config;
   o.clock = clock_;
+  o.background = config_.background;
   o.clean_shutdown = true;  // a new directory has nothing to recover
+  o.on_io_error = io_error_handler(dir_index);
   return o;
 }
 
@@ -236,7 +252,12 @@ std::vector<LogResult<std::shared_ptr<Log>>> LogManager::get_or_create_all(const
       const NewLog& n = logs[i];
       auto it = logs_.find(TopicPartition{n.topic, n.partition});
       if (it == logs_.end()) {
-        todo.emplace_back(i, pick_dir_locked());
+        const size_t dir_index = pick_dir_locked();
+        if (dir_index == SIZE_MAX) {
+          out[i] = log_error(LogErrc::kStorageError, "every log dir is offline");
+        } else {
+          todo.emplace_back(i, dir_index);
+        }
         continue;
       }
       const auto& existing = it->second.log;
@@ -262,12 +283,17 @@ std::vector<LogResult<std::shared_ptr<Log>>> LogManager::get_or_create_all(const
         std::lock_guard lock(unsynced_mu_);
         unsynced_dirs_.push_back(o.dir);
       }
-      std::unique_lock lock(mu_);
       if (!log) {
-        --dir_counts_[dir_index];
-        out[i] = log.error();
+        {
+          std::unique_lock lock(mu_);
+          --dir_counts_[dir_index];
+          out[i] = log.error();
+        }
+        if (log.error().code == LogErrc::kStorageError)
+          mark_dir_offline(dir_index, "creating " + o.dir + " failed: " + log.error().message);
         continue;
       }
+      std::unique_lock lock(mu_);
       const TopicPartition& tp = log.value()->topic_partition();
       auto [it, inserted] = logs_.emplace(tp, Entry{log.value(), dir_index});
       if (!inserted) --dir_counts_[dir_index];  // someone else created it meanwhile
@@ -304,14 +330,19 @@ bool LogManager::remove(const std::string& topic, int32_t partition) {
   const std::string& dir = config_.log_dirs[entry.dir_index];
   const std::string doomed =
       dir + "/" + entry.log->topic_partition().dir_name() + "." + random_hex() + "-delete";
-  std::error_code ec;
-  fs::rename(entry.log->dir(), doomed, ec);
-  if (ec) {
-    manager_logger()->error("Renaming {} for deletion failed: {}", entry.log->dir(), ec.message());
+  try {
+    rename_file(entry.log->dir(), doomed);
+    fsync_dir(dir);
+  } catch (const std::exception& e) {
+    manager_logger()->error("Renaming {} for deletion failed: {}", entry.log->dir(), e.what());
     return false;
   }
-  fsync_dir(dir);
-  fs::remove_all(doomed, ec);
+  try {
+    util::remove_tree(doomed);
+  } catch (const std::exception& e) {
+    // The next start finishes it.
+    manager_logger()->warn("Removing {} failed: {}", doomed, e.what());
+  }
   manager_logger()->info("Deleted log {}", entry.log->dir());
   checkpoint();
   return true;
@@ -344,11 +375,8 @@ LogResult<int64_t> LogManager::delete_records(const std::string& topic, int32_t 
 size_t LogManager::retention_check() {
   size_t deleted = 0;
   for (const auto& [log, dir_index] : snapshot()) {
-    try {
-      deleted += log->delete_old_segments();
-    } catch (const std::exception& e) {
-      manager_logger()->error("Retention of {} failed: {}", log->dir(), e.what());
-    }
+    if (log->offline()) continue;
+    guard_dir(dir_index, "retention", [&, &log = log] { deleted += log->delete_old_segments(); });
   }
   if (deleted > 0) checkpoint();
   return deleted;
@@ -409,11 +437,8 @@ void LogManager::flush_check() {
   sync_new_logs(kSyncPerCheck);
   const int64_t now = clock_->now_ms();
   for (const auto& [log, dir_index] : snapshot()) {
-    try {
-      log->maybe_flush(now);
-    } catch (const std::exception& e) {
-      manager_logger()->error("Flush of {} failed: {}", log->dir(), e.what());
-    }
+    if (log->offline()) continue;
+    guard_dir(dir_index, "flush", [&, &log = log] { log->maybe_flush(now); });
   }
 }
 
@@ -434,12 +459,11 @@ void LogManager::checkpoint() {
       start[dir_index][tp] = log->log_start_offset();
   }
   for (size_t i = 0; i < config_.log_dirs.size(); ++i) {
-    try {
+    if (!dir_online(i)) continue;
+    guard_dir(i, "writing checkpoints", [&] {
       write_offset_checkpoint(config_.log_dirs[i] + "/" + kRecoveryPointCheckpointFile, recovery[i]);
       write_offset_checkpoint(config_.log_dirs[i] + "/" + kLogStartOffsetCheckpointFile, start[i]);
-    } catch (const std::exception& e) {
-      manager_logger()->error("Writing checkpoints in {} failed: {}", config_.log_dirs[i], e.what());
-    }
+    });
   }
 }
 

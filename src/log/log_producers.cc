@@ -100,14 +100,11 @@ void Log::rebuild_producer_state_locked(bool clean_shutdown) {
   }
 }
 
-void Log::snapshot_producers_locked(int64_t offset) {
-  try {
-    producers_->take_snapshot(offset);
-  } catch (const std::exception& e) {
-    // Not fatal: the next start replays more of the log instead.
-    producers_logger()->error("Writing a producer snapshot of {} at {} failed: {}", tp_.dir_name(), offset,
-                              e.what());
-  }
+void Log::snapshot_producers_locked(int64_t offset, bool sync) {
+  // A failure propagates: the roll or close fails and the log dir goes
+  // offline, as in Kafka (the disk is failing or full; the append that
+  // triggered the roll must not be acknowledged).
+  producers_->take_snapshot(offset, sync);
 }
 
 std::vector<ProducerStateEntry> Log::active_producers() const {

@@ -6,6 +6,7 @@ namespace samsa::log {
 
 LogResult<FetchRange> Log::read(int64_t offset, size_t max_bytes, bool min_one_message,
                                 int64_t max_offset_exclusive) const {
+  if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
   FetchRange range;
   std::vector<std::shared_ptr<LogSegment>> candidates;
   {

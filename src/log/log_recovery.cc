@@ -7,6 +7,7 @@
 #include <set>
 
 #include "samsa/log/log.h"
+#include "samsa/util/env.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::log {
@@ -195,6 +196,10 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
   }
   if (loaded.empty()) {
     loaded[log_start_offset_] = LogSegment::create(dir_, log_start_offset_, config_, now);
+    // Its directory entry is synced with the first flush (or right away when
+    // every append is acknowledged only once durable).
+    dir_entries_unsynced_.store(true);
+    if (config_.fsync_per_append) sync_dir_if_needed();
   }
   // Only the active segment keeps preallocated index files.
   for (auto it = loaded.begin(); it != loaded.end(); ++it) {
@@ -255,7 +260,7 @@ LogResult<int64_t> Log::truncate_to(int64_t offset) {
                           tp_.dir_name(), offset, doomed.size(), removed);
     return log_end_offset();
   } catch (const std::exception& e) {
-    return log_error(LogErrc::kStorageError, e.what());
+    return fail_io(std::string("truncation failed: ") + e.what());
   }
 }
 

@@ -5,7 +5,9 @@
 // may go too (a fresh one is rolled first) unless it is empty.
 #include <functional>
 
+#include "samsa/log/leader_epoch_cache.h"
 #include "samsa/log/log.h"
+#include "samsa/util/file_util.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::log {
@@ -16,6 +18,23 @@ auto retention_logger() { return samsa::logger("samsa.log.UnifiedLog"); }
 using SegmentPredicate = std::function<bool(const LogSegment&, const LogSegment* next)>;
 
 }  // namespace
+
+void Log::truncate_epochs_from_start_locked(int64_t start_offset) {
+  if (!background_) {
+    epochs_->truncate_from_start(start_offset);
+    return;
+  }
+  // Under the append lock: written now, fsynced on the background thread.
+  if (epochs_->truncate_from_start(start_offset, /*sync=*/false))
+    background_([path = epochs_->path(), on_io_error = on_io_error_] {
+      try {
+        util::sync_file(path);
+      } catch (const std::exception& e) {
+        retention_logger()->error("Flushing {} failed: {}", path, e.what());
+        if (on_io_error) on_io_error(std::string("leader epoch checkpoint fsync failed: ") + e.what());
+      }
+    });
+}
 
 size_t Log::delete_segments_locked(size_t count, const char* reason) {
   std::vector<std::shared_ptr<LogSegment>> doomed;
@@ -37,11 +56,25 @@ size_t Log::delete_segments_locked(size_t count, const char* reason) {
     recovery_point_ = std::max(recovery_point_, log_start_offset_);
     new_start = log_start_offset_;
   }
-  epochs_->truncate_from_start(new_start);
+  truncate_epochs_from_start_locked(new_start);
   for (const auto& seg : doomed) {
     retention_logger()->info("Deleting segment {} of {} due to {}", seg->log_path(),
                              tp_.dir_name(), reason);
-    seg->delete_files();
+    if (background_) {
+      // Unlinking a large segment can take long (the file system frees every
+      // extent): done off the append lock, as Kafka deletes segments from its
+      // scheduler. The segment already left the log; readers holding it keep
+      // working on its files until they are gone.
+      background_([seg, name = tp_.dir_name()] {
+        try {
+          seg->delete_files();
+        } catch (const std::exception& e) {
+          retention_logger()->warn("Deleting segment {} of {} failed: {}", seg->log_path(), name, e.what());
+        }
+      });
+    } else {
+      seg->delete_files();
+    }
     // The producer snapshot at its base goes with it (the state in memory
     // stays until producer.id.expiration.ms, as in Kafka since KIP-360).
     producers_->delete_snapshot(seg->base_offset());
@@ -109,7 +142,7 @@ LogResult<int64_t> Log::delete_records_before(int64_t offset) {
     if (offset <= log_start_offset_) return log_start_offset_;
     log_start_offset_ = offset;
   }
-  epochs_->truncate_from_start(offset);
+  truncate_epochs_from_start_locked(offset);
   try {
     size_t n = deletable_prefix(segments_snapshot(), high_watermark(), log_end_offset(),
                                 [offset](const LogSegment&, const LogSegment* next) {
@@ -117,7 +150,7 @@ LogResult<int64_t> Log::delete_records_before(int64_t offset) {
                                 });
     if (n > 0) delete_segments_locked(n, "log start offset breach");
   } catch (const std::exception& e) {
-    return log_error(LogErrc::kStorageError, e.what());
+    return fail_io(std::string("deleting records failed: ") + e.what());
   }
   return log_start_offset();
 }

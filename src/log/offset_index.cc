@@ -41,7 +41,7 @@ std::optional<OffsetPosition> OffsetIndex::last_entry() const {
 void OffsetIndex::append(int64_t offset, uint32_t position) {
   size_t n = entries();
   if (n >= max_entries_) throw std::logic_error("append to a full offset index " + path());
-  make_room_for(n);  // creates the file at the first entry
+  prepare_write(n);  // creates the file at the first entry
   auto m = map();
   if (n > 0) {
     OffsetPosition last = entry_in(*m, n - 1);

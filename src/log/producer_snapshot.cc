@@ -9,7 +9,7 @@
 #include "samsa/protocol/decode_error.h"
 #include "samsa/protocol/wire_reader.h"
 #include "samsa/protocol/wire_writer.h"
-#include "samsa/util/file_util.h"
+#include "samsa/util/env.h"
 
 namespace samsa::log {
 namespace {
@@ -76,9 +76,13 @@ LogResult<std::vector<ProducerSnapshotEntry>> decode_producer_snapshot(std::span
   }
 }
 
-void write_producer_snapshot(const std::string& path, const std::vector<ProducerSnapshotEntry>& entries) {
+void write_producer_snapshot(const std::string& path, const std::vector<ProducerSnapshotEntry>& entries,
+                             bool sync) {
   const auto bytes = encode_producer_snapshot(entries);
-  util::write_file_atomically(path, std::span<const uint8_t>(bytes));
+  if (sync)
+    util::write_file_atomically(path, std::span<const uint8_t>(bytes));
+  else
+    util::write_file_atomically_unsynced(path, std::span<const uint8_t>(bytes));
 }
 
 LogResult<std::vector<ProducerSnapshotEntry>> read_producer_snapshot(const std::string& path) {

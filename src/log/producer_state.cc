@@ -178,7 +178,7 @@ std::vector<ProducerStateEntry> ProducerStateManager::active_producers() const {
   return out;
 }
 
-void ProducerStateManager::take_snapshot(int64_t end_offset) {
+void ProducerStateManager::take_snapshot(int64_t end_offset, bool sync) {
   if (last_snapshot_offset_ && *last_snapshot_offset_ == end_offset) return;
   // Nothing was ever appended: no snapshot, as Kafka (an empty log closing
   // would otherwise cost two fsyncs, 100,000 partitions 200,000).
@@ -197,7 +197,7 @@ void ProducerStateManager::take_snapshot(int64_t end_offset) {
     s.current_txn_first_offset = e.current_txn_first_offset;
     entries.push_back(s);
   }
-  write_producer_snapshot(producer_snapshot_path(dir_, end_offset), entries);
+  write_producer_snapshot(producer_snapshot_path(dir_, end_offset), entries, sync);
   map_end_offset_ = std::max(map_end_offset_, end_offset);
   if (!last_snapshot_offset_ || *last_snapshot_offset_ < end_offset) last_snapshot_offset_ = end_offset;
 }

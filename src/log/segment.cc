@@ -25,8 +25,6 @@ std::string offset_file_stem(int64_t offset) {
 LogSegment::LogSegment(int64_t base_offset, const LogConfig& config, int64_t now_ms)
     : base_offset_(base_offset),
       index_interval_bytes_(config.index_interval_bytes),
-      segment_bytes_(config.segment_bytes),
-      segment_ms_(config.segment_ms),
       max_index_bytes_(config.segment_index_bytes),
       created_ms_(now_ms),
       next_offset_(base_offset) {}
@@ -68,7 +66,7 @@ std::shared_ptr<LogSegment> LogSegment::open(const std::string& dir, int64_t bas
 bool LogSegment::should_roll(const RollInputs& in) const {
   const uint64_t sz = size();
   if (sz == 0) return false;
-  if (static_cast<int64_t>(sz) > static_cast<int64_t>(segment_bytes_) -
+  if (static_cast<int64_t>(sz) > static_cast<int64_t>(in.segment_bytes) -
                                      static_cast<int64_t>(in.append_bytes))
     return true;
   // segment.ms counts from the first batch's timestamp when there is one
@@ -76,7 +74,7 @@ bool LogSegment::should_roll(const RollInputs& in) const {
   int64_t waited = rolling_based_timestamp_ && *rolling_based_timestamp_ >= 0
                        ? in.max_timestamp - *rolling_based_timestamp_
                        : in.now_ms - created_ms_;
-  if (waited > segment_ms_) return true;
+  if (waited > in.segment_ms) return true;
   if (offset_index_->is_full() || time_index_->full_for_append()) return true;
   return in.last_offset - base_offset_ > INT32_MAX;
 }

@@ -29,7 +29,7 @@ bool TimeIndex::maybe_append(int64_t timestamp, int64_t offset, bool skip_full_c
   // An empty index behaves as if its last entry were (-1, base): "no
   // timestamp" never gets an entry.
   if (n == 0 && (timestamp <= -1 || offset < base_offset_)) return false;
-  make_room_for(n);  // creates the file at the first entry
+  prepare_write(n);  // creates the file at the first entry
   auto m = map();
   TimestampOffset last = n > 0 ? entry_in(*m, n - 1) : TimestampOffset{-1, base_offset_};
   if (timestamp <= last.timestamp || offset < last.offset) return false;

@@ -4,6 +4,7 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include <boost/asio/post.hpp>
@@ -16,31 +17,36 @@
 namespace samsa::net {
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxGather = 64;         // replies per writev
 constexpr size_t kFileChunk = 1u << 20;   // pread/io_uring transfer: bytes per read+write
-constexpr size_t kKeepReadBuffer = 8u << 20;  // larger read buffers are given back when idle
 
 const std::shared_ptr<spdlog::logger>& log() {
   static auto l = samsa::logger("samsa.network.Connection");
   return l;
 }
 
-uint32_t read_be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 
 }  // namespace
 
 Connection::Connection(boost::asio::io_context& ioc, boost::asio::ip::tcp::socket socket, FrameHandler& handler,
-                       ConnectionInfo info, const ConnectionOptions& options, ClosedFn on_closed)
+                       ConnectionInfo info, const ConnectionOptions& options, std::shared_ptr<RequestBudget> budget,
+                       ClosedFn on_closed)
     : ioc_(ioc),
       socket_(std::move(socket)),
       handler_(handler),
       info_(std::move(info)),
       options_(options),
       on_closed_(std::move(on_closed)),
-      rbuf_(kReadChunk) {}
+      assembler_(options.max_frame_bytes, budget),
+      budget_(std::move(budget)),
+      last_active_ms_(now_ms()) {}
+
+int64_t Connection::now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void Connection::touch() { last_active_ms_.store(now_ms(), std::memory_order_relaxed); }
 
 void Connection::start() {
   boost::system::error_code ignored;
@@ -49,6 +55,7 @@ void Connection::start() {
     socket_.set_option(boost::asio::socket_base::send_buffer_size(options_.send_buffer_bytes), ignored);
   if (options_.receive_buffer_bytes > 0)
     socket_.set_option(boost::asio::socket_base::receive_buffer_size(options_.receive_buffer_bytes), ignored);
+  socket_.non_blocking(true, ignored);  // read_more() reads until the socket would block
   read_more();
 }
 
@@ -57,96 +64,19 @@ void Connection::shutdown() {
     if (self->closed_) return;
     self->closing_ = true;
     boost::system::error_code ignored;
-    // Wakes a pending read with EOF; replies still owed are written first.
+    // Stops further requests; replies still owed are written first.
     self->socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_receive, ignored);
     if (self->pending_.empty() && !self->writing_) self->close(nullptr);
   });
 }
 
-void Connection::read_more() {
-  if (rend_ == rbuf_.size()) {  // no room: parse_frames() compacts or grows first
-    if (rstart_ > 0) {
-      std::copy(rbuf_.begin() + rstart_, rbuf_.begin() + rend_, rbuf_.begin());
-      rend_ -= rstart_;
-      rstart_ = 0;
-    } else {
-      rbuf_.resize(rbuf_.size() * 2);
-    }
-  }
-  socket_.async_read_some(boost::asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
-                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-                            self->on_read(ec, n);
-                          });
-}
-
-void Connection::on_read(const boost::system::error_code& ec, size_t n) {
-  if (closed_) return;
-  if (ec || closing_) {
-    if (closing_) {
-      if (pending_.empty() && !writing_) close(nullptr);
-      return;  // the replies still owed close the connection when written
-    }
-    close(nullptr);  // peer went away
-    return;
-  }
-  rend_ += n;
-  parse_and_continue();
-}
-
-void Connection::parse_and_continue() {
-  parse_frames();
-  if (!closed_ && !closing_ && !read_paused_) read_more();
-}
-
-bool Connection::should_pause() const {
-  return pending_.size() >= options_.max_in_flight || queued_bytes_ >= options_.max_queued_reply_bytes;
-}
-
-void Connection::parse_frames() {
-  in_parse_ = true;
-  while (!closed_) {
-    if (should_pause()) {
-      read_paused_ = true;
-      break;
-    }
-    size_t avail = rend_ - rstart_;
-    if (avail < 4) break;
-    int32_t size = static_cast<int32_t>(read_be32(rbuf_.data() + rstart_));
-    if (size < 0 || static_cast<size_t>(size) > options_.max_frame_bytes) {
-      if (size < 0)
-        log()->warn("Closing connection from {} on {}: invalid frame size {}", info_.peer, info_.listener_name, size);
-      else
-        log()->warn("Closing connection from {} on {}: frame of {} bytes exceeds socket.request.max.bytes ({})",
-                    info_.peer, info_.listener_name, size, options_.max_frame_bytes);
-      close(nullptr);
-      break;
-    }
-    size_t need = 4 + static_cast<size_t>(size);
-    if (avail < need) {
-      // Make room for the whole frame: the limit above bounds this allocation.
-      if (rbuf_.size() - rstart_ < need) {
-        std::copy(rbuf_.begin() + rstart_, rbuf_.begin() + rend_, rbuf_.begin());
-        rend_ -= rstart_;
-        rstart_ = 0;
-        if (rbuf_.size() < need) rbuf_.resize(need);
-      }
-      break;
-    }
-    const uint8_t* body = rbuf_.data() + rstart_ + 4;
-    auto frame = std::make_shared<const std::vector<uint8_t>>(body, body + size);
-    rstart_ += need;
-    dispatch(std::move(frame));
-  }
-  if (rstart_ == rend_) {
-    rstart_ = rend_ = 0;
-    // Keep a grown buffer for the next big frame (growing zero-fills it
-    // again); only a very large one is given back.
-    if (rbuf_.size() > kKeepReadBuffer) {
-      rbuf_.resize(kReadChunk);
-      rbuf_.shrink_to_fit();
-    }
-  }
-  in_parse_ = false;
+void Connection::close_if_idle(int64_t cutoff_ms) {
+  boost::asio::post(ioc_, [self = shared_from_this(), cutoff_ms] {
+    if (self->closed_ || self->writing_ || !self->pending_.empty() || self->last_active_ms() >= cutoff_ms) return;
+    log()->debug("Closing idle connection from {} on {} (connections.max.idle.ms)", self->info_.peer,
+                 self->info_.listener_name);
+    self->close(nullptr);
+  });
 }
 
 void Connection::dispatch(FramePtr frame) {
@@ -253,9 +183,9 @@ bool Connection::uring_file_part() {
   if (!uring_->available()) return false;
   const Part& part = parts_[part_index_];
   size_t chunk = std::min(part.length - file_done_, kFileChunk);
-  file_buf_.resize(chunk);
+  uint8_t* buf = file_buffer(chunk);
   uint64_t offset = part.file->position + file_done_;
-  return uring_->read(part.file->fd, file_buf_.data(), chunk, offset,
+  return uring_->read(part.file->fd, buf, chunk, offset,
                       [self = shared_from_this(), owner = part.file->owner](int res) {
                         self->on_file_chunk_read(res, res < 0 ? -res : 0);
                       });
@@ -267,15 +197,15 @@ bool Connection::uring_file_part() {
 void Connection::pread_file_part() {
   const Part& part = parts_[part_index_];
   size_t chunk = std::min(part.length - file_done_, kFileChunk);
-  file_buf_.resize(chunk);
+  uint8_t* buf = file_buffer(chunk);
   off_t offset = static_cast<off_t>(part.file->position + file_done_);
   int fd = part.file->fd;
-  iovec iov{file_buf_.data(), chunk};
+  iovec iov{buf, chunk};
   ssize_t n = ::preadv2(fd, &iov, 1, offset, RWF_NOWAIT);
   if (n >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP)) return on_file_chunk_read(n, n < 0 ? errno : 0);
   auto owner = part.file->owner;  // keeps the descriptor open while the pool reads
-  boost::asio::post(blocking_reads(), [self = shared_from_this(), owner, fd, offset, chunk] {
-    ssize_t r = ::pread(fd, self->file_buf_.data(), chunk, offset);
+  boost::asio::post(blocking_reads(), [self = shared_from_this(), owner, buf, fd, offset, chunk] {
+    ssize_t r = ::pread(fd, buf, chunk, offset);  // `self` keeps buf alive
     int err = r < 0 ? errno : 0;
     boost::asio::post(self->ioc_, [self, r, err] { self->on_file_chunk_read(r, err); });
   });
@@ -290,7 +220,7 @@ void Connection::on_file_chunk_read(ssize_t n, int err) {
                 info_.listener_name, n == 0 ? "file shorter than expected" : std::strerror(err));
     return close(nullptr);
   }
-  boost::asio::async_write(socket_, boost::asio::buffer(file_buf_.data(), static_cast<size_t>(n)),
+  boost::asio::async_write(socket_, boost::asio::buffer(file_buf_.get(), static_cast<size_t>(n)),
                            [self = shared_from_this()](const boost::system::error_code& ec, size_t written) {
                              if (ec) return self->on_written(ec, 0);
                              self->file_done_ += written;
@@ -339,19 +269,33 @@ void Connection::on_written(const boost::system::error_code& ec, size_t slots) {
     close(nullptr);
     return;
   }
+  touch();
   for (size_t i = 0; i < slots; ++i) {
     queued_bytes_ -= pending_.front().reply.frame_size();
     pending_.pop_front();
     ++first_seq_;
   }
   parts_.clear();
+  if (pending_.empty()) {  // nothing in flight uses the file buffer now
+    file_buf_.reset();
+    file_buf_size_ = 0;
+  }
   flush();
 }
 
+uint8_t* Connection::file_buffer(size_t bytes) {
+  if (file_buf_size_ < bytes) {
+    file_buf_.reset(new uint8_t[bytes]);
+    file_buf_size_ = bytes;
+  }
+  return file_buf_.get();
+}
+
 void Connection::maybe_resume() {
-  if (read_paused_ && !in_parse_ && !closing_ && !should_pause()) {
+  if (read_paused_ && !closing_ && !should_pause()) {
     read_paused_ = false;
-    parse_and_continue();
+    if (!in_read_) return read_more();
+    boost::asio::post(ioc_, [self = shared_from_this()] { self->read_more(); });
   }
 }
 
@@ -363,6 +307,9 @@ void Connection::close(const char* reason) {
   socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   pending_.clear();
+  assembler_.reset();
+  std::vector<uint8_t>().swap(stash_);
+  // file_buf_ stays: a read into it may still be in flight (its callback owns us).
   if (on_closed_) on_closed_(info_.id);
 }
 

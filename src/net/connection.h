@@ -2,8 +2,15 @@
 // One client connection: reads size-prefixed frames, hands them to the
 // FrameHandler, and writes the replies back in request order with gather
 // writes. Clients may pipeline; reading pauses (TCP pushes back on the
-// client) while too many requests are in flight or too many reply bytes wait.
-// All state is touched only on the connection's io_context thread.
+// client) while too many requests are in flight, too many reply bytes wait,
+// or the broker-wide request budget is spent.
+//
+// Memory: an idle connection holds no read buffer. Reads go into a reused
+// per-reactor buffer and are cut into frames there; only the partial frame
+// at its end is kept, in a FrameAssembler that grows as bytes arrive.
+// All state is touched only on the connection's io_context thread, except
+// last_active_ms(), which the idle sweeper reads from another.
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -13,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "frame_assembler.h"
 #include "samsa/net/frame_handler.h"
 #include "samsa/net/tcp_server.h"
 
@@ -25,13 +33,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using ClosedFn = std::function<void(uint64_t id)>;
 
   Connection(boost::asio::io_context& ioc, boost::asio::ip::tcp::socket socket, FrameHandler& handler, ConnectionInfo info,
-             const ConnectionOptions& options, ClosedFn on_closed);
+             const ConnectionOptions& options, std::shared_ptr<RequestBudget> budget, ClosedFn on_closed);
 
   void start();
   boost::asio::io_context::executor_type executor() { return ioc_.get_executor(); }
   // Graceful stop: read no more requests, write the replies still owed, close.
   // Safe to call from any thread.
   void shutdown();
+  // Closes the connection if it has had no traffic since `cutoff_ms` (a
+  // steady-clock millisecond count) and owes no reply. Any thread.
+  void close_if_idle(int64_t cutoff_ms);
+  int64_t last_active_ms() const { return last_active_ms_.load(std::memory_order_relaxed); }
+  static int64_t now_ms();
 
  private:
   struct Slot {
@@ -40,10 +53,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   void read_more();
-  void on_read(const boost::system::error_code& ec, size_t n);
-  void parse_and_continue();
-  void parse_frames();
+  void wait_readable();
+  void on_read_error(const boost::system::error_code& ec);
+  bool process(const uint8_t* data, size_t n);
+  bool handle_status(FrameAssembler::Status status);
+  void wait_for_budget();
+  void stash(const uint8_t* data, size_t n);
   bool should_pause() const;
+  void touch();
   void dispatch(FramePtr frame);
   void complete(uint64_t seq, Reply reply);
   void flush();
@@ -64,8 +81,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const ConnectionOptions options_;
   ClosedFn on_closed_;
 
-  std::vector<uint8_t> rbuf_;
-  size_t rstart_ = 0, rend_ = 0;
+  FrameAssembler assembler_;
+  std::shared_ptr<RequestBudget> budget_;
+  // Bytes read past a frame when reading had to pause; processed first on resume.
+  std::vector<uint8_t> stash_;
+  size_t stash_pos_ = 0;
+  std::atomic<int64_t> last_active_ms_;
 
   std::deque<Slot> pending_;  // one per request not yet written, in request order
   uint64_t first_seq_ = 0;    // sequence number of pending_.front()
@@ -82,13 +103,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t part_index_ = 0;
   size_t file_done_ = 0;  // bytes of the current file part already sent
   size_t write_slots_ = 0;
-  std::vector<uint8_t> file_buf_;  // pread/io_uring transfer: one chunk of a file part
+  // pread/io_uring transfer: one chunk of a file part. Uninitialised, and
+  // given back when no reply is owed, so idle consumers hold no megabyte.
+  std::unique_ptr<uint8_t[]> file_buf_;
+  size_t file_buf_size_ = 0;
+  uint8_t* file_buffer(size_t bytes);
   UringReader* uring_ = nullptr;   // this reactor's ring (io_uring transfer), looked up on first use
   std::vector<boost::asio::const_buffer> write_bufs_;
 
   bool writing_ = false;
-  bool read_paused_ = false;
-  bool in_parse_ = false;
+  bool read_paused_ = false;  // by in-flight limits; maybe_resume() restarts reading
+  bool budget_wait_ = false;  // by the request budget; its wake-up restarts reading
+  bool waiting_readable_ = false;
+  bool in_read_ = false;
   bool closing_ = false;
   bool closed_ = false;
 };

@@ -9,6 +9,7 @@
 #include "samsa/protocol/gen/leader_change_message.h"
 #include "samsa/raft/quorum_state.h"
 #include "samsa/raft/snapshot_file.h"
+#include "samsa/util/env.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::raft {
@@ -46,6 +47,7 @@ std::unique_ptr<MetadataLog> MetadataLog::open(const MetadataLogOptions& options
   open.config = options.config;
   open.config.fsync_per_append = true;
   open.clean_shutdown = false;  // small log: always verify it
+  open.on_io_error = options.on_io_error;
   auto opened = log::Log::open(open);
   if (!opened) throw std::runtime_error("cannot open the metadata log: " + opened.error().message);
   self->log_ = std::move(*opened);
@@ -70,7 +72,14 @@ std::unique_ptr<MetadataLog> MetadataLog::open(const MetadataLogOptions& options
   return self;
 }
 
-MetadataLog::~MetadataLog() { close(); }
+MetadataLog::~MetadataLog() {
+  try {
+    close();
+  } catch (const std::exception& e) {
+    // Already reported through on_io_error; a destructor must not throw.
+    log()->error("Closing the metadata log failed: {}", e.what());
+  }
+}
 
 void MetadataLog::append_leader_change(const std::vector<int32_t>& voters, int32_t node_id) {
   protocol::LeaderChangeMessage message;

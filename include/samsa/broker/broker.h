@@ -3,8 +3,10 @@
 // behind them. start() binds every listener (so a busy port fails fast);
 // stop() stops accepting, lets connections finish what they have in flight,
 // then stops the reactors.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -12,10 +14,13 @@
 
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
+#include "samsa/util/serial_executor.h"
 
 namespace samsa::net {
 class IoContextPool;
 class TcpServer;
+class ConnectionLimits;
+class RequestBudget;
 enum class FileTransferMode;
 }  // namespace samsa::net
 
@@ -25,6 +30,8 @@ class MetadataLog;
 
 namespace samsa::broker {
 
+class DynamicBrokerConfig;
+class Reconfigurable;
 class RequestDispatcher;
 class PartitionManager;
 class QuorumController;
@@ -41,17 +48,34 @@ class Broker {
 
   void start();
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  // Called once, on the thread that saw the failure, when the node must stop
+  // because its storage failed (every log dir offline, or the metadata log's
+  // dir): Kafka halts then. The handler must not block; it arranges for
+  // stop() to be called (the server wakes its main thread). Set before start().
+  void set_fatal_handler(std::function<void(const std::string&)> handler) { fatal_handler_ = std::move(handler); }
+  bool failed() const { return failed_.load(); }
   // Bound port of each listener by name (useful when a port was 0).
   const std::map<std::string, uint16_t>& bound_ports() const { return bound_ports_; }
+  // Where running components register as Reconfigurable for the dynamic
+  // broker configs they apply (dynamic_broker_config.h).
+  DynamicBrokerConfig& dynamic_config() { return *dynamic_config_; }
+  // The running limits for dynamic configs to update: max.connections,
+  // max.connections.per.ip(.overrides), connections.max.idle.ms through
+  // ConnectionLimits' setters, queued.max.request.bytes through
+  // RequestBudget::set_limit(). REQUIRES: start() has run. Thread-safe.
+  net::ConnectionLimits& connection_limits();
+  net::RequestBudget& request_budget();
 
  private:
   net::FileTransferMode file_transfer_mode() const;
+  void apply_connection_configs();
   MetadataImage initial_image(const std::string& cluster_id) const;
   void load_metadata();
   void register_self();
   void schedule_log_maintenance();
   void start_group_coordinator();
   void maybe_snapshot(int64_t min_new_records);
+  void fatal_storage_failure(const std::string& reason);
 
   // Kafka snapshots every metadata.log.max.record.bytes.between.snapshots
   // (20 MiB); a record count is close enough for a log of small records.
@@ -61,6 +85,9 @@ class Broker {
   std::string cluster_id_;
   int16_t bootstrap_metadata_version_;
   BrokerServices services_;
+  std::unique_ptr<DynamicBrokerConfig> dynamic_config_;
+  std::shared_ptr<Reconfigurable> cleaner_reconfigurable_;  // dynamic log.cleaner.* keys
+  std::shared_ptr<Reconfigurable> connection_reconfigurable_;  // dynamic max.connections* keys
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<raft::MetadataLog> metadata_log_;
@@ -69,12 +96,17 @@ class Broker {
   std::unique_ptr<group::GroupCoordinator> groups_;
   std::mutex snapshot_mu_;
   int64_t snapshot_end_offset_ = 0;
+  // Blocking admin work (controller_thread.h); after the network is
+  // stopped it finishes what it holds.
+  std::unique_ptr<util::SerialExecutor> controller_thread_;
   std::unique_ptr<net::IoContextPool> pool_;
   std::unique_ptr<RequestDispatcher> broker_dispatcher_;
   std::unique_ptr<RequestDispatcher> controller_dispatcher_;
   std::unique_ptr<net::TcpServer> server_;  // declared after pool_: destroyed first
   std::map<std::string, uint16_t> bound_ports_;
   bool running_ = false;
+  std::function<void(const std::string&)> fatal_handler_;
+  std::atomic<bool> failed_{false};
 };
 
 }  // namespace samsa::broker

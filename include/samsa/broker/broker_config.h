@@ -59,6 +59,10 @@ struct ConfigKey {
   // Samsa-specific default that replaces default_value when set (it may
   // depend on the machine, e.g. the number of CPUs).
   std::string (*dynamic_default)() = nullptr;
+  // Parsed and validated as Kafka does (so a Kafka server.properties keeps
+  // working) but Samsa does not act on it: logged at start when set, left out
+  // of DescribeConfigs and refused by AlterConfigs.
+  bool unsupported = false;
 };
 
 // The known keys, in documentation order.
@@ -134,6 +138,10 @@ struct BrokerConfig {
   std::int32_t socket_request_max_bytes = 0;
   std::int32_t queued_max_requests = 0;
   std::int64_t connections_max_idle_ms = 0;
+  std::int64_t queued_max_request_bytes = -1;  // <= 0: unbounded (Kafka's -1)
+  std::int32_t max_connections = 2147483647;
+  std::int32_t max_connections_per_ip = 2147483647;
+  std::string max_connections_per_ip_overrides;  // "host:count,host:count"
 
   // --- Logs ---
   std::vector<std::string> log_dirs;
@@ -214,6 +222,8 @@ struct BrokerConfig {
   // Keys present in the properties that are not in config_keys(), in file
   // order. They are never an error; the caller logs them once.
   const std::vector<std::string>& ignored_keys() const { return ignored_keys_; }
+  // Keys set in the properties whose ConfigKey is `unsupported`, in file order.
+  std::vector<std::string> unsupported_keys() const;
 
   // DescribeConfigs view of every known key, in config_keys() order.
   std::vector<ConfigEntry> describe() const;

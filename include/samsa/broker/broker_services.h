@@ -13,22 +13,32 @@ namespace samsa::broker {
 
 struct BrokerConfig;
 class ControllerService;
+class DynamicBrokerConfig;
 class PartitionManager;
 class ProducerIdManager;
 class Scheduler;
 namespace group {
 class GroupCoordinator;
 }
+}  // namespace samsa::broker
+namespace samsa::util {
+class SerialExecutor;
+}
+namespace samsa::broker {
 
 struct BrokerServices {
   int32_t node_id = -1;
   MetadataCache metadata;
   const BrokerConfig* config = nullptr;
+  // Which dynamic broker keys reach the running broker (AlterConfigs asks).
+  DynamicBrokerConfig* dynamic_config = nullptr;
   ControllerService* controller = nullptr;  // this node's controller role
   PartitionManager* partitions = nullptr;
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
   ProducerIdManager* producer_ids = nullptr;  // InitProducerId
   group::GroupCoordinator* groups = nullptr;  // consumer groups and committed offsets
+  // Where blocking admin work runs (controller_thread.h); null: inline.
+  util::SerialExecutor* controller_thread = nullptr;
   // Fetches parked until data arrives, and KIP-227 fetch sessions.
   std::unique_ptr<FetchWaiters> fetch_waiters = std::make_unique<FetchWaiters>();
   std::unique_ptr<FetchSessionCache> fetch_sessions = std::make_unique<FetchSessionCache>();

@@ -10,10 +10,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
+#include "samsa/broker/effective_log_config.h"
 #include "samsa/broker/metadata_image.h"
 #include "samsa/log/log.h"
 #include "samsa/log/log_manager.h"
+#include "samsa/util/serial_executor.h"
 
 namespace samsa::broker {
 
@@ -25,19 +28,25 @@ struct HostedPartition {
   int32_t leader_id = -1;
   int32_t leader_epoch = 0;
   int32_t isr_size = 0;
+  int32_t min_insync_replicas = 1;  // the topic's effective min.insync.replicas
 };
 
 class PartitionManager {
  public:
-  PartitionManager(const BrokerConfig& config, int32_t node_id);
+  // `on_dir_offline`: see LogManagerConfig::on_dir_offline.
+  PartitionManager(const BrokerConfig& config, int32_t node_id,
+                   std::function<void(const std::string&, const std::string&, bool)> on_dir_offline = {});
   ~PartitionManager();
 
   void startup();   // loads existing logs (recovering after an unclean stop)
   void shutdown();  // flushes, closes, writes the clean-shutdown markers
 
   // Brings hosted partitions in line with `image`: creates logs for new
-  // partitions of this node (with the topic's effective config) and removes
-  // the logs of deleted topics. Called after every published image.
+  // partitions of this node and removes the logs of deleted topics. Every log
+  // gets its topic's effective config (effective_log_config.h) from this
+  // image: a change of a topic's overrides or of the broker's dynamic log
+  // defaults (BROKER "<node id>" or "") reaches the open logs here, without a
+  // restart. Called after every published image.
   void apply(const MetadataImage& image);
 
   // nullptr if this broker does not host the partition.
@@ -50,9 +59,21 @@ class PartitionManager {
 
   const BrokerConfig& config_;
   int32_t node_id_;
+  // Roll-time fsyncs of every log (Kafka's scheduler does them); declared
+  // before logs_ so it outlives them and finishes what they posted.
+  std::unique_ptr<util::SerialExecutor> log_background_;
   std::unique_ptr<log::LogManager> logs_;
   std::mutex apply_mu_;  // apply() calls are serialised; readers never take it
   bool strays_checked_ = false;  // under apply_mu_
+  // Guarded by apply_mu_: what the logs were last configured from, so an
+  // image that changes neither a topic's overrides nor the broker layers
+  // costs no config derivation.
+  struct TopicConfigState {
+    ConfigMap overrides;
+    EffectiveTopicConfig effective;
+  };
+  std::optional<BrokerConfigLayers> applied_layers_;
+  std::unordered_map<std::string, TopicConfigState> applied_topics_;
   std::atomic<std::shared_ptr<const Map>> hosted_{std::make_shared<const Map>()};
 };
 

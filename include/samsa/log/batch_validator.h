@@ -1,9 +1,10 @@
 #pragma once
-// Validation of produced record batches, header only (never per record), and
-// in-place offset assignment. Kafka's LogValidator is the reference for
+// Validation of produced record batches (headers here, each record through
+// record_validator.h) and in-place offset assignment. Kafka's LogValidator is the reference for
 // which checks exist and which error each one maps to.
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "samsa/log/log_config.h"
@@ -42,10 +43,13 @@ struct LeaderAppendContext {
   int32_t leader_epoch = -1;  // stamped on every batch
   int64_t now_ms = 0;
   AppendOrigin origin = AppendOrigin::kClient;
+  std::string partition;  // "topic-N", named in error messages as Kafka does
 };
 
 // Checks framing (complete batches only), magic 2, CRC, sizes, record
-// counts, control/sequence rules and timestamps, then assigns offsets and
+// counts, control/sequence rules, then every record (record_validator.h:
+// count and offsets against the header, keys for compacted topics,
+// timestamps), then assigns offsets, the records' max timestamp and
 // the leader epoch in place and, for LogAppendTime topics, the broker's time
 // (CRC recomputed). Nothing is modified unless every batch passes.
 LogResult<ValidatedAppend> validate_leader_append(std::span<uint8_t> buffer,

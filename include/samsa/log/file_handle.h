@@ -4,13 +4,16 @@
 // still sendfile/pread the range after the segment was deleted (unlinked
 // files stay readable through open descriptors).
 //
-// All file I/O of the log module goes through the small functions below, so
-// tests (and the recovery code) have one place to look at.
+// All file I/O of the log module goes through the small functions below,
+// which go through the util::Env mounted on the path (samsa/util/env.h), so
+// tests inject faults under a log dir.
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <system_error>
+
+#include "samsa/util/env.h"
 
 namespace samsa::log {
 
@@ -23,6 +26,7 @@ class FileHandle {
   FileHandle(const FileHandle&) = delete;
   FileHandle& operator=(const FileHandle&) = delete;
 
+  // The descriptor underneath (sendfile, mmap).
   int fd() const { return fd_; }
   // Path at open time (a later rename is not tracked).
   const std::string& path() const { return path_; }
@@ -37,12 +41,13 @@ class FileHandle {
   int64_t mtime_ms() const;
 
  private:
-  FileHandle(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  FileHandle(std::unique_ptr<util::File> file, std::string path);
+  std::unique_ptr<util::File> file_;
   int fd_;
   std::string path_;
 };
 
-// Directory helpers; throw std::system_error.
+// Directory helpers over util::Env::for_path; throw std::system_error.
 void fsync_dir(const std::string& dir);
 void rename_file(const std::string& from, const std::string& to);
 bool file_exists(const std::string& path);

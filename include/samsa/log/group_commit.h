@@ -6,6 +6,11 @@
 // whose ticket it covers returns with it, and waiters that arrived during it
 // are covered by the next one. So N concurrent appenders cost about two
 // fsyncs, not N.
+//
+// After a failed fsync nothing more is synced or acknowledged: the page
+// cache may have dropped the dirty pages ("fsyncgate"), so a later fsync that
+// succeeds proves nothing about earlier writes. Every waiter, present and
+// future, gets the first failure (the log goes offline, as in Kafka).
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -36,8 +41,7 @@ class GroupCommitter {
   std::condition_variable cv_;
   uint64_t written_ = 0;   // last ticket handed out
   uint64_t durable_ = 0;   // every ticket <= this is durable
-  uint64_t failed_up_to_ = 0;
-  std::string failure_;
+  std::optional<std::string> failure_;  // set by the first failed fsync, for good
   bool syncing_ = false;
   uint64_t fsyncs_ = 0;
 };

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "samsa/log/file_cache.h"
+#include "samsa/util/env.h"
 
 namespace samsa::log {
 
@@ -73,8 +74,11 @@ class IndexFile {
   std::shared_ptr<Mapping> map() const { return mapping_.get(); }
   uint8_t* slot(const Mapping& m, size_t i) const { return m.data + i * entry_size_; }
   void mark_dirty() { dirty_.store(true, std::memory_order_relaxed); }
-  // Before writing entry n: preallocates if the file is shorter.
-  void make_room_for(size_t n);
+  // Before writing entry i: the file is created and preallocated if it is
+  // shorter, and its blocks are allocated a page at a time (a store to a
+  // page the filesystem cannot back would be SIGBUS; a full disk throws
+  // ENOSPC here instead). Call before map() for the write.
+  void prepare_write(size_t i);
   void set_entries(size_t n) { entries_.store(n, std::memory_order_release); }
   // Largest i < entries() with key(i) <= target, or -1. `key` must be
   // non-decreasing over the entries.
@@ -103,6 +107,7 @@ class IndexFile {
   size_t max_entries_ = 0;
   size_t map_len_ = 0;
   bool partial_entry_ = false;
+  size_t allocated_bytes_ = 0;  // file bytes known to be backed by blocks
   std::atomic<size_t> entries_{0};
   std::atomic<bool> dirty_{false};
   std::atomic<uint64_t> file_bytes_{0};  // the file's length as we last set it

@@ -29,12 +29,17 @@ class LeaderEpochCache {
   // Removes entries starting at or after end_offset.
   void truncate_from_end(int64_t end_offset);
   // Removes entries before start_offset, keeping the last of them moved up.
-  void truncate_from_start(int64_t start_offset);
+  // `sync` false writes the checkpoint without fsync (the caller syncs
+  // path() later, off its thread): as Kafka does for truncations, which the
+  // next start redoes from the log start offset if the write is lost.
+  // Returns whether the checkpoint was written.
+  bool truncate_from_start(int64_t start_offset, bool sync = true);
+  const std::string& path() const { return path_; }
   void clear();
   std::vector<EpochEntry> entries() const;
 
  private:
-  void persist_locked();
+  void persist_locked(bool sync = true);
 
   std::string path_;
   mutable std::mutex mu_;

@@ -8,7 +8,9 @@
 // and end offsets under a short state lock that is never held across I/O,
 // so a read never waits behind a write or an fsync. The log end offset is
 // published only after the bytes and index entries are written.
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,6 +60,17 @@ struct LogOpenOptions {
   // caller makes it durable later (LogManager syncs new logs in the
   // background, as Kafka flushes that file asynchronously).
   bool sync_partition_metadata = true;
+  // Where slow file work goes, off the appending thread as Kafka schedules
+  // it: the fsync of the producer snapshot a roll writes, and the unlinking
+  // of segments retention deletes. Unset: done inline. Jobs must not
+  // reference the Log (they may run after it closed).
+  std::function<void(std::function<void()>)> background;
+  // Called once, with the cause, when a write, fsync or truncation of this
+  // log fails (Kafka's LogDirFailureChannel): the log is offline from then
+  // on and its owner takes the whole log dir offline. May run on any thread
+  // that appends, under the log's append lock: it must not call back into
+  // this log except mark_offline().
+  std::function<void(const std::string&)> on_io_error;
 };
 
 class Log {
@@ -101,6 +114,10 @@ class Log {
   int64_t recovery_point() const;
   // Clamped to [log start, log end].
   void set_high_watermark(int64_t offset);
+  // Moves it up to `offset` (clamped), never down. For an acknowledged
+  // append: its own end, not the log end, which may already hold a
+  // concurrent append still waiting for its fsync.
+  void advance_high_watermark(int64_t offset);
 
   // --- retention ---
   // retention.ms / retention.bytes (delete policy) and the log start offset;
@@ -121,6 +138,12 @@ class Log {
   // The partition is being deleted (LogManager renames and removes the
   // directory): appends fail from now on, open readers keep their files.
   void mark_deleted();
+
+  // --- failures ---
+  // An I/O error was seen here or in the log dir: appends and reads answer
+  // kStorageError (KAFKA_STORAGE_ERROR) and close() writes nothing. Lock-free.
+  void mark_offline();
+  bool offline() const { return offline_.load(std::memory_order_acquire); }
 
   // --- idempotent producers ---
   std::vector<ProducerStateEntry> active_producers() const;
@@ -169,10 +192,17 @@ class Log {
   void roll_locked(int64_t new_base);
   LogResult<AppendInfo> append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v);
   void publish_end_locked(int64_t leo);
+  // Marks the log offline and reports the cause once; returns the error.
+  LogError fail_io(const std::string& what);
+  // fsync of the partition dir if a segment file was created since the last.
+  void sync_dir_if_needed();
   // log_producers.cc
   void load_producer_state(bool clean_shutdown);
   void rebuild_producer_state_locked(bool clean_shutdown);
-  void snapshot_producers_locked(int64_t offset);
+  void snapshot_producers_locked(int64_t offset, bool sync = true);
+  // The leader epoch cache forgets epochs before start_offset; with a
+  // background executor its checkpoint's fsync is handed over.
+  void truncate_epochs_from_start_locked(int64_t start_offset);
   // The duplicate of a retried batch, if any; else the changes are staged.
   LogResult<std::optional<ProducerBatch>> check_producers_locked(const ValidatedAppend& v, AppendOrigin origin,
                                                                  ProducerAppendUpdates& updates) const;
@@ -183,9 +213,13 @@ class Log {
   const TopicPartition tp_;
   protocol::Uuid topic_id_;
   std::shared_ptr<Clock> clock_;
+  std::function<void(std::function<void()>)> background_;  // LogOpenOptions::background
   std::unique_ptr<LeaderEpochCache> epochs_;
   std::unique_ptr<ProducerStateManager> producers_;  // under append_mu_
   GroupCommitter committer_;
+  std::function<void(const std::string&)> on_io_error_;
+  std::atomic<bool> offline_{false};
+  std::atomic<bool> dir_entries_unsynced_{false};
 
   mutable std::mutex append_mu_;  // writers, roll, retention, truncation
   mutable std::mutex state_mu_;   // short: the fields below, no I/O inside

@@ -131,6 +131,13 @@ class LogCleaner {
   void startup();
   // Stops the thread (a running pass is aborted between batches).
   void shutdown();
+  // New settings (dynamic log.cleaner.* configs), as Kafka's LogCleaner
+  // reconfigure does it: the thread stops (a running pass is aborted and
+  // redone later), takes them and starts again if the cleaner is started
+  // and enabled. Not concurrent with startup/shutdown/clean_dirtiest calls
+  // of its own thread's caller.
+  void reconfigure(const CleanerConfig& config);
+  CleanerConfig config() const;
 
   // One round of the thread: cleans the dirtiest eligible log. Returns its
   // stats, or nullopt if no log was dirty enough.
@@ -142,6 +149,8 @@ class LogCleaner {
 
  private:
   void run();
+  void start_thread();
+  void stop_thread();
   void write_checkpoint(size_t dir_index);
 
   CleanerConfig config_;
@@ -160,6 +169,8 @@ class LogCleaner {
   std::mutex checkpoint_write_mu_;
   std::atomic<bool> abort_current_{false};
   bool stop_ = false;
+  mutable std::mutex lifecycle_mu_;  // startup / shutdown / reconfigure; config_ and cleaner_ change only under it
+  bool started_ = false;     // between startup() and shutdown()
   std::thread thread_;
 };
 

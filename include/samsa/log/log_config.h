@@ -42,11 +42,14 @@ struct LogConfig {
   // state idle this long, by its batches' timestamps, is dropped.
   int64_t producer_id_expiration_ms = 86400000;
 
+  bool operator==(const LogConfig&) const = default;
+
   bool delete_enabled() const { return cleanup_policy.find("delete") != std::string::npos; }
   bool compact_enabled() const { return cleanup_policy.find("compact") != std::string::npos; }
 
   // Overrides from topic config strings (names as above). Unknown keys are
-  // ignored; a malformed value returns its key name.
+  // ignored; a malformed value leaves its field unchanged, the other keys
+  // still apply, and the first such key's name is returned.
   std::optional<std::string> apply(const std::map<std::string, std::string>& overrides);
 };
 

@@ -2,10 +2,12 @@
 // Error values of the log module. The log never throws for bad input or a
 // refused operation; it returns one of these and the broker maps it onto a
 // Kafka error code (the comment names the usual mapping).
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace samsa::log {
 
@@ -27,9 +29,20 @@ enum class LogErrc {
 
 std::string_view log_errc_name(LogErrc code);
 
+// One record of a batch that broke a per-record rule (Produce v8+
+// `record_errors`): its index within the batch and why.
+struct RecordError {
+  int32_t batch_index = 0;
+  std::string message;
+  bool operator==(const RecordError&) const = default;
+};
+
 struct LogError {
   LogErrc code;
   std::string message;
+  // Set when the batch was refused because of these records (Kafka's
+  // RecordValidationException); the message then summarises them.
+  std::vector<RecordError> record_errors = {};
 };
 
 // A value or a LogError (std::expected arrives with C++23).

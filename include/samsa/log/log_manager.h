@@ -4,6 +4,8 @@
 // Per log dir:
 //   <topic>-<partition>/               one Log (log.h)
 //   <topic>-<partition>.<hex>-delete/  a deleted partition being removed
+//   <topic>-<partition>.<hex>-stray/   a log the metadata did not know: kept
+//                                      for an operator, never loaded or deleted
 //   recovery-point-offset-checkpoint   offsets checkpoint (checkpoint_file.h)
 //   log-start-offset-checkpoint        same format; only logs whose start
 //                                      offset is above their first segment
@@ -41,6 +43,12 @@ struct LogManagerConfig {
   // Config for logs found at startup (topic overrides); default_config if unset.
   std::function<LogConfig(const TopicPartition&)> config_for;
   CleanerConfig cleaner;  // log.cleaner.*
+  // Handed to every log (LogOpenOptions::background): roll-time fsyncs.
+  std::function<void(std::function<void()>)> background;
+  // Called once per dir, from the thread that saw the failure, when a log dir
+  // goes offline; `all_offline`: it was the last one online. Kafka halts the
+  // broker when all log dirs have failed, or the metadata log's dir.
+  std::function<void(const std::string& dir, const std::string& reason, bool all_offline)> on_dir_offline;
 };
 
 class LogManager {
@@ -78,6 +86,19 @@ class LogManager {
   // Renames the dir to "<topic>-<partition>.<32 hex>-delete", then removes it.
   bool remove(const std::string& topic, int32_t partition);
   std::vector<TopicPartition> partitions() const;
+  // A log on disk that the metadata does not know (Kafka 3.7+ "stray" logs):
+  // renamed "<topic>-<partition>.<32 hex>-stray" and dropped from the
+  // manager, never deleted, so a lost or stale metadata log cannot destroy
+  // data. False if there is no such log or the rename failed.
+  bool rename_stray(const std::string& topic, int32_t partition);
+
+  // --- log dir failures (log_dir_failure.cc) ---
+  // A write, fsync or checkpoint in the dir failed: every log in it goes
+  // offline (KAFKA_STORAGE_ERROR to produce and fetch), nothing more is
+  // written there (no checkpoints, no clean-shutdown marker, no new logs).
+  void mark_dir_offline(size_t dir_index, const std::string& reason);
+  bool dir_online(size_t dir_index) const;
+  std::vector<std::string> offline_dirs() const;
 
   // DeleteRecords, then the log start offsets are checkpointed.
   LogResult<int64_t> delete_records(const std::string& topic, int32_t partition, int64_t offset);
@@ -104,7 +125,11 @@ class LogManager {
   void load_dir(size_t dir_index);
   // The dir holding the fewest partitions; counts it. Caller holds mu_.
   size_t pick_dir_locked();
-  LogOpenOptions new_log_options(const NewLog& n, size_t dir_index) const;
+  LogOpenOptions new_log_options(const NewLog& n, size_t dir_index);
+  // Reports a Log's I/O error to mark_dir_offline.
+  std::function<void(const std::string&)> io_error_handler(size_t dir_index);
+  // Runs `fn`, taking `dir_index` offline if it throws.
+  void guard_dir(size_t dir_index, const char* what, const std::function<void()>& fn);
   std::vector<std::pair<std::shared_ptr<Log>, size_t>> snapshot() const;
 
   LogManagerConfig config_;
@@ -118,6 +143,8 @@ class LogManager {
   std::mutex checkpoint_mu_;
   std::unique_ptr<LogCleaner> cleaner_;
   bool started_ = false;
+  mutable std::mutex dirs_mu_;
+  std::vector<bool> dir_offline_;  // by dir index, under dirs_mu_
 };
 
 }  // namespace samsa::log

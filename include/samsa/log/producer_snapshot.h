@@ -52,7 +52,10 @@ LogResult<std::vector<ProducerSnapshotEntry>> decode_producer_snapshot(std::span
 
 // Atomic write (throws std::system_error) and read (kStorageError if the
 // file cannot be read, kCorruptMessage if it is malformed).
-void write_producer_snapshot(const std::string& path, const std::vector<ProducerSnapshotEntry>& entries);
+// `sync` false: written without fsync (util::write_file_atomically_unsynced);
+// the caller makes it durable later with util::sync_file.
+void write_producer_snapshot(const std::string& path, const std::vector<ProducerSnapshotEntry>& entries,
+                             bool sync = true);
 LogResult<std::vector<ProducerSnapshotEntry>> read_producer_snapshot(const std::string& path);
 
 // Offsets of the snapshot files in `dir`, ascending.

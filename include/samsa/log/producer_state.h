@@ -105,7 +105,8 @@ class ProducerStateManager {
   // --- snapshots ---
   // Writes "<end_offset>.snapshot" unless the latest snapshot is already
   // there. Throws std::system_error if the file cannot be written.
-  void take_snapshot(int64_t end_offset);
+  // `sync` false: see write_producer_snapshot.
+  void take_snapshot(int64_t end_offset, bool sync = true);
   std::optional<int64_t> latest_snapshot_offset() const;
   // Forgets the state and loads the newest readable snapshot at or below
   // `max_offset` (newer snapshots and unreadable ones are deleted), dropping

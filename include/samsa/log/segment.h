@@ -91,6 +91,10 @@ class LogSegment {
     int64_t max_timestamp;  // largest timestamp in the append
     int64_t last_offset;    // last offset of the append
     int64_t now_ms;
+    // The log's current segment.bytes / segment.ms: read at each append, not
+    // fixed at segment creation, so a config change reaches the active segment.
+    int32_t segment_bytes;
+    int64_t segment_ms;
   };
   // Kafka's roll rules: size, segment.ms (from the first batch's timestamp,
   // else creation time), a full index, relative offset overflow. An empty
@@ -152,8 +156,6 @@ class LogSegment {
 
   int64_t base_offset_;
   int32_t index_interval_bytes_;
-  int32_t segment_bytes_;
-  int64_t segment_ms_;
   int32_t max_index_bytes_;
   int64_t created_ms_;
   std::unique_ptr<CachedFile<FileHandle>> log_;

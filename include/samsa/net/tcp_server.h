@@ -5,7 +5,9 @@
 #include <memory>
 #include <string>
 
+#include "samsa/net/connection_limits.h"
 #include "samsa/net/frame_handler.h"
+#include "samsa/net/request_budget.h"
 
 namespace samsa::net {
 
@@ -32,6 +34,13 @@ struct ListenerConfig {
   std::string host;  // empty = all interfaces
   uint16_t port = 0; // 0 = any free port
   FrameHandler* handler = nullptr;
+  // Listeners of one group share the max.connections and per-address
+  // counts (Kafka: one group per SocketServer, so the controller's
+  // connections are counted apart from the broker's).
+  int quota_group = 0;
+  // Counted, but never made to wait for max.connections (Kafka protects the
+  // inter-broker listener so that brokers can always reach each other).
+  bool exempt_from_max_connections = false;
 };
 
 class TcpServer {
@@ -50,6 +59,13 @@ class TcpServer {
   // waits at most `grace`. Returns the number still open afterwards.
   size_t drain(std::chrono::milliseconds grace);
   size_t connection_count() const;
+
+  // max.connections, max.connections.per.ip(.overrides), connections.max.idle.ms:
+  // set before start_accepting() or at any time while running (a raised
+  // max.connections lets a waiting acceptor go on within a second).
+  ConnectionLimits& limits();
+  // queued.max.request.bytes; RequestBudget::set_limit() works while running.
+  RequestBudget& request_budget();
 
  private:
   struct Impl;

@@ -31,6 +31,9 @@ struct MetadataLogOptions {
   int32_t node_id = -1;
   std::vector<int32_t> voters;
   log::LogConfig config;     // metadata.log.segment.bytes etc.
+  // A write or fsync of the metadata log failed (LogOpenOptions::on_io_error):
+  // nothing more is appended; Kafka halts the node then.
+  std::function<void(const std::string&)> on_io_error;
 };
 
 class MetadataLog {

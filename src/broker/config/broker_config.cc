@@ -133,6 +133,10 @@ void read_listeners(BrokerConfig& c, const ConfigReader& r) {
   c.socket_request_max_bytes = r.get_int("socket.request.max.bytes");
   c.queued_max_requests = r.get_int("queued.max.requests");
   c.connections_max_idle_ms = r.get_long("connections.max.idle.ms");
+  c.queued_max_request_bytes = r.get_long("queued.max.request.bytes");
+  c.max_connections = r.get_int("max.connections");
+  c.max_connections_per_ip = r.get_int("max.connections.per.ip");
+  c.max_connections_per_ip_overrides = r.get_string("max.connections.per.ip.overrides").value_or("");
 }
 
 void read_logs(BrokerConfig& c, const ConfigReader& r) {
@@ -265,6 +269,13 @@ BrokerConfig BrokerConfig::from_properties(Properties props, const EnvLookup& en
   read_samsa(c, r);
   detail::validate_broker_config(c, r);
   return c;
+}
+
+std::vector<std::string> BrokerConfig::unsupported_keys() const {
+  std::vector<std::string> out;
+  for (const std::string& key : raw_.keys())
+    if (const ConfigKey* def = find_config_key(key); def != nullptr && def->unsupported) out.push_back(key);
+  return out;
 }
 
 bool BrokerConfig::has_role(ProcessRole role) const {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "config_internal.h"
+#include "samsa/net/connection_limits.h"
 
 namespace samsa::broker::detail {
 namespace {
@@ -168,9 +169,22 @@ void validate_replication(const BrokerConfig& c, const ConfigReader& r) {
   }
 }
 
+// As Kafka's ConnectionQuotas: overrides must parse, and a zero default is
+// only meaningful when some address is let in by an override.
+void validate_connection_limits(const BrokerConfig& c, const ConfigReader& r) {
+  std::string error;
+  auto overrides = net::parse_ip_overrides(c.max_connections_per_ip_overrides, &error);
+  if (!overrides) r.fail("max.connections.per.ip.overrides", error);
+  if (c.max_connections_per_ip == 0 && overrides->by_address.empty()) {
+    r.fail("max.connections.per.ip",
+           "can be set to zero only if max.connections.per.ip.overrides is set");
+  }
+}
+
 }  // namespace
 
 void validate_broker_config(const BrokerConfig& c, const ConfigReader& r) {
+  validate_connection_limits(c, r);
   validate_roles(c, r);
   validate_broker_listeners(c, r);
   validate_advertised_hosts(c, r);

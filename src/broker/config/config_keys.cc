@@ -37,6 +37,9 @@ constexpr std::int64_t kMiB = 1024 * 1024;
 // designated initializers; leaving them out is the point of the table style.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+// `.unsupported = true` marks keys Samsa parses but does not act on (a
+// single node has no replica fetchers, no quorum timers, no I/O thread pool,
+// no transaction coordinator); see ConfigKey::unsupported.
 const ConfigKey kKeys[] = {
     // KRaft identity and quorum
     {.name = "process.roles", .type = T::List, .default_value = "", .allowed = kRoles},
@@ -45,19 +48,19 @@ const ConfigKey kKeys[] = {
     {.name = "controller.quorum.voters", .type = T::List, .default_value = ""},
     {.name = "controller.quorum.bootstrap.servers", .type = T::List, .default_value = ""},
     {.name = "controller.listener.names", .type = T::String},
-    {.name = "controller.quorum.election.timeout.ms", .type = T::Int, .default_value = "1000"},
-    {.name = "controller.quorum.fetch.timeout.ms", .type = T::Int, .default_value = "2000"},
-    {.name = "controller.quorum.election.backoff.max.ms", .type = T::Int, .default_value = "1000"},
-    {.name = "controller.quorum.request.timeout.ms", .type = T::Int, .default_value = "2000"},
-    {.name = "controller.quorum.retry.backoff.ms", .type = T::Int, .default_value = "20"},
-    {.name = "controller.quorum.append.linger.ms", .type = T::Int, .default_value = "25"},
-    {.name = "broker.heartbeat.interval.ms", .type = T::Int, .default_value = "2000"},
-    {.name = "broker.session.timeout.ms", .type = T::Int, .default_value = "9000"},
+    {.name = "controller.quorum.election.timeout.ms", .type = T::Int, .default_value = "1000", .unsupported = true},
+    {.name = "controller.quorum.fetch.timeout.ms", .type = T::Int, .default_value = "2000", .unsupported = true},
+    {.name = "controller.quorum.election.backoff.max.ms", .type = T::Int, .default_value = "1000", .unsupported = true},
+    {.name = "controller.quorum.request.timeout.ms", .type = T::Int, .default_value = "2000", .unsupported = true},
+    {.name = "controller.quorum.retry.backoff.ms", .type = T::Int, .default_value = "20", .unsupported = true},
+    {.name = "controller.quorum.append.linger.ms", .type = T::Int, .default_value = "25", .unsupported = true},
+    {.name = "broker.heartbeat.interval.ms", .type = T::Int, .default_value = "2000", .unsupported = true},
+    {.name = "broker.session.timeout.ms", .type = T::Int, .default_value = "9000", .unsupported = true},
     {.name = "metadata.log.dir", .type = T::String},
     {.name = "metadata.log.segment.bytes", .type = T::Int, .default_value = "1073741824", .min = 8 * kMiB},
     {.name = "metadata.log.segment.ms", .type = T::Long, .default_value = "604800000"},
-    {.name = "metadata.max.retention.bytes", .type = T::Long, .default_value = "104857600"},
-    {.name = "metadata.max.retention.ms", .type = T::Long, .default_value = "604800000"},
+    {.name = "metadata.max.retention.bytes", .type = T::Long, .default_value = "104857600", .unsupported = true},
+    {.name = "metadata.max.retention.ms", .type = T::Long, .default_value = "604800000", .unsupported = true},
     {.name = "broker.rack", .type = T::String},
 
     // Listeners
@@ -75,12 +78,16 @@ const ConfigKey kKeys[] = {
     // Socket server
     {.name = "num.network.threads", .type = T::Int, .default_value = "3", .min = 1,
      .dynamic_default = hardware_threads},
-    {.name = "num.io.threads", .type = T::Int, .default_value = "8", .min = 1},
+    {.name = "num.io.threads", .type = T::Int, .default_value = "8", .min = 1, .unsupported = true},
     {.name = "socket.send.buffer.bytes", .type = T::Int, .default_value = "102400"},
     {.name = "socket.receive.buffer.bytes", .type = T::Int, .default_value = "102400"},
     {.name = "socket.request.max.bytes", .type = T::Int, .default_value = "104857600", .min = 1},
-    {.name = "queued.max.requests", .type = T::Int, .default_value = "500", .min = 1},
+    {.name = "queued.max.requests", .type = T::Int, .default_value = "500", .min = 1, .unsupported = true},
     {.name = "connections.max.idle.ms", .type = T::Long, .default_value = "600000"},
+    {.name = "queued.max.request.bytes", .type = T::Long, .default_value = "-1"},
+    {.name = "max.connections", .type = T::Int, .default_value = kIntMax, .min = 0},
+    {.name = "max.connections.per.ip", .type = T::Int, .default_value = kIntMax, .min = 0},
+    {.name = "max.connections.per.ip.overrides", .type = T::String, .default_value = ""},
 
     // Logs
     {.name = "log.dir", .type = T::String, .default_value = "/tmp/kafka-logs"},
@@ -103,13 +110,13 @@ const ConfigKey kKeys[] = {
     {.name = "log.flush.interval.ms", .type = T::Long},
     {.name = "log.flush.scheduler.interval.ms", .type = T::Long, .default_value = kLongMax},
     {.name = "log.cleanup.policy", .type = T::List, .default_value = "delete", .allowed = kCleanupPolicies},
-    {.name = "log.preallocate", .type = T::Boolean, .default_value = "false"},
+    {.name = "log.preallocate", .type = T::Boolean, .default_value = "false", .unsupported = true},
     // Log compaction (cleanup.policy=compact), Kafka's LogCleaner keys.
     {.name = "log.cleaner.enable", .type = T::Boolean, .default_value = "true"},
     {.name = "log.cleaner.threads", .type = T::Int, .default_value = "1", .min = 0},
     {.name = "log.cleaner.backoff.ms", .type = T::Long, .default_value = "15000", .min = 0},
     {.name = "log.cleaner.dedupe.buffer.size", .type = T::Long, .default_value = "134217728"},
-    {.name = "log.cleaner.io.buffer.size", .type = T::Int, .default_value = "524288", .min = 0},
+    {.name = "log.cleaner.io.buffer.size", .type = T::Int, .default_value = "524288", .min = 0, .unsupported = true},
     // A double in Kafka; read and range-checked in broker_config.cc.
     {.name = "log.cleaner.min.cleanable.ratio", .type = T::String, .default_value = "0.5"},
     {.name = "log.cleaner.delete.retention.ms", .type = T::Long, .default_value = "86400000", .min = 0},
@@ -126,15 +133,15 @@ const ConfigKey kKeys[] = {
     {.name = "producer.id.expiration.ms", .type = T::Int, .default_value = "86400000", .min = 1},
     // Kafka's internal key: how often producer.id.expiration.ms is applied.
     {.name = "producer.id.expiration.check.interval.ms", .type = T::Int, .default_value = "600000", .min = 1},
-    {.name = "unclean.leader.election.enable", .type = T::Boolean, .default_value = "false"},
+    {.name = "unclean.leader.election.enable", .type = T::Boolean, .default_value = "false", .unsupported = true},
 
     // Replication and fetch
-    {.name = "replica.fetch.max.bytes", .type = T::Int, .default_value = "1048576", .min = 0},
-    {.name = "replica.fetch.wait.max.ms", .type = T::Int, .default_value = "500"},
-    {.name = "replica.fetch.min.bytes", .type = T::Int, .default_value = "1"},
-    {.name = "replica.socket.timeout.ms", .type = T::Int, .default_value = "30000"},
-    {.name = "replica.lag.time.max.ms", .type = T::Long, .default_value = "30000"},
-    {.name = "fetch.max.bytes", .type = T::Int, .default_value = "57671680", .min = 1024},
+    {.name = "replica.fetch.max.bytes", .type = T::Int, .default_value = "1048576", .min = 0, .unsupported = true},
+    {.name = "replica.fetch.wait.max.ms", .type = T::Int, .default_value = "500", .unsupported = true},
+    {.name = "replica.fetch.min.bytes", .type = T::Int, .default_value = "1", .unsupported = true},
+    {.name = "replica.socket.timeout.ms", .type = T::Int, .default_value = "30000", .unsupported = true},
+    {.name = "replica.lag.time.max.ms", .type = T::Long, .default_value = "30000", .unsupported = true},
+    {.name = "fetch.max.bytes", .type = T::Int, .default_value = "57671680", .min = 1024, .unsupported = true},
 
     // Group coordinator and internal topics
     {.name = "offsets.topic.num.partitions", .type = T::Int, .default_value = "50", .min = 1},
@@ -145,9 +152,9 @@ const ConfigKey kKeys[] = {
     // Kafka has no validator here but refuses to start on a codec id it does not know.
     {.name = "offsets.topic.compression.codec", .type = T::Int, .default_value = "0", .min = 0, .max = 4},
     {.name = "offsets.load.buffer.size", .type = T::Int, .default_value = "5242880", .min = 1},
-    {.name = "transaction.state.log.num.partitions", .type = T::Int, .default_value = "50", .min = 1},
-    {.name = "transaction.state.log.replication.factor", .type = T::Short, .default_value = "3", .min = 1},
-    {.name = "transaction.state.log.min.isr", .type = T::Int, .default_value = "2", .min = 1},
+    {.name = "transaction.state.log.num.partitions", .type = T::Int, .default_value = "50", .min = 1, .unsupported = true},
+    {.name = "transaction.state.log.replication.factor", .type = T::Short, .default_value = "3", .min = 1, .unsupported = true},
+    {.name = "transaction.state.log.min.isr", .type = T::Int, .default_value = "2", .min = 1, .unsupported = true},
     {.name = "group.initial.rebalance.delay.ms", .type = T::Int, .default_value = "3000"},
     {.name = "group.min.session.timeout.ms", .type = T::Int, .default_value = "6000"},
     {.name = "group.max.session.timeout.ms", .type = T::Int, .default_value = "1800000"},
@@ -175,11 +182,10 @@ constexpr std::string_view kKnownKafkaKeys[] = {
     "log.flush.start.offset.checkpoint.interval.ms", "log.initial.task.delay.ms", "log.local.retention.bytes",
     "log.local.retention.ms", "log.message.downconversion.enable", "log.message.format.version",
     "log.roll.jitter.hours", "log.roll.jitter.ms", "log.segment.delete.delay.ms", "max.connection.creation.rate",
-    "max.connections", "max.connections.per.ip", "max.connections.per.ip.overrides",
     "max.incremental.fetch.session.cache.slots", "max.request.partition.size.limit",
     "metadata.log.max.record.bytes.between.snapshots", "metadata.log.max.snapshot.interval.ms",
     "metadata.max.idle.interval.ms", "num.replica.alter.log.dirs.threads", "num.replica.fetchers",
-    "offsets.commit.timeout.ms", "principal.builder.class", "queued.max.request.bytes",
+    "offsets.commit.timeout.ms", "principal.builder.class",
     "replica.fetch.backoff.ms", "replica.fetch.response.max.bytes",
     "replica.high.watermark.checkpoint.interval.ms", "replica.selector.class",
     "replica.socket.receive.buffer.bytes", "request.timeout.ms", "reserved.broker.max.id",

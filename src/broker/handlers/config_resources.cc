@@ -10,6 +10,8 @@
 #include "../metadata/controller_internal.h"
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/controller_service.h"
+#include "samsa/broker/dynamic_broker_config.h"
+#include "samsa/broker/effective_log_config.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::broker::admin {
@@ -225,10 +227,16 @@ std::optional<ApiError> precheck_alter(const BrokerServices& services, int8_t re
       }
       // DynamicBrokerConfig#validateConfigs over the keys being set; keys
       // Samsa does not know are custom configs, which Kafka keeps.
-      std::vector<std::string> fixed, per_broker;
+      // Keys Kafka allows to change but Samsa would not apply while running
+      // are refused too: storing them would describe a setting as in force
+      // when it is not.
+      std::vector<std::string> fixed, per_broker, not_applied;
       for (const auto& c : configs) {
         if (incremental && c.op == metadata::AlterConfigOp::kDelete) continue;
-        if (find_config_key(c.name) != nullptr && !is_dynamic(c.name)) fixed.push_back(c.name);
+        bool kafka_key = find_config_key(c.name) != nullptr || is_known_kafka_key(c.name);
+        if (kafka_key && !is_dynamic(c.name)) fixed.push_back(c.name);
+        else if (is_dynamic(c.name) && !applies_dynamically(services.dynamic_config, c.name))
+          not_applied.push_back(c.name);
         if (resource_name.empty() && is_per_broker(c.name)) per_broker.push_back(c.name);
       }
       auto set = [](const std::vector<std::string>& names) {
@@ -242,6 +250,19 @@ std::optional<ApiError> precheck_alter(const BrokerServices& services, int8_t re
         return ApiError{
             ErrorCode::INVALID_REQUEST,
             "Cannot update these configs at default cluster level, broker id must be specified: " + set(per_broker)};
+      if (!not_applied.empty())
+        return ApiError{ErrorCode::INVALID_REQUEST,
+                        "Cannot update these configs dynamically: " + set(not_applied) +
+                            " (Samsa does not apply them to a running broker; set them in server.properties)"};
+      for (const auto& c : configs)
+        if (c.value && (!incremental || c.op != metadata::AlterConfigOp::kDelete) && applied_by_logs(c.name))
+          if (auto reason = check_log_default_value(c.name, *c.value))
+            return ApiError{ErrorCode::INVALID_REQUEST, *reason};
+      if (services.dynamic_config != nullptr)
+        for (const auto& c : configs)
+          if (c.value && (!incremental || c.op == metadata::AlterConfigOp::kSet))
+            if (auto reason = services.dynamic_config->validate(c.name, *c.value))
+              return ApiError{ErrorCode::INVALID_REQUEST, *reason};
       return std::nullopt;
     }
     default: break;
@@ -301,7 +322,7 @@ std::vector<DescribedConfig> describe_broker(const BrokerServices& services, con
     c.value = sensitive ? std::nullopt : std::move(value);
     c.type = type;
     c.is_sensitive = sensitive;
-    c.read_only = !is_dynamic(name);
+    c.read_only = !is_dynamic(name) || !applies_dynamically(services.dynamic_config, name);
     c.synonyms = synonyms_of(layers, name, sensitive);
     if (!per_broker)
       std::erase_if(c.synonyms,
@@ -316,6 +337,11 @@ std::vector<DescribedConfig> describe_broker(const BrokerServices& services, con
   }
   std::set<std::string, std::less<>> listed;
   for (const ConfigEntry& e : entries) {
+    // A key Samsa parses but does not act on is not described as in force.
+    if (const ConfigKey* key = find_config_key(e.name); key != nullptr && key->unsupported) {
+      listed.insert(e.name);
+      continue;
+    }
     std::optional<std::string> value = e.value;
     if (auto it = layers.dynamic_default.find(e.name); it != layers.dynamic_default.end()) value = it->second;
     if (auto it = layers.dynamic_broker.find(e.name); it != layers.dynamic_broker.end()) value = it->second;

@@ -55,13 +55,17 @@ void handle_describe_log_dirs(const RequestContext& ctx, protocol::WireReader& b
         by_dir[absolute_dir(std::filesystem::path(l->dir()).parent_path().string())][tp.topic].push_back(l);
   }
 
+  std::set<std::string> offline;  // after an I/O error (log_manager.h)
+  if (services.partitions != nullptr)
+    for (const std::string& d : services.partitions->logs().offline_dirs()) offline.insert(d);
+
   DescribeLogDirsResponse response;
   for (const std::string& dir : services.config->log_dirs) {
     Result result;
     result.log_dir = absolute_dir(dir);
     struct statvfs fs {};
     std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec) || ::statvfs(dir.c_str(), &fs) != 0) {
+    if (offline.contains(dir) || !std::filesystem::is_directory(dir, ec) || ::statvfs(dir.c_str(), &fs) != 0) {
       result.error_code = protocol::code(ErrorCode::KAFKA_STORAGE_ERROR);
       response.results.push_back(std::move(result));
       continue;

@@ -7,6 +7,7 @@
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/controller_service.h"
+#include "samsa/broker/controller_thread.h"
 #include "samsa/broker/handlers.h"
 #include "samsa/broker/internal_topics.h"
 #include "samsa/protocol/error_code.h"
@@ -63,22 +64,33 @@ std::shared_ptr<const MetadataImage> auto_create(const RequestContext& ctx, cons
   });
 }
 
-}  // namespace
+// v0: an empty list means every topic; v1+: null means every topic.
+bool wants_all_topics(const MetadataRequest& request, int16_t version) {
+  return !request.topics.has_value() || (version == 0 && request.topics->empty());
+}
 
-void handle_metadata(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
-  auto request = decode_request<MetadataRequest>(body, ctx.api_version);
+// The named topics to create, when auto.create.topics.enable and the request
+// allow it.
+std::vector<std::string> topics_to_create(const RequestContext& ctx, const MetadataRequest& request,
+                                          const MetadataImage& image) {
+  std::vector<std::string> missing;
+  if (wants_all_topics(request, ctx.api_version) || !ctx.services->controller || !ctx.services->config ||
+      !ctx.services->config->auto_create_topics_enable || (ctx.api_version >= 4 && !request.allow_auto_topic_creation))
+    return missing;
+  for (const auto& t : *request.topics)
+    if (t.name && !image.topic(*t.name) && !is_internal_topic(*t.name)) missing.push_back(*t.name);
+  return missing;
+}
+
+void answer_metadata(const RequestContext& ctx, const MetadataRequest& request, Responder responder) {
   auto image = ctx.services->metadata.current();
   const std::string& listener = ctx.connection->listener_name;
   bool topic_ops = ctx.api_version >= 8 && request.include_topic_authorized_operations;
 
-  // v0: an empty list means every topic; v1+: null means every topic.
-  bool all_topics = !request.topics.has_value() || (ctx.api_version == 0 && request.topics->empty());
+  bool all_topics = wants_all_topics(request, ctx.api_version);
   std::map<std::string, metadata::ApiError> create_errors;
-  if (!all_topics && ctx.services->controller && ctx.services->config &&
-      ctx.services->config->auto_create_topics_enable && (ctx.api_version < 4 || request.allow_auto_topic_creation)) {
-    std::vector<std::string> missing;
-    for (const auto& t : *request.topics)
-      if (t.name && !image->topic(*t.name) && !is_internal_topic(*t.name)) missing.push_back(*t.name);
+  {
+    std::vector<std::string> missing = topics_to_create(ctx, request, *image);
     if (!missing.empty()) {
       try {
         image = auto_create(ctx, missing, create_errors);
@@ -130,6 +142,20 @@ void handle_metadata(const RequestContext& ctx, protocol::WireReader& body, Resp
     }
   }
   responder.send(response);
+}
+
+}  // namespace
+
+void handle_metadata(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
+  auto request = decode_request<MetadataRequest>(body, ctx.api_version);
+  // Creating topics commits to the controller (an fsync) and creates
+  // partitions: done on the controller thread, answered from there.
+  if (should_hand_over(ctx) && !topics_to_create(ctx, request, *ctx.services->metadata.current()).empty()) {
+    return run_on_controller_thread(
+        ctx, std::move(responder),
+        [request = std::move(request)](const RequestContext& c, Responder r) { answer_metadata(c, request, r); });
+  }
+  answer_metadata(ctx, request, std::move(responder));
 }
 
 }  // namespace samsa::broker

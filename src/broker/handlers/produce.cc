@@ -94,19 +94,6 @@ bool has_transactional_batch(const ProduceRequest& request) {
   return false;
 }
 
-int32_t min_insync_replicas(const BrokerServices& services, const MetadataImage& image, const std::string& topic) {
-  if (const ConfigMap* c = image.config(ConfigResourceType::kTopic, topic)) {
-    auto it = c->find("min.insync.replicas");
-    if (it != c->end()) {
-      try {
-        return std::stoi(it->second);
-      } catch (const std::exception&) {
-      }
-    }
-  }
-  return services.config ? services.config->min_insync_replicas : 1;
-}
-
 PartitionResponse append(const BrokerServices& services, const MetadataImage& image, const std::string& topic,
                          const ProduceRequest::TopicProduceData::PartitionProduceData& data, int16_t acks,
                          int16_t version) {
@@ -123,7 +110,7 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
     return p;
   }
   const auto& hosted = *found.partition;
-  if (acks == -1 && hosted.isr_size < min_insync_replicas(services, image, topic))
+  if (acks == -1 && hosted.isr_size < hosted.min_insync_replicas)
     return error_response(data.index, ErrorCode::NOT_ENOUGH_REPLICAS);
 
   // The frame is shared and const; offset assignment rewrites batch headers,
@@ -146,15 +133,26 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
 
   auto result = hosted.log->append_as_leader(std::span<uint8_t>(buffer), hosted.leader_epoch);
   if (!result) {
-    ErrorCode e = kafka_error(result.error().code);
-    log()->debug("Error processing append operation on partition {}-{}: {}", topic, data.index,
-                 result.error().message);
-    bool with_message = e == ErrorCode::INVALID_RECORD || e == ErrorCode::INVALID_TIMESTAMP;
-    return error_response(data.index, e, with_message ? std::optional(result.error().message) : std::nullopt);
+    const log::LogError& err = result.error();
+    log()->debug("Error processing append operation on partition {}-{}: {}", topic, data.index, err.message);
+    // As Kafka's ReplicaManager: only a batch refused for its records (a
+    // RecordValidationException there) carries error_message and the
+    // per-record errors (v8+); other failures carry the code alone.
+    if (err.record_errors.empty()) return error_response(data.index, kafka_error(err.code));
+    auto p = error_response(data.index, kafka_error(err.code), err.message);
+    p.record_errors.reserve(err.record_errors.size());
+    for (const auto& r : err.record_errors) {
+      auto& e = p.record_errors.emplace_back();
+      e.batch_index = r.batch_index;
+      e.batch_index_error_message = r.message;
+    }
+    return p;
   }
   // Single replica: the leader's log end is the high watermark.
   // With replication (a later issue) follower fetch positions move the HWM instead.
-  hosted.log->set_high_watermark(hosted.log->log_end_offset());
+  // This append's end: with samsa.fsync.per.append the log end may already
+  // hold a concurrent append whose fsync has not completed (or will fail).
+  hosted.log->advance_high_watermark(result->last_offset + 1);
   // A retried batch already in the log (idempotent producer) is answered
   // with its original offsets; nothing new for fetchers.
   if (!result->duplicate) fetch_waiters(&services).notify(topic, data.index);

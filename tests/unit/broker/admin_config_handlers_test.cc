@@ -1,6 +1,7 @@
 // DescribeConfigs, AlterConfigs and IncrementalAlterConfigs through the
 // dispatcher, at every advertised version.
 #include "admin_test_fixture.h"
+#include "samsa/broker/dynamic_broker_config.h"
 #include "samsa/protocol/gen/alter_configs_request.h"
 #include "samsa/protocol/gen/alter_configs_response.h"
 #include "samsa/protocol/gen/create_topics_request.h"
@@ -191,6 +192,83 @@ TEST_F(ConfigHandlersTest, BrokerResourcesFollowKafkasDynamicConfigRules) {
   EXPECT_EQ(incremental(kTopic, "orders", "retention.ms", 9, "1"), code(ErrorCode::INVALID_REQUEST));
   EXPECT_EQ(incremental(16, "metrics", "x", 0, "1"), code(ErrorCode::INVALID_REQUEST));
   EXPECT_EQ(image()->config(ConfigResourceType::kBroker, "1")->count("num.partitions"), 0u);
+}
+
+TEST_F(ConfigHandlersTest, DynamicLogDefaultsReachRunningLogs) {
+  auto log_config = [&] { return services.partitions->get("orders", 0)->log->config(); };
+  ASSERT_NE(services.partitions->get("orders", 0), nullptr);
+  EXPECT_EQ(log_config().segment_bytes, 1073741824);
+  EXPECT_EQ(log_config().retention_ms, 5000) << "the topic override";
+
+  // Cluster default, then per-broker over it, then the topic override over both.
+  EXPECT_EQ(incremental(kBroker, "", "log.segment.bytes", 0, "2097152"), 0);
+  EXPECT_EQ(log_config().segment_bytes, 2097152);
+  EXPECT_EQ(incremental(kBroker, "1", "log.segment.bytes", 0, "3145728"), 0);
+  EXPECT_EQ(log_config().segment_bytes, 3145728);
+  EXPECT_EQ(incremental(kTopic, "orders", "segment.bytes", 0, "4194304"), 0);
+  EXPECT_EQ(log_config().segment_bytes, 4194304);
+  EXPECT_EQ(incremental(kTopic, "orders", "segment.bytes", 1, std::nullopt), 0);
+  EXPECT_EQ(log_config().segment_bytes, 3145728);
+  EXPECT_EQ(incremental(kBroker, "1", "log.segment.bytes", 1, std::nullopt), 0);
+  EXPECT_EQ(log_config().segment_bytes, 2097152);
+  EXPECT_EQ(incremental(kBroker, "", "log.segment.bytes", 1, std::nullopt), 0);
+  EXPECT_EQ(log_config().segment_bytes, 1073741824) << "back to the static value";
+
+  // The static log.retention.hours=72 is beaten by a dynamic log.retention.ms
+  // only where the topic has no retention.ms of its own.
+  EXPECT_EQ(incremental(kBroker, "", "log.retention.ms", 0, "60000"), 0);
+  EXPECT_EQ(log_config().retention_ms, 5000);
+  EXPECT_EQ(incremental(kTopic, "orders", "retention.ms", 1, std::nullopt), 0);
+  EXPECT_EQ(log_config().retention_ms, 60000);
+  EXPECT_EQ(incremental(kBroker, "", "log.retention.ms", 1, std::nullopt), 0);
+  EXPECT_EQ(log_config().retention_ms, 72LL * 3600 * 1000);
+
+  EXPECT_EQ(incremental(kBroker, "", "message.max.bytes", 0, "2000"), 0);
+  EXPECT_EQ(log_config().max_message_bytes, 2000);
+  EXPECT_EQ(incremental(kBroker, "1", "min.insync.replicas", 0, "2"), 0);
+  EXPECT_EQ(services.partitions->get("orders", 0)->min_insync_replicas, 2);
+  EXPECT_EQ(incremental(kBroker, "", "log.cleanup.policy", 0, "compact"), 0);
+  EXPECT_TRUE(log_config().compact_enabled());
+}
+
+TEST_F(ConfigHandlersTest, DynamicKeysSamsaDoesNotApplyAreRefused) {
+  // Kafka allows these to change dynamically; Samsa would only store them.
+  for (const char* key : {"num.io.threads", "max.connections", "log.preallocate", "log.cleaner.threads",
+                          "ssl.keystore.location", "compression.gzip.level"}) {
+    EXPECT_EQ(incremental(kBroker, "1", key, 0, "1"), code(ErrorCode::INVALID_REQUEST)) << key;
+    EXPECT_EQ(image()->config(ConfigResourceType::kBroker, "1"), nullptr) << key;
+  }
+  // Log defaults are checked with the rules of the topic key they supply.
+  EXPECT_EQ(incremental(kBroker, "", "log.cleaner.min.cleanable.ratio", 0, "1.5"), code(ErrorCode::INVALID_REQUEST));
+  EXPECT_EQ(incremental(kBroker, "", "log.segment.bytes", 0, "1000"), code(ErrorCode::INVALID_REQUEST));
+  EXPECT_EQ(image()->config(ConfigResourceType::kBroker, ""), nullptr);
+  EXPECT_EQ(incremental(kBroker, "", "log.cleaner.min.cleanable.ratio", 0, "0.25"), 0);
+  EXPECT_EQ(services.partitions->get("orders", 0)->log->config().min_cleanable_dirty_ratio, 0.25);
+  // Static-only Kafka keys, known to Samsa's table or not.
+  EXPECT_EQ(incremental(kBroker, "", "log.dirs", 0, "/x"), code(ErrorCode::INVALID_REQUEST));
+  EXPECT_EQ(incremental(kBroker, "1", "auto.leader.rebalance.enable", 0, "true"), code(ErrorCode::INVALID_REQUEST));
+  // Parsed but unsupported keys are not described as in force.
+  auto broker = describe(kBroker, "1");
+  EXPECT_EQ(find(broker, "num.io.threads"), nullptr);
+  EXPECT_EQ(find(broker, "replica.fetch.max.bytes"), nullptr);
+  ASSERT_NE(find(broker, "log.segment.bytes"), nullptr);
+  EXPECT_FALSE(find(broker, "log.segment.bytes")->read_only);
+  ASSERT_NE(find(broker, "num.network.threads"), nullptr);
+  EXPECT_TRUE(find(broker, "num.network.threads")->read_only) << "Samsa cannot resize its reactors";
+
+  // Once a running component applies a key, it is accepted and validated.
+  DynamicBrokerConfig dynamic(*services.config, kNode);
+  std::optional<std::string> applied;
+  dynamic.add_reconfigurable(make_reconfigurable(
+      {"max.connections"}, [&](const EffectiveValues& v) { applied = v.at("max.connections"); },
+      [](std::string_view, std::string_view v) { return v == "0" ? std::optional<std::string>("too few") : std::nullopt; }));
+  services.dynamic_config = &dynamic;
+  EXPECT_EQ(incremental(kBroker, "1", "max.connections", 0, "0"), code(ErrorCode::INVALID_REQUEST));
+  EXPECT_EQ(incremental(kBroker, "1", "max.connections", 0, "100"), 0);
+  dynamic.on_image(*image());  // the broker does this on every published image
+  EXPECT_EQ(applied, "100");
+  EXPECT_EQ(incremental(kBroker, "1", "num.io.threads", 0, "4"), code(ErrorCode::INVALID_REQUEST));
+  services.dynamic_config = nullptr;
 }
 
 TEST_F(ConfigHandlersTest, DuplicateResourcesAreRefused) {

@@ -4,7 +4,9 @@
 #include "samsa/log/log_cleaner.h"
 
 #include <filesystem>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "log_test_util.h"
 #include "samsa/log/log_manager.h"
@@ -272,8 +274,14 @@ TEST_F(CleanerTest, ControlBatchesAndKeylessRecordsAreKept) {
   o.partition_leader_epoch = 0;
   auto marker = batch({{std::string("\0\0\0\1", 4), std::string("\0\0\0\0\0\0", 6)}}, CompressionType::kNone, o);
   ASSERT_TRUE(log->append_as_follower(marker).ok());
-  auto keyless = test::make_batch(2, clock->now_ms());
-  ASSERT_TRUE(log->append_as_leader(keyless, 0).ok());  // offsets 2, 3
+  // Keyless records: leaders refuse them in a compacted topic, but they are
+  // there when the topic was compacted after they were written (replicated
+  // here from such a log).
+  protocol::RecordBatchOptions k;
+  k.base_offset = 2;
+  k.partition_leader_epoch = 0;
+  auto keyless = test::make_batch(2, clock->now_ms(), 10, k);
+  ASSERT_TRUE(log->append_as_follower(keyless).ok());  // offsets 2, 3
   put(*log, {{"k", "2"}});
   seal(*log);
   ASSERT_TRUE(clean(*log).cleaned);
@@ -436,6 +444,33 @@ TEST_F(CleanerTest, DeletePolicyLogsAreNotPickedAndRatioIsRespected) {
   EXPECT_FALSE(manager.cleaner()->clean_dirtiest());  // ratio < 1.0
   EXPECT_EQ(plain->segment_base_offsets().size(), 3u);  // untouched
   manager.shutdown();
+}
+
+TEST_F(CleanerTest, ReconfigureStartsTheThreadWithNewSettings) {
+  LogManagerConfig mc;
+  mc.log_dirs = {tmp / "dir"};
+  mc.default_config = config;
+  mc.cleaner.enable = false;  // log.cleaner.threads=0 in server.properties
+  LogManager manager(mc, clock);
+  manager.startup();
+  auto log = manager.get_or_create("t", 0, protocol::Uuid::random(), config).value();
+  for (int i = 0; i < 100; ++i) put(*log, {{"k" + std::to_string(i % 3), std::to_string(i)}});
+  seal(*log);
+  EXPECT_EQ(manager.cleaner()->checkpoint_of({"t", 0}), std::nullopt);
+
+  CleanerConfig next{.enable = true, .backoff_ms = 10, .dedupe_buffer_size = 4 * 1024 * 1024};
+  manager.cleaner()->reconfigure(next);  // a dynamic log.cleaner.threads=1
+  EXPECT_EQ(manager.cleaner()->config().dedupe_buffer_size, 4 * 1024 * 1024);
+  for (int i = 0; i < 500 && manager.cleaner()->checkpoint_of({"t", 0}) != 100; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(manager.cleaner()->checkpoint_of({"t", 0}), 100) << "the restarted thread cleaned the log";
+  EXPECT_EQ(records(*log).size(), 3u);
+  next.backoff_ms = 20;
+  manager.cleaner()->reconfigure(next);  // restarts again without losing state
+  EXPECT_EQ(manager.cleaner()->checkpoint_of({"t", 0}), 100);
+  manager.shutdown();
+  manager.cleaner()->reconfigure(next);  // after shutdown: settings only, no thread
+  EXPECT_EQ(manager.cleaner()->config().backoff_ms, 20);
 }
 
 TEST_F(CleanerTest, ConcurrentAppendsAndReadsDuringCleaning) {

@@ -70,7 +70,7 @@ TEST_F(LogManagerTest, CreateSpreadsAcrossDirsAndReloads) {
 TEST_F(LogManagerTest, CheckpointFilesWrittenInKafkaFormat) {
   auto m = start();
   cfg.log_dirs.resize(1);
-  auto m1 = std::make_unique<LogManager>(LogManagerConfig{{tmp / "single"}, 1, cfg.default_config, {}, {}}, clock);
+  auto m1 = std::make_unique<LogManager>(LogManagerConfig{{tmp / "single"}, 1, cfg.default_config, {}, {}, {}}, clock);
   m1->startup();
   auto log = m1->get_or_create("t", 3, protocol::Uuid::random(), cfg.default_config).value();
   produce(*log, 40);
@@ -80,7 +80,7 @@ TEST_F(LogManagerTest, CheckpointFilesWrittenInKafkaFormat) {
   EXPECT_EQ(test::read_all(tmp / "single/recovery-point-offset-checkpoint"), "0\n1\nt 3 40\n");
   EXPECT_EQ(test::read_all(tmp / "single/log-start-offset-checkpoint"), "0\n1\nt 3 25\n");
   m1->shutdown();
-  auto again = std::make_unique<LogManager>(LogManagerConfig{{tmp / "single"}, 1, cfg.default_config, {}, {}}, clock);
+  auto again = std::make_unique<LogManager>(LogManagerConfig{{tmp / "single"}, 1, cfg.default_config, {}, {}, {}}, clock);
   again->startup();
   EXPECT_EQ(again->get("t", 3)->log_start_offset(), 25);
 }

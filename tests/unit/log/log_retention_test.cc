@@ -87,9 +87,10 @@ TEST_F(RetentionTest, SizeRetentionKeepsNewestBytes) {
 TEST_F(RetentionTest, CompactPolicySkipsTimeAndSize) {
   config.retention_ms = 1;
   config.retention_bytes = 1;
-  config.cleanup_policy = "compact";
   auto log = open_log();
-  fill(*log, 20);
+  fill(*log, 20);  // keyless records: written before the topic turned compacted
+  config.cleanup_policy = "compact";
+  log->update_config(config);
   clock->advance(10'000);
   EXPECT_EQ(log->delete_old_segments(), 0u);
 }

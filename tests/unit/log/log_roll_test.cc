@@ -44,6 +44,23 @@ TEST_F(RollTest, RollsBySegmentMsOfFirstBatchTimestamp) {
   EXPECT_EQ(log->segment_base_offsets().size(), 2u);
 }
 
+TEST_F(RollTest, ConfigChangesReachTheActiveSegment) {
+  auto log = open_log();  // 1 GiB segments, 7 days
+  for (int i = 0; i < 10; ++i) append(*log, 1, 100);
+  EXPECT_EQ(log->segment_base_offsets().size(), 1u);
+  LogConfig smaller = log->config();
+  smaller.segment_bytes = 1000;  // e.g. a dynamic log.segment.bytes
+  log->update_config(smaller);
+  append(*log, 1, 100);
+  EXPECT_EQ(log->segment_base_offsets().size(), 2u) << "the active segment was already over the new size";
+  LogConfig sooner = log->config();
+  sooner.segment_ms = 1000;  // e.g. a dynamic log.roll.ms
+  log->update_config(sooner);
+  clock->advance(2000);
+  append(*log, 1);
+  EXPECT_EQ(log->segment_base_offsets().size(), 3u);
+}
+
 TEST_F(RollTest, RollsWhenIndexFull) {
   config.segment_index_bytes = 24;  // 3 offset entries, 2 time entries
   config.index_interval_bytes = 1;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -35,6 +36,11 @@ class TestHandler : public FrameHandler {
     std::string body(frame->begin(), frame->end());
     if (body == "close") return reply(Reply::close());
     if (body == "none") return reply(Reply::none());
+    if (body.rfind("hold", 0) == 0) {  // kept, frame and all, until release_held()
+      std::lock_guard lock(mu);
+      held.emplace_back(frame, std::move(reply));
+      return;
+    }
     auto answer = Reply::send(frame_of("echo:" + body));
     if (body.rfind("slow", 0) == 0) {
       std::lock_guard lock(mu);
@@ -49,6 +55,15 @@ class TestHandler : public FrameHandler {
   ~TestHandler() override {
     for (auto& t : workers) t.join();
   }
+  void release_held() {
+    std::vector<std::pair<FramePtr, ReplyFn>> h;
+    {
+      std::lock_guard lock(mu);
+      h.swap(held);
+    }
+    for (auto& [frame, reply] : h) reply(Reply::send(frame_of("echo:" + std::string(frame->begin(), frame->end()))));
+  }
+  std::vector<std::pair<FramePtr, ReplyFn>> held;
   std::mutex mu;
   std::vector<std::thread> workers;
 };
@@ -103,6 +118,12 @@ class TcpServerTest : public ::testing::Test {
       n -= static_cast<size_t>(r);
     }
     return true;
+  }
+
+  // True when `fd` has something to read (or EOF) within `ms`.
+  static bool readable_within(int fd, int ms) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, ms) == 1;
   }
 
   IoContextPool pool{2};
@@ -183,6 +204,155 @@ TEST_F(TcpServerTest, DrainFinishesInFlightRequestsThenCloses) {
   EXPECT_EQ(read_frame(fd).value_or(""), "echo:slow-drain");
   EXPECT_FALSE(read_frame(fd).has_value());
   ::close(fd);
+}
+
+TEST_F(TcpServerTest, MaxConnectionsHoldsNewClientsInTheBacklogUntilOneCloses) {
+  server->limits().set_max_connections(1);
+  int first = connect_client();
+  send_all(first, frame_of("one"));
+  EXPECT_EQ(read_frame(first).value_or(""), "echo:one");
+  int second = connect_client();  // completes in the kernel's backlog
+  send_all(second, frame_of("two"));
+  EXPECT_FALSE(readable_within(second, 300)) << "served beyond max.connections";
+  ::close(first);
+  EXPECT_EQ(read_frame(second).value_or(""), "echo:two");
+  ::close(second);
+}
+
+TEST_F(TcpServerTest, RaisingMaxConnectionsLetsTheWaitingClientIn) {
+  server->limits().set_max_connections(1);
+  int first = connect_client();
+  send_all(first, frame_of("one"));
+  EXPECT_EQ(read_frame(first).value_or(""), "echo:one");
+  int second = connect_client();
+  send_all(second, frame_of("two"));
+  EXPECT_FALSE(readable_within(second, 200));
+  server->limits().set_max_connections(2);
+  EXPECT_EQ(read_frame(second).value_or(""), "echo:two");
+  ::close(first);
+  ::close(second);
+}
+
+TEST_F(TcpServerTest, PerIpLimitClosesExcessConnectionsRightAfterAccept) {
+  server->limits().set_max_connections_per_ip(2);
+  int a = connect_client();
+  int b = connect_client();
+  send_all(a, frame_of("a"));
+  send_all(b, frame_of("b"));
+  EXPECT_EQ(read_frame(a).value_or(""), "echo:a");
+  EXPECT_EQ(read_frame(b).value_or(""), "echo:b");
+  int c = connect_client();
+  EXPECT_FALSE(read_frame(c).has_value()) << "third connection from one address was kept";
+  ::close(c);
+  ::close(a);
+  // A closed connection frees its slot.
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    int d = connect_client();
+    ::send(d, frame_of("d").data(), 5, MSG_NOSIGNAL);
+    served = read_frame(d).has_value();
+    ::close(d);
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(served);
+  ::close(b);
+}
+
+TEST_F(TcpServerTest, PerIpOverrideWinsOverTheDefault) {
+  server->limits().set_max_connections_per_ip(0);
+  ASSERT_TRUE(server->limits().set_max_connections_per_ip_overrides("127.0.0.1:1"));
+  int a = connect_client();
+  send_all(a, frame_of("a"));
+  EXPECT_EQ(read_frame(a).value_or(""), "echo:a");
+  int b = connect_client();
+  EXPECT_FALSE(read_frame(b).has_value());
+  ::close(a);
+  ::close(b);
+}
+
+TEST_F(TcpServerTest, IdleConnectionsAreClosedAfterTheIdleTimeout) {
+  server->limits().set_connections_max_idle_ms(200);
+  int idle = connect_client();
+  int busy = connect_client();
+  for (int i = 0; i < 10; ++i) {  // ~1 s of traffic keeps `busy` open
+    send_all(busy, frame_of("ping"));
+    EXPECT_EQ(read_frame(busy).value_or(""), "echo:ping");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_FALSE(read_frame(idle).has_value()) << "idle connection still open";
+  send_all(busy, frame_of("ping"));
+  EXPECT_EQ(read_frame(busy).value_or(""), "echo:ping");
+  ::close(idle);
+  ::close(busy);
+}
+
+TEST_F(TcpServerTest, SpentRequestBudgetStopsReadingUntilItFrees) {
+  server->request_budget().set_limit(1);
+  int holder = connect_client();
+  send_all(holder, frame_of("hold-it"));
+  for (int i = 0; i < 100 && server->request_budget().used() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(server->request_budget().used(), 7);
+  int other = connect_client();
+  send_all(other, frame_of("waiting"));
+  EXPECT_FALSE(readable_within(other, 300)) << "read a request with the budget spent";
+  handler.release_held();
+  EXPECT_EQ(read_frame(holder).value_or(""), "echo:hold-it");
+  EXPECT_EQ(read_frame(other).value_or(""), "echo:waiting");
+  ::close(holder);
+  ::close(other);
+}
+
+TEST(TcpServerLargeFrames, FramesLargerThanOneReadArriveWhole) {
+  IoContextPool pool(2);
+  TestHandler handler;
+  ConnectionOptions options;
+  options.max_frame_bytes = 4u << 20;
+  TcpServer server(pool, options);
+  uint16_t port = server.listen(ListenerConfig{"PLAINTEXT", "127.0.0.1", 0, &handler});
+  pool.start();
+  server.start_accepting();
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string body(3u << 20, 'b');
+  for (size_t i = 0; i < body.size(); i += 7919) body[i] = static_cast<char>('a' + i % 26);
+  std::vector<uint8_t> stream = frame_of(body);
+  auto second = frame_of("small-after");
+  stream.insert(stream.end(), second.begin(), second.end());
+  std::thread writer([&] {  // in uneven pieces with pauses, so the body is read as it arrives
+    for (size_t at = 0; at < stream.size();) {
+      size_t n = std::min(stream.size() - at, size_t{100000} + at % 4096);
+      ASSERT_EQ(::send(fd, stream.data() + at, n, MSG_NOSIGNAL), static_cast<ssize_t>(n));
+      at += n;
+      if (at % 7 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  auto read_frame = [fd]() -> std::string {
+    auto exact = [fd](uint8_t* p, size_t n) {
+      for (ssize_t r = 0; n > 0; p += r, n -= static_cast<size_t>(r))
+        if ((r = ::recv(fd, p, n, 0)) <= 0) return false;
+      return true;
+    };
+    uint32_t n = 0;
+    if (!exact(reinterpret_cast<uint8_t*>(&n), 4)) return "(closed)";
+    std::string b(ntohl(n), '\0');
+    if (!exact(reinterpret_cast<uint8_t*>(b.data()), b.size())) return "(closed)";
+    return b;
+  };
+  std::string got = read_frame();
+  writer.join();
+  EXPECT_TRUE(got == "echo:" + body) << "got " << got.size() << " bytes";
+  EXPECT_EQ(read_frame(), "echo:small-after");
+  ::close(fd);
+  server.stop_accepting();
+  server.drain(std::chrono::seconds(2));
+  pool.stop();
 }
 
 TEST(TcpServerListen, BusyPortFailsWithTheListenerName) {

@@ -1,0 +1,84 @@
+#include "samsa/util/serial_executor.h"
+
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "samsa/util/logging.h"
+
+namespace samsa::util {
+
+SerialExecutor::SerialExecutor(std::string name, int nice) : name_(std::move(name)) {
+  std::mutex started_mu;
+  std::condition_variable started_cv;
+  bool started = false;
+  thread_ = std::thread([this, nice, &started_mu, &started_cv, &started] {
+    {
+      std::lock_guard lock(started_mu);
+      thread_id_ = std::this_thread::get_id();
+      started = true;
+    }
+    started_cv.notify_one();
+    // Linux limits thread names to 15 characters.
+    pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+    // On Linux nice is per thread; failing to lower it is harmless.
+    if (nice > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
+    run();
+  });
+  std::unique_lock lock(started_mu);
+  started_cv.wait(lock, [&] { return started; });
+}
+
+SerialExecutor::~SerialExecutor() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void SerialExecutor::post(std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      jobs_.push_back(std::move(job));
+      cv_.notify_one();
+      return;
+    }
+  }
+  job();  // shutting down: the poster does it rather than lose it
+}
+
+void SerialExecutor::drain() {
+  if (running_here()) return;  // would wait for itself
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [this] { return jobs_.empty() && running_ == 0; });
+}
+
+size_t SerialExecutor::pending() const {
+  std::lock_guard lock(mu_);
+  return jobs_.size() + running_;
+}
+
+void SerialExecutor::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stopping, and everything posted has run
+    auto job = std::move(jobs_.front());
+    jobs_.pop_front();
+    ++running_;
+    lock.unlock();
+    try {
+      job();
+    } catch (const std::exception& e) {
+      samsa::logger("samsa.utils.SerialExecutor")->error("{}: job failed: {}", name_, e.what());
+    }
+    lock.lock();
+    --running_;
+    if (jobs_.empty() && running_ == 0) idle_cv_.notify_all();
+  }
+}
+
+}  // namespace samsa::util
