@@ -28,6 +28,8 @@ constexpr size_t kCreateThreads = 8;
 // backlog above which one syncfs replaces the per-file fsyncs.
 constexpr size_t kSyncPerCheck = 256;  // short: it runs on the scheduler thread
 constexpr size_t kSyncfsAbove = 4096;
+// A get_or_create_all creating this many logs syncs them on the background thread.
+constexpr size_t kBackgroundSyncfsFrom = 1024;
 
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -306,6 +308,20 @@ std::vector<LogResult<std::shared_ptr<Log>>> LogManager::get_or_create_all(const
   for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
+  if (todo.size() >= kBackgroundSyncfsFrom && config_.background) {
+    // Thousands of new logs: write them out now on the background thread
+    // (one syncfs), so a stop soon after does not pay for them. The list of
+    // unsynced logs stays: their fsyncs are cheap once this ran. The job
+    // holds copies only (it may run after this manager is gone).
+    config_.background([roots = config_.log_dirs] {
+      for (const auto& d : roots) {
+        int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ::syncfs(fd);
+        ::close(fd);
+      }
+    });
+  }
   return out;
 }
 
