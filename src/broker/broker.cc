@@ -21,6 +21,7 @@
 #include "samsa/broker/quorum_controller.h"
 #include "samsa/broker/request_dispatcher.h"
 #include "samsa/broker/scheduler.h"
+#include "samsa/log/file_cache.h"
 #include "samsa/raft/metadata_log.h"
 #include "samsa/raft/snapshot_file.h"
 #include "samsa/net/io_context_pool.h"
@@ -252,6 +253,12 @@ net::ConnectionLimits& Broker::connection_limits() { return server_->limits(); }
 net::RequestBudget& Broker::request_budget() { return server_->request_budget(); }
 
 void Broker::start() {
+  // Segment files are opened on demand through a bounded cache sized from the
+  // descriptor limit, so 100,000 partitions fit under a few thousand fds.
+  const uint64_t fd_limit = log::FileCache::raise_fd_limit();
+  log::FileCache::instance().set_capacity(log::FileCache::default_capacity());
+  log()->info("Open file limit {}; keeping at most {} segment files and index mappings open", fd_limit,
+              log::FileCache::instance().capacity());
   scheduler_ = std::make_unique<Scheduler>();
   services_.scheduler = scheduler_.get();
   partitions_ = std::make_unique<PartitionManager>(

@@ -57,6 +57,10 @@ void PartitionManager::apply(const MetadataImage& image) {
   const bool layers_changed = !applied_layers_ || !same_layers(*applied_layers_, layers);
   static const ConfigMap kNoOverrides;
   std::unordered_map<std::string, TopicConfigState> applied;
+  // New partitions are created together (in parallel, log_manager.h): a
+  // CreateTopics of thousands of partitions is not thousands of serial fsyncs.
+  std::vector<log::LogManager::NewLog> to_create;
+  std::vector<std::pair<Map::key_type, std::shared_ptr<HostedPartition>>> created_for;
   for (const auto& [name, topic] : image.topics->by_name) {
     const ConfigMap* found = image.config(ConfigResourceType::kTopic, name);
     const ConfigMap& overrides = found ? *found : kNoOverrides;
@@ -76,35 +80,44 @@ void PartitionManager::apply(const MetadataImage& image) {
       if (std::find(p.replicas.begin(), p.replicas.end(), node_id_) == p.replicas.end()) continue;
       auto key = std::make_pair(name, index);
       auto hosted = std::make_shared<HostedPartition>();
-      auto it = current->find(key);
-      if (it != current->end() && it->second->topic_id == topic->id) {
-        hosted->log = it->second->log;
-        // Topic override and broker default changes reach the open logs.
-        if (changed) hosted->log->update_config(config.log);
-      } else {
-        auto created = logs_->get_or_create(name, index, topic->id, config.log);
-        if (!created && created.error().code == log::LogErrc::kInconsistentTopicId &&
-            logs_->rename_stray(name, index)) {
-          // A log of an older topic of the same name (deleted and created
-          // again while this broker was down): kept as stray, as Kafka does.
-          created = logs_->get_or_create(name, index, topic->id, config.log);
-        }
-        if (!created) {
-          log()->error("Cannot open the log of {}-{}: {}", name, index, created.error().message);
-          continue;
-        }
-        hosted->log = std::move(*created);
-        // A log loaded at start-up had the static defaults until now.
-        hosted->log->update_config(config.log);
-      }
       hosted->topic_id = topic->id;
       hosted->leader_id = p.leader;
       hosted->leader_epoch = p.leader_epoch;
       hosted->isr_size = static_cast<int32_t>(p.isr.size());
       hosted->min_insync_replicas = config.min_insync_replicas;
-      next->emplace(key, std::move(hosted));
+      auto it = current->find(key);
+      if (it != current->end() && it->second->topic_id == topic->id) {
+        hosted->log = it->second->log;
+        // Topic override and broker default changes reach the open logs.
+        if (changed) hosted->log->update_config(config.log);
+        next->emplace(std::move(key), std::move(hosted));
+      } else {
+        to_create.push_back({name, index, topic->id, config.log});
+        created_for.emplace_back(std::move(key), std::move(hosted));
+      }
     }
     applied.emplace(name, std::move(state));
+  }
+  if (!to_create.empty()) {
+    auto created = logs_->get_or_create_all(to_create);
+    for (size_t i = 0; i < created.size(); ++i) {
+      auto& [key, hosted] = created_for[i];
+      auto result = std::move(created[i]);
+      if (!result && result.error().code == log::LogErrc::kInconsistentTopicId &&
+          logs_->rename_stray(key.first, key.second)) {
+        // A log of an older topic of the same name (deleted and created
+        // again while this broker was down): kept as stray, as Kafka does.
+        result = logs_->get_or_create(key.first, key.second, to_create[i].topic_id, to_create[i].config);
+      }
+      if (!result) {
+        log()->error("Cannot open the log of {}-{}: {}", key.first, key.second, result.error().message);
+        continue;
+      }
+      hosted->log = std::move(*result);
+      // A log loaded at start-up had the static defaults until now.
+      hosted->log->update_config(to_create[i].config);
+      next->emplace(std::move(key), std::move(hosted));
+    }
   }
   if (layers_changed && applied_layers_)
     log()->info("Broker log defaults changed: the configs of {} topics were derived again", applied.size());
@@ -117,9 +130,14 @@ void PartitionManager::apply(const MetadataImage& image) {
   }
   // Logs found on disk at start-up that the metadata does not know: kept
   // under a "-stray" name as Kafka does, since a lost or stale metadata log
-  // must not destroy data.
-  for (const auto& tp : logs_->partitions()) {
-    if (!next->count({tp.topic, tp.partition})) logs_->rename_stray(tp.topic, tp.partition);
+  // must not destroy data. Only the first image can find any (later logs
+  // all come from here), and listing 100,000 logs on every metadata change
+  // would cost the committing thread.
+  if (!strays_checked_) {
+    strays_checked_ = true;
+    for (const auto& tp : logs_->partitions()) {
+      if (!next->count({tp.topic, tp.partition})) logs_->rename_stray(tp.topic, tp.partition);
+    }
   }
   hosted_.store(std::shared_ptr<const Map>(std::move(next)));
 }

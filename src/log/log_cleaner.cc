@@ -250,6 +250,7 @@ uint64_t write_cleaned_group(const std::vector<std::shared_ptr<LogSegment>>& gro
   // time falls back to it for segments without timestamps).
   set_mtime(*cleaned->log_file(), mtime);
   cleaned->flush();
+  cleaned->create_index_files();  // renamed by name below, even when empty
   const uint64_t size = cleaned->size();
   const std::string stem = ctx.log.dir() + "/" + offset_file_stem(base);
   for (const char* suffix : {kIndexSuffix, kTimeIndexSuffix, kLogSuffix})

@@ -79,6 +79,7 @@ bool LogManager::rename_stray(const std::string& topic, int32_t partition) {
     if (it == logs_.end()) return false;
     entry = it->second;
     logs_.erase(it);
+    if (entry.dir_index < dir_counts_.size()) --dir_counts_[entry.dir_index];
   }
   if (cleaner_) cleaner_->remove(entry.log);
   // Flushed and closed as at a shutdown, so the kept copy is consistent.

@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <filesystem>
+#include <atomic>
 #include <mutex>
+#include <stdexcept>
 #include <system_error>
 #include <thread>
 
@@ -18,6 +21,15 @@ namespace fs = std::filesystem;
 namespace {
 
 auto manager_logger() { return samsa::logger("samsa.log.LogManager"); }
+
+// Threads opening new logs of one get_or_create_all (I/O bound).
+constexpr size_t kCreateThreads = 8;
+// New logs whose partition.metadata flush_check() syncs per call, and the
+// backlog above which one syncfs replaces the per-file fsyncs.
+constexpr size_t kSyncPerCheck = 256;  // short: it runs on the scheduler thread
+constexpr size_t kSyncfsAbove = 4096;
+// A get_or_create_all creating this many logs syncs them on the background thread.
+constexpr size_t kBackgroundSyncfsFrom = 1024;
 
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -60,6 +72,7 @@ void LogManager::startup() {
     }
     lock_fds_.push_back(fd);
   }
+  dir_counts_.assign(config_.log_dirs.size(), 0);
   for (size_t i = 0; i < config_.log_dirs.size(); ++i) load_dir(i);
   cleaner_ = std::make_unique<LogCleaner>(config_.cleaner, config_.log_dirs, [this] { return snapshot(); }, clock_);
   cleaner_->set_io_error_handler([this](size_t dir_index, const std::string& why) { mark_dir_offline(dir_index, why); });
@@ -100,6 +113,8 @@ void LogManager::load_dir(size_t dir_index) {
   // num.recovery.threads.per.data.dir workers take partitions in turn.
   std::mutex next_mu;
   size_t next = 0;
+  std::vector<std::string> failures;  // under next_mu
+  std::string first_failure;
   auto worker = [&] {
     while (true) {
       size_t i;
@@ -123,11 +138,16 @@ void LogManager::load_dir(size_t dir_index) {
       o.on_io_error = io_error_handler(dir_index);
       auto log = Log::open(o);
       if (!log) {
+        // Never skipped: a broker that started without this log would
+        // recreate it empty (or delete it as stray) and lose its data.
         manager_logger()->error("Failed to load {}: {}", path, log.error().message);
+        std::lock_guard lock(next_mu);
+        if (failures.empty()) first_failure = tp.dir_name() + " in " + dir + ": " + log.error().message;
+        failures.push_back(tp.dir_name());
         continue;
       }
       std::unique_lock lock(mu_);
-      logs_[tp] = Entry{log.value(), dir_index};
+      if (logs_.emplace(tp, Entry{log.value(), dir_index}).second) ++dir_counts_[dir_index];
     }
   };
   const int threads = std::max(1, config_.num_recovery_threads_per_data_dir);
@@ -135,6 +155,11 @@ void LogManager::load_dir(size_t dir_index) {
   for (int t = 1; t < threads && static_cast<size_t>(t) < todo.size(); ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
+  if (!failures.empty()) {
+    throw std::runtime_error("cannot load " + std::to_string(failures.size()) + " of " +
+                             std::to_string(todo.size()) + " logs in " + dir + "; first: " + first_failure +
+                             " (fix or move the directory away, then start again)");
+  }
 
   manager_logger()->info("Loaded {} logs from {} ({} shutdown)", todo.size(), dir,
                          clean ? "clean" : "unclean");
@@ -150,13 +175,26 @@ void LogManager::shutdown() {
   started_ = false;
   // First: a cleaning pass must not swap segments of a closing log.
   if (cleaner_) cleaner_->shutdown();
-  for (const auto& [log, dir_index] : snapshot()) {
-    try {
-      log->close();
-    } catch (const std::exception& e) {
-      manager_logger()->error("Closing {} failed: {}", log->dir(), e.what());
+  // Closing is fsyncs and truncates: overlap them as loading does.
+  auto logs = snapshot();
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < logs.size();) {
+      const auto& log = logs[k].first;
+      try {
+        log->close();
+      } catch (const std::exception& e) {
+        manager_logger()->error("Closing {} failed: {}", log->dir(), e.what());
+      }
     }
-  }
+  };
+  const size_t threads = std::max<size_t>(1, static_cast<size_t>(config_.num_recovery_threads_per_data_dir) *
+                                                 config_.log_dirs.size());
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads && t < logs.size(); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  sync_new_logs(SIZE_MAX);
   checkpoint();
   for (size_t i = 0; i < config_.log_dirs.size(); ++i) {
     // An offline dir was not shut down cleanly: its logs must be recovered.
@@ -171,47 +209,121 @@ void LogManager::shutdown() {
   logs_.clear();
 }
 
-LogResult<std::shared_ptr<Log>> LogManager::get_or_create(const std::string& topic,
-                                                          int32_t partition,
-                                                          const protocol::Uuid& topic_id,
-                                                          const LogConfig& config) {
-  TopicPartition tp{topic, partition};
-  if (auto existing = get(topic, partition)) {
-    if (!topic_id.is_zero() && !existing->topic_id().is_zero() && existing->topic_id() != topic_id)
-      return log_error(LogErrc::kInconsistentTopicId, tp.dir_name() + " has another topic id");
-    return existing;
-  }
-  std::unique_lock lock(mu_);
-  if (auto it = logs_.find(tp); it != logs_.end()) return it->second.log;
-  std::vector<size_t> counts(config_.log_dirs.size(), 0);
-  for (const auto& [k, e] : logs_) ++counts[e.dir_index];
+size_t LogManager::pick_dir_locked() {
   // Offline dirs take no new logs.
-  for (size_t i = 0; i < counts.size(); ++i)
-    if (!dir_online(i)) counts[i] = SIZE_MAX;
-  size_t dir_index = static_cast<size_t>(
-      std::min_element(counts.begin(), counts.end()) - counts.begin());
-  if (counts.empty() || counts[dir_index] == SIZE_MAX)
-    return log_error(LogErrc::kStorageError, "every log dir is offline");
+  size_t best = SIZE_MAX;
+  for (size_t i = 0; i < dir_counts_.size(); ++i) {
+    if (!dir_online(i)) continue;
+    if (best == SIZE_MAX || dir_counts_[i] < dir_counts_[best]) best = i;
+  }
+  if (best != SIZE_MAX) ++dir_counts_[best];
+  return best;
+}
+
+LogOpenOptions LogManager::new_log_options(const NewLog& n, size_t dir_index) {
+  TopicPartition tp{n.topic, n.partition};
   LogOpenOptions o;
   o.dir = config_.log_dirs[dir_index] + "/" + tp.dir_name();
   o.tp = tp;
-  o.topic_id = topic_id;
-  o.config = config;
+  o.topic_id = n.topic_id;
+  o.config = n.config;
   o.clock = clock_;
   o.background = config_.background;
   o.clean_shutdown = true;  // a new directory has nothing to recover
   o.on_io_error = io_error_handler(dir_index);
-  auto log = Log::open(o);
-  if (!log) {
-    if (log.error().code == LogErrc::kStorageError) {
-      lock.unlock();
-      mark_dir_offline(dir_index, "creating " + o.dir + " failed: " + log.error().message);
+  return o;
+}
+
+LogResult<std::shared_ptr<Log>> LogManager::get_or_create(const std::string& topic,
+                                                          int32_t partition,
+                                                          const protocol::Uuid& topic_id,
+                                                          const LogConfig& config) {
+  auto all = get_or_create_all({NewLog{topic, partition, topic_id, config}});
+  return std::move(all.front());
+}
+
+std::vector<LogResult<std::shared_ptr<Log>>> LogManager::get_or_create_all(const std::vector<NewLog>& logs) {
+  std::vector<LogResult<std::shared_ptr<Log>>> out(
+      logs.size(), LogResult<std::shared_ptr<Log>>(log_error(LogErrc::kStorageError, "not created")));
+  // Existing logs answer at once; the others get a dir (counted now, so a
+  // concurrent creation balances too) and are opened below.
+  std::vector<std::pair<size_t, size_t>> todo;  // (index in logs, dir index)
+  {
+    std::unique_lock lock(mu_);
+    if (dir_counts_.size() != config_.log_dirs.size()) dir_counts_.assign(config_.log_dirs.size(), 0);
+    for (size_t i = 0; i < logs.size(); ++i) {
+      const NewLog& n = logs[i];
+      auto it = logs_.find(TopicPartition{n.topic, n.partition});
+      if (it == logs_.end()) {
+        const size_t dir_index = pick_dir_locked();
+        if (dir_index == SIZE_MAX) {
+          out[i] = log_error(LogErrc::kStorageError, "every log dir is offline");
+        } else {
+          todo.emplace_back(i, dir_index);
+        }
+        continue;
+      }
+      const auto& existing = it->second.log;
+      if (!n.topic_id.is_zero() && !existing->topic_id().is_zero() && existing->topic_id() != n.topic_id) {
+        out[i] = log_error(LogErrc::kInconsistentTopicId,
+                           TopicPartition{n.topic, n.partition}.dir_name() + " has another topic id");
+      } else {
+        out[i] = existing;
+      }
     }
-    return log.error();
   }
-  logs_[tp] = Entry{log.value(), dir_index};
-  manager_logger()->info("Created log for {} in {}", tp.dir_name(), o.dir);
-  return log.value();
+  if (todo.empty()) return out;
+  // Creating a log is mostly waiting for fsyncs: a few threads overlap them
+  // (the file system commits their journal entries together).
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < todo.size();) {
+      const auto [i, dir_index] = todo[k];
+      LogOpenOptions o = new_log_options(logs[i], dir_index);
+      o.sync_partition_metadata = false;  // sync_new_logs() does it, off the request path
+      auto log = Log::open(o);
+      if (log) {
+        std::lock_guard lock(unsynced_mu_);
+        unsynced_dirs_.push_back(o.dir);
+      }
+      if (!log) {
+        {
+          std::unique_lock lock(mu_);
+          --dir_counts_[dir_index];
+          out[i] = log.error();
+        }
+        if (log.error().code == LogErrc::kStorageError)
+          mark_dir_offline(dir_index, "creating " + o.dir + " failed: " + log.error().message);
+        continue;
+      }
+      std::unique_lock lock(mu_);
+      const TopicPartition& tp = log.value()->topic_partition();
+      auto [it, inserted] = logs_.emplace(tp, Entry{log.value(), dir_index});
+      if (!inserted) --dir_counts_[dir_index];  // someone else created it meanwhile
+      out[i] = it->second.log;
+      if (inserted) manager_logger()->info("Created log for {} in {}", tp.dir_name(), log.value()->dir());
+    }
+  };
+  const size_t threads = std::min<size_t>(kCreateThreads, (todo.size() + 15) / 16);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (todo.size() >= kBackgroundSyncfsFrom && config_.background) {
+    // Thousands of new logs: write them out now on the background thread
+    // (one syncfs), so a stop soon after does not pay for them. The list of
+    // unsynced logs stays: their fsyncs are cheap once this ran. The job
+    // holds copies only (it may run after this manager is gone).
+    config_.background([roots = config_.log_dirs] {
+      for (const auto& d : roots) {
+        int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ::syncfs(fd);
+        ::close(fd);
+      }
+    });
+  }
+  return out;
 }
 
 std::shared_ptr<Log> LogManager::get(const std::string& topic, int32_t partition) const {
@@ -228,6 +340,7 @@ bool LogManager::remove(const std::string& topic, int32_t partition) {
     if (it == logs_.end()) return false;
     entry = it->second;
     logs_.erase(it);
+    if (entry.dir_index < dir_counts_.size()) --dir_counts_[entry.dir_index];
   }
   if (cleaner_) cleaner_->remove(entry.log);
   entry.log->mark_deleted();
@@ -286,7 +399,59 @@ size_t LogManager::retention_check() {
   return deleted;
 }
 
+void LogManager::sync_new_logs(size_t max) {
+  std::vector<std::string> dirs;
+  {
+    std::lock_guard lock(unsynced_mu_);
+    if (max >= unsynced_dirs_.size()) {
+      dirs.swap(unsynced_dirs_);
+    } else {
+      dirs.assign(unsynced_dirs_.end() - static_cast<ptrdiff_t>(max), unsynced_dirs_.end());
+      unsynced_dirs_.resize(unsynced_dirs_.size() - max);
+    }
+  }
+  if (dirs.empty()) return;
+  if (dirs.size() > kSyncfsAbove) {
+    // Thousands of new logs (a stop right after a big CreateTopics): one
+    // syncfs per file system instead of two fsyncs each.
+    for (const auto& d : config_.log_dirs) {
+      int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 || ::syncfs(fd) != 0)
+        manager_logger()->error("Syncing {} failed: {}", d, std::generic_category().message(errno));
+      if (fd >= 0) ::close(fd);
+    }
+    return;
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < dirs.size();) {
+      try {
+        const std::string meta = dirs[k] + "/" + kPartitionMetadataFile;
+        if (file_exists(meta)) FileHandle::open(meta, /*create=*/false)->fsync();
+        fsync_dir(dirs[k]);
+      } catch (const std::exception& e) {
+        // Removed meanwhile (DeleteTopics), or a failing disk.
+        if (fs::exists(dirs[k])) manager_logger()->error("Syncing the new log {} failed: {}", dirs[k], e.what());
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < kCreateThreads && t * 64 < dirs.size(); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  // The new directories' own entries.
+  for (const auto& d : config_.log_dirs) {
+    try {
+      fsync_dir(d);
+    } catch (const std::exception& e) {
+      manager_logger()->error("Syncing {} failed: {}", d, e.what());
+    }
+  }
+}
+
 void LogManager::flush_check() {
+  // Bounded: this runs on the scheduler's thread.
+  sync_new_logs(kSyncPerCheck);
   const int64_t now = clock_->now_ms();
   for (const auto& [log, dir_index] : snapshot()) {
     if (log->offline()) continue;

@@ -4,6 +4,7 @@
 // (unclean shutdown), truncating a torn or corrupt tail.
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "samsa/log/log.h"
 #include "samsa/util/env.h"
@@ -28,6 +29,14 @@ std::optional<int64_t> base_offset_of(const std::string& name, std::string_view 
     v = v * 10 + (name[i] - '0');
   }
   return v;
+}
+
+// The names in `dir`: one listing serves every step of loading (a broker
+// with 100,000 partitions lists 100,000 directories at start).
+std::set<std::string> list_names(const std::string& dir) {
+  std::set<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.insert(entry.path().filename().string());
+  return names;
 }
 
 }  // namespace
@@ -61,24 +70,24 @@ static int64_t swap_end_offset(const std::string& path, int64_t base) {
 // interrupted. A replaced segment whose records were all cleaned away may lie
 // past the swap's end and survive: it only holds superseded records, which
 // the next cleaning removes again.
-void Log::complete_interrupted_swaps() {
+bool Log::complete_interrupted_swaps(const std::set<std::string>& names) {
   std::vector<fs::path> cleaned;
   std::vector<std::pair<int64_t, fs::path>> swaps;
-  for (const auto& entry : fs::directory_iterator(dir_)) {
-    const std::string name = entry.path().filename().string();
-    if (ends_with(name, kCleanedSuffix)) cleaned.push_back(entry.path());
+  for (const std::string& name : names) {
+    if (ends_with(name, kCleanedSuffix)) cleaned.push_back(fs::path(dir_) / name);
     if (ends_with(name, std::string(kLogSuffix) + kSwapSuffix)) {
       const std::string stem_name = name.substr(0, name.size() - std::string_view(kSwapSuffix).size());
-      if (auto base = base_offset_of(stem_name, kLogSuffix)) swaps.emplace_back(*base, entry.path());
+      if (auto base = base_offset_of(stem_name, kLogSuffix)) swaps.emplace_back(*base, fs::path(dir_) / name);
     }
   }
+  if (swaps.empty() && cleaned.empty()) return false;
   for (const auto& p : cleaned) {
     loader_logger()->info("Deleting unfinished cleaner output {}", p.string());
     fs::remove(p);
   }
   std::vector<int64_t> bases;
-  for (const auto& entry : fs::directory_iterator(dir_)) {
-    if (auto base = base_offset_of(entry.path().filename().string(), kLogSuffix)) bases.push_back(*base);
+  for (const std::string& name : list_names(dir_)) {
+    if (auto base = base_offset_of(name, kLogSuffix)) bases.push_back(*base);
   }
   for (const auto& [base, path] : swaps) {
     const int64_t end = std::max(swap_end_offset(path.string(), base), base + 1);
@@ -94,39 +103,40 @@ void Log::complete_interrupted_swaps() {
     loader_logger()->warn("Completed the interrupted swap of cleaned segment {} (offsets {}..{})",
                           stem + kLogSuffix, base, end - 1);
   }
-  if (!swaps.empty() || !cleaned.empty()) fsync_dir(dir_);
+  fsync_dir(dir_);
+  return true;
 }
 
-void Log::remove_temp_files() {
-  complete_interrupted_swaps();
-  std::vector<fs::path> doomed;
-  for (const auto& entry : fs::directory_iterator(dir_)) {
-    const std::string name = entry.path().filename().string();
+std::set<std::string> Log::remove_temp_files() {
+  std::set<std::string> names = list_names(dir_);
+  if (complete_interrupted_swaps(names)) names = list_names(dir_);
+  std::vector<std::string> doomed;
+  for (const std::string& name : names) {
     if (ends_with(name, kDeletedSuffix) || ends_with(name, kCleanedSuffix) ||
         ends_with(name, kSwapSuffix) || ends_with(name, ".tmp")) {
-      doomed.push_back(entry.path());
+      doomed.push_back(name);
       continue;
     }
     // An index without its .log is an orphan of an interrupted delete.
     for (const char* suffix : {kIndexSuffix, kTimeIndexSuffix}) {
       if (auto base = base_offset_of(name, suffix)) {
-        if (!fs::exists(dir_ + "/" + offset_file_stem(*base) + kLogSuffix))
-          doomed.push_back(entry.path());
+        if (!names.count(offset_file_stem(*base) + kLogSuffix)) doomed.push_back(name);
       }
     }
   }
-  for (const auto& p : doomed) {
-    loader_logger()->info("Deleting stray file {}", p.string());
-    fs::remove(p);
+  for (const auto& name : doomed) {
+    loader_logger()->info("Deleting stray file {}", dir_ + "/" + name);
+    fs::remove(fs::path(dir_) / name);
+    names.erase(name);
   }
+  return names;
 }
 
 void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
-  remove_temp_files();
+  const std::set<std::string> names = remove_temp_files();
   std::vector<int64_t> bases;
-  for (const auto& entry : fs::directory_iterator(dir_)) {
-    if (auto base = base_offset_of(entry.path().filename().string(), kLogSuffix))
-      bases.push_back(*base);
+  for (const std::string& name : names) {
+    if (auto base = base_offset_of(name, kLogSuffix)) bases.push_back(*base);
   }
   std::sort(bases.begin(), bases.end());
   // Unclean: every segment from the one holding the recovery point on is
@@ -144,17 +154,20 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
   };
   std::map<int64_t, std::shared_ptr<LogSegment>> loaded;
   bool drop_rest = false;
+  bool files_cut = false;  // recovery truncated or deleted something
   for (int64_t base : bases) {
-    const std::string stem = dir_ + "/" + offset_file_stem(base);
     if (drop_rest) {
       auto seg = LogSegment::open(dir_, base, config_, now);
       loader_logger()->warn("Deleting segment {} after a truncated one", seg->log_path());
       seg->delete_files();
+      files_cut = true;
       continue;
     }
-    const bool indexes_present =
-        file_exists(stem + kIndexSuffix) && file_exists(stem + kTimeIndexSuffix);
+    const std::string stem_name = offset_file_stem(base);
     auto seg = LogSegment::open(dir_, base, config_, now);
+    // An empty segment needs no index files (they appear at the first entry).
+    const bool indexes_present =
+        seg->size() == 0 || (names.count(stem_name + kIndexSuffix) && names.count(stem_name + kTimeIndexSuffix));
     std::optional<std::string> why;
     if (!indexes_present) {
       why = "missing index file";
@@ -173,6 +186,7 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
             "bytes; later segments are deleted",
             seg->log_path(), result.valid_bytes, result.reason, result.truncated_bytes);
         drop_rest = true;
+        files_cut = true;
       } else {
         loader_logger()->debug("Recovered segment {} ({}), {} valid bytes", seg->log_path(), *why,
                                result.valid_bytes);
@@ -203,6 +217,7 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
     log_start_offset_ = std::clamp(log_start_offset_, segments_.begin()->first, leo);
     recovery_point_ = std::clamp(recovery_point, log_start_offset_, leo);
     high_watermark_ = leo;
+    needs_flush_ = files_cut;
   }
   epochs_->truncate_from_end(leo);
   epochs_->truncate_from_start(log_start_offset());
@@ -235,6 +250,7 @@ LogResult<int64_t> Log::truncate_to(int64_t offset) {
       log_end_offset_ = active->next_offset();
       high_watermark_ = std::min(high_watermark_, log_end_offset_);
       recovery_point_ = std::min(recovery_point_, log_end_offset_);
+      needs_flush_ = true;
     }
     epochs_->truncate_from_end(log_end_offset());
     // Producer state after the cut: the newest snapshot at or below it plus

@@ -180,6 +180,9 @@ std::vector<ProducerStateEntry> ProducerStateManager::active_producers() const {
 
 void ProducerStateManager::take_snapshot(int64_t end_offset, bool sync) {
   if (last_snapshot_offset_ && *last_snapshot_offset_ == end_offset) return;
+  // Nothing was ever appended: no snapshot, as Kafka (an empty log closing
+  // would otherwise cost two fsyncs, 100,000 partitions 200,000).
+  if (!last_snapshot_offset_ && end_offset == 0 && producers_.empty()) return;
   std::vector<ProducerSnapshotEntry> entries;
   entries.reserve(producers_.size());
   for (const auto& [id, e] : producers_) {

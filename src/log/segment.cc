@@ -8,6 +8,14 @@ namespace samsa::log {
 
 using protocol::RecordBatchHeader;
 
+namespace {
+
+std::shared_ptr<FileHandle> reopen_log(const std::string& path, uint64_t) {
+  return FileHandle::open(path, /*create=*/false);
+}
+
+}  // namespace
+
 std::string offset_file_stem(int64_t offset) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(offset));
@@ -30,8 +38,12 @@ void LogSegment::open_files(const std::string& dir, bool truncate, std::string_v
     remove_file_if_exists(stem + kIndexSuffix + suffix);
     remove_file_if_exists(stem + kTimeIndexSuffix + suffix);
   }
-  log_ = FileHandle::open(stem + kLogSuffix + suffix, /*create=*/true);
-  if (truncate) log_->truncate(0);
+  const std::string log_path = stem + kLogSuffix + suffix;
+  auto file = FileHandle::open(log_path, /*create=*/true);
+  if (truncate) file->truncate(0);
+  size_.store(file->size(), std::memory_order_release);
+  log_ = std::make_unique<CachedFile<FileHandle>>(FileCache::instance(), log_path, &reopen_log);
+  log_->adopt(std::move(file));
   offset_index_ = std::make_unique<OffsetIndex>(stem + kIndexSuffix + suffix, base_offset_, max_index_bytes_);
   time_index_ = std::make_unique<TimeIndex>(stem + kTimeIndexSuffix + suffix, base_offset_, max_index_bytes_);
 }
@@ -41,16 +53,13 @@ std::shared_ptr<LogSegment> LogSegment::create(const std::string& dir, int64_t b
                                                std::string_view file_suffix) {
   std::shared_ptr<LogSegment> seg(new LogSegment(base_offset, config, now_ms));
   seg->open_files(dir, /*truncate=*/true, file_suffix);
-  seg->offset_index_->resize_to_max();
-  seg->time_index_->resize_to_max();
-  return seg;
+  return seg;  // the indexes preallocate at their first entry
 }
 
 std::shared_ptr<LogSegment> LogSegment::open(const std::string& dir, int64_t base_offset,
                                              const LogConfig& config, int64_t now_ms) {
   std::shared_ptr<LogSegment> seg(new LogSegment(base_offset, config, now_ms));
   seg->open_files(dir, /*truncate=*/false);
-  seg->size_.store(seg->log_->size(), std::memory_order_release);
   return seg;
 }
 
@@ -92,7 +101,7 @@ void LogSegment::append(std::span<const uint8_t> bytes,
                         std::span<const protocol::BatchView> batches) {
   if (bytes.empty()) return;
   uint64_t position = size();
-  log_->pwrite_all(bytes, position);  // one write for the whole request
+  log_file()->pwrite_all(bytes, position);  // one write for the whole request
   if (position == 0) {
     int64_t max_ts = -1;
     for (const auto& b : batches) max_ts = std::max(max_ts, b.header.max_timestamp);
@@ -114,8 +123,8 @@ void LogSegment::on_become_inactive() {
 }
 
 void LogSegment::on_become_active() {
-  offset_index_->resize_to_max();
-  time_index_->resize_to_max();
+  // Nothing to do on disk now: the indexes preallocate again at their next
+  // entry (idle partitions never pay for it).
 }
 
 uint64_t LogSegment::truncate_to(int64_t offset) {
@@ -124,7 +133,7 @@ uint64_t LogSegment::truncate_to(int64_t offset) {
   if (!b) return 0;
   offset_index_->truncate_to(offset);
   time_index_->truncate_to(offset);
-  log_->truncate(b->position);
+  log_file()->truncate(b->position);
   {
     std::lock_guard lock(max_ts_mu_);
     auto last = time_index_->last_entry();
@@ -142,7 +151,7 @@ std::optional<BatchLocation> LogSegment::read_batch_header(uint64_t position,
                                                            uint64_t limit) const {
   if (position + RecordBatchHeader::kSize > limit) return std::nullopt;
   uint8_t buf[RecordBatchHeader::kSize];
-  if (log_->pread_some(buf, position) != sizeof buf) return std::nullopt;
+  if (log_file()->pread_some(buf, position) != sizeof buf) return std::nullopt;
   try {
     BatchLocation loc{position, RecordBatchHeader::parse(buf)};
     if (loc.end() > limit) return std::nullopt;
@@ -183,7 +192,7 @@ std::optional<TimestampAndOffset> LogSegment::find_offset_by_timestamp(
       if (h.compression() == protocol::CompressionType::kNone &&
           h.timestamp_type() == protocol::TimestampType::kCreateTime) {
         std::vector<uint8_t> bytes(h.size_in_bytes());
-        if (log_->pread_some(bytes, b->position) == bytes.size()) {
+        if (log_file()->pread_some(bytes, b->position) == bytes.size()) {
           try {
             protocol::BatchView view{h, bytes};
             for (const auto& r : protocol::decode_records(view)) {
@@ -209,11 +218,11 @@ TimestampAndOffset LogSegment::max_timestamp_so_far() const {
 
 int64_t LogSegment::largest_timestamp() const {
   TimestampAndOffset m = max_timestamp_so_far();
-  return m.timestamp >= 0 ? m.timestamp : log_->mtime_ms();
+  return m.timestamp >= 0 ? m.timestamp : log_file()->mtime_ms();
 }
 
 void LogSegment::flush() {
-  log_->fsync();
+  log_file()->fsync();
   offset_index_->flush();
   time_index_->flush();
 }
@@ -270,7 +279,8 @@ LogSegment::RecoverResult LogSegment::recover(
   }
   bytes_since_last_index_entry_ = 0;
   RecoverResult result;
-  const uint64_t file_size = log_->size();
+  auto file = log_file();
+  const uint64_t file_size = file->size();
   uint64_t pos = 0;
   int64_t next = base_offset_;
   std::vector<uint8_t> batch;
@@ -281,7 +291,7 @@ LogSegment::RecoverResult LogSegment::recover(
       break;
     }
     batch.resize(RecordBatchHeader::kSize);
-    log_->pread_some(batch, pos);
+    file->pread_some(batch, pos);
     RecordBatchHeader h;
     try {
       h = RecordBatchHeader::parse(batch);
@@ -294,7 +304,7 @@ LogSegment::RecoverResult LogSegment::recover(
       break;
     }
     batch.resize(h.size_in_bytes());
-    if (log_->pread_some(batch, pos) != batch.size() || !protocol::verify_crc(batch)) {
+    if (file->pread_some(batch, pos) != batch.size() || !protocol::verify_crc(batch)) {
       result.reason = "CRC mismatch";
       break;
     }
@@ -312,7 +322,7 @@ LogSegment::RecoverResult LogSegment::recover(
   }
   result.valid_bytes = pos;
   result.truncated_bytes = file_size - pos;
-  if (result.truncated_bytes > 0) log_->truncate(pos);
+  if (result.truncated_bytes > 0) file->truncate(pos);
   if (pos == 0) rolling_based_timestamp_.reset();
   next_offset_.store(next, std::memory_order_release);
   size_.store(pos, std::memory_order_release);
@@ -323,6 +333,9 @@ void LogSegment::delete_files() {
   // Rename first so a crash between the steps leaves only *.deleted files,
   // which the next start removes. Readers holding the FileHandle or the
   // index mappings keep working on the unlinked inodes.
+  log_->pin();
+  offset_index_->pin();
+  time_index_->pin();
   const std::string log_path = log_->path();
   if (file_exists(log_path)) rename_file(log_path, log_path + kDeletedSuffix);
   offset_index_->rename_to(offset_index_->path() + kDeletedSuffix);

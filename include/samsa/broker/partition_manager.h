@@ -64,6 +64,7 @@ class PartitionManager {
   std::unique_ptr<util::SerialExecutor> log_background_;
   std::unique_ptr<log::LogManager> logs_;
   std::mutex apply_mu_;  // apply() calls are serialised; readers never take it
+  bool strays_checked_ = false;  // under apply_mu_
   // Guarded by apply_mu_: what the logs were last configured from, so an
   // image that changes neither a topic's overrides nor the broker layers
   // costs no config derivation.

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -55,6 +56,10 @@ struct LogOpenOptions {
   bool clean_shutdown = false;   // the log dir had .kafka_cleanshutdown
   int64_t recovery_point = 0;    // from recovery-point-offset-checkpoint
   int64_t log_start_offset = 0;  // from log-start-offset-checkpoint
+  // false: a new log's partition.metadata is written without fsync and the
+  // caller makes it durable later (LogManager syncs new logs in the
+  // background, as Kafka flushes that file asynchronously).
+  bool sync_partition_metadata = true;
   // Where slow file work goes, off the appending thread as Kafka schedules
   // it: the fsync of the producer snapshot a roll writes, and the unlinking
   // of segments retention deletes. Unset: done inline. Jobs must not
@@ -177,8 +182,10 @@ class Log {
   explicit Log(LogOpenOptions options);
   // log_recovery.cc
   void load_segments(bool clean_shutdown, int64_t recovery_point);
-  void remove_temp_files();
-  void complete_interrupted_swaps();
+  // Returns the names left in the directory.
+  std::set<std::string> remove_temp_files();
+  // Returns whether it changed the directory.
+  bool complete_interrupted_swaps(const std::set<std::string>& names);
   // log.cc
   std::shared_ptr<LogSegment> active_segment() const;
   std::vector<std::shared_ptr<LogSegment>> segments_snapshot() const;
@@ -225,6 +232,9 @@ class Log {
   int64_t pending_flush_offset_ = -1;  // rolled, not yet flushed below this
   int64_t last_flush_ms_ = 0;
   int64_t unflushed_messages_ = 0;
+  // Files changed below the recovery point (truncation, recovery): the next
+  // flush() fsyncs even if the log end did not move.
+  bool needs_flush_ = false;
   bool closed_ = false;
 };
 

@@ -38,7 +38,7 @@ inline constexpr const char* kCleanShutdownFile = ".kafka_cleanshutdown";
 
 struct LogManagerConfig {
   std::vector<std::string> log_dirs;            // log.dirs
-  int num_recovery_threads_per_data_dir = 1;    // num.recovery.threads.per.data.dir
+  int num_recovery_threads_per_data_dir = 2;    // num.recovery.threads.per.data.dir
   LogConfig default_config;
   // Config for logs found at startup (topic overrides); default_config if unset.
   std::function<LogConfig(const TopicPartition&)> config_for;
@@ -59,16 +59,29 @@ class LogManager {
   LogManager& operator=(const LogManager&) = delete;
 
   // Locks the dirs, loads every partition (recovering after an unclean
-  // stop), then removes the clean-shutdown markers. Throws std::system_error
-  // if a directory cannot be used.
+  // stop; num_recovery_threads_per_data_dir at a time), then removes the
+  // clean-shutdown markers. Throws std::system_error if a directory cannot
+  // be used, std::runtime_error naming the partition and the cause if a log
+  // cannot be loaded (start-up stops rather than skip it).
   void startup();
-  // Flushes and closes every log, writes the checkpoints and the markers.
+  // Flushes and closes every log (num_recovery_threads_per_data_dir per dir
+  // at a time), writes the checkpoints and the markers.
   void shutdown();
 
   // New logs go to the dir holding the fewest partitions.
   LogResult<std::shared_ptr<Log>> get_or_create(const std::string& topic, int32_t partition,
                                                 const protocol::Uuid& topic_id,
                                                 const LogConfig& config);
+  // Many logs at once (CreateTopics with thousands of partitions): the new
+  // ones are opened in parallel, outside the partition map's lock, so their
+  // directory and file creation (and fsyncs) overlap. Results are in order.
+  struct NewLog {
+    std::string topic;
+    int32_t partition = 0;
+    protocol::Uuid topic_id;
+    LogConfig config;
+  };
+  std::vector<LogResult<std::shared_ptr<Log>>> get_or_create_all(const std::vector<NewLog>& logs);
   std::shared_ptr<Log> get(const std::string& topic, int32_t partition) const;
   // Renames the dir to "<topic>-<partition>.<32 hex>-delete", then removes it.
   bool remove(const std::string& topic, int32_t partition);
@@ -91,8 +104,12 @@ class LogManager {
   LogResult<int64_t> delete_records(const std::string& topic, int32_t partition, int64_t offset);
   // Retention over all logs; returns the segments deleted.
   size_t retention_check();
-  // flush.ms and flushes of rolled segments over all logs.
+  // flush.ms and flushes of rolled segments over all logs; makes the
+  // partition.metadata files of logs created since the last call durable.
   void flush_check();
+  // fsyncs the partition.metadata files (and their directories) of up to
+  // `max` logs get_or_create_all created and not synced yet.
+  void sync_new_logs(size_t max);
   // producer.id.expiration.ms over all logs; returns the producers dropped.
   size_t remove_expired_producers();
   // Writes recovery-point and log-start-offset checkpoints of every dir.
@@ -106,6 +123,9 @@ class LogManager {
     size_t dir_index;
   };
   void load_dir(size_t dir_index);
+  // The dir holding the fewest partitions; counts it. Caller holds mu_.
+  size_t pick_dir_locked();
+  LogOpenOptions new_log_options(const NewLog& n, size_t dir_index);
   // Reports a Log's I/O error to mark_dir_offline.
   std::function<void(const std::string&)> io_error_handler(size_t dir_index);
   // Runs `fn`, taking `dir_index` offline if it throws.
@@ -117,6 +137,9 @@ class LogManager {
   std::vector<int> lock_fds_;
   mutable std::shared_mutex mu_;
   std::unordered_map<TopicPartition, Entry, TopicPartitionHash> logs_;
+  std::vector<size_t> dir_counts_;  // under mu_: entries of logs_ per dir
+  std::mutex unsynced_mu_;
+  std::vector<std::string> unsynced_dirs_;  // new logs whose metadata is not fsynced yet
   std::mutex checkpoint_mu_;
   std::unique_ptr<LogCleaner> cleaner_;
   bool started_ = false;

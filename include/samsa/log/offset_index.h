@@ -39,6 +39,9 @@ class OffsetIndex : public IndexFile {
   // Clean-start checks: strictly increasing offsets >= base and positions
   // below log_size. Returns a reason on failure.
   std::optional<std::string> sanity_check(uint64_t log_size) const;
+
+ private:
+  OffsetPosition entry_in(const Mapping& m, size_t i) const;
 };
 
 }  // namespace samsa::log

@@ -6,6 +6,12 @@
 //        of the first batch the segment may hold.
 // .index / .timeindex   see offset_index.h / time_index.h.
 //
+// Files are opened lazily through FileCache::instance() (file_cache.h): a
+// segment may hold no descriptor and no mapping at all while it is idle.
+// log_file() hands out shared ownership, so a reader's handle outlives an
+// eviction; delete_files() pins the files first, so readers that still hold
+// the segment keep reading the unlinked data.
+//
 // Concurrency: one appender at a time (the Log's append lock); any number of
 // readers. size() is published (release) after the bytes and index entries
 // are written, so a reader never looks past fully written data.
@@ -19,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "samsa/log/file_cache.h"
 #include "samsa/log/file_handle.h"
 #include "samsa/log/log_config.h"
 #include "samsa/log/offset_index.h"
@@ -69,7 +76,9 @@ class LogSegment {
   uint64_t size() const { return size_.load(std::memory_order_acquire); }
   // Offset after the last batch (base offset when empty).
   int64_t next_offset() const { return next_offset_.load(std::memory_order_acquire); }
-  const std::shared_ptr<FileHandle>& log_file() const { return log_; }
+  // The open .log file (opened again if the cache evicted it). Throws
+  // std::system_error if it cannot be opened.
+  std::shared_ptr<FileHandle> log_file() const { return log_->get(); }
   std::string log_path() const { return log_->path(); }
   OffsetIndex& offset_index() { return *offset_index_; }
   TimeIndex& time_index() { return *time_index_; }
@@ -94,7 +103,7 @@ class LogSegment {
   void append(std::span<const uint8_t> bytes, std::span<const protocol::BatchView> batches);
   // Final time index entry, then indexes trimmed to their entries.
   void on_become_inactive();
-  // Indexes back to full preallocated size (segment is active again).
+  // The segment is active again: its indexes preallocate at their next entry.
   void on_become_active();
   // Drops batches with offsets >= `offset`; returns bytes removed.
   uint64_t truncate_to(int64_t offset);
@@ -132,6 +141,11 @@ class LogSegment {
   // Renames the three files to *.deleted, then unlinks them. Open readers
   // keep their FileHandle.
   void delete_files();
+  // Index files appear at their first entry; this creates empty ones now.
+  void create_index_files() {
+    offset_index_->create_if_missing();
+    time_index_->create_if_missing();
+  }
   void close();
 
  private:
@@ -144,7 +158,7 @@ class LogSegment {
   int32_t index_interval_bytes_;
   int32_t max_index_bytes_;
   int64_t created_ms_;
-  std::shared_ptr<FileHandle> log_;
+  std::unique_ptr<CachedFile<FileHandle>> log_;
   std::unique_ptr<OffsetIndex> offset_index_;
   std::unique_ptr<TimeIndex> time_index_;
   std::atomic<uint64_t> size_{0};

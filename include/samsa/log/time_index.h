@@ -39,6 +39,9 @@ class TimeIndex : public IndexFile {
   bool full_for_append() const { return entries() + 1 >= max_entries(); }
   void truncate_to(int64_t offset);
   std::optional<std::string> sanity_check() const;
+
+ private:
+  TimestampOffset entry_in(const Mapping& m, size_t i) const;
 };
 
 }  // namespace samsa::log
