@@ -11,7 +11,9 @@ namespace {
 
 auto failure_logger() { return samsa::logger("samsa.log.LogDirFailureChannel"); }
 
-std::string random_hex32() {
+}  // namespace
+
+std::string LogManager::unique_suffix() {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (uint8_t b : protocol::Uuid::random().bytes) {
@@ -20,8 +22,6 @@ std::string random_hex32() {
   }
   return out;
 }
-
-}  // namespace
 
 std::function<void(const std::string&)> LogManager::io_error_handler(size_t dir_index) {
   return [this, dir_index](const std::string& why) { mark_dir_offline(dir_index, why); };
@@ -90,7 +90,7 @@ bool LogManager::rename_stray(const std::string& topic, int32_t partition) {
   }
   entry.log->mark_deleted();
   const std::string& dir = config_.log_dirs[entry.dir_index];
-  const std::string stray = dir + "/" + entry.log->topic_partition().dir_name() + "." + random_hex32() + "-stray";
+  const std::string stray = dir + "/" + entry.log->topic_partition().dir_name() + "." + unique_suffix() + "-stray";
   try {
     rename_file(entry.log->dir(), stray);
     fsync_dir(dir);

@@ -35,16 +35,6 @@ bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string random_hex() {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : protocol::Uuid::random().bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
-
 }  // namespace
 
 LogManager::LogManager(LogManagerConfig config, std::shared_ptr<Clock> clock)
@@ -346,7 +336,7 @@ bool LogManager::remove(const std::string& topic, int32_t partition) {
   entry.log->mark_deleted();
   const std::string& dir = config_.log_dirs[entry.dir_index];
   const std::string doomed =
-      dir + "/" + entry.log->topic_partition().dir_name() + "." + random_hex() + "-delete";
+      dir + "/" + entry.log->topic_partition().dir_name() + "." + unique_suffix() + "-delete";
   try {
     rename_file(entry.log->dir(), doomed);
     fsync_dir(dir);

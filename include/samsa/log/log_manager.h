@@ -118,6 +118,8 @@ class LogManager {
   LogCleaner* cleaner() { return cleaner_.get(); }
 
  private:
+  // 32 hex digits naming a dir being deleted ("-delete") or kept as stray.
+  static std::string unique_suffix();
   struct Entry {
     std::shared_ptr<Log> log;
     size_t dir_index;
