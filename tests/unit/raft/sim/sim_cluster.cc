@@ -65,7 +65,9 @@ class Cluster {
     config_.request_timeout_ms = 100;
     config_.retry_backoff_ms = 10;
     config_.fetch_idle_backoff_ms = 10;
-    config_.fetch_max_entries = 16;
+    // Small batches often: replication then stops between an old epoch's
+    // tail and the new leader's first entry (Raft's "figure 8" window).
+    config_.fetch_max_entries = static_cast<size_t>(rng_.chance(0.5) ? 1 + rng_.next(3) : 1 + rng_.next(16));
     config_.test_only_grant_multiple_votes = o.grant_multiple_votes;
     for (int i = 1; i <= voters + o.observers; ++i) {
       auto n = std::make_unique<Node>();
@@ -81,6 +83,8 @@ class Cluster {
     }
     drop_rate_ = static_cast<double>(rng_.next(15)) / 100.0;
     max_delay_ms_ = 1 + rng_.next(20);
+    crash_rate_ = static_cast<double>(1 + rng_.next(10)) / 1000.0;
+    partition_rate_ = static_cast<double>(1 + rng_.next(8)) / 1000.0;
     for (auto& n : nodes_) start(*n);
   }
 
@@ -98,6 +102,8 @@ class Cluster {
   bool linked(NodeId a, NodeId b) const { return group_.empty() || group_.at(a) == group_.at(b); }
   void step();
   void inject_faults();
+  Node* pick_victim();
+  void crash(Node& n);
   void heal();
   void trace_roles();
   void check();
@@ -113,6 +119,8 @@ class Cluster {
   std::map<NodeId, int> group_;  // empty: no partition
   int64_t partition_end_ms_ = 0;
   double drop_rate_ = 0;
+  double crash_rate_ = 0;      // per step
+  double partition_rate_ = 0;  // per step, while healed
   int64_t max_delay_ms_ = 1;
   int64_t next_value_ = 0;
   SimResult result_;
@@ -126,17 +134,29 @@ void Cluster::enqueue(RaftMessage m) {
   network_.push(InFlightMessage{at, seq_++, std::move(m)});
 }
 
+Node* Cluster::pick_victim() {
+  // Half the faults hit the leader: that is where elections, truncation and
+  // uncommitted tails come from.
+  if (rng_.chance(0.5))
+    for (auto& n : nodes_)
+      if (n->client && n->client->role() == Role::kLeader) return n.get();
+  return nodes_[static_cast<size_t>(rng_.next(static_cast<int64_t>(nodes_.size())))].get();
+}
+
+void Cluster::crash(Node& n) {
+  int64_t now = time_.now_ms();
+  n.client.reset();
+  n.log.crash();
+  n.restart_ms = now + 10 + rng_.next(300);
+  ++result_.crashes;
+  if (options_.trace) fmt::print(stderr, "t={} crash node {}\n", now, n.id);
+}
+
 void Cluster::inject_faults() {
   int64_t now = time_.now_ms();
-  if (rng_.chance(0.003)) {  // crash: the unflushed log tail is lost
-    Node& n = *nodes_[static_cast<size_t>(rng_.next(static_cast<int64_t>(nodes_.size())))];
-    if (n.client) {
-      n.client.reset();
-      n.log.crash();
-      n.restart_ms = now + 20 + rng_.next(400);
-      ++result_.crashes;
-      if (options_.trace) fmt::print(stderr, "t={} crash node {}\n", now, n.id);
-    }
+  if (rng_.chance(crash_rate_)) {  // crash: the unflushed log tail is lost
+    Node& n = *pick_victim();
+    if (n.client) crash(n);
   }
   for (auto& n : nodes_)
     if (!n->client && now >= n->restart_ms) {
@@ -144,8 +164,12 @@ void Cluster::inject_faults() {
       if (options_.trace) fmt::print(stderr, "t={} restart node {}\n", now, n->id);
     }
   if (!group_.empty() && now >= partition_end_ms_) group_.clear();
-  if (group_.empty() && rng_.chance(0.004)) {
+  if (group_.empty() && rng_.chance(partition_rate_)) {
     for (auto& n : nodes_) group_[n->id] = static_cast<int>(rng_.next(2));
+    if (rng_.chance(0.5)) {  // or: cut one node (often the leader) off from all others
+      NodeId lonely = pick_victim()->id;
+      for (auto& [id, side] : group_) side = id == lonely ? 1 : 0;
+    }
     partition_end_ms_ = now + 50 + rng_.next(800);
     ++result_.partitions;
     if (options_.trace) {
@@ -191,15 +215,25 @@ void Cluster::step() {
     network_.pop();
     Node& to = node(m.to);
     // A message in flight when the link broke or the node died is lost.
-    if (to.client && linked(m.from, m.to)) to.client->handle(m);
+    if (to.client && linked(m.from, m.to)) {
+      to.client->handle(m);
+      // Crash right after answering a vote now and then: the answer is out,
+      // so the vote must already be durable.
+      if (std::holds_alternative<VoteRequest>(m.payload) && time_.now_ms() < options_.fault_phase_ms &&
+          rng_.chance(0.05))
+        crash(to);
+    }
     check();
     if (!checker_.ok()) return;
   }
   for (auto& n : nodes_) {
     if (!n->client) continue;
     n->client->poll();
-    // The leader's state machine writes continuously.
-    if (n->client->role() == Role::kLeader && rng_.chance(0.4)) n->client->append(std::to_string(++next_value_));
+    // The leader's state machine writes continuously, with back-pressure (as
+    // a controller has): at most 32 uncommitted entries.
+    if (n->client->role() == Role::kLeader && n->log.end_offset() - n->client->high_watermark() < 32 &&
+        rng_.chance(0.4))
+      n->client->append(std::to_string(++next_value_));
   }
   if (options_.trace) trace_roles();
   check();

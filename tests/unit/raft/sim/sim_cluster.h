@@ -13,7 +13,7 @@ struct SimOptions {
   uint64_t seed = 1;
   int voters = 0;                   // 0: 3 or 5, chosen by the seed
   int observers = 1;
-  int64_t fault_phase_ms = 2000;    // faults happen only in this phase
+  int64_t fault_phase_ms = 3000;    // faults happen only in this phase
   int64_t liveness_bound_ms = 4000; // after healing, a new entry must commit by then
   bool grant_multiple_votes = false;  // the deliberately broken rule
   bool trace = false;                 // print role changes and faults to stderr
