@@ -109,7 +109,11 @@ void RaftClient::on_vote_request(const RaftMessage& m, const VoteRequest& r) {
 void RaftClient::on_vote_response(const RaftMessage& m, const VoteResponse& r) {
   auto f = take_in_flight(m);
   if (!f || (f->kind != InFlight::kVote && f->kind != InFlight::kPreVote)) return;
-  if (r.leader_epoch > election_.epoch || (r.leader_epoch == election_.epoch && r.leader_id != kNoNode)) {
+  // A refusal that names this epoch's leader means the voter still hears
+  // from it: follow it again. A grant that names it only says the voter knew
+  // of it (and, for a pre-vote, that it no longer hears from it).
+  if (r.leader_epoch > election_.epoch ||
+      (r.leader_epoch == election_.epoch && r.leader_id != kNoNode && !r.vote_granted)) {
     observe_leader(r.leader_epoch, r.leader_id);
     if (r.leader_epoch > f->epoch) return;
   }
