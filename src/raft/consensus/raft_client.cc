@@ -129,10 +129,11 @@ void RaftClient::advance_high_watermark(Offset hw) {
   high_watermark_ = std::max(high_watermark_, std::min(hw, log_.end_offset()));
 }
 
-void RaftClient::send_request(NodeId to, RaftPayload payload, InFlight::Kind kind) {
+int64_t RaftClient::send_request(NodeId to, RaftPayload payload, InFlight::Kind kind) {
   int64_t id = next_correlation_++;
   in_flight_[id] = InFlight{kind, election_.epoch, time_.now_ms()};
   network_.send(RaftMessage{config_.node_id, to, id, std::move(payload)});
+  return id;
 }
 
 void RaftClient::respond(const RaftMessage& request, RaftPayload payload) {

@@ -55,8 +55,11 @@ void RaftClient::poll_unattached_observer() {
 
 void RaftClient::send_fetch(NodeId to) {
   FetchRequest r{election_.epoch, config_.node_id, log_.end_offset(), log_.last_fetched_epoch()};
-  if (auto* f = std::get_if<FollowerState>(&state_)) f->fetch_sent_ms = time_.now_ms();
-  send_request(to, r, InFlight::kFetch);
+  int64_t id = send_request(to, r, InFlight::kFetch);
+  if (auto* f = std::get_if<FollowerState>(&state_)) {
+    f->fetch_sent_ms = time_.now_ms();
+    f->fetch_correlation = id;
+  }
 }
 
 void RaftClient::on_fetch_request(const RaftMessage& m, const FetchRequest& r) {
@@ -94,7 +97,8 @@ void RaftClient::on_fetch_response(const RaftMessage& m, const FetchResponse& r)
   if (!inflight || inflight->kind != InFlight::kFetch) return;
   int64_t now = time_.now_ms();
   auto* f = std::get_if<FollowerState>(&state_);
-  bool from_leader = f && m.from == election_.leader_id && inflight->epoch == election_.epoch;
+  bool from_leader = f && m.from == election_.leader_id && inflight->epoch == election_.epoch &&
+                     m.correlation_id == f->fetch_correlation;
   if (from_leader) f->fetch_sent_ms = -1;
   if (r.error != RaftError::kNone || !from_leader) {
     observe_leader(r.leader_epoch, r.leader_id);

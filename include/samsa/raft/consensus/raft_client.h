@@ -54,7 +54,7 @@ class RaftClient {
     Epoch epoch;
     int64_t sent_ms;
   };
-  void send_request(NodeId to, RaftPayload payload, InFlight::Kind kind);
+  int64_t send_request(NodeId to, RaftPayload payload, InFlight::Kind kind);
   void respond(const RaftMessage& request, RaftPayload payload);
   // The in-flight request a response answers; nullopt if unknown or expired.
   std::optional<InFlight> take_in_flight(const RaftMessage& response);

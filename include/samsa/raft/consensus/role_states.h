@@ -40,6 +40,9 @@ struct FollowerState {
   int64_t fetch_deadline_ms = 0;  // no successful fetch by then: the leader is gone
   int64_t next_fetch_ms = 0;
   int64_t fetch_sent_ms = -1;  // -1: no fetch in flight
+  // Only the answer to the latest fetch counts: an older one describes a log
+  // this follower may since have truncated or extended.
+  int64_t fetch_correlation = -1;
   int64_t last_fetch_ok_ms = -1;  // last successful fetch from the leader; -1: none yet
 };
 

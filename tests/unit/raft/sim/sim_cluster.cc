@@ -133,6 +133,9 @@ void SimChannel::send(RaftMessage message) { cluster_.enqueue(std::move(message)
 void Cluster::enqueue(RaftMessage m) {
   if (!linked(m.from, m.to) || rng_.chance(drop_rate_)) return;
   int64_t at = time_.now_ms() + 1 + rng_.next(max_delay_ms_);
+  // Now and then a message arrives twice (a retried send): handlers must be
+  // idempotent and stale responses ignored.
+  if (rng_.chance(0.01)) network_.push(InFlightMessage{at + rng_.next(max_delay_ms_ * 4), seq_++, m});
   network_.push(InFlightMessage{at, seq_++, std::move(m)});
 }
 
@@ -189,12 +192,17 @@ void Cluster::heal() {
     if (!n->client) start(*n);
   // Sometimes the leader dies for good at the heal: the others must elect a
   // successor (the minority left is then one voter).
-  if (rng_.chance(0.3))
+  // (Only one: a deposed leader may not know it yet.)
+  if (rng_.chance(0.3)) {
+    Node* newest = nullptr;
     for (auto& n : nodes_)
-      if (n->client->role() == Role::kLeader) {
-        crash(*n);
-        n->restart_ms = std::numeric_limits<int64_t>::max();
-      }
+      if (n->client->role() == Role::kLeader && (!newest || n->client->epoch() > newest->client->epoch()))
+        newest = n.get();
+    if (newest) {
+      crash(*newest);
+      newest->restart_ms = std::numeric_limits<int64_t>::max();
+    }
+  }
   if (options_.trace) fmt::print(stderr, "t={} heal\n", time_.now_ms());
 }
 
