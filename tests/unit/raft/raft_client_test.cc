@@ -169,3 +169,67 @@ TEST(RaftClientTest, ObserverFindsTheLeaderAndReplicatesButNeverVotes) {
 
 }  // namespace
 }  // namespace samsa::raft
+
+namespace samsa::raft {
+namespace {
+
+// A fetch answered late must not act on a log that has moved on since: here
+// a discovery fetch the observer sent before it knew the leader comes back
+// (diverging) after the observer already truncated, refetched and learnt the
+// high watermark. Acting on it would cut committed entries.
+TEST(RaftClientTest, LateAnswerToAnOlderFetchIsIgnored) {
+  Harness h;
+  h.voters = {1};
+  h.add(1, 0.0);
+  h.add(9, 0.0);  // observer
+  h.nodes[1].log.append_as_follower({Entry{1, false, "a"}});
+  // An epoch-1 tail the old epoch-1 leader never got committed.
+  h.nodes[9].log.append_as_follower({Entry{1, false, "a"}, Entry{1, false, "stale"}, Entry{1, false, "stale"}});
+  h.nodes[1].store.write(ElectionState{1, kNoNode, kNoNode});
+  h.nodes[9].store.write(ElectionState{2, kNoNode, kNoNode});
+  h.start();
+  auto tick = [&] {
+    h.time.advance(1);
+    for (auto& [id, n] : h.nodes) n.client->poll();
+  };
+  auto deliver = [&](const RaftMessage& m) { h.nodes.at(m.to).client->handle(m); };
+  // The voter elects itself (epoch 2); the observer's discovery fetches wait.
+  std::vector<RaftMessage> held;
+  for (int i = 0; i < 150; ++i) {
+    tick();
+    for (auto& m : h.wire) held.push_back(m);
+    h.wire.clear();
+  }
+  ASSERT_EQ(h.nodes[1].client->role(), Role::kLeader);
+  ASSERT_EQ(h.nodes[1].client->epoch(), 2);
+  ASSERT_GE(held.size(), 2u);
+  RaftMessage late = held.front();  // the first discovery fetch, still in flight
+  // A later discovery fetch goes through; the observer follows, truncates its
+  // stale tail, replicates and learns the high watermark.
+  deliver(held.back());
+  for (int i = 0; i < 100; ++i) {
+    for (int guard = 0; guard < 100 && !h.wire.empty(); ++guard) {
+      RaftMessage m = h.wire.front();
+      h.wire.pop_front();
+      deliver(m);
+    }
+    tick();
+  }
+  RaftClient& obs = *h.nodes[9].client;
+  ASSERT_EQ(obs.role(), Role::kFollower);
+  ASSERT_EQ(h.nodes[9].log.entries(), h.nodes[1].log.entries());
+  Offset hw = obs.high_watermark();
+  ASSERT_EQ(hw, 2);
+  // Now the first discovery fetch reaches the leader; its (diverging) answer
+  // comes back to the observer.
+  h.wire.clear();
+  deliver(late);
+  ASSERT_EQ(h.wire.size(), 1u);
+  ASSERT_TRUE(std::get<FetchResponse>(h.wire.front().payload).diverging_epoch.has_value());
+  deliver(h.wire.front());
+  EXPECT_EQ(h.nodes[9].log.entries(), h.nodes[1].log.entries());
+  EXPECT_GE(h.nodes[9].log.end_offset(), hw);
+}
+
+}  // namespace
+}  // namespace samsa::raft

@@ -105,7 +105,7 @@ class Cluster {
   void step();
   void inject_faults();
   Node* pick_victim();
-  void crash(Node& n);
+  void crash(Node& n, int64_t max_down_ms = 300);
   void heal();
   void trace_roles();
   void check();
@@ -148,11 +148,11 @@ Node* Cluster::pick_victim() {
   return nodes_[static_cast<size_t>(rng_.next(static_cast<int64_t>(nodes_.size())))].get();
 }
 
-void Cluster::crash(Node& n) {
+void Cluster::crash(Node& n, int64_t max_down_ms) {
   int64_t now = time_.now_ms();
   n.client.reset();
   n.log.crash();
-  n.restart_ms = now + 10 + rng_.next(300);
+  n.restart_ms = now + 10 + rng_.next(max_down_ms);
   ++result_.crashes;
   if (options_.trace) fmt::print(stderr, "t={} crash node {}\n", now, n.id);
 }
@@ -238,8 +238,8 @@ void Cluster::step() {
       // Crash right after answering a vote now and then: the answer is out,
       // so the vote must already be durable.
       if (std::holds_alternative<VoteRequest>(m.payload) && time_.now_ms() < options_.fault_phase_ms &&
-          rng_.chance(0.05))
-        crash(to);
+          rng_.chance(0.1))
+        crash(to, 40);  // back quickly, while the election is still on
     }
     check();
     if (!checker_.ok()) return;
@@ -295,6 +295,17 @@ SimResult Cluster::run() {
 
 }  // namespace
 
-SimResult run_simulation(const SimOptions& options) { return Cluster(options).run(); }
+SimResult run_simulation(const SimOptions& options) {
+  try {
+    return Cluster(options).run();
+  } catch (const std::exception& e) {
+    // A broken precondition inside the client or the log is a failure of
+    // this seed, reported like an invariant violation.
+    SimResult r;
+    r.ok = false;
+    r.failure = std::string("exception: ") + e.what();
+    return r;
+  }
+}
 
 }  // namespace samsa::raft::sim
