@@ -28,8 +28,11 @@ RaftClient::RaftClient(RaftConfig config, Time& time, Random& random, NetworkCha
   election_ = stored;
   if (epoch != stored.epoch) {
     become_unattached(epoch, kNoNode);
-  } else if (stored.leader_id == config_.node_id && is_voter()) {
-    become_resigned();
+  } else if (stored.leader_id == config_.node_id) {
+    // Led this epoch before the restart: it cannot know what it acked, so it
+    // steps down (Kafka's resigned state). A node no longer a voter just waits.
+    if (is_voter()) become_resigned();
+    else become_unattached(stored.epoch, kNoNode);
   } else if (stored.leader_id != kNoNode) {
     become_follower(stored.epoch, stored.leader_id);
   } else {
