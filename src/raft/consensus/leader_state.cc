@@ -43,9 +43,10 @@ bool LeaderState::has_quorum(int64_t now_ms, int64_t fetch_timeout_ms) const {
   return recent >= voters_.size() / 2 + 1;
 }
 
-bool LeaderState::has_fetched(NodeId voter) const {
+bool LeaderState::fetched_within(NodeId voter, int64_t now_ms, int64_t window_ms) const {
   auto it = voters_.find(voter);
-  return it != voters_.end() && it->second.last_fetch_ms >= 0 && voter != self_;
+  return it != voters_.end() && voter != self_ && it->second.last_fetch_ms >= 0 &&
+         now_ms - it->second.last_fetch_ms < window_ms;
 }
 
 }  // namespace samsa::raft

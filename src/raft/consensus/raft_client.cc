@@ -20,7 +20,9 @@ const char* role_name(Role r) {
 RaftClient::RaftClient(RaftConfig config, Time& time, Random& random, NetworkChannel& network,
                        ReplicatedLog& log, QuorumStateStore& store)
     : config_(std::move(config)), time_(time), random_(random), network_(network), log_(log), store_(store) {
-  ElectionState stored = store_.read().value_or(ElectionState{});
+  std::optional<ElectionState> read = store_.read();
+  ElectionState stored = read.value_or(ElectionState{});
+  persisted_ = read.has_value();
   // The log can never be ahead of quorum-state in epochs (a node persists the
   // epoch before it appends in it), but a hand-copied log could be: trust the
   // larger one so an epoch is never reused.
@@ -52,9 +54,10 @@ Role RaftClient::role() const {
 }
 
 void RaftClient::persist(const ElectionState& next) {
-  if (next == election_ && store_.read().has_value()) return;
+  if (next == election_ && persisted_) return;
   store_.write(next);
   election_ = next;
+  persisted_ = true;
 }
 
 int64_t RaftClient::random_election_deadline() {

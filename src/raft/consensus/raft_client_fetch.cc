@@ -20,9 +20,13 @@ void RaftClient::poll_leader() {
     poll_election();
     return;
   }
-  // BeginQuorumEpoch until each voter has fetched in this epoch.
+  // BeginQuorumEpoch to each voter that has not fetched lately (as Kafka's
+  // leader does every fetch.timeout/2): a new voter learns the leader, and a
+  // voter stuck in a higher epoch (it bumped its epoch, then lost the
+  // election) answers with that epoch, which makes this leader step down so
+  // the quorum can form again in the higher epoch.
   for (NodeId v : config_.voters) {
-    if (v == config_.node_id || leader.has_fetched(v)) continue;
+    if (v == config_.node_id || leader.fetched_within(v, now, config_.fetch_timeout_ms / 2)) continue;
     auto& sent = leader.begin_epoch_sent_ms();
     auto it = sent.find(v);
     if (it != sent.end() && now - it->second < config_.retry_backoff_ms * 5) continue;

@@ -33,7 +33,8 @@ class LeaderState {
   // `fetch_timeout_ms` (or the leader has not been in office that long).
   bool has_quorum(int64_t now_ms, int64_t fetch_timeout_ms) const;
 
-  bool has_fetched(NodeId voter) const;
+  // Whether `voter` fetched in this epoch within the last `window_ms`.
+  bool fetched_within(NodeId voter, int64_t now_ms, int64_t window_ms) const;
   std::map<NodeId, int64_t>& begin_epoch_sent_ms() { return begin_epoch_sent_ms_; }
 
  private:

@@ -85,6 +85,7 @@ class RaftClient {
   ReplicatedLog& log_;
   QuorumStateStore& store_;
   ElectionState election_;
+  bool persisted_ = false;  // election_ is what the store holds
   RoleState state_;
   Offset high_watermark_ = 0;
   int64_t next_correlation_ = 1;

@@ -281,6 +281,13 @@ SimResult Cluster::run() {
     for (auto& n : nodes_) live = live && (!n->client || n->client->high_watermark() >= *target);
     if (live) break;
   }
+  if (options_.trace)
+    for (auto& n : nodes_)
+      if (n->client)
+        fmt::print(stderr, "end: node {} {} epoch {} leader {} voted {} log end {} (last epoch {}) hw {}\n", n->id,
+                   role_name(n->client->role()), n->client->epoch(), n->client->leader_id(),
+                   n->client->voted_id(), n->log.end_offset(), n->log.last_fetched_epoch(),
+                   n->client->high_watermark());
   result_.ok = checker_.ok() && live;
   if (!checker_.ok()) result_.failure = checker_.violation();
   else if (!live)
