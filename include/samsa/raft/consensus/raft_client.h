@@ -1,0 +1,95 @@
+#pragma once
+// A single-threaded, event-driven Raft client in the manner of Kafka's
+// KafkaRaftClient (KIP-595, pre-vote from KIP-996): Vote, BeginQuorumEpoch,
+// EndQuorumEpoch and pull replication by Fetch with diverging-epoch truncation.
+//
+// Threading: not thread-safe. One thread owns the client and calls poll(),
+// handle() and append(); the dependencies are called only from inside those.
+//
+// High watermark: not persisted (as in Kafka). After a restart it is 0 until
+// the leader reports one; within a process lifetime it never goes backwards.
+#include <map>
+
+#include "samsa/raft/consensus/raft_config.h"
+#include "samsa/raft/consensus/raft_io.h"
+#include "samsa/raft/consensus/role_states.h"
+
+namespace samsa::raft {
+
+class RaftClient {
+ public:
+  // Reads quorum-state; a node that was leader restarts resigned, one that
+  // voted keeps its vote.
+  RaftClient(RaftConfig config, Time& time, Random& random, NetworkChannel& network, ReplicatedLog& log,
+             QuorumStateStore& store);
+
+  // Runs timers (elections, check-quorum, fetch), flushes, sends requests.
+  void poll();
+  // One inbound request or response.
+  void handle(const RaftMessage& message);
+  // Leader only: appends a client entry in the current epoch; nullopt if not leader.
+  std::optional<Offset> append(std::string data);
+
+  Role role() const;
+  Epoch epoch() const { return election_.epoch; }
+  NodeId leader_id() const { return election_.leader_id; }
+  NodeId voted_id() const { return election_.voted_id; }
+  Offset high_watermark() const { return high_watermark_; }
+  const RaftConfig& config() const { return config_; }
+
+ private:
+  // Transitions (raft_client.cc). Each persists quorum-state before returning.
+  void become_unattached(Epoch epoch, NodeId voted_id);
+  void become_prospective();
+  void become_candidate();
+  void become_leader();
+  void become_follower(Epoch epoch, NodeId leader);
+  void become_resigned();
+  void persist(const ElectionState& next);
+  int64_t random_election_deadline();
+  // A message said (epoch, leader): move to it if it is news.
+  void observe_leader(Epoch epoch, NodeId leader);
+  struct InFlight {
+    enum Kind { kPreVote, kVote, kFetch, kQuorumEpoch } kind;
+    Epoch epoch;
+    int64_t sent_ms;
+  };
+  int64_t send_request(NodeId to, RaftPayload payload, InFlight::Kind kind);
+  void respond(const RaftMessage& request, RaftPayload payload);
+  // The in-flight request a response answers; nullopt if unknown or expired.
+  std::optional<InFlight> take_in_flight(const RaftMessage& response);
+  bool is_voter() const { return config_.is_voter(config_.node_id); }
+  void advance_high_watermark(Offset hw);
+
+  // Elections (raft_client_vote.cc).
+  void poll_election();
+  void on_vote_request(const RaftMessage& m, const VoteRequest& r);
+  void on_vote_response(const RaftMessage& m, const VoteResponse& r);
+  void on_begin_quorum_epoch(const RaftMessage& m, const BeginQuorumEpochRequest& r);
+  void on_end_quorum_epoch(const RaftMessage& m, const EndQuorumEpochRequest& r);
+  void on_quorum_epoch_response(const RaftMessage& m, const QuorumEpochResponse& r);
+  bool candidate_log_ok(Epoch last_epoch, Offset end) const;
+
+  // Replication (raft_client_fetch.cc).
+  void poll_leader();
+  void poll_follower();
+  void poll_unattached_observer();
+  void on_fetch_request(const RaftMessage& m, const FetchRequest& r);
+  void on_fetch_response(const RaftMessage& m, const FetchResponse& r);
+  void send_fetch(NodeId to);
+
+  RaftConfig config_;
+  Time& time_;
+  Random& random_;
+  NetworkChannel& network_;
+  ReplicatedLog& log_;
+  QuorumStateStore& store_;
+  ElectionState election_;
+  bool persisted_ = false;  // election_ is what the store holds
+  RoleState state_;
+  Offset high_watermark_ = 0;
+  int64_t next_correlation_ = 1;
+  std::map<int64_t, InFlight> in_flight_;
+};
+
+}  // namespace samsa::raft

@@ -1,0 +1,35 @@
+#pragma once
+// Configuration of one Raft client. Names follow Kafka's controller.quorum.*
+// settings; defaults are Kafka's.
+#include <vector>
+
+#include "samsa/raft/consensus/raft_types.h"
+
+namespace samsa::raft {
+
+struct RaftConfig {
+  NodeId node_id = kNoNode;
+  std::vector<NodeId> voters;               // controller.quorum.voters (ids); others are observers
+  int64_t election_timeout_ms = 1000;       // controller.quorum.election.timeout.ms
+  int64_t election_backoff_max_ms = 1000;   // controller.quorum.election.backoff.max.ms
+  int64_t fetch_timeout_ms = 2000;          // controller.quorum.fetch.timeout.ms
+  int64_t request_timeout_ms = 2000;        // controller.quorum.request.timeout.ms
+  int64_t retry_backoff_ms = 20;            // controller.quorum.retry.backoff.ms
+  // How long a follower waits before the next fetch when the last one brought
+  // nothing (stands in for Kafka's long-poll FetchMaxWait).
+  int64_t fetch_idle_backoff_ms = 50;
+  size_t fetch_max_entries = 64;
+
+  // TEST ONLY: grant a vote to a second candidate in an epoch. Breaks Raft on
+  // purpose so the simulation can prove its invariants catch it.
+  bool test_only_grant_multiple_votes = false;
+
+  bool is_voter(NodeId id) const {
+    for (NodeId v : voters)
+      if (v == id) return true;
+    return false;
+  }
+  size_t majority() const { return voters.size() / 2 + 1; }
+};
+
+}  // namespace samsa::raft

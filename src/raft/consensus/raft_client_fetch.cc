@@ -1,0 +1,132 @@
+// RaftClient: pull replication. The leader answers Fetch (validating the
+// fetcher's log against its epoch history, KIP-595 / Fetch v12+ DivergingEpoch),
+// counts voters' fetch offsets toward the high watermark and resigns when a
+// majority stops fetching (check-quorum). Followers and observers fetch,
+// truncate on divergence and append.
+#include <algorithm>
+
+#include "samsa/raft/consensus/raft_client.h"
+
+namespace samsa::raft {
+
+void RaftClient::poll_leader() {
+  auto& leader = *std::get<std::unique_ptr<LeaderState>>(state_);
+  int64_t now = time_.now_ms();
+  log_.flush();
+  leader.update_local(log_.flushed_offset());
+  if (auto hw = leader.high_watermark()) advance_high_watermark(*hw);
+  if (!leader.has_quorum(now, config_.fetch_timeout_ms)) {
+    become_resigned();
+    poll_election();
+    return;
+  }
+  // BeginQuorumEpoch to each voter that has not fetched lately (as Kafka's
+  // leader does every fetch.timeout/2): a new voter learns the leader, and a
+  // voter stuck in a higher epoch (it bumped its epoch, then lost the
+  // election) answers with that epoch, which makes this leader step down so
+  // the quorum can form again in the higher epoch.
+  for (NodeId v : config_.voters) {
+    if (v == config_.node_id || leader.fetched_within(v, now, config_.fetch_timeout_ms / 2)) continue;
+    auto& sent = leader.begin_epoch_sent_ms();
+    auto it = sent.find(v);
+    if (it != sent.end() && now - it->second < config_.retry_backoff_ms * 5) continue;
+    sent[v] = now;
+    send_request(v, BeginQuorumEpochRequest{election_.epoch, config_.node_id}, InFlight::kQuorumEpoch);
+  }
+}
+
+void RaftClient::poll_follower() {
+  auto& f = std::get<FollowerState>(state_);
+  int64_t now = time_.now_ms();
+  if (now >= f.fetch_deadline_ms) {
+    if (is_voter()) become_prospective();
+    else become_unattached(election_.epoch, kNoNode);  // observers look for the leader again
+    return;
+  }
+  if (f.fetch_sent_ms >= 0 && now - f.fetch_sent_ms < config_.request_timeout_ms) return;
+  if (now < f.next_fetch_ms) return;
+  send_fetch(election_.leader_id);
+}
+
+void RaftClient::poll_unattached_observer() {
+  auto& u = std::get<UnattachedState>(state_);
+  int64_t now = time_.now_ms();
+  if (now < u.next_discovery_ms || config_.voters.empty()) return;
+  u.next_discovery_ms = now + config_.retry_backoff_ms * 5;
+  // Any voter's answer names the leader (or proves ours is stale).
+  send_fetch(config_.voters[random_.next(static_cast<int64_t>(config_.voters.size()))]);
+}
+
+void RaftClient::send_fetch(NodeId to) {
+  FetchRequest r{election_.epoch, config_.node_id, log_.end_offset(), log_.last_fetched_epoch()};
+  int64_t id = send_request(to, r, InFlight::kFetch);
+  if (auto* f = std::get_if<FollowerState>(&state_)) {
+    f->fetch_sent_ms = time_.now_ms();
+    f->fetch_correlation = id;
+  }
+}
+
+void RaftClient::on_fetch_request(const RaftMessage& m, const FetchRequest& r) {
+  FetchResponse resp;
+  resp.leader_epoch = election_.epoch;
+  resp.leader_id = election_.leader_id;
+  resp.high_watermark = high_watermark_;
+  auto* leader_ptr = std::get_if<std::unique_ptr<LeaderState>>(&state_);
+  if (!leader_ptr || r.current_leader_epoch != election_.epoch) {
+    resp.error = r.current_leader_epoch < election_.epoch   ? RaftError::kFencedLeaderEpoch
+                 : r.current_leader_epoch > election_.epoch ? RaftError::kUnknownLeaderEpoch
+                                                            : RaftError::kNotLeaderOrFollower;
+    return respond(m, std::move(resp));
+  }
+  LeaderState& leader = **leader_ptr;
+  if (r.fetch_offset > 0 || r.last_fetched_epoch > 0) {
+    OffsetAndEpoch ours = log_.end_offset_for_epoch(r.last_fetched_epoch);
+    if (ours.epoch != r.last_fetched_epoch || ours.offset < r.fetch_offset) {
+      // The fetcher's log diverges from ours after `ours`: it must truncate.
+      resp.diverging_epoch = ours;
+      return respond(m, std::move(resp));
+    }
+  }
+  leader.update_replica(m.from, r.fetch_offset, time_.now_ms());
+  leader.update_local(log_.flushed_offset());
+  if (auto hw = leader.high_watermark()) advance_high_watermark(*hw);
+  resp.high_watermark = high_watermark_;
+  resp.base_offset = r.fetch_offset;
+  resp.records = log_.read(r.fetch_offset, config_.fetch_max_entries);
+  respond(m, std::move(resp));
+}
+
+void RaftClient::on_fetch_response(const RaftMessage& m, const FetchResponse& r) {
+  auto inflight = take_in_flight(m);
+  if (!inflight || inflight->kind != InFlight::kFetch) return;
+  int64_t now = time_.now_ms();
+  auto* f = std::get_if<FollowerState>(&state_);
+  bool from_leader = f && m.from == election_.leader_id && inflight->epoch == election_.epoch &&
+                     m.correlation_id == f->fetch_correlation;
+  if (from_leader) f->fetch_sent_ms = -1;
+  if (r.error != RaftError::kNone || !from_leader) {
+    observe_leader(r.leader_epoch, r.leader_id);
+    if (auto* now_f = std::get_if<FollowerState>(&state_); now_f && now_f->fetch_sent_ms < 0)
+      now_f->next_fetch_ms = std::max(now_f->next_fetch_ms, now + config_.retry_backoff_ms);
+    return;
+  }
+  f->fetch_deadline_ms = now + config_.fetch_timeout_ms;
+  f->last_fetch_ok_ms = now;
+  if (r.diverging_epoch) {
+    OffsetAndEpoch local = log_.end_offset_for_epoch(r.diverging_epoch->epoch);
+    Offset to = std::min({local.offset, r.diverging_epoch->offset, log_.end_offset()});
+    log_.truncate_to(to);
+    f->next_fetch_ms = now;
+    return;
+  }
+  if (!r.records.empty() && r.base_offset == log_.end_offset()) {
+    log_.append_as_follower(r.records);
+    // Flushed before the next fetch reports the new end offset to the leader,
+    // which counts it toward the high watermark.
+    log_.flush();
+  }
+  advance_high_watermark(r.high_watermark);
+  f->next_fetch_ms = r.records.empty() ? now + config_.fetch_idle_backoff_ms : now;
+}
+
+}  // namespace samsa::raft

@@ -1,0 +1,33 @@
+#pragma once
+// The deterministic Raft simulation: real RaftClient instances in one process
+// over a simulated network (loss, delay, reordering, partitions), clock and
+// storage (crash, restart, loss of unflushed log tail). One seed is one run:
+// a fault phase, then a heal and a liveness check. Invariants are checked
+// after every step; the first violation ends the run.
+#include <cstdint>
+#include <string>
+
+namespace samsa::raft::sim {
+
+struct SimOptions {
+  uint64_t seed = 1;
+  int voters = 0;                   // 0: 3 or 5, chosen by the seed
+  int observers = 1;
+  int64_t fault_phase_ms = 3000;    // faults happen only in this phase
+  int64_t liveness_bound_ms = 4000; // after healing, a new entry must commit by then
+  bool grant_multiple_votes = false;  // the deliberately broken rule
+  bool trace = false;                 // print role changes and faults to stderr
+};
+
+struct SimResult {
+  bool ok = true;
+  std::string failure;  // what broke, and when
+  int64_t leaders_elected = 0;
+  int64_t committed = 0;  // committed entries at the end
+  int64_t crashes = 0;
+  int64_t partitions = 0;
+};
+
+SimResult run_simulation(const SimOptions& options);
+
+}  // namespace samsa::raft::sim
