@@ -16,6 +16,7 @@ constexpr std::string_view kAppliedTopicKeys[] = {
     "cleanup.policy",
     "compression.type",
     "delete.retention.ms",
+    "file.delete.delay.ms",
     "flush.messages",
     "flush.ms",
     "index.interval.bytes",

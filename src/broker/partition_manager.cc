@@ -40,6 +40,9 @@ PartitionManager::PartitionManager(const BrokerConfig& config, int32_t node_id,
   lm.cleaner.dedupe_buffer_size = config.log_cleaner_dedupe_buffer_size;
   log_background_ = std::make_unique<util::SerialExecutor>("log-background", 10);
   lm.background = [ex = log_background_.get()](std::function<void()> job) { ex->post(std::move(job)); };
+  lm.background_after = [ex = log_background_.get()](int64_t delay_ms, std::function<void()> job) {
+    ex->post_after(std::chrono::milliseconds(delay_ms), std::move(job));
+  };
   logs_ = std::make_unique<log::LogManager>(std::move(lm));
 }
 

@@ -36,6 +36,7 @@ Log::Log(LogOpenOptions o)
       topic_id_(o.topic_id),
       clock_(o.clock ? o.clock : SystemClock::instance()),
       background_(std::move(o.background)),
+      background_after_(std::move(o.background_after)),
       committer_([this] { active_segment()->log_file()->fsync(); }),
       on_io_error_(std::move(o.on_io_error)),
       config_(o.config),

@@ -120,6 +120,8 @@ void LogManager::load_dir(size_t dir_index) {
       o.config = config_.config_for ? config_.config_for(tp) : config_.default_config;
       o.clock = clock_;
       o.background = config_.background;
+  o.background_after = config_.background_after;
+      o.background_after = config_.background_after;
       o.clean_shutdown = clean;
       auto rp = recovery_points->find(tp);
       o.recovery_point = rp != recovery_points->end() ? rp->second : 0;

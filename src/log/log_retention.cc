@@ -60,7 +60,20 @@ size_t Log::delete_segments_locked(size_t count, const char* reason) {
   for (const auto& seg : doomed) {
     retention_logger()->info("Deleting segment {} of {} due to {}", seg->log_path(),
                              tp_.dir_name(), reason);
-    if (background_) {
+    if (background_after_) {
+      // Kafka's asyncDeleteSegment: renamed to *.deleted now (a restart
+      // removes those), unlinked after file.delete.delay.ms on the
+      // background executor, so readers that just looked the segment up can
+      // finish first and the unlink never runs under the append lock.
+      seg->rename_to_deleted();  // a failure propagates as an inline delete's would
+      background_after_(config_.file_delete_delay_ms, [seg, name = tp_.dir_name()] {
+        try {
+          seg->remove_deleted_files();
+        } catch (const std::exception& e) {
+          retention_logger()->warn("Deleting segment {} of {} failed: {}", seg->log_path(), name, e.what());
+        }
+      });
+    } else if (background_) {
       // Unlinking a large segment can take long (the file system frees every
       // extent): done off the append lock, as Kafka deletes segments from its
       // scheduler. The segment already left the log; readers holding it keep

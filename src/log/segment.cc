@@ -333,6 +333,11 @@ void LogSegment::delete_files() {
   // Rename first so a crash between the steps leaves only *.deleted files,
   // which the next start removes. Readers holding the FileHandle or the
   // index mappings keep working on the unlinked inodes.
+  rename_to_deleted();
+  remove_deleted_files();
+}
+
+void LogSegment::rename_to_deleted() {
   log_->pin();
   offset_index_->pin();
   time_index_->pin();
@@ -340,7 +345,11 @@ void LogSegment::delete_files() {
   if (file_exists(log_path)) rename_file(log_path, log_path + kDeletedSuffix);
   offset_index_->rename_to(offset_index_->path() + kDeletedSuffix);
   time_index_->rename_to(time_index_->path() + kDeletedSuffix);
-  remove_file_if_exists(log_path + kDeletedSuffix);
+}
+
+void LogSegment::remove_deleted_files() {
+  // log_->path() is the name at open time; the renamed file is beside it.
+  remove_file_if_exists(log_->path() + kDeletedSuffix);
   offset_index_->remove_file();
   time_index_->remove_file();
 }

@@ -50,6 +50,18 @@ void SerialExecutor::post(std::function<void()> job) {
   job();  // shutting down: the poster does it rather than lose it
 }
 
+void SerialExecutor::post_after(std::chrono::milliseconds delay, std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      delayed_.emplace(std::chrono::steady_clock::now() + delay, std::move(job));
+      cv_.notify_one();
+      return;
+    }
+  }
+  job();
+}
+
 void SerialExecutor::drain() {
   if (running_here()) return;  // would wait for itself
   std::unique_lock lock(mu_);
@@ -64,8 +76,17 @@ size_t SerialExecutor::pending() const {
 void SerialExecutor::run() {
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-    if (jobs_.empty()) return;  // stopping, and everything posted has run
+    // Delayed jobs that are due (all of them once stopping) join the queue.
+    while (!delayed_.empty() && (stopping_ || delayed_.begin()->first <= std::chrono::steady_clock::now())) {
+      jobs_.push_back(std::move(delayed_.begin()->second));
+      delayed_.erase(delayed_.begin());
+    }
+    if (jobs_.empty()) {
+      if (stopping_) return;  // everything posted has run
+      if (delayed_.empty()) cv_.wait(lock);
+      else cv_.wait_until(lock, delayed_.begin()->first);
+      continue;
+    }
     auto job = std::move(jobs_.front());
     jobs_.pop_front();
     ++running_;

@@ -65,6 +65,11 @@ struct LogOpenOptions {
   // of segments retention deletes. Unset: done inline. Jobs must not
   // reference the Log (they may run after it closed).
   std::function<void(std::function<void()>)> background;
+  // The same executor, running a job after a delay: retention renames a
+  // deleted segment's files to *.deleted at once and unlinks them after
+  // file.delete.delay.ms, as Kafka does. Unset: unlinked as soon as
+  // `background` runs the job.
+  std::function<void(int64_t delay_ms, std::function<void()>)> background_after;
   // Called once, with the cause, when a write, fsync or truncation of this
   // log fails (Kafka's LogDirFailureChannel): the log is offline from then
   // on and its owner takes the whole log dir offline. May run on any thread
@@ -214,6 +219,7 @@ class Log {
   protocol::Uuid topic_id_;
   std::shared_ptr<Clock> clock_;
   std::function<void(std::function<void()>)> background_;  // LogOpenOptions::background
+  std::function<void(int64_t, std::function<void()>)> background_after_;  // LogOpenOptions::background_after
   std::unique_ptr<LeaderEpochCache> epochs_;
   std::unique_ptr<ProducerStateManager> producers_;  // under append_mu_
   GroupCommitter committer_;

@@ -28,6 +28,9 @@ struct LogConfig {
   int64_t message_timestamp_before_max_ms = kNever;     // message.timestamp.before.max.ms
   int64_t message_timestamp_after_max_ms = kNever;      // message.timestamp.after.max.ms
   bool preallocate = false;                             // preallocate (accepted, not used)
+  // How long a deleted segment's renamed *.deleted files stay before they are
+  // unlinked (when the log has a delayed background executor).
+  int64_t file_delete_delay_ms = 60000;                 // file.delete.delay.ms
   std::string cleanup_policy = "delete";                // cleanup.policy
   std::string compression_type = "producer";            // compression.type
   // Compaction (cleanup.policy=compact), log_cleaner.h.

@@ -45,6 +45,7 @@ struct LogManagerConfig {
   CleanerConfig cleaner;  // log.cleaner.*
   // Handed to every log (LogOpenOptions::background): roll-time fsyncs.
   std::function<void(std::function<void()>)> background;
+  std::function<void(int64_t delay_ms, std::function<void()>)> background_after;  // file.delete.delay.ms
   // Called once per dir, from the thread that saw the failure, when a log dir
   // goes offline; `all_offline`: it was the last one online. Kafka halts the
   // broker when all log dirs have failed, or the metadata log's dir.

@@ -141,6 +141,10 @@ class LogSegment {
   // Renames the three files to *.deleted, then unlinks them. Open readers
   // keep their FileHandle.
   void delete_files();
+  // delete_files() in two steps, for a delayed delete: the renames to
+  // *.deleted (readers keep working), then the unlinks.
+  void rename_to_deleted();
+  void remove_deleted_files();
   // Index files appear at their first entry; this creates empty ones now.
   void create_index_files() {
     offset_index_->create_if_missing();

@@ -9,9 +9,11 @@
 // on the executor's thread and may post more jobs. The destructor runs the
 // jobs already posted, then joins; jobs posted after that are run inline by
 // the poster (nothing is silently dropped).
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <map>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -29,9 +31,13 @@ class SerialExecutor {
   SerialExecutor& operator=(const SerialExecutor&) = delete;
 
   void post(std::function<void()> job);
+  // Runs `job` on the executor once `delay` has passed (in due order with
+  // other delayed jobs). At destruction, delayed jobs not yet due run at once.
+  void post_after(std::chrono::milliseconds delay, std::function<void()> job);
   // True on the executor's own thread (a job that may run inline there).
   bool running_here() const { return std::this_thread::get_id() == thread_id_; }
-  // Blocks until every job posted before this call has run (tests, shutdown).
+  // Blocks until every job posted before this call has run (tests, shutdown);
+  // delayed jobs not due yet are not waited for.
   void drain();
   // Jobs posted and not finished yet.
   size_t pending() const;
@@ -44,6 +50,7 @@ class SerialExecutor {
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
   std::deque<std::function<void()>> jobs_;
+  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> delayed_;
   size_t running_ = 0;
   bool stopping_ = false;
   std::thread::id thread_id_;

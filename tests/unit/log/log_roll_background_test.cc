@@ -104,3 +104,42 @@ TEST_F(RollBackgroundTest, RetentionDeletesSegmentFilesOffTheAppendLock) {
 
 }  // namespace
 }  // namespace samsa::log
+
+namespace samsa::log {
+namespace {
+
+// file.delete.delay.ms: with a delayed executor, retention renames the
+// segment's files to *.deleted at once and unlinks them when the delay's job runs.
+TEST_F(RollBackgroundTest, RetentionRenamesNowAndUnlinksAfterFileDeleteDelay) {
+  config.retention_bytes = 1;
+  config.file_delete_delay_ms = 12345;
+  std::vector<std::pair<int64_t, std::function<void()>>> delayed;
+  LogOpenOptions o;
+  o.dir = log_dir();
+  o.tp = {"topic", 0};
+  o.config = config;
+  o.clock = clock;
+  o.clean_shutdown = true;
+  o.background = [this](std::function<void()> job) { jobs.push_back(std::move(job)); };
+  o.background_after = [&](int64_t delay_ms, std::function<void()> job) { delayed.emplace_back(delay_ms, std::move(job)); };
+  auto opened = Log::open(o);
+  ASSERT_TRUE(opened.ok());
+  auto log = opened.value();
+  while (log->segment_base_offsets().size() < 3) append(*log, 5, 200);
+  log->set_high_watermark(log->log_end_offset());
+  const std::string first_log = log_dir() + "/" + offset_file_stem(log->segment_base_offsets().front()) + ".log";
+  const size_t deleted = log->delete_old_segments();
+  ASSERT_GE(deleted, 2u);
+  ASSERT_EQ(delayed.size(), deleted);
+  for (const auto& [delay, job] : delayed) EXPECT_EQ(delay, 12345);
+  EXPECT_FALSE(std::filesystem::exists(first_log));
+  EXPECT_TRUE(std::filesystem::exists(first_log + ".deleted"));
+  for (auto& [delay, job] : delayed) job();
+  EXPECT_FALSE(std::filesystem::exists(first_log + ".deleted"));
+  for (const auto& e : std::filesystem::directory_iterator(log_dir()))
+    EXPECT_EQ(e.path().string().find(".deleted"), std::string::npos) << e.path();
+  EXPECT_GE(append(*log, 1), log->log_start_offset());
+}
+
+}  // namespace
+}  // namespace samsa::log
