@@ -10,7 +10,7 @@ namespace samsa::broker {
 namespace {
 
 // Topic keys the log layer acts on (log::LogConfig and Produce's
-// min.insync.replicas check). Other topic keys (preallocate, segment.jitter.ms,
+// min.insync.replicas check). Other topic keys (preallocate,
 // compression levels, tiered storage ...) are validated and stored only.
 constexpr std::string_view kAppliedTopicKeys[] = {
     "cleanup.policy",
@@ -32,6 +32,7 @@ constexpr std::string_view kAppliedTopicKeys[] = {
     "retention.ms",
     "segment.bytes",
     "segment.index.bytes",
+    "segment.jitter.ms",
     "segment.ms",
 };
 

@@ -25,6 +25,7 @@ std::optional<std::string> LogConfig::apply(const std::map<std::string, std::str
     if (key == "segment.bytes") ok = parse_number(value, segment_bytes);
     else if (key == "segment.ms") ok = parse_number(value, segment_ms);
     else if (key == "file.delete.delay.ms") ok = parse_number(value, file_delete_delay_ms);
+    else if (key == "segment.jitter.ms") ok = parse_number(value, segment_jitter_ms);
     else if (key == "segment.index.bytes") ok = parse_number(value, segment_index_bytes);
     else if (key == "index.interval.bytes") ok = parse_number(value, index_interval_bytes);
     else if (key == "retention.ms") ok = parse_number(value, retention_ms);

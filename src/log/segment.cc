@@ -1,6 +1,8 @@
 #include "samsa/log/segment.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <random>
 
 #include "samsa/util/logging.h"
 
@@ -22,11 +24,21 @@ std::string offset_file_stem(int64_t offset) {
   return buf;
 }
 
+namespace {
+int64_t random_roll_jitter(const LogConfig& config) {
+  const int64_t bound = std::min(config.segment_jitter_ms, config.segment_ms);
+  if (bound <= 0) return 0;
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return static_cast<int64_t>(rng() % static_cast<uint64_t>(bound));
+}
+}  // namespace
+
 LogSegment::LogSegment(int64_t base_offset, const LogConfig& config, int64_t now_ms)
     : base_offset_(base_offset),
       index_interval_bytes_(config.index_interval_bytes),
       max_index_bytes_(config.segment_index_bytes),
       created_ms_(now_ms),
+      roll_jitter_ms_(random_roll_jitter(config)),
       next_offset_(base_offset) {}
 
 LogSegment::~LogSegment() = default;
@@ -74,7 +86,7 @@ bool LogSegment::should_roll(const RollInputs& in) const {
   int64_t waited = rolling_based_timestamp_ && *rolling_based_timestamp_ >= 0
                        ? in.max_timestamp - *rolling_based_timestamp_
                        : in.now_ms - created_ms_;
-  if (waited > in.segment_ms) return true;
+  if (waited > in.segment_ms - roll_jitter_ms_) return true;
   if (offset_index_->is_full() || time_index_->full_for_append()) return true;
   return in.last_offset - base_offset_ > INT32_MAX;
 }

@@ -16,6 +16,7 @@ struct LogConfig {
 
   int32_t segment_bytes = 1024 * 1024 * 1024;           // segment.bytes
   int64_t segment_ms = 7LL * 24 * 60 * 60 * 1000;       // segment.ms
+  int64_t segment_jitter_ms = 0;                        // segment.jitter.ms
   int32_t segment_index_bytes = 10 * 1024 * 1024;       // segment.index.bytes
   int32_t index_interval_bytes = 4096;                  // index.interval.bytes
   int64_t retention_ms = 7LL * 24 * 60 * 60 * 1000;     // retention.ms (-1 = forever)

@@ -96,7 +96,7 @@ class LogSegment {
     int32_t segment_bytes;
     int64_t segment_ms;
   };
-  // Kafka's roll rules: size, segment.ms (from the first batch's timestamp,
+  // Kafka's roll rules: size, segment.ms less this segment's jitter (from the first batch's timestamp,
   // else creation time), a full index, relative offset overflow. An empty
   // segment never rolls (it would collide with the next base offset).
   bool should_roll(const RollInputs& in) const;
@@ -162,6 +162,9 @@ class LogSegment {
   int32_t index_interval_bytes_;
   int32_t max_index_bytes_;
   int64_t created_ms_;
+  // Kafka's rollJitterMs: drawn once per segment from [0, min(segment.jitter.ms,
+  // segment.ms)) so segments of many partitions do not all roll at once.
+  const int64_t roll_jitter_ms_;
   std::unique_ptr<CachedFile<FileHandle>> log_;
   std::unique_ptr<OffsetIndex> offset_index_;
   std::unique_ptr<TimeIndex> time_index_;

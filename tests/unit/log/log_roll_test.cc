@@ -123,3 +123,48 @@ TEST_F(RollTest, OffsetForTimestampSurvivesReopen) {
 
 }  // namespace
 }  // namespace samsa::log
+
+namespace samsa::log {
+namespace {
+
+// segment.jitter.ms: each segment rolls segment.ms less its own random jitter
+// after its first batch, so with jitter = segment.ms some of many logs roll
+// at half of segment.ms and some do not; without jitter none does.
+struct RollJitterTest : test::LogFixture {
+  int rolled_at_half(int64_t jitter_ms, int logs) {
+    config.segment_ms = 10'000;
+    config.segment_jitter_ms = jitter_ms;
+    std::vector<std::shared_ptr<Log>> opened;
+    for (int i = 0; i < logs; ++i) {
+      LogOpenOptions o;
+      o.dir = tmp / ("jitter-" + std::to_string(jitter_ms) + "-" + std::to_string(i));
+      o.tp = {"jitter", i};
+      o.config = config;
+      o.clock = clock;
+      o.clean_shutdown = true;
+      auto r = Log::open(o);
+      EXPECT_TRUE(r.ok());
+      opened.push_back(r.value());
+      append(*opened.back(), 1);
+    }
+    clock->advance(5'000);
+    int rolled = 0;
+    for (auto& log : opened) {
+      append(*log, 1);
+      rolled += log->segment_base_offsets().size() == 2;
+    }
+    return rolled;
+  }
+};
+
+TEST_F(RollJitterTest, JitterSpreadsRollsAndZeroJitterRollsAtSegmentMs) {
+  EXPECT_EQ(rolled_at_half(0, 40), 0);
+  // Each log's jitter is uniform in [0, 10 s): it rolls at 5 s if its jitter
+  // is over 5 s. All 40 on the same side has probability 2 * 2^-40.
+  const int rolled = rolled_at_half(10'000, 40);
+  EXPECT_GT(rolled, 0);
+  EXPECT_LT(rolled, 40);
+}
+
+}  // namespace
+}  // namespace samsa::log
