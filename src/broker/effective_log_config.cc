@@ -10,11 +10,13 @@ namespace samsa::broker {
 namespace {
 
 // Topic keys the log layer acts on (log::LogConfig and Produce's
-// min.insync.replicas check). Other topic keys (preallocate,
-// compression levels, tiered storage ...) are validated and stored only.
+// min.insync.replicas check). Other topic keys (preallocate, tiered storage ...) are validated and stored only.
 constexpr std::string_view kAppliedTopicKeys[] = {
     "cleanup.policy",
+    "compression.gzip.level",
+    "compression.lz4.level",
     "compression.type",
+    "compression.zstd.level",
     "delete.retention.ms",
     "file.delete.delay.ms",
     "flush.messages",

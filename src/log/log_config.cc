@@ -26,6 +26,9 @@ std::optional<std::string> LogConfig::apply(const std::map<std::string, std::str
     else if (key == "segment.ms") ok = parse_number(value, segment_ms);
     else if (key == "file.delete.delay.ms") ok = parse_number(value, file_delete_delay_ms);
     else if (key == "segment.jitter.ms") ok = parse_number(value, segment_jitter_ms);
+    else if (key == "compression.gzip.level") ok = parse_number(value, compression_gzip_level);
+    else if (key == "compression.lz4.level") ok = parse_number(value, compression_lz4_level);
+    else if (key == "compression.zstd.level") ok = parse_number(value, compression_zstd_level);
     else if (key == "segment.index.bytes") ok = parse_number(value, segment_index_bytes);
     else if (key == "index.interval.bytes") ok = parse_number(value, index_interval_bytes);
     else if (key == "retention.ms") ok = parse_number(value, retention_ms);

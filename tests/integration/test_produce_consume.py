@@ -301,3 +301,41 @@ def test_produce_v2_closes_connection(broker):
         body = kw.int16(1) + kw.int32(5000) + kw.int32(0)
         s.sendall(kw.frame(kw.request_header(kw.API_PRODUCE, 2, 9) + body))
         assert kw.wait_closed(s) == b""
+
+
+def test_topic_compression_level_reaches_broker_recompression(broker):
+    """compression.type=zstd with compression.zstd.level 1 and 19: the broker
+    recompresses the producer's uncompressed batches at the topic's level, so
+    the same records take less disk at 19, and both read back the same."""
+    import random
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    topics = {"zstd-l1": "1", "zstd-l19": "19"}
+    futures = admin.create_topics([NewTopic(t, 1, 1, config={"compression.type": "zstd", "compression.zstd.level": lvl})
+                                   for t, lvl in topics.items()])
+    for f in futures.values():
+        f.result(timeout=20)
+    rng = random.Random(7)
+    words = [("".join(rng.choice("abcdefghij") for _ in range(rng.randint(2, 9)))).encode() for _ in range(300)]
+    values = [b" ".join(rng.choice(words) for _ in range(200)) for _ in range(400)]
+    for t in topics:
+        p = Producer({"bootstrap.servers": broker.bootstrap, "compression.type": "none", "linger.ms": 50,
+                      "batch.size": 1 << 20})
+        for v in values:
+            p.produce(t, value=v, partition=0)
+        assert p.flush(30) == 0
+    sizes = {t: sum(f.stat().st_size for f in (broker.log_dir / f"{t}-0").glob("*.log")) for t in topics}
+    assert sizes["zstd-l19"] < sizes["zstd-l1"], sizes
+    for t in topics:
+        assert {c for _, c, _ in kw.stored_batches(broker.port, t, 0)} == {4}  # zstd
+        c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "unused", "enable.auto.commit": False})
+        c.assign([TopicPartition(t, 0, 0)])
+        got = []
+        deadline = time.monotonic() + 20
+        while len(got) < len(values) and time.monotonic() < deadline:
+            for m in c.consume(num_messages=500, timeout=0.5):
+                assert m.error() is None, m.error()
+                got.append(m.value())
+        c.close()
+        assert got == values, t

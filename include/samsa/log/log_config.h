@@ -34,6 +34,11 @@ struct LogConfig {
   int64_t file_delete_delay_ms = 60000;                 // file.delete.delay.ms
   std::string cleanup_policy = "delete";                // cleanup.policy
   std::string compression_type = "producer";            // compression.type
+  // Levels for the broker's own recompression (compression.type other than
+  // "producer" and the producer's codec); Kafka's defaults (KIP-390).
+  int32_t compression_gzip_level = -1;                  // compression.gzip.level (-1: zlib's default)
+  int32_t compression_lz4_level = 9;                    // compression.lz4.level
+  int32_t compression_zstd_level = 3;                   // compression.zstd.level
   // Compaction (cleanup.policy=compact), log_cleaner.h.
   int64_t delete_retention_ms = 86400000;               // delete.retention.ms
   double min_cleanable_dirty_ratio = 0.5;               // min.cleanable.dirty.ratio

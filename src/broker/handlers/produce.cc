@@ -58,6 +58,20 @@ std::optional<CompressionType> topic_codec(const std::string& compression_type) 
   return std::nullopt;  // "producer": keep the producer's codec
 }
 
+// compression.<codec>.level for the broker's own recompression.
+int compression_level(const log::LogConfig& config, CompressionType codec) {
+  switch (codec) {
+    case CompressionType::kGzip:
+      return config.compression_gzip_level;
+    case CompressionType::kLz4:
+      return config.compression_lz4_level;
+    case CompressionType::kZstd:
+      return config.compression_zstd_level;
+    default:
+      return protocol::kDefaultCompressionLevel;  // none, snappy: no levels
+  }
+}
+
 // ProduceRequest.validateRecords (v3+): exactly one magic-2 batch; zstd needs v7.
 std::optional<PartitionResponse> validate_records(int32_t index, const protocol::Records& records, int16_t version) {
   if (records.is_null() || records.size() == 0)
@@ -117,12 +131,14 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
   // so the batch is copied once here (one memcpy per partition).
   auto in = data.records.bytes();
   std::vector<uint8_t> buffer;
-  auto target = topic_codec(hosted.log->config().compression_type);
+  const log::LogConfig config = hosted.log->config();
+  auto target = topic_codec(config.compression_type);
   auto header = protocol::RecordBatchHeader::parse(in);
   if (target && *target != header.compression()) {
     if (!protocol::verify_crc(in)) return error_response(data.index, ErrorCode::CORRUPT_MESSAGE);
     try {
-      buffer = protocol::recompress_batch(protocol::BatchView{header, in}, *target, kMaxDecompressedBatch);
+      buffer = protocol::recompress_batch(protocol::BatchView{header, in}, *target, kMaxDecompressedBatch,
+                                          compression_level(config, *target));
     } catch (const protocol::DecodeError& e) {
       return error_response(data.index, ErrorCode::CORRUPT_MESSAGE, e.what());
     }
