@@ -234,7 +234,7 @@ TEST_F(ConfigHandlersTest, DynamicLogDefaultsReachRunningLogs) {
 TEST_F(ConfigHandlersTest, DynamicKeysSamsaDoesNotApplyAreRefused) {
   // Kafka allows these to change dynamically; Samsa would only store them.
   for (const char* key : {"num.io.threads", "max.connections", "log.preallocate", "log.cleaner.threads",
-                          "ssl.keystore.location", "compression.gzip.level"}) {
+                          "ssl.keystore.location", "log.cleaner.io.buffer.size"}) {
     EXPECT_EQ(incremental(kBroker, "1", key, 0, "1"), code(ErrorCode::INVALID_REQUEST)) << key;
     EXPECT_EQ(image()->config(ConfigResourceType::kBroker, "1"), nullptr) << key;
   }

@@ -69,7 +69,8 @@ TEST(EffectiveLogConfig, OnlyKeysTheLogsApplyCountAsApplied) {
   EXPECT_TRUE(applied_by_logs("producer.id.expiration.ms"));
   EXPECT_FALSE(applied_by_logs("log.retention.hours")) << "Kafka: not a dynamic key";
   EXPECT_FALSE(applied_by_logs("log.preallocate")) << "parsed, not implemented";
-  EXPECT_FALSE(applied_by_logs("compression.gzip.level"));
+  EXPECT_TRUE(applied_by_logs("compression.gzip.level")) << "the broker's recompression level";
+  EXPECT_FALSE(applied_by_logs("log.cleaner.io.buffer.size")) << "parsed, not implemented";
   EXPECT_FALSE(applied_by_logs("num.io.threads"));
   EXPECT_FALSE(applied_by_logs("max.connections"));
 }
