@@ -72,16 +72,9 @@ void LogManager::mark_dir_offline(size_t dir_index, const std::string& reason) {
 }
 
 bool LogManager::rename_stray(const std::string& topic, int32_t partition) {
-  Entry entry;
-  {
-    std::unique_lock lock(mu_);
-    auto it = logs_.find(TopicPartition{topic, partition});
-    if (it == logs_.end()) return false;
-    entry = it->second;
-    logs_.erase(it);
-    if (entry.dir_index < dir_counts_.size()) --dir_counts_[entry.dir_index];
-  }
-  if (cleaner_) cleaner_->remove(entry.log);
+  auto detached = detach(topic, partition);
+  if (!detached) return false;
+  const Entry entry = std::move(*detached);
   // Flushed and closed as at a shutdown, so the kept copy is consistent.
   try {
     entry.log->close();

@@ -324,17 +324,24 @@ std::shared_ptr<Log> LogManager::get(const std::string& topic, int32_t partition
   return it == logs_.end() ? nullptr : it->second.log;
 }
 
-bool LogManager::remove(const std::string& topic, int32_t partition) {
+std::optional<LogManager::Entry> LogManager::detach(const std::string& topic, int32_t partition) {
   Entry entry;
   {
     std::unique_lock lock(mu_);
     auto it = logs_.find(TopicPartition{topic, partition});
-    if (it == logs_.end()) return false;
+    if (it == logs_.end()) return std::nullopt;
     entry = it->second;
     logs_.erase(it);
     if (entry.dir_index < dir_counts_.size()) --dir_counts_[entry.dir_index];
   }
   if (cleaner_) cleaner_->remove(entry.log);
+  return entry;
+}
+
+bool LogManager::remove(const std::string& topic, int32_t partition) {
+  auto detached = detach(topic, partition);
+  if (!detached) return false;
+  const Entry entry = std::move(*detached);
   entry.log->mark_deleted();
   const std::string& dir = config_.log_dirs[entry.dir_index];
   const std::string doomed =

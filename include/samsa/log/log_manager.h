@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -125,6 +126,9 @@ class LogManager {
     std::shared_ptr<Log> log;
     size_t dir_index;
   };
+  // Takes the log out of the manager and the cleaner (remove, rename_stray);
+  // nullopt if it is not hosted.
+  std::optional<Entry> detach(const std::string& topic, int32_t partition);
   void load_dir(size_t dir_index);
   // The dir holding the fewest partitions; counts it. Caller holds mu_.
   size_t pick_dir_locked();
