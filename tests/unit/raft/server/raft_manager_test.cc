@@ -177,8 +177,8 @@ class RaftManagerTest : public ::testing::Test {
     }
     o.raft.election_timeout_ms = 300;
     o.raft.election_backoff_max_ms = 300;
-    o.raft.fetch_timeout_ms = 600;
-    o.raft.request_timeout_ms = 500;
+    o.raft.fetch_timeout_ms = 1000;
+    o.raft.request_timeout_ms = 1500;
     o.raft.retry_backoff_ms = 20;
     o.cluster_id = "test-cluster";
     o.metadata_dir = n.dir.string();
