@@ -8,12 +8,14 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "samsa/raft/consensus/memory_log.h"
 #include "samsa/raft/consensus/raft_client.h"
 #include "sim_invariants.h"
+#include "sim_metadata.h"
 #include "sim_state.h"
 #include "sim_support.h"
 
@@ -51,6 +53,14 @@ struct Node {
   std::unique_ptr<SimRandom> random;
   std::unique_ptr<RaftClient> client;  // null while down
   SimState state;                      // what the node applied (reset at restart)
+  ImagePtr image;                      // controller mode: the metadata image it applied
+  // Controller mode, while leading: the epoch it leads, where its LeaderChange
+  // entry ends (it writes once it applied up to there), and its own writes
+  // not applied yet (the active controller decides on the committed image
+  // plus these; they are dropped, i.e. reverted, when it stops leading).
+  Epoch controller_epoch = -1;
+  Offset controller_start = 0;
+  std::vector<MemoryLog::Batch> pending;
   int64_t restart_ms = 0;
   Role last_role = Role::kUnattached;
   Epoch last_epoch = -1;
@@ -80,6 +90,12 @@ class Cluster {
     // Often enough that lagging nodes meet trimmed logs; rarely enough that
     // a snapshot transfer completes before the leader's next-but-one.
     snapshot_every_ = 16 + rng_.next(112);
+    controller_ = o.controller < 0 ? rng_.chance(0.25) : o.controller > 0;
+    // Metadata images are KBs, not a few dozen bytes: chunks to match (a
+    // transfer still takes a few rounds).
+    if (controller_) config_.fetch_snapshot_max_bytes = static_cast<int32_t>(1024 + rng_.next(8192));
+    result_.controller = controller_;
+    checker_.set_controller(controller_);
     for (int i = 1; i <= voters + o.observers; ++i) {
       auto n = std::make_unique<Node>();
       n->id = i;
@@ -108,21 +124,33 @@ class Cluster {
     };
     n.log.on_reset = [this, id](OffsetAndEpoch snapshot) { checker_.on_reset(id, snapshot); };
   }
+  // Replaces the node's state machine by snapshot `id`.
+  void load_snapshot(Node& n, OffsetAndEpoch id) {
+    auto snap = decode_snapshot(*n.log.read_snapshot(id));
+    if (!snap) throw std::logic_error("unreadable snapshot");
+    n.state = snap->state;
+    if (!controller_) return;
+    n.image = image_from_canonical(snap->image_bytes);
+    compare_image(n);  // the image_to_records -> replay round trip is exact
+  }
   // The node's state machine starts from its latest snapshot, as a server's
   // does at start-up.
-  static SimState load_latest_snapshot(const MemoryLog& log) {
-    auto id = log.latest_snapshot();
-    if (!id) return SimState{};
-    auto st = SimState::decode(*log.read_snapshot(*id));
-    if (!st) throw std::logic_error("unreadable snapshot");
-    return *st;
+  void load_latest_snapshot(Node& n) {
+    n.state = SimState{};
+    n.image = controller_ ? empty_image() : nullptr;
+    if (auto id = n.log.latest_snapshot()) load_snapshot(n, *id);
   }
+  void compare_image(const Node& n) {
+    ++result_.images_compared;
+    checker_.check_image(time_.now_ms(), n.id, n.state.applied, canonical(*n.image));
+  }
+  std::vector<std::string> next_write(Node& n);
   void start(Node& n) {
     RaftConfig c = config_;
     c.node_id = n.id;
     n.client = std::make_unique<RaftClient>(c, time_, *n.random, *n.channel, n.log, n.store);
-    n.state = load_latest_snapshot(n.log);
     checker_.on_restart(n.id);
+    load_latest_snapshot(n);
   }
   void apply_and_snapshot(Node& n);
   bool linked(NodeId a, NodeId b) const { return group_.empty() || group_.at(a) == group_.at(b); }
@@ -150,6 +178,9 @@ class Cluster {
   int64_t max_delay_ms_ = 1;
   int64_t next_value_ = 0;
   int64_t snapshot_every_ = 0;  // offsets applied between a node's snapshots
+  bool controller_ = false;
+  bool healed_ = false;
+  std::set<std::pair<Epoch, Offset>> written_after_heal_;  // (epoch, base) of entries appended after the heal
   SimResult result_;
 };
 
@@ -260,13 +291,32 @@ void Cluster::check() {
   checker_.check(time_.now_ms(), views);
 }
 
+std::vector<std::string> Cluster::next_write(Node& n) {
+  if (!controller_) {  // a write is a batch of 1..4 records (one entry)
+    std::vector<std::string> records;
+    for (int64_t i = 1 + rng_.next(4); i > 0; --i) records.push_back(std::to_string(++next_value_));
+    return records;
+  }
+  if (n.controller_epoch != n.client->epoch()) {
+    // Just elected: nothing appended since its LeaderChange entry.
+    n.controller_epoch = n.client->epoch();
+    n.controller_start = n.log.end_offset();
+    n.pending.clear();
+  }
+  // As Kafka's new active controller: only once everything up to its own
+  // epoch's start is applied (MetadataListener::handle_leader_change).
+  if (n.state.applied < n.controller_start) return {};
+  std::erase_if(n.pending, [&](const MemoryLog::Batch& b) { return b.end() <= n.state.applied; });
+  ImagePtr image = n.image;
+  for (const auto& b : n.pending) image = apply_entry(image, b);
+  return controller_write(*image, n.log.end_offset(), rng_);
+}
+
 void Cluster::apply_and_snapshot(Node& n) {
   // A snapshot fetched from the leader replaces the state (the server's
   // MetadataListener::handle_load_snapshot).
   if (auto id = n.client->take_loaded_snapshot()) {
-    auto st = SimState::decode(*n.log.read_snapshot(*id));
-    if (!st) throw std::logic_error("unreadable fetched snapshot");
-    n.state = *st;
+    load_snapshot(n, *id);
     ++result_.snapshots_loaded;
   }
   // Apply what is committed, entry by entry (handle_commit).
@@ -277,13 +327,19 @@ void Cluster::apply_and_snapshot(Node& n) {
   for (; it != batches.end() && it->end() <= hw; ++it) {
     if (it->base != n.state.applied) throw std::logic_error("applied state is not at a batch of the log");
     n.state.apply(*it);
+    if (controller_) {
+      n.image = apply_entry(n.image, *it);
+      // Comparing every image on every step would dominate the run time;
+      // a sample, plus every snapshot and load and the end, covers it.
+      if (rng_.chance(0.05)) compare_image(n);
+    }
   }
   // Every node snapshots its own state now and then and trims its log.
   Offset last = n.log.latest_snapshot() ? n.log.latest_snapshot()->offset : 0;
   if (n.state.applied - last >= snapshot_every_) {
     SimState snap = n.state;
     if (options_.corrupt_snapshots) ++snap.records;
-    n.client->create_snapshot(OffsetAndEpoch{n.state.applied, n.state.last_epoch}, snap.encode());
+    n.client->create_snapshot(OffsetAndEpoch{n.state.applied, n.state.last_epoch}, encode_snapshot(snap, n.image));
   }
 }
 
@@ -310,14 +366,21 @@ void Cluster::step() {
     if (!n->client) continue;
     n->client->poll();
     apply_and_snapshot(*n);
+    if (n->client->role() != Role::kLeader) {  // not (or no longer) the active controller: revert
+      n->controller_epoch = -1;
+      n->pending.clear();
+    }
     // The leader's state machine writes continuously, with back-pressure (as
     // a controller has): at most 32 uncommitted entries.
     if (n->client->role() == Role::kLeader && n->log.end_offset() - n->client->high_watermark() < 32 &&
         rng_.chance(0.4)) {
-      // A controller write is a batch of 1..4 records (one entry).
-      std::vector<std::string> records;
-      for (int64_t i = 1 + rng_.next(4); i > 0; --i) records.push_back(std::to_string(++next_value_));
-      n->client->append(std::move(records));
+      std::vector<std::string> records = next_write(*n);
+      if (records.empty()) continue;
+      Entry entry{n->client->epoch(), false, 0, records};
+      auto base = n->client->append(std::move(records));
+      if (!base) continue;
+      if (healed_) written_after_heal_.emplace(entry.epoch, *base);
+      if (controller_) n->pending.push_back(MemoryLog::Batch{*base, std::move(entry)});
     }
   }
   if (options_.trace) trace_roles();
@@ -330,8 +393,8 @@ SimResult Cluster::run() {
     step();
   }
   if (checker_.ok()) heal();
+  healed_ = true;
   int64_t heal_ms = time_.now_ms();
-  int64_t value_at_heal = next_value_;
   // Liveness: an entry written after the heal is committed, and then every
   // node (voters and observers) learns that it is committed.
   std::optional<Offset> target;
@@ -341,7 +404,7 @@ SimResult Cluster::run() {
     step();
     const auto& committed = checker_.committed();
     for (; !target && scanned < committed.size(); ++scanned)
-      if (!committed[scanned].entry.control && std::stoll(committed[scanned].entry.records[0]) > value_at_heal)
+      if (written_after_heal_.contains({committed[scanned].entry.epoch, committed[scanned].base}))
         target = committed[scanned].end();
     if (!target) continue;
     live = true;
@@ -355,6 +418,9 @@ SimResult Cluster::run() {
                    role_name(n->client->role()), n->client->epoch(), n->client->leader_id(),
                    n->client->voted_id(), n->log.end_offset(), n->log.last_fetched_epoch(),
                    n->client->high_watermark());
+  if (controller_ && checker_.ok())  // every live node's image, at the end
+    for (auto& n : nodes_)
+      if (n->client) compare_image(*n);
   result_.ok = checker_.ok() && live;
   if (!checker_.ok()) result_.failure = checker_.violation();
   else if (!live)
