@@ -68,6 +68,11 @@ struct Node {
   int64_t restart_ms = 0;
   Role last_role = Role::kUnattached;
   Epoch last_epoch = -1;
+  // Check-quorum: since when it has been leader (of leader_epoch), and since
+  // when it has been unable to reach a majority of live voters (-1: it can).
+  int64_t leader_since_ms = -1;
+  Epoch leader_epoch = -1;
+  int64_t cut_off_since_ms = -1;
 };
 
 class Cluster {
@@ -165,6 +170,9 @@ class Cluster {
   void heal();
   void trace_roles();
   void check();
+  // A leader cut off from a majority of live voters must resign within the
+  // fetch timeout (check-quorum: the minority side stops acting as leader).
+  void check_isolated_leaders();
 
   SimOptions options_;
   SimRandom rng_;
