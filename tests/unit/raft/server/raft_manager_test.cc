@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -282,6 +283,25 @@ TEST_F(RaftManagerTest, ThreeNodesElectReplicateFailOverAndCatchUp) {
     if (!n->raft) continue;
     ASSERT_TRUE(n->listener->wait_for_records(expected.size())) << "node " << n->id;
     EXPECT_EQ(n->listener->records(), expected) << "node " << n->id;
+  }
+  // The new leader was told of its leadership only after it had delivered
+  // everything the first epoch committed (its LeaderChange + 10 batches of 2).
+  {
+    Node* now_leading = wait_for_leader(5s);
+    ASSERT_NE(now_leading, nullptr);
+    const LeaderAndEpoch mine = now_leading->raft->leader();
+    std::unique_lock lock(now_leading->listener->mu);
+    now_leading->listener->cv.wait_for(lock, 5s, [&] {
+      const auto& seen = now_leading->listener->leaders;
+      return std::find(seen.begin(), seen.end(), mine) != seen.end();
+    });
+    bool announced = false;
+    for (size_t i = 0; i < now_leading->listener->leaders.size(); ++i) {
+      if (now_leading->listener->leaders[i] != mine) continue;
+      announced = true;
+      EXPECT_GE(now_leading->listener->leader_announced_at[i], 21);
+    }
+    EXPECT_TRUE(announced);
   }
 
   // The old leader restarts from its disk and catches up.
