@@ -258,6 +258,38 @@ void RaftManager::create_snapshot(OffsetAndEpoch id, std::vector<std::string> re
   });
 }
 
+std::optional<RaftManager::QuorumDescription> RaftManager::describe_quorum() {
+  QuorumDescription d;
+  bool ran = run_on_raft_thread([&] {
+    d.info = client_->quorum_info();
+    d.leader = LeaderAndEpoch{client_->leader_id(), client_->epoch()};
+  });
+  if (!ran) return std::nullopt;
+  if (d.info) {
+    // The client's clock is a steady one; DescribeQuorum reports wall time.
+    const int64_t shift = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count() -
+                          clock_->now_ms();
+    for (auto* replicas : {&d.info->current_voters, &d.info->observers}) {
+      for (auto& r : *replicas) {
+        if (r.last_fetch_timestamp >= 0) r.last_fetch_timestamp += shift;
+        if (r.last_caught_up_timestamp >= 0) r.last_caught_up_timestamp += shift;
+      }
+    }
+  }
+  return d;
+}
+
+net::KafkaClient& RaftManager::kafka_client() { return network_->client(); }
+
+std::optional<net::Endpoint> RaftManager::leader_endpoint() const {
+  auto l = leader();
+  auto it = options_.voter_endpoints.find(l.leader_id);
+  if (l.leader_id == kNoNode || it == options_.voter_endpoints.end()) return std::nullopt;
+  return it->second;
+}
+
 void RaftManager::handle_request(NodeId from, RaftPayload request, Respond respond) {
   auto pending = std::make_shared<PendingAnswer>(std::move(respond));
   post([this, from, pending, request = std::move(request)]() mutable {

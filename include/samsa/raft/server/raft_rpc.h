@@ -14,6 +14,8 @@
 #include <functional>
 
 #include "samsa/protocol/gen/begin_quorum_epoch_request.h"
+#include "samsa/protocol/gen/describe_quorum_request.h"
+#include "samsa/protocol/gen/describe_quorum_response.h"
 #include "samsa/protocol/gen/begin_quorum_epoch_response.h"
 #include "samsa/protocol/gen/end_quorum_epoch_request.h"
 #include "samsa/protocol/gen/end_quorum_epoch_response.h"
@@ -35,5 +37,13 @@ void serve_end_quorum_epoch(RaftManager& raft, const protocol::EndQuorumEpochReq
 // A Fetch of __cluster_metadata-0 (the controller listener's Fetch).
 void serve_fetch(RaftManager& raft, const protocol::FetchRequest& request,
                  std::function<void(protocol::FetchResponse)> done);
+
+// DescribeQuorum (KIP-595, KIP-853's v2 node endpoints) at `version`. A
+// node that does not lead answers NOT_LEADER_OR_FOLLOWER for the partition,
+// as Kafka's controllers do, unless `forward` (the broker listener: Kafka's
+// brokers forward DescribeQuorum to the active controller) and a leader is
+// known: then the leader's answer is relayed.
+void serve_describe_quorum(RaftManager& raft, const protocol::DescribeQuorumRequest& request, int16_t version,
+                           bool forward, std::function<void(protocol::DescribeQuorumResponse)> done);
 
 }  // namespace samsa::raft

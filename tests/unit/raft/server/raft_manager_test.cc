@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -111,6 +112,11 @@ class RaftFrameHandler final : public net::FrameHandler {
         protocol::EndQuorumEpochRequest req;
         req.decode(r, version);
         return serve_end_quorum_epoch(*manager_, req, answer);
+      }
+      case protocol::ApiKey::DescribeQuorum: {
+        protocol::DescribeQuorumRequest req;
+        req.decode(r, version);
+        return serve_describe_quorum(*manager_, req, version, /*forward=*/false, answer);
       }
       case protocol::ApiKey::Fetch: {
         protocol::FetchRequest req;
@@ -302,6 +308,42 @@ TEST_F(RaftManagerTest, ThreeNodesElectReplicateFailOverAndCatchUp) {
       EXPECT_GE(now_leading->listener->leader_announced_at[i], 21);
     }
     EXPECT_TRUE(announced);
+  }
+
+  // DescribeQuorum: the leader describes all three voters; a follower
+  // answers NOT_LEADER_OR_FOLLOWER itself, or relays the leader's answer.
+  {
+    Node* now_leading = wait_for_leader(5s);
+    ASSERT_NE(now_leading, nullptr);
+    Node* follower = nullptr;
+    for (auto& n : nodes)
+      if (n->raft && n.get() != now_leading) follower = n.get();
+    ASSERT_NE(follower, nullptr);
+    protocol::DescribeQuorumRequest req;
+    req.topics.emplace_back();
+    req.topics[0].topic_name = "__cluster_metadata";
+    req.topics[0].partitions.emplace_back();
+    auto ask = [&](Node& n, bool forward) {
+      std::promise<protocol::DescribeQuorumResponse> p;
+      serve_describe_quorum(*n.raft, req, 2, forward, [&](protocol::DescribeQuorumResponse r) { p.set_value(r); });
+      auto f = p.get_future();
+      EXPECT_EQ(f.wait_for(5s), std::future_status::ready);
+      return f.get();
+    };
+    auto own = ask(*now_leading, false);
+    ASSERT_EQ(own.topics.size(), 1u);
+    const auto& lp = own.topics[0].partitions.at(0);
+    EXPECT_EQ(lp.error_code, 0);
+    EXPECT_EQ(lp.leader_id, now_leading->id);
+    EXPECT_EQ(lp.current_voters.size(), 3u);
+    EXPECT_EQ(own.nodes.size(), 3u);
+    auto refused = ask(*follower, false);
+    EXPECT_EQ(refused.topics.at(0).partitions.at(0).error_code, 6);  // NOT_LEADER_OR_FOLLOWER
+    EXPECT_EQ(refused.topics.at(0).partitions.at(0).leader_id, now_leading->id);
+    auto relayed = ask(*follower, true);
+    EXPECT_EQ(relayed.topics.at(0).partitions.at(0).error_code, 0);
+    EXPECT_EQ(relayed.topics.at(0).partitions.at(0).leader_id, now_leading->id);
+    EXPECT_EQ(relayed.topics.at(0).partitions.at(0).current_voters.size(), 3u);
   }
 
   // The old leader restarts from its disk and catches up.
