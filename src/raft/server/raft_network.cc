@@ -32,7 +32,7 @@ void RaftNetwork::send(RaftMessage m) {
       [&](auto& payload) {
         using T = std::decay_t<decltype(payload)>;
         if constexpr (std::is_same_v<T, VoteResponse> || std::is_same_v<T, QuorumEpochResponse> ||
-                      std::is_same_v<T, FetchResponse>) {
+                      std::is_same_v<T, FetchResponse> || std::is_same_v<T, FetchSnapshotResponse>) {
           auto it = waiting_.find(m.correlation_id);
           if (it == waiting_.end()) return;  // expired, or answered already
           auto respond = std::move(it->second.respond);
@@ -88,8 +88,15 @@ void RaftNetwork::send_request(const RaftMessage& m, const net::Endpoint& to) {
                 if (!r) return;
                 if (auto p = wire::from_wire(*r, fetch_offset)) reply(std::move(*p));
               });
+        } else if constexpr (std::is_same_v<T, FetchSnapshotRequest>) {
+          client_->call<protocol::FetchSnapshotResponse>(
+              to, wire::kFetchSnapshotMaxVersion, wire::to_wire(payload, self_, ctx),
+              [reply](std::optional<protocol::FetchSnapshotResponse> r) {
+                if (!r) return;
+                if (auto p = wire::from_wire(*r)) reply(std::move(*p));
+              });
         } else if constexpr (std::is_same_v<T, VoteResponse> || std::is_same_v<T, QuorumEpochResponse> ||
-                             std::is_same_v<T, FetchResponse>) {
+                             std::is_same_v<T, FetchResponse> || std::is_same_v<T, FetchSnapshotResponse>) {
           // Responses never get here (send() routes them).
         } else {
           static_assert(kAlwaysFalse<T>, "every request payload is sent");
