@@ -181,6 +181,10 @@ void RaftManager::after_poll() {
     leader_ = now;
     high_watermark_ = s.high_watermark;
     status_ = s;
+    if (auto loaded = client_->take_loaded_snapshot()) {
+      loaded_snapshot_ = *loaded;
+      changed = true;
+    }
   }
   if (changed) state_cv_.notify_all();
 }
@@ -246,15 +250,15 @@ void RaftManager::create_snapshot(OffsetAndEpoch id, std::vector<std::string> re
   auto bytes = encode_snapshot(values, id.epoch);
   values.clear();
   run_on_raft_thread([&] {
-    auto latest = log_->latest_snapshot();
-    if (latest && latest->offset >= id.offset) return;  // not newer: nothing to do
-    if (id.offset > client_->high_watermark()) {
-      logger()->warn("Not storing snapshot at offset {}: above the high watermark {}", id.offset,
-                     client_->high_watermark());
-      return;
+    // The client checks the id (committed, the epoch of the entry ending
+    // there, newer than the latest) and trims the log below it.
+    if (client_->create_snapshot(id, std::string(bytes.begin(), bytes.end()))) {
+      logger()->info("Stored snapshot {}", log_->snapshot_path(id));
+    } else {
+      logger()->warn("Did not store a snapshot at offset {} epoch {} (high watermark {}, latest snapshot at {})",
+                     id.offset, id.epoch, client_->high_watermark(),
+                     log_->latest_snapshot() ? log_->latest_snapshot()->offset : -1);
     }
-    log_->store_snapshot(id, std::string(bytes.begin(), bytes.end()));
-    logger()->info("Stored snapshot {}", log_->snapshot_path(id));
   });
 }
 

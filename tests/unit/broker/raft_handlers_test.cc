@@ -132,6 +132,7 @@ TEST_F(RaftHandlersTest, EachListenerHasItsOwnFetch) {
   EXPECT_EQ(apis[52], std::make_pair(raft::wire::kVoteMinVersion, raft::wire::kVoteMaxVersion));
   EXPECT_EQ(apis[53], std::make_pair(raft::wire::kQuorumEpochMinVersion, raft::wire::kQuorumEpochMaxVersion));
   EXPECT_EQ(apis[54], std::make_pair(raft::wire::kQuorumEpochMinVersion, raft::wire::kQuorumEpochMaxVersion));
+  EXPECT_EQ(apis[59], std::make_pair(raft::wire::kFetchSnapshotMinVersion, raft::wire::kFetchSnapshotMaxVersion));
 }
 
 TEST_F(RaftHandlersTest, ControllerFetchReplicatesTheMetadataLog) {

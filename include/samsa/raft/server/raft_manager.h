@@ -153,6 +153,9 @@ class RaftManager final : public MetadataRaft {
   // On this node as leader: the first offset of its epoch; the listener
   // announces the leadership once it delivered everything below it.
   Offset leader_epoch_start_ = 0;
+  // A snapshot the client fetched and reset the log to: the listener loads
+  // it before it delivers anything from its offset on.
+  std::optional<OffsetAndEpoch> loaded_snapshot_;
   bool failed_ = false;
   std::thread listener_thread_;
 };

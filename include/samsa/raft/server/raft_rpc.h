@@ -21,6 +21,8 @@
 #include "samsa/protocol/gen/end_quorum_epoch_response.h"
 #include "samsa/protocol/gen/fetch_request.h"
 #include "samsa/protocol/gen/fetch_response.h"
+#include "samsa/protocol/gen/fetch_snapshot_request.h"
+#include "samsa/protocol/gen/fetch_snapshot_response.h"
 #include "samsa/protocol/gen/vote_request.h"
 #include "samsa/protocol/gen/vote_response.h"
 
@@ -37,6 +39,10 @@ void serve_end_quorum_epoch(RaftManager& raft, const protocol::EndQuorumEpochReq
 // A Fetch of __cluster_metadata-0 (the controller listener's Fetch).
 void serve_fetch(RaftManager& raft, const protocol::FetchRequest& request,
                  std::function<void(protocol::FetchResponse)> done);
+
+// FetchSnapshot (KIP-630): a chunk of a __cluster_metadata snapshot.
+void serve_fetch_snapshot(RaftManager& raft, const protocol::FetchSnapshotRequest& request,
+                          std::function<void(protocol::FetchSnapshotResponse)> done);
 
 // DescribeQuorum (KIP-595, KIP-853's v2 node endpoints) at `version`. A
 // node that does not lead answers NOT_LEADER_OR_FOLLOWER for the partition,

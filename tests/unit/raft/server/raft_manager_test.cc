@@ -113,6 +113,11 @@ class RaftFrameHandler final : public net::FrameHandler {
         req.decode(r, version);
         return serve_end_quorum_epoch(*manager_, req, answer);
       }
+      case protocol::ApiKey::FetchSnapshot: {
+        protocol::FetchSnapshotRequest req;
+        req.decode(r, version);
+        return serve_fetch_snapshot(*manager_, req, answer);
+      }
       case protocol::ApiKey::DescribeQuorum: {
         protocol::DescribeQuorumRequest req;
         req.decode(r, version);
@@ -391,6 +396,45 @@ TEST_F(RaftManagerTest, SingleVoterElectsItselfAndRestartsFromItsSnapshot) {
   ASSERT_TRUE(std::holds_alternative<Offset>(r));
   ASSERT_TRUE(n.listener->wait_for_records(5));
   EXPECT_EQ(n.listener->records().back(), "r4");
+}
+
+TEST_F(RaftManagerTest, NodeBehindTheLeadersLogStartCatchesUpFromASnapshot) {
+  make_nodes(3);
+  for (auto& n : nodes) start_node(*n);
+  Node* leader = wait_for_leader();
+  ASSERT_NE(leader, nullptr);
+  Node* lagging = nodes[0].get() == leader ? nodes[1].get() : nodes[0].get();
+  stop_node(*lagging);
+
+  // Written while `lagging` is down; then both running nodes snapshot the
+  // state and trim their logs below it.
+  Epoch epoch = leader->raft->leader().epoch;
+  Offset last = -1;
+  for (int i = 0; i < 6; ++i) {
+    auto r = leader->raft->append(epoch, {"early-" + std::to_string(i)});
+    ASSERT_TRUE(std::holds_alternative<Offset>(r));
+    last = std::get<Offset>(r);
+  }
+  std::vector<std::string> state = {"state-as-of-early-5"};
+  for (auto& n : nodes) {
+    if (!n->raft) continue;
+    ASSERT_TRUE(n->listener->wait_for_records(6));
+    auto deadline = Clock::now() + 5s;
+    while (n->raft->high_watermark() <= last && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    n->raft->create_snapshot({last + 1, epoch}, state);
+  }
+  auto r = leader->raft->append(epoch, {"late"});
+  ASSERT_TRUE(std::holds_alternative<Offset>(r));
+
+  // The lagging node fetches below the leader's log start: it gets the
+  // snapshot, loads it, and then the entries after it.
+  start_node(*lagging);
+  ASSERT_TRUE(lagging->listener->wait_for_records(2));
+  EXPECT_EQ(lagging->listener->records(), (std::vector<std::string>{"state-as-of-early-5", "late"}));
+  std::lock_guard lock(lagging->listener->mu);
+  ASSERT_FALSE(lagging->listener->snapshots.empty());
+  EXPECT_EQ(lagging->listener->snapshots.back(), (OffsetAndEpoch{last + 1, epoch}));
+  EXPECT_FALSE(lagging->listener->gaps);
 }
 
 TEST_F(RaftManagerTest, StoppedManagerAnswersRequestsAndRefusesAppends) {
