@@ -105,7 +105,8 @@ class Cluster {
     if (controller_) config_.fetch_snapshot_max_bytes = static_cast<int32_t>(1024 + rng_.next(8192));
     result_.controller = controller_;
     checker_.set_controller(controller_);
-    for (int i = 1; i <= voters + o.observers; ++i) {
+    int observers = o.observers >= 0 ? o.observers : static_cast<int>(1 + rng_.next(2));
+    for (int i = 1; i <= voters + observers; ++i) {
       auto n = std::make_unique<Node>();
       n->id = i;
       n->voter = i <= voters;
