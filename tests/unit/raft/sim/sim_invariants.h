@@ -24,6 +24,7 @@
 
 #include "samsa/raft/consensus/memory_log.h"
 #include "samsa/raft/consensus/raft_client.h"
+#include "sim_metadata.h"
 #include "sim_state.h"
 
 namespace samsa::raft::sim {
@@ -43,6 +44,12 @@ class InvariantChecker {
   void check(int64_t now_ms, const std::vector<NodeView>& nodes);
   // Before `log` of node `id` loses [offset, end).
   void on_truncate(int64_t now_ms, NodeId id, const MemoryLog& log, Offset offset);
+  // Controller mode: the committed log holds metadata records; keep the
+  // image of every committed prefix too.
+  void set_controller(bool on) { controller_ = on; }
+  // Node `id`'s image after applying everything below `applied`, as
+  // canonical bytes (sim_metadata.h): must equal the committed log's.
+  void check_image(int64_t now_ms, NodeId id, Offset applied, const std::string& canonical_image);
   void on_restart(NodeId id);
   // Node `id` (an observer) lost its disk: it starts over from epoch 0.
   void on_wipe(NodeId id) { last_epoch_.erase(id); }
@@ -64,6 +71,9 @@ class InvariantChecker {
   // The state after the committed batch ending at `offset`; nullptr if no
   // committed batch ends there.
   const SimState* committed_state_at(Offset offset) const;
+  // Controller mode: the committed image's canonical bytes at `offset` (a
+  // committed batch end, or 0); nullptr if no committed batch ends there.
+  const std::string* committed_image_at(Offset offset);
   // Whether `log` holds the whole committed log (flushed, if asked).
   bool holds_committed_prefix(const MemoryLog& log, bool flushed_only) const;
   // The committed batch starting at `base`; nullptr if none does.
@@ -72,6 +82,10 @@ class InvariantChecker {
   size_t majority_;
   std::vector<MemoryLog::Batch> committed_;
   std::vector<SimState> states_;  // states_[i]: the state after committed_[i]
+  bool controller_ = false;
+  std::vector<ImagePtr> images_;                  // controller mode: images_[i] after committed_[i]
+  std::vector<std::optional<std::string>> canonical_;  // their canonical bytes, computed when asked
+  std::string empty_canonical_;
   std::map<NodeId, OffsetAndEpoch> snapshot_checked_;
   std::map<Epoch, NodeId> leader_of_epoch_;
   std::map<NodeId, Epoch> last_epoch_;
