@@ -14,16 +14,14 @@
 #include "samsa/broker/log_cleaner_reconfigurable.h"
 #include "samsa/broker/meta_properties.h"
 #include "samsa/broker/metadata/controller.h"
-#include "samsa/broker/metadata/image_records.h"
-#include "samsa/broker/metadata/metadata_delta.h"
+#include "samsa/broker/metadata/metadata_loader.h"
 #include "samsa/broker/partition_manager.h"
 #include "samsa/broker/producer_id_manager.h"
 #include "samsa/broker/quorum_controller.h"
 #include "samsa/broker/request_dispatcher.h"
 #include "samsa/broker/scheduler.h"
 #include "samsa/log/file_cache.h"
-#include "samsa/raft/metadata_log.h"
-#include "samsa/raft/snapshot_file.h"
+#include "samsa/raft/single_voter_metadata_raft.h"
 #include "samsa/net/io_context_pool.h"
 #include "samsa/net/tcp_server.h"
 #include "samsa/util/logging.h"
@@ -77,9 +75,10 @@ MetadataImage Broker::initial_image(const std::string& cluster_id) const {
   return image;
 }
 
-// Replays __cluster_metadata into the image; a new cluster first gets the
-// bootstrap records (metadata.version from bootstrap.checkpoint).
-void Broker::load_metadata() {
+// Starts the metadata quorum and this node's loader, and waits (bounded)
+// until the loader has applied everything committed before start-up, as a
+// Kafka broker waits for metadata catch-up before it serves clients.
+void Broker::start_metadata() {
   raft::MetadataLogOptions options;
   options.metadata_dir = config_.metadata_log_dir;
   options.node_id = config_.node_id;
@@ -90,53 +89,64 @@ void Broker::load_metadata() {
   options.on_io_error = [this](const std::string& why) {
     fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", config_.metadata_log_dir, why));
   };
-  metadata_log_ = raft::MetadataLog::open(options);
+  raft_ = std::make_unique<raft::SingleVoterMetadataRaft>(options);
 
-  auto image = std::make_shared<const MetadataImage>(initial_image(cluster_id_));
-  int64_t replay_from = 0;
-  if (auto snapshot = metadata_log_->latest_snapshot()) {
-    raft::read_snapshot_file(metadata_log_->snapshot_path(*snapshot), [&](const protocol::BatchView& batch) {
-      image = metadata::apply_batch(image, batch);
-    });
-    auto at_snapshot = std::make_shared<MetadataImage>(*image);
-    at_snapshot->offset = snapshot->end_offset - 1;  // snapshot batches carry their own offsets
-    image = at_snapshot;
-    replay_from = snapshot->end_offset;
-    snapshot_end_offset_ = snapshot->end_offset;
-    log()->info("Loaded metadata snapshot up to offset {}", snapshot->end_offset);
-  }
-  size_t batches = 0;
-  metadata_log_->replay(
-      [&](const protocol::BatchView& batch) {
-        if (batch.header.is_control()) return;
-        image = metadata::apply_batch(image, batch);
-        ++batches;
-      },
-      replay_from);
-  services_.metadata.publish(image);
-  dynamic_config_->on_image(*image);
-  log()->info("Loaded {} metadata batches up to offset {} ({} topics)", batches, metadata_log_->end_offset(),
-              image->topics->by_name.size());
+  metadata::MetadataLoaderOptions loader_options;
+  loader_options.node_id = config_.node_id;
+  loader_options.max_bytes_between_snapshots = config_.metadata_max_bytes_between_snapshots;
+  loader_ = std::make_unique<metadata::MetadataLoader>(
+      services_.metadata, std::make_shared<const MetadataImage>(initial_image(cluster_id_)), loader_options);
+  loader_->set_snapshot_target(raft_.get());
 
-  controller_ = std::make_unique<QuorumController>(*metadata_log_, services_.metadata,
-                                                   metadata::controller_defaults(config_), [this](const std::shared_ptr<const MetadataImage>& img) {
-                                                     dynamic_config_->on_image(*img);
-                                                     if (partitions_) partitions_->apply(*img);
-                                                     if (groups_) groups_->on_image(*img);
-                                                   });
+  QuorumControllerOptions controller_options;
+  controller_options.bootstrap_metadata_version = bootstrap_metadata_version_;
+  controller_ = std::make_unique<QuorumController>(*raft_, *loader_, services_.metadata,
+                                                   metadata::controller_defaults(config_), controller_options);
   services_.controller = controller_.get();
   producer_ids_ = std::make_unique<ProducerIdManager>(*controller_, config_.node_id);
   services_.producer_ids = producer_ids_.get();
-  if (metadata_log_->empty_of_records()) {
-    controller_->commit([&](const MetadataImage&) { return metadata::bootstrap_records(bootstrap_metadata_version_); });
-    log()->info("Wrote the bootstrap metadata (metadata.version {})", bootstrap_metadata_version_);
+  // A new active controller of an empty log writes the bootstrap records
+  // (off the listener thread, which the commit waits for).
+  util::SerialExecutor* controller_thread = controller_thread_.get();
+  QuorumController* controller = controller_.get();
+  loader_->set_on_activation([controller_thread, controller](raft::Epoch) {
+    controller_thread->post([controller] { controller->ensure_bootstrapped(); });
+  });
+
+  raft_->register_listener(loader_.get());
+  raft_->start();
+
+  auto deadline = metadata::MetadataLoader::Clock::now() + kMetadataCatchUpTimeout;
+  if (!loader_->wait_for_leader(deadline))
+    throw std::runtime_error("no metadata quorum leader was found within the start-up timeout");
+  const raft::Offset high_watermark = raft_->high_watermark();
+  if (loader_->wait_until_applied(high_watermark - 1, std::nullopt, deadline) !=
+      metadata::MetadataLoader::WaitResult::kApplied)
+    throw std::runtime_error(fmt::format("the metadata log was not caught up to offset {} within the start-up timeout",
+                                         high_watermark));
+  if (controller_->active()) {
+    auto bootstrapped = controller_->ensure_bootstrapped();
+    if (auto* error = std::get_if<ControllerError>(&bootstrapped))
+      throw std::runtime_error("writing the bootstrap metadata failed: " + to_api_error(*error).message);
   }
+  auto image = services_.metadata.current();
+  log()->info("Caught up with the metadata log at offset {} ({} topics)", loader_->applied_offset(),
+              image->topics->by_name.size());
+  // From here on every new image reaches the running components, in order.
+  loader_->install_publisher([this](const std::shared_ptr<const MetadataImage>& img) {
+    dynamic_config_->on_image(*img);
+    partitions_->apply(*img);
+  });
 }
 
 // The broker role registers with the controller role of this node, as a
 // KRaft broker does with BrokerRegistration; a registration left over from
 // the previous run is fenced first, as its session would have expired.
 void Broker::register_self() {
+  if (!controller_->active()) {
+    log()->warn("Not registering through the local controller: this node is not the active controller");
+    return;
+  }
   metadata::BrokerRegistrationInput input;
   input.broker_id = config_.node_id;
   input.cluster_id = cluster_id_;
@@ -153,44 +163,29 @@ void Broker::register_self() {
   auto fail = [](const metadata::ApiError& e) {
     throw std::runtime_error(fmt::format("broker registration failed: {}", e.message));
   };
-  controller_->commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
+  auto check = [&](const CommitResult& result) {
+    if (auto* error = std::get_if<ControllerError>(&result)) fail(to_api_error(*error));
+  };
+  check(controller_->commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
     auto it = image.brokers.find(config_.node_id);
     if (it == image.brokers.end() || it->second.fenced) return {};
     auto fence = metadata::fence_broker(image, config_.node_id, true);
     if (auto* e = std::get_if<metadata::ApiError>(&fence)) fail(*e);
     return {std::get<metadata::RecordAndVersion>(fence)};
-  });
-  controller_->commit([&](const MetadataImage& image) {
+  }));
+  check(controller_->commit([&](const MetadataImage& image) {
     auto result = metadata::register_broker(image, input, controller_->next_offset());
     if (!result.error.ok()) fail(result.error);
     return result.records;
-  });
-  controller_->commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
+  }));
+  check(controller_->commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
     auto unfence = metadata::fence_broker(image, config_.node_id, false);
     if (auto* e = std::get_if<metadata::ApiError>(&unfence)) fail(*e);
     return {std::get<metadata::RecordAndVersion>(unfence)};
-  });
-}
-
-// A snapshot bounds start-up replay; taken when enough records have been
-// committed since the last one, and at a clean stop.
-void Broker::maybe_snapshot(int64_t min_new_records) {
-  std::lock_guard lock(snapshot_mu_);
-  auto image = services_.metadata.current();
-  int64_t end = image->offset + 1;
-  if (end - snapshot_end_offset_ < std::max<int64_t>(min_new_records, 1)) return;
-  std::vector<std::vector<uint8_t>> values;
-  for (const auto& r : metadata::image_to_records(*image)) values.push_back(metadata::frame(r));
-  try {
-    metadata_log_->write_snapshot(end, values);
-    snapshot_end_offset_ = end;
-  } catch (const std::exception& e) {
-    log()->error("Writing a metadata snapshot failed: {}", e.what());
-  }
+  }));
 }
 
 void Broker::schedule_log_maintenance() {
-  scheduler_->schedule_periodic(std::chrono::seconds(60), [this] { maybe_snapshot(kRecordsBetweenSnapshots); });
   auto* partitions = partitions_.get();
   scheduler_->schedule_periodic(std::chrono::milliseconds(config_.log_retention_check_interval_ms),
                                 [partitions] { partitions->logs().retention_check(); });
@@ -218,10 +213,10 @@ void Broker::start_group_coordinator() {
   gc.offsets_retention_ms = int64_t{config_.offsets_retention_minutes} * 60 * 1000;
   gc.retention_check_interval_ms = config_.offsets_retention_check_interval_ms;
   gc.offset_metadata_max_bytes = config_.offset_metadata_max_bytes;
-  auto groups = std::make_unique<group::GroupCoordinator>(services_, gc);
-  groups->on_image(*services_.metadata.current());
-  services_.groups = groups.get();
-  groups_ = std::move(groups);
+  groups_ = std::make_unique<group::GroupCoordinator>(services_, gc);
+  group::GroupCoordinator* groups = groups_.get();
+  loader_->install_publisher([groups](const std::shared_ptr<const MetadataImage>& img) { groups->on_image(*img); });
+  services_.groups = groups;
   groups_->start();
 }
 
@@ -274,14 +269,12 @@ void Broker::start() {
   services_.partitions = partitions_.get();
   cleaner_reconfigurable_ = make_log_cleaner_reconfigurable(partitions_->logs(), config_);
   dynamic_config_->add_reconfigurable(cleaner_reconfigurable_);
-  load_metadata();
-  register_self();
-  partitions_->apply(*services_.metadata.current());
-  start_group_coordinator();
-  schedule_log_maintenance();
-
   controller_thread_ = std::make_unique<util::SerialExecutor>("controller-evt", kBackgroundNice);
   services_.controller_thread = controller_thread_.get();
+  start_metadata();
+  register_self();
+  start_group_coordinator();
+  schedule_log_maintenance();
 
   size_t threads = static_cast<size_t>(std::max(1, config_.num_network_threads));
   pool_ = std::make_unique<net::IoContextPool>(threads);
@@ -346,9 +339,9 @@ void Broker::stop(std::chrono::milliseconds grace) {
   server_.reset();
   pool_.reset();
   scheduler_->stop();
-  if (!failed_) maybe_snapshot(1);  // nothing more is written to a failed disk
+  if (!failed_) loader_->snapshot_now();  // nothing more is written to a failed disk
   try {
-    metadata_log_->close();
+    raft_->close();
   } catch (const std::exception& e) {
     // Reported through on_io_error; the next start recovers the log.
     log()->error("Closing the metadata log failed: {}", e.what());

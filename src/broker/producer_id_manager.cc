@@ -18,16 +18,16 @@ ProducerIdResult ProducerIdManager::generate() {
   std::lock_guard lock(mu_);
   if (next_ >= end_) {
     metadata::AllocateProducerIdsResult allocated;
-    try {
-      controller_.commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
-        auto it = image.brokers.find(node_id_);
-        const int64_t broker_epoch = it == image.brokers.end() ? -1 : it->second.epoch;
-        allocated = metadata::allocate_producer_ids(image, node_id_, broker_epoch);
-        return allocated.records;
-      });
-    } catch (const std::exception& e) {
-      log()->error("Could not reserve a producer id block: {}", e.what());
-      return {-1, {protocol::ErrorCode::COORDINATOR_LOAD_IN_PROGRESS, e.what()}};
+    auto committed = controller_.commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
+      auto it = image.brokers.find(node_id_);
+      const int64_t broker_epoch = it == image.brokers.end() ? -1 : it->second.epoch;
+      allocated = metadata::allocate_producer_ids(image, node_id_, broker_epoch);
+      return allocated.records;
+    });
+    if (auto* error = std::get_if<ControllerError>(&committed)) {
+      auto why = to_api_error(*error).message;
+      log()->error("Could not reserve a producer id block: {}", why);
+      return {-1, {protocol::ErrorCode::COORDINATOR_LOAD_IN_PROGRESS, why}};
     }
     if (!allocated.error.ok()) {
       log()->error("Could not reserve a producer id block: {}", allocated.error.message);

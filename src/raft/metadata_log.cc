@@ -162,9 +162,8 @@ std::string MetadataLog::snapshot_path(const SnapshotId& id) const {
   return (std::filesystem::path(dir_) / fmt::format("{:020}-{:010}.checkpoint", id.end_offset, id.epoch)).string();
 }
 
-void MetadataLog::write_snapshot(int64_t end_offset, const std::vector<std::vector<uint8_t>>& values) {
-  SnapshotId id{end_offset, epoch_};
-  write_snapshot_file(snapshot_path(id), values, epoch_);
+void MetadataLog::write_snapshot(const SnapshotId& id, const std::vector<std::vector<uint8_t>>& values) {
+  write_snapshot_file(snapshot_path(id), values, id.epoch);
   for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
     std::string name = entry.path().filename().string();
     if (name.size() == 42 && name.substr(31) == ".checkpoint" && entry.path().string() != snapshot_path(id))

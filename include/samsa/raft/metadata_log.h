@@ -59,9 +59,10 @@ class MetadataLog {
   // Snapshots live beside the log as <end offset:020>-<epoch:010>.checkpoint.
   std::optional<SnapshotId> latest_snapshot() const;
   std::string snapshot_path(const SnapshotId& id) const;
-  // Writes a snapshot of everything before `end_offset` (framed records that
-  // rebuild the image) and removes older snapshots. Throws on I/O failure.
-  void write_snapshot(int64_t end_offset, const std::vector<std::vector<uint8_t>>& values);
+  // Writes the snapshot `id` (everything before id.end_offset; id.epoch is the
+  // epoch of the last included record) from framed records that rebuild the
+  // image, and removes older snapshots. Throws on I/O failure.
+  void write_snapshot(const SnapshotId& id, const std::vector<std::vector<uint8_t>>& values);
 
   void close();
 

@@ -32,11 +32,11 @@ class FakeController : public ControllerService {
   metadata::ReplicaPlacer& placer() override { return placer_; }
   void set_defaults(metadata::ControllerDefaults d) { defaults_ = std::move(d); }
 
-  std::shared_ptr<const MetadataImage> commit(const Decide& decide) override {
+  CommitResult commit(const Decide& decide) override {
     std::lock_guard lock(mu_);
     auto base = services_.metadata.current();
     auto records = decide(*base);
-    if (fail) throw std::runtime_error("the metadata log is read-only");
+    if (fail) return ControllerError::kStorageFailed;
     if (records.empty()) return base;
     metadata::MetadataDelta delta(base);
     int64_t offset = base->offset + 1;

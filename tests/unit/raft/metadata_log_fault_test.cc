@@ -82,7 +82,7 @@ TEST_F(MetadataLogFaultTest, CrashAtEveryOperationOfCommits) {
         attempted.push_back(static_cast<uint8_t>(c));
         log->append(commit_values(c));
         for (auto& v : commit_values(c)) committed.push_back(v);
-        if (c == 4) log->write_snapshot(log->end_offset(), committed);
+        if (c == 4) log->write_snapshot({log->end_offset(), log->epoch()}, committed);
       }
       log->close();
     } catch (const std::exception&) {

@@ -68,9 +68,9 @@ TEST_F(MetadataLogTest, SnapshotsReplaceOlderOnesAndBoundReplay) {
   auto log = MetadataLog::open(options);
   log->append(values(2, 1));
   int64_t end = log->end_offset();
-  log->write_snapshot(end, values(5, 9));
+  log->write_snapshot({end, log->epoch()}, values(5, 9));
   log->append(values(1, 2));
-  log->write_snapshot(log->end_offset(), values(6, 9));
+  log->write_snapshot({log->end_offset(), log->epoch()}, values(6, 9));
   auto latest = log->latest_snapshot();
   ASSERT_TRUE(latest.has_value());
   EXPECT_EQ(latest->end_offset, log->end_offset());
@@ -88,7 +88,7 @@ TEST_F(MetadataLogTest, SnapshotsReplaceOlderOnesAndBoundReplay) {
 
 TEST_F(MetadataLogTest, ATruncatedSnapshotIsRejected) {
   auto log = MetadataLog::open(options);
-  log->write_snapshot(1, values(100, 3));
+  log->write_snapshot({1, log->epoch()}, values(100, 3));
   auto path = log->snapshot_path(*log->latest_snapshot());
   fs::resize_file(path, fs::file_size(path) - 20);
   EXPECT_THROW(read_snapshot_file(path, [](const protocol::BatchView&) {}), std::runtime_error);
