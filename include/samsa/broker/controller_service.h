@@ -47,6 +47,10 @@ class ControllerService {
   // metadata listener thread.
   virtual CommitResult commit(const Decide& decide) = 0;
 
+  // True while this node is the active controller: commit() can succeed
+  // here. A broker listener forwards controller APIs elsewhere otherwise.
+  virtual bool active() const { return true; }
+
   // Server defaults for controller decisions (num.partitions, ...).
   virtual const metadata::ControllerDefaults& defaults() const = 0;
   // Replica placement for new partitions. Not thread-safe: use it only

@@ -61,5 +61,6 @@ void handle_offset_delete(const RequestContext&, protocol::WireReader&, Responde
 void handle_list_groups(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_groups(const RequestContext&, protocol::WireReader&, Responder);
 void handle_delete_groups(const RequestContext&, protocol::WireReader&, Responder);
+void handle_allocate_producer_ids(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

@@ -39,7 +39,7 @@ class QuorumController : public ControllerService {
   metadata::ReplicaPlacer& placer() override { return placer_; }
 
   // True while this node is the active controller.
-  bool active() const { return loader_.active_epoch().has_value(); }
+  bool active() const override { return loader_.active_epoch().has_value(); }
   // Writes the bootstrap records if the log has none yet (a no-op otherwise).
   CommitResult ensure_bootstrapped();
   // The offset the next write will most likely get (writes are serial and

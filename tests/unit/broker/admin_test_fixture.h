@@ -32,8 +32,14 @@ class FakeController : public ControllerService {
   metadata::ReplicaPlacer& placer() override { return placer_; }
   void set_defaults(metadata::ControllerDefaults d) { defaults_ = std::move(d); }
 
+  bool active() const override { return is_active; }
   CommitResult commit(const Decide& decide) override {
     std::lock_guard lock(mu_);
+    if (!is_active) return ControllerError::kNotController;
+    if (lose_leadership) {  // another node won an election while this one was deciding
+      is_active = false;
+      return ControllerError::kNotController;
+    }
     auto base = services_.metadata.current();
     auto records = decide(*base);
     if (fail) return ControllerError::kStorageFailed;
@@ -49,6 +55,8 @@ class FakeController : public ControllerService {
   }
 
   bool fail = false;
+  bool is_active = true;
+  bool lose_leadership = false;
   int commits = 0;
 
  private:
