@@ -25,6 +25,9 @@ class GroupCoordinator;
 namespace samsa::util {
 class SerialExecutor;
 }
+namespace samsa::raft {
+class RaftManager;
+}
 namespace samsa::broker {
 
 struct BrokerServices {
@@ -37,6 +40,10 @@ struct BrokerServices {
   // The broker role's way to the active controller (forwarded admin
   // requests, producer id blocks); null: only the local controller.
   ControllerChannel* controller_channel = nullptr;
+  // The __cluster_metadata quorum on a controller (null on a broker-only
+  // node): the controller listener's Vote, BeginQuorumEpoch,
+  // EndQuorumEpoch, Fetch and DescribeQuorum reach it.
+  raft::RaftManager* raft = nullptr;
   PartitionManager* partitions = nullptr;
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
   ProducerIdManager* producer_ids = nullptr;  // InitProducerId

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "samsa/raft/consensus/raft_wire.h"
+
 namespace samsa::raft {
 
 const char* role_name(Role r) {
@@ -91,13 +93,19 @@ void RaftClient::become_candidate() {
 }
 
 void RaftClient::become_leader() {
+  std::vector<NodeId> granting;
+  if (auto* c = std::get_if<CandidateState>(&state_)) granting.assign(c->granted.begin(), c->granted.end());
   persist(ElectionState{election_.epoch, config_.node_id, config_.node_id});
   auto leader = std::make_unique<LeaderState>(config_.node_id, election_.epoch, log_.end_offset(),
                                               config_.voters, time_.now_ms());
   state_ = std::move(leader);
   // Kafka's LeaderChange control record: the first entry of the epoch, so the
   // epoch can commit (and with it everything before) without client writes.
-  log_.append_as_leader({Entry{0, true, ""}}, election_.epoch);
+  // Its value is Kafka's LeaderChangeMessage, so the log on disk and the
+  // Fetch wire carry what Kafka's tools expect.
+  Entry change{0, true, kLeaderChangeControlType,
+               {wire::encode_leader_change(config_.node_id, config_.voters, granting)}};
+  log_.append_as_leader({std::move(change)}, election_.epoch);
   poll_leader();
 }
 
@@ -167,6 +175,7 @@ void RaftClient::poll() {
       break;
     default: poll_election(); break;
   }
+  complete_parked_fetches();
 }
 
 void RaftClient::handle(const RaftMessage& m) {
@@ -180,13 +189,30 @@ void RaftClient::handle(const RaftMessage& m) {
         else if constexpr (std::is_same_v<T, QuorumEpochResponse>) on_quorum_epoch_response(m, p);
         else if constexpr (std::is_same_v<T, FetchRequest>) on_fetch_request(m, p);
         else if constexpr (std::is_same_v<T, FetchResponse>) on_fetch_response(m, p);
+        else if constexpr (std::is_same_v<T, FetchSnapshotRequest>) on_fetch_snapshot_request(m, p);
+        else if constexpr (std::is_same_v<T, FetchSnapshotResponse>) on_fetch_snapshot_response(m, p);
       },
       m.payload);
+  // A message may have cost the leadership: parked fetches learn it now.
+  if (!parked_fetches_.empty() && role() != Role::kLeader) complete_parked_fetches();
 }
 
-std::optional<Offset> RaftClient::append(std::string data) {
-  if (role() != Role::kLeader) return std::nullopt;
-  return log_.append_as_leader({Entry{0, false, std::move(data)}}, election_.epoch);
+std::optional<Offset> RaftClient::append(std::vector<std::string> records) {
+  if (role() != Role::kLeader || records.empty()) return std::nullopt;
+  Offset base = log_.append_as_leader({Entry{0, false, 0, std::move(records)}}, election_.epoch);
+  complete_parked_fetches();  // followers waiting at the old end get it now
+  return base;
+}
+
+std::optional<QuorumInfo> RaftClient::quorum_info() const {
+  const auto* leader = std::get_if<std::unique_ptr<LeaderState>>(&state_);
+  if (leader == nullptr) return std::nullopt;
+  QuorumInfo info;
+  info.leader_id = config_.node_id;
+  info.leader_epoch = election_.epoch;
+  info.high_watermark = high_watermark_;
+  (*leader)->describe(time_.now_ms(), log_.end_offset(), config_.voters, info);
+  return info;
 }
 
 }  // namespace samsa::raft

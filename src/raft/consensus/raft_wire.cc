@@ -1,10 +1,14 @@
 #include "samsa/raft/consensus/raft_wire.h"
 
+#include <algorithm>
 #include <exception>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "samsa/protocol/record_batch.h"
+#include "samsa/protocol/wire_reader.h"
+#include "samsa/protocol/wire_writer.h"
 
 namespace samsa::raft::wire {
 namespace {
@@ -43,21 +47,46 @@ bool is_metadata(const std::string& name, const protocol::Uuid& id) {
   return name == kMetadataTopic || id == metadata_topic_id();
 }
 
+std::span<const uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Kafka's control record key: {version int16 = 0, type int16}.
+std::vector<uint8_t> control_key(int16_t type) {
+  protocol::WireWriter key;
+  key.int16(0);
+  key.int16(type);
+  return {key.view().begin(), key.view().end()};
+}
+
+// One entry -> one batch holding its records at consecutive offsets.
 protocol::Records encode_entries(Offset base_offset, const std::vector<Entry>& entries) {
   protocol::WireWriter out;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const Entry& e = entries[i];
+  Offset offset = base_offset;
+  for (const Entry& e : entries) {
     protocol::RecordBatchOptions opts;
-    opts.base_offset = base_offset + static_cast<Offset>(i);
+    opts.base_offset = offset;
     opts.partition_leader_epoch = e.epoch;
     opts.control = e.control;
     opts.base_timestamp = 0;  // entries carry no timestamp
     protocol::RecordBatchBuilder b(opts);
-    auto value = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(e.data.data()), e.data.size());
-    b.append(0, std::nullopt, value);
+    std::vector<uint8_t> key;
+    if (e.control) key = control_key(e.control_type);
+    for (const std::string& value : e.records) {
+      std::optional<std::span<const uint8_t>> k;
+      if (e.control) k = std::span<const uint8_t>(key);
+      b.append(0, k, bytes_of(value));
+    }
     b.build_into(out);
+    offset += e.size();
   }
   return protocol::Records::copy_of(out.view());
+}
+
+// The control type of a control record's key; nullopt if malformed.
+std::optional<int16_t> control_type_of(const std::optional<std::vector<uint8_t>>& key) {
+  if (!key || key->size() < 4) return std::nullopt;
+  return static_cast<int16_t>((static_cast<uint16_t>((*key)[2]) << 8) | (*key)[3]);
 }
 
 // nullopt for anything but well-framed, CRC-valid, uncompressed batches at
@@ -75,16 +104,21 @@ std::optional<std::vector<Entry>> decode_entries(const protocol::Records& record
       if (next && batch.header.base_offset != *next) return std::nullopt;
       if (!next) *base_offset = batch.header.base_offset;
       next = batch.header.base_offset;
+      Entry e;
+      e.epoch = batch.header.partition_leader_epoch;
+      e.control = batch.header.is_control();
       for (const auto& rec : protocol::decode_records(batch)) {
         if (batch.header.base_offset + rec.offset_delta != *next) return std::nullopt;
-        Entry e;
-        e.epoch = batch.header.partition_leader_epoch;
-        e.control = batch.header.is_control();
-        if (rec.value) e.data.assign(rec.value->begin(), rec.value->end());
-        out.push_back(std::move(e));
+        if (e.control) {
+          auto type = control_type_of(rec.key);
+          if (!type || (!e.records.empty() && *type != e.control_type)) return std::nullopt;
+          e.control_type = *type;
+        }
+        e.records.emplace_back(rec.value ? std::string(rec.value->begin(), rec.value->end()) : std::string());
         ++*next;
       }
-      if (*next != batch.header.next_offset()) return std::nullopt;
+      if (*next != batch.header.next_offset() || e.records.empty()) return std::nullopt;
+      out.push_back(std::move(e));
     }
   } catch (const std::exception&) {  // DecodeError: compressed or malformed records
     return std::nullopt;
@@ -103,16 +137,16 @@ protocol::Uuid metadata_topic_id() {
 // ---- Vote ----
 
 std::optional<protocol::VoteRequest> to_wire(const VoteRequest& m, const RequestContext& ctx) {
-  if (m.pre_vote) return std::nullopt;
   using W = protocol::VoteRequest;
   W w;
   w.cluster_id = ctx.cluster_id;
   w.voter_id = ctx.destination;
   W::TopicData::PartitionData p;
-  p.candidate_epoch = m.candidate_epoch;
+  p.candidate_epoch = m.pre_vote ? m.candidate_epoch - 1 : m.candidate_epoch;
   p.candidate_id = m.candidate_id;
   p.last_offset_epoch = m.last_offset_epoch;
   p.last_offset = m.last_offset;
+  p.pre_vote = m.pre_vote;
   w.topics = metadata_topics<W::TopicData::PartitionData, W::TopicData>(p);
   return w;
 }
@@ -122,7 +156,8 @@ std::optional<VoteRequest> from_wire(const protocol::VoteRequest& w) {
   const auto* p = single_metadata_partition<W::TopicData::PartitionData>(w.topics);
   if (p == nullptr) return std::nullopt;
   VoteRequest m;
-  m.candidate_epoch = p->candidate_epoch;
+  m.pre_vote = p->pre_vote;
+  m.candidate_epoch = m.pre_vote ? p->candidate_epoch + 1 : p->candidate_epoch;
   m.candidate_id = p->candidate_id;
   m.last_offset_epoch = p->last_offset_epoch;
   m.last_offset = p->last_offset;
@@ -250,6 +285,7 @@ protocol::FetchRequest to_wire(const FetchRequest& m, NodeId replica_id, const R
   w.cluster_id = ctx.cluster_id;
   w.replica_id = replica_id;              // v < 15
   w.replica_state.replica_id = replica_id;  // v15+
+  w.max_wait_ms = static_cast<int32_t>(m.max_wait_ms);
   W::FetchTopic t;
   t.topic = kMetadataTopic;  // v < 13
   t.topic_id = metadata_topic_id();
@@ -281,6 +317,7 @@ std::optional<FetchRequest> from_wire(const protocol::FetchRequest& w) {
   FetchRequest m;
   m.current_leader_epoch = found->current_leader_epoch;
   m.replica_id = fetch_replica_id(w);
+  m.max_wait_ms = std::max<int64_t>(0, w.max_wait_ms);
   m.fetch_offset = found->fetch_offset;
   m.last_fetched_epoch = found->last_fetched_epoch;
   return m;
@@ -302,6 +339,10 @@ protocol::FetchResponse to_wire(const FetchResponse& m) {
   }
   p.current_leader.leader_id = m.leader_id;
   p.current_leader.leader_epoch = m.leader_epoch;
+  if (m.snapshot_id) {
+    p.snapshot_id.end_offset = m.snapshot_id->offset;
+    p.snapshot_id.epoch = m.snapshot_id->epoch;
+  }
   p.records = encode_entries(m.base_offset, m.records);
   t.partitions.push_back(std::move(p));
   w.responses.push_back(std::move(t));
@@ -327,6 +368,9 @@ std::optional<FetchResponse> from_wire(const protocol::FetchResponse& w, Offset 
   m.high_watermark = found->high_watermark;
   if (found->diverging_epoch.epoch != -1 || found->diverging_epoch.end_offset != -1) {
     m.diverging_epoch = OffsetAndEpoch{found->diverging_epoch.end_offset, found->diverging_epoch.epoch};
+  }
+  if (found->snapshot_id.end_offset != -1 || found->snapshot_id.epoch != -1) {
+    m.snapshot_id = OffsetAndEpoch{found->snapshot_id.end_offset, found->snapshot_id.epoch};
   }
   m.base_offset = fetch_offset;
   auto entries = decode_entries(found->records, &m.base_offset);

@@ -53,5 +53,29 @@ TEST(RaftSimTest, GrantingTwoVotesInOneEpochIsCaught) {
   }
 }
 
+TEST(RaftSimTest, ASnapshotThatDiffersFromTheStateAtItsOffsetIsCaught) {
+  int caught = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    SimOptions o;
+    o.seed = seed;
+    o.corrupt_snapshots = true;
+    auto r = run_simulation(o);
+    caught += !r.ok && r.failure.find("snapshot") != std::string::npos;
+  }
+  EXPECT_EQ(caught, 20);
+}
+
+TEST(RaftSimTest, LaggingAndEmptyNodesCatchUpBySnapshot) {
+  int64_t fetched = 0;
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    SimOptions o;
+    o.seed = seed;
+    auto r = run_simulation(o);
+    ASSERT_TRUE(r.ok) << "seed " << seed << ": " << r.failure;
+    fetched += r.snapshots_loaded;
+  }
+  EXPECT_GT(fetched, 50);
+}
+
 }  // namespace
 }  // namespace samsa::raft::sim

@@ -57,10 +57,21 @@ TEST(RaftWire, VoteRoundTripsAtEveryVersion) {
   }
 }
 
-TEST(RaftWire, PreVoteIsNotSentAsARealVote) {
-  // Vote's schema has no PreVote field yet; sending one would be a real vote.
-  static_assert(w::kVoteMaxVersion < 2, "Vote v2 exists now: map PreVote and round-trip it");
-  EXPECT_FALSE(w::to_wire(VoteRequest{7, 2, 6, 1234, true}, kCtx));
+TEST(RaftWire, PreVoteTravelsAtV2WithTheCurrentEpoch) {
+  static_assert(w::kVoteMaxVersion >= w::kPreVoteMinVersion);
+  VoteRequest pre{7, 2, 6, 1234, true};  // would stand in epoch 7: currently in 6
+  auto wreq = w::to_wire(pre, kCtx);
+  ASSERT_TRUE(wreq);
+  // KIP-996: the request carries the sender's current epoch and PreVote.
+  EXPECT_EQ(wreq->topics[0].partitions[0].candidate_epoch, 6);
+  EXPECT_TRUE(wreq->topics[0].partitions[0].pre_vote);
+  auto back = w::from_wire(through_bytes(*wreq, w::kPreVoteMinVersion));
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(same_vote(*back, pre));
+  // Below v2 the flag does not exist on the wire.
+  auto v1 = w::from_wire(through_bytes(*wreq, 1));
+  ASSERT_TRUE(v1);
+  EXPECT_FALSE(v1->pre_vote);
 }
 
 TEST(RaftWire, QuorumEpochRoundTripsAtEveryVersion) {
@@ -88,7 +99,7 @@ TEST(RaftWire, QuorumEpochRoundTripsAtEveryVersion) {
 }
 
 TEST(RaftWire, FetchRoundTripsAtEveryVersion) {
-  FetchRequest req{4, 2, 100, 3};
+  FetchRequest req{4, 2, 100, 3, 500};
   FetchResponse resp;
   resp.error = RaftError::kNone;
   resp.leader_epoch = 4;
@@ -96,7 +107,8 @@ TEST(RaftWire, FetchRoundTripsAtEveryVersion) {
   resp.high_watermark = 98;
   resp.diverging_epoch = OffsetAndEpoch{97, 3};
   resp.base_offset = 100;
-  resp.records = {{4, true, "leader-change"}, {4, false, "a"}, {4, false, std::string("\0b", 2)}};
+  resp.records = {{4, true, 2, {"leader-change"}}, {4, false, 0, {"a", "b", "c"}},
+                  {4, false, 0, {std::string("\0b", 2)}}};
   FetchResponse empty;
   empty.leader_epoch = 4;
   empty.leader_id = 1;
@@ -111,6 +123,7 @@ TEST(RaftWire, FetchRoundTripsAtEveryVersion) {
     EXPECT_EQ(back->replica_id, 2);
     EXPECT_EQ(back->fetch_offset, 100);
     EXPECT_EQ(back->last_fetched_epoch, 3);
+    EXPECT_EQ(back->max_wait_ms, 500);
 
     for (const FetchResponse& m : {resp, empty}) {
       std::shared_ptr<std::vector<uint8_t>> keep;
@@ -133,7 +146,7 @@ TEST(RaftWire, FetchResponseGoldenFields) {
   resp.leader_id = 2;
   resp.diverging_epoch = OffsetAndEpoch{41, 6};
   resp.base_offset = 50;
-  resp.records = {{7, false, "x"}, {8, true, "y"}};
+  resp.records = {{7, false, 0, {"x", "x2", "x3"}}, {8, true, 2, {"y"}}};
   auto wr = w::to_wire(resp);
   ASSERT_EQ(wr.responses.size(), 1u);
   EXPECT_EQ(wr.responses[0].topic_id, w::metadata_topic_id());
@@ -143,14 +156,19 @@ TEST(RaftWire, FetchResponseGoldenFields) {
   EXPECT_EQ(p.diverging_epoch.end_offset, 41);
   EXPECT_EQ(p.current_leader.leader_id, 2);
   EXPECT_EQ(p.current_leader.leader_epoch, 8);
-  // Records are Kafka v2 batches: one per entry, offsets 50 and 51, the
-  // entry's epoch as partition leader epoch, the control bit on the second.
+  // Records are Kafka v2 batches: one per entry (3 records at 50-52, then
+  // 53), the entry's epoch as partition leader epoch, the control bit on the
+  // second, whose record key is Kafka's control key {0, type 2}.
   auto split = protocol::split_batches(p.records.bytes(), true);
   ASSERT_EQ(split.batches.size(), 2u);
   EXPECT_EQ(split.batches[0].header.base_offset, 50);
+  EXPECT_EQ(split.batches[0].header.next_offset(), 53);
   EXPECT_EQ(split.batches[0].header.partition_leader_epoch, 7);
   EXPECT_FALSE(split.batches[0].header.is_control());
-  EXPECT_EQ(split.batches[1].header.base_offset, 51);
+  EXPECT_EQ(split.batches[1].header.base_offset, 53);
+  auto control = protocol::decode_records(split.batches[1]);
+  ASSERT_EQ(control.size(), 1u);
+  EXPECT_EQ(control[0].key, (std::vector<uint8_t>{0, 0, 0, 2}));
   EXPECT_EQ(split.batches[1].header.partition_leader_epoch, 8);
   EXPECT_TRUE(split.batches[1].header.is_control());
   EXPECT_TRUE(protocol::verify_crc(split.batches[1].bytes));
@@ -162,7 +180,7 @@ TEST(RaftWire, FetchResponseGoldenFields) {
 TEST(RaftWire, RejectsWhatRaftCannotActOn) {
   // A corrupted batch (CRC mismatch) is not handed to consensus.
   FetchResponse resp;
-  resp.records = {{1, false, "abc"}};
+  resp.records = {{1, false, 0, {"abc"}}};
   auto wr = w::to_wire(resp);
   std::vector<uint8_t> bytes(wr.responses[0].partitions[0].records.bytes().begin(),
                              wr.responses[0].partitions[0].records.bytes().end());
@@ -178,7 +196,7 @@ TEST(RaftWire, RejectsWhatRaftCannotActOn) {
   EXPECT_FALSE(w::from_wire(vr));
   // Non-contiguous batches.
   FetchResponse gap;
-  gap.records = {{1, false, "a"}};
+  gap.records = {{1, false, 0, {"a"}}};
   auto g = w::to_wire(gap);
   std::vector<uint8_t> two(g.responses[0].partitions[0].records.bytes().begin(),
                            g.responses[0].partitions[0].records.bytes().end());
@@ -187,6 +205,51 @@ TEST(RaftWire, RejectsWhatRaftCannotActOn) {
   two.insert(two.end(), second.begin(), second.end());
   g.responses[0].partitions[0].records = protocol::Records::copy_of(two);
   EXPECT_FALSE(w::from_wire(g, 0));
+}
+
+TEST(RaftWire, FetchSnapshotRoundTripsAtEveryVersion) {
+  FetchSnapshotRequest req{6, 3, OffsetAndEpoch{120, 5}, 64, 1000};
+  FetchSnapshotResponse resp{RaftError::kNone, 6, 1, OffsetAndEpoch{120, 5}, 300, 64, std::string("\0chunk", 6)};
+  for (int16_t v = w::kFetchSnapshotMinVersion; v <= w::kFetchSnapshotMaxVersion; ++v) {
+    auto back = w::from_wire(through_bytes(w::to_wire(req, 3, kCtx), v));
+    ASSERT_TRUE(back) << "v" << v;
+    EXPECT_EQ(back->current_leader_epoch, 6);
+    EXPECT_EQ(back->replica_id, 3);
+    EXPECT_EQ(back->snapshot_id, (OffsetAndEpoch{120, 5}));
+    EXPECT_EQ(back->position, 64);
+    EXPECT_EQ(back->max_bytes, 1000);
+    std::shared_ptr<std::vector<uint8_t>> keep;
+    auto r = w::from_wire(through_bytes(w::to_wire(resp), v, &keep));
+    ASSERT_TRUE(r) << "v" << v;
+    EXPECT_EQ(r->error, RaftError::kNone);
+    EXPECT_EQ(r->leader_epoch, 6);
+    EXPECT_EQ(r->leader_id, 1);
+    EXPECT_EQ(r->snapshot_id, (OffsetAndEpoch{120, 5}));
+    EXPECT_EQ(r->size, 300);
+    EXPECT_EQ(r->position, 64);
+    EXPECT_EQ(r->bytes, resp.bytes);
+  }
+  // Fetch's SnapshotId (a tagged field) tells the follower to fetch one.
+  FetchResponse f;
+  f.snapshot_id = OffsetAndEpoch{120, 5};
+  for (int16_t v = w::kFetchMinVersion; v <= w::kFetchMaxVersion; ++v) {
+    std::shared_ptr<std::vector<uint8_t>> keep;
+    auto r = w::from_wire(through_bytes(w::to_wire(f), v, &keep), 0);
+    ASSERT_TRUE(r) << "v" << v;
+    EXPECT_EQ(r->snapshot_id, f.snapshot_id) << "v" << v;
+  }
+}
+
+TEST(RaftWire, LeaderChangeValueIsKafkasLeaderChangeMessage) {
+  std::string value = w::encode_leader_change(2, {1, 2, 3}, {2, 3});
+  auto m = w::decode_leader_change(value);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->version, 0);
+  EXPECT_EQ(m->leader_id, 2);
+  ASSERT_EQ(m->voters.size(), 3u);
+  EXPECT_EQ(m->voters[2].voter_id, 3);
+  ASSERT_EQ(m->granting_voters.size(), 2u);
+  EXPECT_EQ(m->granting_voters[0].voter_id, 2);
 }
 
 }  // namespace

@@ -6,10 +6,19 @@
 // Threading: not thread-safe. One thread owns the client and calls poll(),
 // handle() and append(); the dependencies are called only from inside those.
 //
+// Responses are not always sent from inside the handle() of their request:
+// the leader holds a Fetch that has nothing new (long-poll, up to its
+// max_wait_ms) and answers it later from poll(), append() or handle() of
+// another message. The owner must call poll() at least every few ms (or
+// when woken) for the wait to end on time.
+//
 // High watermark: not persisted (as in Kafka). After a restart it is 0 until
 // the leader reports one; within a process lifetime it never goes backwards.
 #include <map>
+#include <string>
+#include <vector>
 
+#include "samsa/raft/consensus/quorum_info.h"
 #include "samsa/raft/consensus/raft_config.h"
 #include "samsa/raft/consensus/raft_io.h"
 #include "samsa/raft/consensus/role_states.h"
@@ -27,8 +36,27 @@ class RaftClient {
   void poll();
   // One inbound request or response.
   void handle(const RaftMessage& message);
-  // Leader only: appends a client entry in the current epoch; nullopt if not leader.
-  std::optional<Offset> append(std::string data);
+  // Leader only: appends `records` as one entry (one batch, records.size()
+  // offsets) in the current epoch and returns its BASE offset (the offset of
+  // its first record); nullopt if not leader or `records` is empty. The
+  // entry is committed once high_watermark() > base + records.size() - 1.
+  std::optional<Offset> append(std::vector<std::string> records);
+
+  // Stores a snapshot of the state below `id.offset` (`content` is opaque:
+  // the server passes Kafka .checkpoint bytes) and trims the log below it.
+  // REQUIRES id.offset a batch boundary (the end of an entry the owner
+  // applied). False, and nothing done, unless id.offset <= high_watermark(),
+  // id.epoch is the epoch of the entry ending there, and `id` is newer than
+  // the latest snapshot and the log start.
+  bool create_snapshot(OffsetAndEpoch id, std::string content);
+  // The snapshot this follower fetched from the leader and reset its log to
+  // since the last call (then cleared): the owner must replace its state by
+  // the snapshot's content (log.read_snapshot(id)) before it applies entries
+  // from id.offset on.
+  std::optional<OffsetAndEpoch> take_loaded_snapshot();
+
+  // Leader only (nullopt otherwise): the quorum as DescribeQuorum reports it.
+  std::optional<QuorumInfo> quorum_info() const;
 
   Role role() const;
   Epoch epoch() const { return election_.epoch; }
@@ -50,7 +78,7 @@ class RaftClient {
   // A message said (epoch, leader): move to it if it is news.
   void observe_leader(Epoch epoch, NodeId leader);
   struct InFlight {
-    enum Kind { kPreVote, kVote, kFetch, kQuorumEpoch } kind;
+    enum Kind { kPreVote, kVote, kFetch, kQuorumEpoch, kFetchSnapshot } kind;
     Epoch epoch;
     int64_t sent_ms;
   };
@@ -77,6 +105,22 @@ class RaftClient {
   void on_fetch_request(const RaftMessage& m, const FetchRequest& r);
   void on_fetch_response(const RaftMessage& m, const FetchResponse& r);
   void send_fetch(NodeId to);
+  // The answer to a fetch this node cannot serve from its log as it is (not
+  // the leader of the fetcher's epoch, or a diverging fetcher); nullopt if
+  // it can.
+  std::optional<FetchResponse> reject_fetch(const FetchRequest& r) const;
+  // Leader: entries from the fetch offset and the high watermark.
+  FetchResponse serve_fetch(NodeId from, const FetchRequest& r);
+  void advance_leader_high_watermark();
+  // Answers the parked fetches that have news (entries, a high watermark the
+  // fetcher has not been told), whose wait is over, or that this node can no
+  // longer serve (it stopped leading).
+  void complete_parked_fetches();
+
+  // Snapshots (raft_client_snapshot.cc).
+  void send_fetch_snapshot(NodeId to);
+  void on_fetch_snapshot_request(const RaftMessage& m, const FetchSnapshotRequest& r);
+  void on_fetch_snapshot_response(const RaftMessage& m, const FetchSnapshotResponse& r);
 
   RaftConfig config_;
   Time& time_;
@@ -90,6 +134,14 @@ class RaftClient {
   Offset high_watermark_ = 0;
   int64_t next_correlation_ = 1;
   std::map<int64_t, InFlight> in_flight_;
+  // Fetch long-poll: fetches the leader holds until something changes.
+  struct ParkedFetch {
+    RaftMessage request;
+    FetchRequest fetch;
+    int64_t deadline_ms;
+  };
+  std::vector<ParkedFetch> parked_fetches_;
+  std::optional<OffsetAndEpoch> loaded_snapshot_;
 };
 
 }  // namespace samsa::raft

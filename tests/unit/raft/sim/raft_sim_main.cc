@@ -3,6 +3,7 @@
 //   raft_sim --seeds N [--first S]  seeds S..S+N-1 (S defaults to 1)
 //   --trace                      role changes and faults to stderr
 //   --grant-multiple-votes       the deliberately broken rule
+//   --corrupt-snapshots          nodes store wrong snapshots (the checker must fail)
 // Exit status 0 iff every seed passed. Each failure prints its seed.
 #include <cstdio>
 #include <cstdlib>
@@ -30,14 +31,15 @@ int main(int argc, char** argv) {
     else if (a == "--voters") base.voters = static_cast<int>(value());
     else if (a == "--trace") base.trace = true;
     else if (a == "--grant-multiple-votes") base.grant_multiple_votes = true;
+    else if (a == "--corrupt-snapshots") base.corrupt_snapshots = true;
     else {
       std::fprintf(stderr, "usage: %s [--seed N | --seeds N [--first S]] [--voters N] [--trace] "
-                           "[--grant-multiple-votes]\n", argv[0]);
+                           "[--grant-multiple-votes] [--corrupt-snapshots]\n", argv[0]);
       return 2;
     }
   }
   uint64_t failed = 0;
-  int64_t leaders = 0, committed = 0, crashes = 0, partitions = 0;
+  int64_t leaders = 0, committed = 0, crashes = 0, partitions = 0, snapshots = 0;
   for (uint64_t seed = first; seed < first + count; ++seed) {
     SimOptions o = base;
     o.seed = seed;
@@ -46,16 +48,17 @@ int main(int argc, char** argv) {
     committed += r.committed;
     crashes += r.crashes;
     partitions += r.partitions;
+    snapshots += r.snapshots_loaded;
     if (!r.ok) {
       ++failed;
       std::printf("FAILED seed %llu: %s (replay: --seed %llu)\n", static_cast<unsigned long long>(seed),
                   r.failure.c_str(), static_cast<unsigned long long>(seed));
     }
   }
-  std::printf("%llu seeds, %llu failed; leaders elected %lld, entries committed %lld, crashes %lld, "
-              "partitions %lld\n",
+  std::printf("%llu seeds, %llu failed; leaders elected %lld, offsets committed %lld, crashes %lld, "
+              "partitions %lld, snapshots fetched %lld\n",
               static_cast<unsigned long long>(count), static_cast<unsigned long long>(failed),
               static_cast<long long>(leaders), static_cast<long long>(committed), static_cast<long long>(crashes),
-              static_cast<long long>(partitions));
+              static_cast<long long>(partitions), static_cast<long long>(snapshots));
   return failed == 0 ? 0 : 1;
 }

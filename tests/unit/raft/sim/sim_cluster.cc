@@ -1,6 +1,8 @@
 #include "sim_cluster.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 #include <limits>
 #include <map>
 #include <memory>
@@ -12,6 +14,7 @@
 #include "samsa/raft/consensus/memory_log.h"
 #include "samsa/raft/consensus/raft_client.h"
 #include "sim_invariants.h"
+#include "sim_state.h"
 #include "sim_support.h"
 
 namespace samsa::raft::sim {
@@ -47,6 +50,7 @@ struct Node {
   std::unique_ptr<SimChannel> channel;
   std::unique_ptr<SimRandom> random;
   std::unique_ptr<RaftClient> client;  // null while down
+  SimState state;                      // what the node applied (reset at restart)
   int64_t restart_ms = 0;
   Role last_role = Role::kUnattached;
   Epoch last_epoch = -1;
@@ -66,21 +70,23 @@ class Cluster {
     config_.fetch_timeout_ms = 200;
     config_.request_timeout_ms = 100;
     config_.retry_backoff_ms = 10;
-    config_.fetch_idle_backoff_ms = 10;
+    config_.fetch_max_wait_ms = 50;
     // Small batches often: replication then stops between an old epoch's
     // tail and the new leader's first entry (Raft's "figure 8" window).
     config_.fetch_max_entries = static_cast<size_t>(rng_.chance(0.5) ? 1 + rng_.next(3) : 1 + rng_.next(16));
     config_.test_only_grant_multiple_votes = o.grant_multiple_votes;
+    // Tiny snapshot chunks: a snapshot takes several FetchSnapshot rounds.
+    config_.fetch_snapshot_max_bytes = static_cast<int32_t>(8 + rng_.next(40));
+    // Often enough that lagging nodes meet trimmed logs; rarely enough that
+    // a snapshot transfer completes before the leader's next-but-one.
+    snapshot_every_ = 16 + rng_.next(112);
     for (int i = 1; i <= voters + o.observers; ++i) {
       auto n = std::make_unique<Node>();
       n->id = i;
       n->voter = i <= voters;
       n->channel = std::make_unique<SimChannel>(*this);
       n->random = std::make_unique<SimRandom>(rng_.next_u64());
-      NodeId id = n->id;
-      n->log.on_truncate = [this, id](Offset offset) {
-        checker_.on_truncate(time_.now_ms(), id, node(id).log, offset);
-      };
+      watch_log(*n);
       nodes_.push_back(std::move(n));
     }
     drop_rate_ = static_cast<double>(rng_.next(15)) / 100.0;
@@ -95,12 +101,30 @@ class Cluster {
 
  private:
   Node& node(NodeId id) { return *nodes_[static_cast<size_t>(id - 1)]; }
+  void watch_log(Node& n) {
+    NodeId id = n.id;
+    n.log.on_truncate = [this, id](Offset offset) {
+      checker_.on_truncate(time_.now_ms(), id, node(id).log, offset);
+    };
+    n.log.on_reset = [this, id](OffsetAndEpoch snapshot) { checker_.on_reset(id, snapshot); };
+  }
+  // The node's state machine starts from its latest snapshot, as a server's
+  // does at start-up.
+  static SimState load_latest_snapshot(const MemoryLog& log) {
+    auto id = log.latest_snapshot();
+    if (!id) return SimState{};
+    auto st = SimState::decode(*log.read_snapshot(*id));
+    if (!st) throw std::logic_error("unreadable snapshot");
+    return *st;
+  }
   void start(Node& n) {
     RaftConfig c = config_;
     c.node_id = n.id;
     n.client = std::make_unique<RaftClient>(c, time_, *n.random, *n.channel, n.log, n.store);
+    n.state = load_latest_snapshot(n.log);
     checker_.on_restart(n.id);
   }
+  void apply_and_snapshot(Node& n);
   bool linked(NodeId a, NodeId b) const { return group_.empty() || group_.at(a) == group_.at(b); }
   void step();
   void inject_faults();
@@ -125,6 +149,7 @@ class Cluster {
   double partition_rate_ = 0;  // per step, while healed
   int64_t max_delay_ms_ = 1;
   int64_t next_value_ = 0;
+  int64_t snapshot_every_ = 0;  // offsets applied between a node's snapshots
   SimResult result_;
 };
 
@@ -152,6 +177,15 @@ void Cluster::crash(Node& n, int64_t max_down_ms) {
   int64_t now = time_.now_ms();
   n.client.reset();
   n.log.crash();
+  // Now and then an observer comes back with an empty disk (a new broker):
+  // it must catch up, from the leader's snapshot when the log was trimmed.
+  // (A voter may not: its vote and acked entries must survive.)
+  if (!n.voter && rng_.chance(0.3)) {
+    n.log = MemoryLog{};
+    n.store = SimQuorumStateStore{};
+    watch_log(n);
+    checker_.on_wipe(n.id);
+  }
   n.restart_ms = now + 10 + rng_.next(max_down_ms);
   ++result_.crashes;
   if (options_.trace) fmt::print(stderr, "t={} crash node {}\n", now, n.id);
@@ -221,8 +255,36 @@ void Cluster::trace_roles() {
 
 void Cluster::check() {
   std::vector<NodeView> views;
-  for (auto& n : nodes_) views.push_back(NodeView{n->id, n->voter, n->client.get(), &n->log});
+  for (auto& n : nodes_)
+    views.push_back(NodeView{n->id, n->voter, n->client.get(), &n->log, n->client ? &n->state : nullptr});
   checker_.check(time_.now_ms(), views);
+}
+
+void Cluster::apply_and_snapshot(Node& n) {
+  // A snapshot fetched from the leader replaces the state (the server's
+  // MetadataListener::handle_load_snapshot).
+  if (auto id = n.client->take_loaded_snapshot()) {
+    auto st = SimState::decode(*n.log.read_snapshot(*id));
+    if (!st) throw std::logic_error("unreadable fetched snapshot");
+    n.state = *st;
+    ++result_.snapshots_loaded;
+  }
+  // Apply what is committed, entry by entry (handle_commit).
+  Offset hw = n.client->high_watermark();
+  const auto& batches = n.log.batches();
+  auto it = std::lower_bound(batches.begin(), batches.end(), n.state.applied,
+                             [](const MemoryLog::Batch& b, Offset o) { return b.base < o; });
+  for (; it != batches.end() && it->end() <= hw; ++it) {
+    if (it->base != n.state.applied) throw std::logic_error("applied state is not at a batch of the log");
+    n.state.apply(*it);
+  }
+  // Every node snapshots its own state now and then and trims its log.
+  Offset last = n.log.latest_snapshot() ? n.log.latest_snapshot()->offset : 0;
+  if (n.state.applied - last >= snapshot_every_) {
+    SimState snap = n.state;
+    if (options_.corrupt_snapshots) ++snap.records;
+    n.client->create_snapshot(OffsetAndEpoch{n.state.applied, n.state.last_epoch}, snap.encode());
+  }
 }
 
 void Cluster::step() {
@@ -247,11 +309,16 @@ void Cluster::step() {
   for (auto& n : nodes_) {
     if (!n->client) continue;
     n->client->poll();
+    apply_and_snapshot(*n);
     // The leader's state machine writes continuously, with back-pressure (as
     // a controller has): at most 32 uncommitted entries.
     if (n->client->role() == Role::kLeader && n->log.end_offset() - n->client->high_watermark() < 32 &&
-        rng_.chance(0.4))
-      n->client->append(std::to_string(++next_value_));
+        rng_.chance(0.4)) {
+      // A controller write is a batch of 1..4 records (one entry).
+      std::vector<std::string> records;
+      for (int64_t i = 1 + rng_.next(4); i > 0; --i) records.push_back(std::to_string(++next_value_));
+      n->client->append(std::move(records));
+    }
   }
   if (options_.trace) trace_roles();
   check();
@@ -274,8 +341,8 @@ SimResult Cluster::run() {
     step();
     const auto& committed = checker_.committed();
     for (; !target && scanned < committed.size(); ++scanned)
-      if (!committed[scanned].control && std::stoll(committed[scanned].data) > value_at_heal)
-        target = static_cast<Offset>(scanned) + 1;
+      if (!committed[scanned].entry.control && std::stoll(committed[scanned].entry.records[0]) > value_at_heal)
+        target = committed[scanned].end();
     if (!target) continue;
     live = true;
     for (auto& n : nodes_) live = live && (!n->client || n->client->high_watermark() >= *target);
@@ -296,7 +363,7 @@ SimResult Cluster::run() {
                                          : "no entry written after it was committed",
                                   options_.liveness_bound_ms);
   result_.leaders_elected = checker_.leaders_elected();
-  result_.committed = static_cast<int64_t>(checker_.committed().size());
+  result_.committed = checker_.committed_end();
   return result_;
 }
 

@@ -16,6 +16,7 @@ struct SimOptions {
   int64_t fault_phase_ms = 3000;    // faults happen only in this phase
   int64_t liveness_bound_ms = 4000; // after healing, a new entry must commit by then
   bool grant_multiple_votes = false;  // the deliberately broken rule
+  bool corrupt_snapshots = false;     // nodes snapshot a state one record off (the checker must see it)
   bool trace = false;                 // print role changes and faults to stderr
 };
 
@@ -23,9 +24,10 @@ struct SimResult {
   bool ok = true;
   std::string failure;  // what broke, and when
   int64_t leaders_elected = 0;
-  int64_t committed = 0;  // committed entries at the end
+  int64_t committed = 0;  // committed offsets (records) at the end
   int64_t crashes = 0;
   int64_t partitions = 0;
+  int64_t snapshots_loaded = 0;  // snapshots fetched from a leader (a lagging or empty node)
 };
 
 SimResult run_simulation(const SimOptions& options);

@@ -8,10 +8,15 @@
 //     lifetime. Like Kafka, the HW is not persisted: a restarted node starts
 //     at 0 and learns it again from the leader; that reset is allowed.
 //  4. Below its HW, every node's log equals the committed log (the union of
-//     all prefixes any node has reported committed).
+//     all prefixes any node has reported committed), batch for batch; a HW
+//     is always a batch boundary.
 //  5. No flushed committed entry is ever truncated away, and every committed
 //     entry is flushed on a majority of voters at all times.
 //  6. Observers never vote, pre-vote, stand or lead.
+//  7. Every node's applied state equals the state built from the committed
+//     log up to the offset it applied to, and every snapshot a node holds
+//     equals that state at the snapshot's offset (with the epoch of the
+//     committed entry ending there).
 #include <map>
 #include <optional>
 #include <string>
@@ -19,6 +24,7 @@
 
 #include "samsa/raft/consensus/memory_log.h"
 #include "samsa/raft/consensus/raft_client.h"
+#include "sim_state.h"
 
 namespace samsa::raft::sim {
 
@@ -27,6 +33,7 @@ struct NodeView {
   bool voter = false;
   const RaftClient* client = nullptr;  // nullptr while the node is down
   const MemoryLog* log = nullptr;
+  const SimState* state = nullptr;  // what the node applied; nullptr while down
 };
 
 class InvariantChecker {
@@ -37,19 +44,35 @@ class InvariantChecker {
   // Before `log` of node `id` loses [offset, end).
   void on_truncate(int64_t now_ms, NodeId id, const MemoryLog& log, Offset offset);
   void on_restart(NodeId id);
+  // Node `id` (an observer) lost its disk: it starts over from epoch 0.
+  void on_wipe(NodeId id) { last_epoch_.erase(id); }
+  // `log` of node `id` was replaced by snapshot `snapshot`.
+  void on_reset(NodeId id, OffsetAndEpoch snapshot);
 
   bool ok() const { return !violation_.has_value(); }
   const std::string& violation() const { return *violation_; }
-  const std::vector<Entry>& committed() const { return committed_; }
+  // The committed log, batch by batch (bases contiguous from 0).
+  const std::vector<MemoryLog::Batch>& committed() const { return committed_; }
+  Offset committed_end() const { return committed_.empty() ? 0 : committed_.back().end(); }
   int64_t leaders_elected() const { return static_cast<int64_t>(leader_of_epoch_.size()); }
 
  private:
   void fail(int64_t now_ms, const std::string& what);
   void check_node(int64_t now_ms, const NodeView& n);
-  bool holds_committed_prefix(const MemoryLog& log, Offset count, bool flushed_only) const;
+  void check_state(int64_t now_ms, const NodeView& n);
+  void check_snapshot(int64_t now_ms, const NodeView& n);
+  // The state after the committed batch ending at `offset`; nullptr if no
+  // committed batch ends there.
+  const SimState* committed_state_at(Offset offset) const;
+  // Whether `log` holds the whole committed log (flushed, if asked).
+  bool holds_committed_prefix(const MemoryLog& log, bool flushed_only) const;
+  // The committed batch starting at `base`; nullptr if none does.
+  const MemoryLog::Batch* committed_at(Offset base) const;
 
   size_t majority_;
-  std::vector<Entry> committed_;
+  std::vector<MemoryLog::Batch> committed_;
+  std::vector<SimState> states_;  // states_[i]: the state after committed_[i]
+  std::map<NodeId, OffsetAndEpoch> snapshot_checked_;
   std::map<Epoch, NodeId> leader_of_epoch_;
   std::map<NodeId, Epoch> last_epoch_;
   std::map<NodeId, Offset> last_hw_;
