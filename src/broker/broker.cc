@@ -21,7 +21,8 @@
 #include "samsa/broker/request_dispatcher.h"
 #include "samsa/broker/scheduler.h"
 #include "samsa/log/file_cache.h"
-#include "samsa/raft/single_voter_metadata_raft.h"
+#include "samsa/broker/raft_options.h"
+#include "samsa/raft/server/raft_manager.h"
 #include "samsa/net/io_context_pool.h"
 #include "samsa/net/tcp_server.h"
 #include "samsa/util/logging.h"
@@ -75,21 +76,16 @@ MetadataImage Broker::initial_image(const std::string& cluster_id) const {
   return image;
 }
 
-// Starts the metadata quorum and this node's loader, and waits (bounded)
-// until the loader has applied everything committed before start-up, as a
-// Kafka broker waits for metadata catch-up before it serves clients.
-void Broker::start_metadata() {
-  raft::MetadataLogOptions options;
-  options.metadata_dir = config_.metadata_log_dir;
-  options.node_id = config_.node_id;
-  for (const auto& v : config_.controller_quorum_voters) options.voters.push_back(v.id);
-  options.config.segment_bytes = config_.metadata_log_segment_bytes;
-  options.config.segment_ms = config_.metadata_log_segment_ms;
-  options.config.retention_ms = -1;  // snapshots, not retention, bound this log
+// The metadata quorum (a voter on a controller, an observer on a
+// broker-only node), this node's loader and its controller role.
+void Broker::create_metadata() {
+  raft::RaftManagerOptions options = raft_manager_options(config_, cluster_id_);
   options.on_io_error = [this](const std::string& why) {
     fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", config_.metadata_log_dir, why));
   };
-  raft_ = std::make_unique<raft::SingleVoterMetadataRaft>(options);
+  raft_ = std::make_unique<raft::RaftManager>(options);
+  // The controller listener's Raft RPCs reach the quorum of a controller.
+  if (config_.is_controller()) services_.raft = raft_.get();
 
   metadata::MetadataLoaderOptions loader_options;
   loader_options.node_id = config_.node_id;
@@ -112,22 +108,39 @@ void Broker::start_metadata() {
   loader_->set_on_activation([controller_thread, controller](raft::Epoch) {
     controller_thread->post([controller] { controller->ensure_bootstrapped(); });
   });
-
   raft_->register_listener(loader_.get());
+}
+
+// Starts the quorum and waits (bounded) until the loader has applied
+// everything committed before start-up, as a Kafka broker waits for
+// metadata catch-up before it serves clients. The controller listener is
+// open already: the quorum needs it to elect a leader.
+void Broker::start_metadata() {
   raft_->start();
 
-  auto deadline = metadata::MetadataLoader::Clock::now() + kMetadataCatchUpTimeout;
-  if (!loader_->wait_for_leader(deadline))
-    throw std::runtime_error("no metadata quorum leader was found within the start-up timeout");
-  const raft::Offset high_watermark = raft_->high_watermark();
-  if (loader_->wait_until_applied(high_watermark - 1, std::nullopt, deadline) !=
-      metadata::MetadataLoader::WaitResult::kApplied)
-    throw std::runtime_error(fmt::format("the metadata log was not caught up to offset {} within the start-up timeout",
-                                         high_watermark));
-  if (controller_->active()) {
+  using Clock = metadata::MetadataLoader::Clock;
+  const auto deadline = Clock::now() + kMetadataCatchUpTimeout;
+  // The high watermark is known (above 0) once a leader has committed in
+  // the current epoch: every log has its LeaderChange then. A leader from
+  // quorum-state of an earlier run is not enough.
+  for (;;) {
+    const raft::Offset high_watermark = raft_->high_watermark();
+    if (high_watermark > 0 && loader_->applied_offset() >= high_watermark - 1) break;
+    if (Clock::now() >= deadline)
+      throw std::runtime_error(fmt::format(
+          "the metadata log was not caught up within {} s (high watermark {}, applied up to {})",
+          kMetadataCatchUpTimeout.count(), high_watermark, loader_->applied_offset()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // The leader of a new log writes the bootstrap records before this node
+  // registers; announcing the leadership may trail the catch-up slightly.
+  while (raft_->leader().leader_id == config_.node_id) {
     auto bootstrapped = controller_->ensure_bootstrapped();
-    if (auto* error = std::get_if<ControllerError>(&bootstrapped))
+    auto* error = std::get_if<ControllerError>(&bootstrapped);
+    if (!error) break;
+    if (*error != ControllerError::kNotController || Clock::now() >= deadline)
       throw std::runtime_error("writing the bootstrap metadata failed: " + to_api_error(*error).message);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   auto image = services_.metadata.current();
   log()->info("Caught up with the metadata log at offset {} ({} topics)", loader_->applied_offset(),
@@ -271,11 +284,21 @@ void Broker::start() {
   dynamic_config_->add_reconfigurable(cleaner_reconfigurable_);
   controller_thread_ = std::make_unique<util::SerialExecutor>("controller-evt", kBackgroundNice);
   services_.controller_thread = controller_thread_.get();
+  create_metadata();
+  open_listeners();
   start_metadata();
-  register_self();
+  if (config_.is_broker()) register_self();
   start_group_coordinator();
   schedule_log_maintenance();
+  // Clients come in once this node's metadata has caught up.
+  server_->start_accepting();
+  running_ = true;
+  log()->info("[BrokerServer id={}] Transition from STARTING to STARTED", config_.node_id);
+}
 
+// Binds every listener (a taken port fails start-up here) and accepts on
+// the controller listeners at once; the broker listeners accept later.
+void Broker::open_listeners() {
   size_t threads = static_cast<size_t>(std::max(1, config_.num_network_threads));
   pool_ = std::make_unique<net::IoContextPool>(threads);
   net::ConnectionOptions options;
@@ -284,6 +307,7 @@ void Broker::start() {
   options.receive_buffer_bytes = config_.socket_receive_buffer_bytes;
   options.file_transfer = file_transfer_mode();
   server_ = std::make_unique<net::TcpServer>(*pool_, options);
+  controller_server_ = std::make_unique<net::TcpServer>(*pool_, options);
   apply_connection_configs();
   connection_reconfigurable_ = make_connection_limits_reconfigurable(server_->limits());
   dynamic_config_->add_reconfigurable(connection_reconfigurable_);
@@ -307,14 +331,12 @@ void Broker::start() {
     if (l.security_protocol != "PLAINTEXT")
       throw std::runtime_error(fmt::format("Listener {} uses {}; this build serves PLAINTEXT listeners only", l.name,
                                            l.security_protocol));
-    bound_ports_[l.name] = server_->listen(lc);
+    bound_ports_[l.name] = (controller ? controller_server_ : server_)->listen(lc);
     log()->info("Listening on {}://{}:{} ({} listener)", l.name, l.host, bound_ports_[l.name],
                 controller ? "controller" : "broker");
   }
   pool_->start();
-  server_->start_accepting();
-  running_ = true;
-  log()->info("[BrokerServer id={}] Transition from STARTING to STARTED", config_.node_id);
+  controller_server_->start_accepting();
 }
 
 void Broker::fatal_storage_failure(const std::string& reason) {
@@ -328,8 +350,9 @@ void Broker::stop(std::chrono::milliseconds grace) {
   running_ = false;
   log()->info("[BrokerServer id={}] Transition from STARTED to SHUTTING_DOWN", config_.node_id);
   server_->stop_accepting();
+  controller_server_->stop_accepting();
   dynamic_config_->remove_reconfigurable(connection_reconfigurable_.get());
-  size_t left = server_->drain(grace);
+  size_t left = server_->drain(grace) + controller_server_->drain(std::chrono::milliseconds(100));
   if (left > 0) log()->warn("{} connections still open after {} ms; closing them", left, grace.count());
   pool_->stop();
   // The network is quiet: finish the admin work handed over (its replies go
@@ -337,11 +360,12 @@ void Broker::stop(std::chrono::milliseconds grace) {
   controller_thread_.reset();
   services_.controller_thread = nullptr;
   server_.reset();
+  controller_server_.reset();
   pool_.reset();
   scheduler_->stop();
   if (!failed_) loader_->snapshot_now();  // nothing more is written to a failed disk
   try {
-    raft_->close();
+    raft_->stop();
   } catch (const std::exception& e) {
     // Reported through on_io_error; the next start recovers the log.
     log()->error("Closing the metadata log failed: {}", e.what());

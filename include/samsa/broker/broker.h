@@ -25,7 +25,7 @@ enum class FileTransferMode;
 }  // namespace samsa::net
 
 namespace samsa::raft {
-class SingleVoterMetadataRaft;
+class RaftManager;
 }  // namespace samsa::raft
 
 namespace samsa::broker {
@@ -73,6 +73,8 @@ class Broker {
   net::FileTransferMode file_transfer_mode() const;
   void apply_connection_configs();
   MetadataImage initial_image(const std::string& cluster_id) const;
+  void create_metadata();
+  void open_listeners();
   void start_metadata();
   // The combined-node path: the broker role registers through the local
   // active controller. BrokerRegistration/BrokerHeartbeat RPCs
@@ -96,7 +98,7 @@ class Broker {
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<metadata::MetadataLoader> loader_;
-  std::unique_ptr<raft::SingleVoterMetadataRaft> raft_;  // after loader_: stops calling it before it goes
+  std::unique_ptr<raft::RaftManager> raft_;  // after loader_: stops calling it before it goes
   std::unique_ptr<QuorumController> controller_;
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<group::GroupCoordinator> groups_;
@@ -106,7 +108,8 @@ class Broker {
   std::unique_ptr<net::IoContextPool> pool_;
   std::unique_ptr<RequestDispatcher> broker_dispatcher_;
   std::unique_ptr<RequestDispatcher> controller_dispatcher_;
-  std::unique_ptr<net::TcpServer> server_;  // declared after pool_: destroyed first
+  std::unique_ptr<net::TcpServer> server_;  // broker listeners; declared after pool_: destroyed first
+  std::unique_ptr<net::TcpServer> controller_server_;  // controller listeners, open before the quorum starts
   std::map<std::string, uint16_t> bound_ports_;
   bool running_ = false;
   std::function<void(const std::string&)> fatal_handler_;
