@@ -216,12 +216,15 @@ void RaftClient::on_fetch_response(const RaftMessage& m, const FetchResponse& r)
     // Never below our own log start: what lies below is a snapshot of
     // committed entries, which the leader holds too. (Were it to differ, the
     // fetch from the start would be answered with the leader's snapshot.)
-    log_.truncate_to(std::clamp(to, log_.start_offset(), log_.end_offset()));
+    Offset truncate_at = std::clamp(to, log_.start_offset(), log_.end_offset());
+    log_.truncate_to(truncate_at);
+    voters_truncated(truncate_at);
     f->next_fetch_ms = now;
     return;
   }
   if (!r.records.empty() && r.base_offset == log_.end_offset()) {
     log_.append_as_follower(r.records);
+    voters_appended(r.base_offset, r.records);
     // Flushed before the next fetch reports the new end offset to the leader,
     // which counts it toward the high watermark.
     log_.flush();

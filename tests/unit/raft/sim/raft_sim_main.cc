@@ -6,6 +6,8 @@
 //   --corrupt-snapshots          nodes store wrong snapshots (the checker must fail)
 //   --controller / --no-controller  metadata state machine in every / no seed
 //                                (default: a quarter of the seeds, chosen by the seed)
+//   --voter-changes / --no-voter-changes  KIP-853 add/remove of voters in every / no seed
+//                                (default: half the seeds, chosen by the seed)
 // Exit status 0 iff every seed passed. Each failure prints its seed.
 #include <cstdio>
 #include <cstdlib>
@@ -37,14 +39,18 @@ int main(int argc, char** argv) {
     else if (a == "--corrupt-snapshots") base.corrupt_snapshots = true;
     else if (a == "--controller") base.controller = 1;
     else if (a == "--no-controller") base.controller = 0;
+    else if (a == "--voter-changes") base.voter_changes = 1;
+    else if (a == "--no-voter-changes") base.voter_changes = 0;
     else {
       std::fprintf(stderr, "usage: %s [--seed N | --seeds N [--first S]] [--voters N] [--observers N] [--trace] "
-                           "[--grant-multiple-votes] [--corrupt-snapshots] [--controller | --no-controller]\n", argv[0]);
+                           "[--grant-multiple-votes] [--corrupt-snapshots] [--controller | --no-controller] "
+                           "[--voter-changes | --no-voter-changes]\n", argv[0]);
       return 2;
     }
   }
   uint64_t failed = 0;
-  int64_t leaders = 0, committed = 0, crashes = 0, partitions = 0, snapshots = 0, controller = 0, images = 0;
+  int64_t leaders = 0, committed = 0, crashes = 0, partitions = 0, snapshots = 0, controller = 0, images = 0,
+          voter_changes = 0;
   for (uint64_t seed = first; seed < first + count; ++seed) {
     SimOptions o = base;
     o.seed = seed;
@@ -56,6 +62,7 @@ int main(int argc, char** argv) {
     snapshots += r.snapshots_loaded;
     controller += r.controller;
     images += r.images_compared;
+    voter_changes += r.voter_changes;
     if (!r.ok) {
       ++failed;
       std::printf("FAILED seed %llu: %s (replay: --seed %llu)\n", static_cast<unsigned long long>(seed),
@@ -63,10 +70,11 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("%llu seeds, %llu failed; leaders elected %lld, offsets committed %lld, crashes %lld, "
-              "partitions %lld, snapshots fetched %lld; controller seeds %lld, images compared %lld\n",
+              "partitions %lld, snapshots fetched %lld; controller seeds %lld, images compared %lld; voter changes %lld\n",
               static_cast<unsigned long long>(count), static_cast<unsigned long long>(failed),
               static_cast<long long>(leaders), static_cast<long long>(committed), static_cast<long long>(crashes),
               static_cast<long long>(partitions), static_cast<long long>(snapshots),
-              static_cast<long long>(controller), static_cast<long long>(images));
+              static_cast<long long>(controller), static_cast<long long>(images),
+              static_cast<long long>(voter_changes));
   return failed == 0 ? 0 : 1;
 }

@@ -30,14 +30,25 @@ void Cluster::trace_roles() {
 void Cluster::check_isolated_leaders() {
   int64_t now = time_.now_ms();
   for (auto& n : nodes_) {
-    if (!n->client || !n->voter) {
+    if (!n->client) continue;
+    for (auto& v : nodes_)
+      if (v->client && linked(n->id, v->id)) n->last_linked_ms[v->id] = now;
+  }
+  for (auto& n : nodes_) {
+    if (!n->client || !n->client->config().is_voter(n->id)) {
       n->leader_since_ms = n->cut_off_since_ms = -1;
       continue;
     }
+    // Under the voter set the node itself has in force (KIP-853: it changes,
+    // so "a majority" is counted over the fetch-timeout window, as the
+    // leader's check-quorum counts it: voters it could hear from lately).
+    const RaftConfig& c = n->client->config();
     size_t reachable = 0;
-    for (auto& v : nodes_)
-      if (v->voter && v->client && linked(n->id, v->id)) ++reachable;
-    bool cut_off = reachable < config_.majority();
+    for (NodeId v : c.voters) {
+      auto it = n->last_linked_ms.find(v);
+      if (it != n->last_linked_ms.end() && now - it->second <= config_.fetch_timeout_ms) ++reachable;
+    }
+    bool cut_off = reachable < c.majority();
     if (!cut_off) n->cut_off_since_ms = -1;
     else if (n->cut_off_since_ms < 0) n->cut_off_since_ms = now;
     if (n->client->role() != Role::kLeader) {
@@ -48,14 +59,15 @@ void Cluster::check_isolated_leaders() {
       n->leader_since_ms = now;
       n->leader_epoch = n->client->epoch();
     }
-    // Its last fetch from a majority arrives no later than the cut plus the
-    // longest delay of a message already on its way (a crashed voter's last
-    // fetch is still delivered; a duplicate comes up to 4 delays later), or
-    // its election; plus a poll step.
+    // Its last fetch from a voter arrives no later than the link's end plus
+    // the longest delay of a message already on its way (a crashed voter's
+    // last fetch is still delivered; a duplicate comes up to 4 delays
+    // later); a new leader has the fetch timeout's grace; plus a poll step.
     int64_t slack = 5 * max_delay_ms_ + 2 * kStepMs;
-    if (cut_off && now > std::max(n->cut_off_since_ms, n->leader_since_ms) + config_.fetch_timeout_ms + slack) {
+    if (cut_off && now > std::max(n->cut_off_since_ms, n->leader_since_ms + config_.fetch_timeout_ms) + slack) {
       checker_.fail_external(now, fmt::format("leader {} of epoch {} cut off from a majority since t={}ms still leads",
-                                              n->id, n->client->epoch(), n->cut_off_since_ms));
+                                              n->id, n->client->epoch(),
+                                              n->cut_off_since_ms - config_.fetch_timeout_ms));
       return;
     }
   }
@@ -89,7 +101,15 @@ void Cluster::step() {
   }
   for (auto& n : nodes_) {
     if (!n->client) continue;
+    Offset hw_before = n->client->high_watermark();
     n->client->poll();
+    // A leader's HW can move inside poll() alone (a voter removal shrinks
+    // the majority): the checker learns the new commits before the node
+    // applies, snapshots and trims them.
+    if (n->client->high_watermark() != hw_before) {
+      check();
+      if (!checker_.ok()) return;
+    }
     apply_and_snapshot(*n);
     if (n->client->role() != Role::kLeader) {  // not (or no longer) the active controller: revert
       n->controller_epoch = -1;
@@ -97,6 +117,7 @@ void Cluster::step() {
     }
     // The leader's state machine writes continuously, with back-pressure (as
     // a controller has): at most 32 uncommitted entries.
+    if (n->client->role() == Role::kLeader && time_.now_ms() < options_.fault_phase_ms) maybe_change_voters(*n);
     if (n->client->role() == Role::kLeader && n->log.end_offset() - n->client->high_watermark() < 32 &&
         rng_.chance(0.4)) {
       std::vector<std::string> records = next_write(*n);
@@ -140,10 +161,10 @@ SimResult Cluster::run() {
   if (options_.trace)
     for (auto& n : nodes_)
       if (n->client)
-        fmt::print(stderr, "end: node {} {} epoch {} leader {} voted {} log end {} (last epoch {}) hw {}\n", n->id,
+        fmt::print(stderr, "end: node {} {} epoch {} leader {} voted {} log end {} (last epoch {}) hw {} voters {}\n", n->id,
                    role_name(n->client->role()), n->client->epoch(), n->client->leader_id(),
                    n->client->voted_id(), n->log.end_offset(), n->log.last_fetched_epoch(),
-                   n->client->high_watermark());
+                   n->client->high_watermark(), fmt::join(n->client->config().voters, ","));
   if (controller_ && checker_.ok())  // every live node's image, at the end
     for (auto& n : nodes_)
       if (n->client) compare_image(*n);

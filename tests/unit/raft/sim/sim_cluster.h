@@ -21,6 +21,9 @@ struct SimOptions {
   // every node keeps a MetadataImage (sim_metadata.h): -1 in a quarter of
   // the seeds (chosen by the seed), 0 never, 1 always.
   int controller = -1;
+  // KIP-853: the leader adds and removes voters during the fault phase: -1 in
+  // half the seeds (chosen by the seed), 0 never, 1 always.
+  int voter_changes = -1;
   bool trace = false;                 // print role changes and faults to stderr
 };
 
@@ -34,6 +37,7 @@ struct SimResult {
   int64_t snapshots_loaded = 0;  // snapshots fetched from a leader (a lagging or empty node)
   bool controller = false;       // the run used the metadata state machine
   int64_t images_compared = 0;   // node images compared with the committed log's
+  int64_t voter_changes = 0;     // AddRaftVoter/RemoveRaftVoter changes the leader appended
 };
 
 SimResult run_simulation(const SimOptions& options);

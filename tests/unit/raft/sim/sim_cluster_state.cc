@@ -53,7 +53,9 @@ void Cluster::apply_and_snapshot(Node& n) {
   if (n.state.applied - last >= snapshot_every_) {
     SimState snap = n.state;
     if (options_.corrupt_snapshots) ++snap.records;
-    n.client->create_snapshot(OffsetAndEpoch{n.state.applied, n.state.last_epoch}, encode_snapshot(snap, n.image));
+    std::string content = snapshot_with_voters(encode_snapshot(snap, n.image),
+                                               voter_ids(n.client->voters_at(n.state.applied)));
+    n.client->create_snapshot(OffsetAndEpoch{n.state.applied, n.state.last_epoch}, std::move(content));
   }
 }
 
