@@ -105,6 +105,7 @@ void RaftManager::stop() {
   }
   state_cv_.notify_all();
   if (raft_thread_.joinable()) raft_thread_.join();
+  fail_voter_changes();
   network_->close();
   std::deque<std::function<void()>> dropped;
   {
@@ -190,6 +191,7 @@ void RaftManager::after_poll() {
     }
   }
   if (changed) state_cv_.notify_all();
+  poll_voter_changes();
 }
 
 void RaftManager::fail(const std::string& why) {

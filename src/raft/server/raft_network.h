@@ -15,6 +15,7 @@
 
 #include "samsa/net/kafka_client.h"
 #include "samsa/raft/consensus/raft_io.h"
+#include "samsa/raft/consensus/voter_set.h"
 
 namespace samsa::raft {
 
@@ -38,6 +39,9 @@ class RaftNetwork final : public NetworkChannel {
   // The client itself, for requests that are not Raft's (thread-safe).
   net::KafkaClient& client() { return *client_; }
   const std::map<NodeId, net::Endpoint>& voters() const { return voters_; }
+  // KIP-853: voters added through the log are reached at the endpoint their
+  // Voters record names for `listener` (else their first one). Raft thread.
+  void learn_endpoints(const std::vector<Voter>& voters, const std::string& listener);
 
   // Stops the client (requests in flight fail and are not delivered) and
   // answers every waiting inbound request with nullopt.
@@ -47,7 +51,7 @@ class RaftNetwork final : public NetworkChannel {
   void send_request(const RaftMessage& m, const net::Endpoint& to);
 
   const NodeId self_;
-  const std::map<NodeId, net::Endpoint> voters_;
+  std::map<NodeId, net::Endpoint> voters_;
   const std::optional<std::string> cluster_id_;
   std::function<void(RaftMessage)> deliver_;
   std::unique_ptr<net::KafkaClient> client_;
