@@ -12,6 +12,7 @@
 namespace samsa::broker {
 
 struct BrokerConfig;
+class BrokerLifecycleService;
 class ControllerService;
 class DynamicBrokerConfig;
 class PartitionManager;
@@ -33,6 +34,8 @@ struct BrokerServices {
   // Which dynamic broker keys reach the running broker (AlterConfigs asks).
   DynamicBrokerConfig* dynamic_config = nullptr;
   ControllerService* controller = nullptr;  // this node's controller role
+  // BrokerRegistration / BrokerHeartbeat on the controller role; null: not a controller.
+  BrokerLifecycleService* broker_lifecycle = nullptr;
   PartitionManager* partitions = nullptr;
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
   ProducerIdManager* producer_ids = nullptr;  // InitProducerId

@@ -61,5 +61,7 @@ void handle_offset_delete(const RequestContext&, protocol::WireReader&, Responde
 void handle_list_groups(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_groups(const RequestContext&, protocol::WireReader&, Responder);
 void handle_delete_groups(const RequestContext&, protocol::WireReader&, Responder);
+void handle_broker_registration(const RequestContext&, protocol::WireReader&, Responder);
+void handle_broker_heartbeat(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

@@ -8,7 +8,7 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 28> kHandlers = {{
+  static constexpr std::array<ApiHandler, 30> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
       {ApiKey::Produce, 0, 11, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
@@ -39,6 +39,9 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::ListGroups, 0, 5, true, false, &handle_list_groups},
       {ApiKey::DescribeGroups, 0, 5, true, false, &handle_describe_groups},
       {ApiKey::DeleteGroups, 0, 2, true, false, &handle_delete_groups},
+      // KRaft broker lifecycle (KIP-631), answered by the active controller.
+      {ApiKey::BrokerRegistration, 0, 4, false, true, &handle_broker_registration},
+      {ApiKey::BrokerHeartbeat, 0, 1, false, true, &handle_broker_heartbeat},
   }};
   return kHandlers;
 }

@@ -1,0 +1,207 @@
+// The controller side of KIP-631 through the request handlers:
+// BrokerRegistration and BrokerHeartbeat error codes, unfencing, session
+// expiry on a fake clock, and fresh sessions when a controller takes over.
+#include "samsa/broker/broker_lifecycle_service.h"
+
+#include <gtest/gtest.h>
+
+#include "admin_test_fixture.h"
+#include "samsa/broker/features.h"
+#include "samsa/protocol/gen/broker_heartbeat_request.h"
+#include "samsa/protocol/gen/broker_heartbeat_response.h"
+#include "samsa/protocol/gen/broker_registration_request.h"
+#include "samsa/protocol/gen/broker_registration_response.h"
+
+namespace samsa::broker::test {
+namespace {
+
+using protocol::BrokerHeartbeatRequest;
+using protocol::BrokerHeartbeatResponse;
+using protocol::BrokerRegistrationRequest;
+using protocol::BrokerRegistrationResponse;
+using protocol::ErrorCode;
+
+constexpr int16_t kRegistration = 62;
+constexpr int16_t kHeartbeat = 63;
+
+class BrokerLifecycleServiceTest : public AdminTest {
+ protected:
+  BrokerLifecycleServiceTest() {
+    BrokerLifecycleService::Options options;
+    options.session_timeout_ms = 9000;
+    options.now_ms = [this] { return now; };
+    options.active_epoch = [this] { return active_epoch; };
+    lifecycle = std::make_unique<BrokerLifecycleService>(controller, options);
+    services.broker_lifecycle = lifecycle.get();
+  }
+
+  BrokerRegistrationRequest registration(int32_t id, protocol::Uuid incarnation = protocol::Uuid::random()) {
+    BrokerRegistrationRequest r;
+    r.broker_id = id;
+    r.cluster_id = image()->cluster_id;
+    r.incarnation_id = incarnation;
+    BrokerRegistrationRequest::Listener l;
+    l.name = "PLAINTEXT";
+    l.host = "127.0.0.1";
+    l.port = static_cast<uint16_t>(9090 + id);
+    l.security_protocol = 0;
+    r.listeners.push_back(l);
+    for (const auto& f : supported_features()) {
+      BrokerRegistrationRequest::Feature feature;
+      feature.name = f.name;
+      feature.min_supported_version = f.min_level;
+      feature.max_supported_version = f.max_level;
+      r.features.push_back(feature);
+    }
+    r.rack = "rack-a";
+    r.log_dirs = {protocol::Uuid::random()};
+    return r;
+  }
+
+  BrokerRegistrationResponse register_(const BrokerRegistrationRequest& r, int16_t version = 4) {
+    return call<BrokerRegistrationResponse>(kRegistration, version, r, ListenerKind::kController);
+  }
+  BrokerHeartbeatResponse heartbeat(int32_t id, int64_t epoch, int64_t offset, bool want_fence = false,
+                                    bool want_shut_down = false) {
+    BrokerHeartbeatRequest r;
+    r.broker_id = id;
+    r.broker_epoch = epoch;
+    r.current_metadata_offset = offset;
+    r.want_fence = want_fence;
+    r.want_shut_down = want_shut_down;
+    return call<BrokerHeartbeatResponse>(kHeartbeat, 1, r, ListenerKind::kController);
+  }
+
+  int64_t now = 1'000'000;
+  std::optional<int32_t> active_epoch = 1;
+  std::unique_ptr<BrokerLifecycleService> lifecycle;
+};
+
+TEST_F(BrokerLifecycleServiceTest, RegistersThenUnfencesOnceCaughtUp) {
+  auto request = registration(4);
+  auto reply = register_(request);
+  ASSERT_EQ(reply.error_code, 0);
+  const int64_t epoch = reply.broker_epoch;
+  ASSERT_GE(epoch, 0);
+  const BrokerRegistration& b = image()->brokers.at(4);
+  EXPECT_EQ(b.epoch, epoch);
+  EXPECT_TRUE(b.fenced);
+  EXPECT_EQ(b.rack, "rack-a");
+  ASSERT_EQ(b.endpoints.size(), 1u);
+  EXPECT_EQ(b.endpoints[0].port, 9094);
+  EXPECT_EQ(b.endpoints[0].security_protocol, "PLAINTEXT");
+
+  // The same incarnation again (a lost answer): same epoch, nothing written.
+  int commits = controller.commits;
+  auto again = register_(request, 0);
+  EXPECT_EQ(again.error_code, 0);
+  EXPECT_EQ(again.broker_epoch, epoch);
+  EXPECT_EQ(controller.commits, commits);
+
+  auto behind = heartbeat(4, epoch, epoch - 1);
+  EXPECT_EQ(behind.error_code, 0);
+  EXPECT_TRUE(behind.is_fenced);
+  EXPECT_FALSE(behind.is_caught_up);
+  auto caught_up = heartbeat(4, epoch, epoch);
+  EXPECT_EQ(caught_up.error_code, 0);
+  EXPECT_FALSE(caught_up.is_fenced);
+  EXPECT_TRUE(caught_up.is_caught_up);
+  EXPECT_FALSE(image()->brokers.at(4).fenced);
+}
+
+TEST_F(BrokerLifecycleServiceTest, ErrorCodes) {
+  auto first = register_(registration(4));
+  ASSERT_EQ(first.error_code, 0);
+  ASSERT_EQ(heartbeat(4, first.broker_epoch, first.broker_epoch).is_fenced, false);
+
+  // Another incarnation while the first one's session lives.
+  EXPECT_EQ(register_(registration(4)).error_code, protocol::code(ErrorCode::DUPLICATE_BROKER_REGISTRATION));
+  auto wrong_cluster = registration(5);
+  wrong_cluster.cluster_id = "another-cluster";
+  EXPECT_EQ(register_(wrong_cluster).error_code, protocol::code(ErrorCode::INCONSISTENT_CLUSTER_ID));
+  auto no_mv = registration(5);
+  no_mv.features.clear();
+  EXPECT_EQ(register_(no_mv).error_code, protocol::code(ErrorCode::UNSUPPORTED_VERSION));
+
+  EXPECT_EQ(heartbeat(9, 1, 0).error_code, protocol::code(ErrorCode::BROKER_ID_NOT_REGISTERED));
+  auto stale = heartbeat(4, first.broker_epoch - 1, 100);
+  EXPECT_EQ(stale.error_code, protocol::code(ErrorCode::STALE_BROKER_EPOCH));
+  EXPECT_TRUE(stale.is_fenced);
+
+  // Not the active controller (a standby, or no controller role at all).
+  active_epoch.reset();
+  EXPECT_EQ(register_(registration(5)).error_code, protocol::code(ErrorCode::NOT_CONTROLLER));
+  EXPECT_EQ(heartbeat(4, first.broker_epoch, 100).error_code, protocol::code(ErrorCode::NOT_CONTROLLER));
+  EXPECT_TRUE(lifecycle->fence_expired_sessions().empty());
+  services.broker_lifecycle = nullptr;
+  EXPECT_EQ(register_(registration(5)).error_code, protocol::code(ErrorCode::NOT_CONTROLLER));
+  EXPECT_EQ(heartbeat(4, first.broker_epoch, 100).error_code, protocol::code(ErrorCode::NOT_CONTROLLER));
+}
+
+TEST_F(BrokerLifecycleServiceTest, ExpiredSessionsAreFencedAndANewIncarnationMayRegister) {
+  auto first = register_(registration(4));
+  ASSERT_FALSE(heartbeat(4, first.broker_epoch, first.broker_epoch).is_fenced);
+  now += 5000;
+  ASSERT_EQ(heartbeat(1, 11, 100).error_code, 0);  // broker 1 (epoch 11) stays alive
+  now += 5000;  // broker 4: 10 s without a heartbeat
+  EXPECT_EQ(lifecycle->fence_expired_sessions(), (std::vector<int32_t>{4}));
+  EXPECT_TRUE(image()->brokers.at(4).fenced);
+  EXPECT_FALSE(image()->brokers.at(1).fenced);
+  EXPECT_TRUE(lifecycle->fence_expired_sessions().empty());
+
+  // The old session is over: a restarted broker 4 registers with a new epoch.
+  auto second = register_(registration(4));
+  ASSERT_EQ(second.error_code, 0);
+  EXPECT_GT(second.broker_epoch, first.broker_epoch);
+}
+
+TEST_F(BrokerLifecycleServiceTest, ANewActiveControllerGivesEveryBrokerAFreshSession) {
+  auto first = register_(registration(4));
+  ASSERT_FALSE(heartbeat(4, first.broker_epoch, first.broker_epoch).is_fenced);
+  now += 60'000;  // long silence while another node was the controller
+  active_epoch = 2;
+  EXPECT_TRUE(lifecycle->fence_expired_sessions().empty());
+  EXPECT_FALSE(image()->brokers.at(4).fenced);
+  now += 9001;
+  auto fenced = lifecycle->fence_expired_sessions();
+  EXPECT_EQ(fenced, (std::vector<int32_t>{1, 4}));
+}
+
+TEST_F(BrokerLifecycleServiceTest, ControlledShutdownThroughHeartbeats) {
+  unfence_all();
+  auto reg = register_(registration(4));
+  const int64_t epoch = reg.broker_epoch;
+  ASSERT_FALSE(heartbeat(4, epoch, epoch).is_fenced);
+  // Broker 4 leads a partition replicated on 4 and 2.
+  controller.commit([&](const MetadataImage& image) {
+    protocol::TopicRecord t;
+    t.name = "t";
+    t.topic_id = protocol::Uuid::random();
+    protocol::PartitionRecord p;
+    p.topic_id = t.topic_id;
+    p.partition_id = 0;
+    p.replicas = {4, 2};
+    p.isr = {4, 2};
+    p.leader = 4;
+    p.leader_epoch = 0;
+    p.partition_epoch = 0;
+    return std::vector<metadata::RecordAndVersion>{
+        {t, 0}, {p, metadata::partition_record_version(image.metadata_version)}};
+  });
+  const int64_t offset = image()->offset;
+  auto first = heartbeat(4, epoch, offset, false, true);
+  EXPECT_EQ(first.error_code, 0);
+  EXPECT_FALSE(first.should_shut_down);
+  EXPECT_FALSE(first.is_fenced);
+  EXPECT_EQ(image()->topic("t")->partition(0)->leader, 2);
+  // Broker 2 has not reported the new offset yet: keep waiting.
+  EXPECT_FALSE(heartbeat(4, epoch, image()->offset, false, true).should_shut_down);
+  for (int32_t id : {1, 2, 3}) ASSERT_EQ(heartbeat(id, 10 + id, image()->offset).error_code, 0);
+  auto last = heartbeat(4, epoch, image()->offset, false, true);
+  EXPECT_TRUE(last.should_shut_down);
+  EXPECT_TRUE(last.is_fenced);
+  EXPECT_TRUE(image()->brokers.at(4).fenced);
+}
+
+}  // namespace
+}  // namespace samsa::broker::test
