@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
 #include "samsa/broker/metadata/broker_heartbeat_manager.h"
 #include "samsa/broker/metadata/controller.h"
 #include "samsa/broker/metadata/metadata_delta.h"
+#include "samsa/broker/metadata/replica_placer.h"
 
 namespace samsa::broker::metadata {
 namespace {
@@ -273,6 +277,33 @@ TEST(BrokerControlledShutdown, ABrokerLeadingNothingStopsAtOnce) {
   auto f = broker_heartbeat(fenced, beat(fenced, 1, fenced.offset, false, true), false);
   EXPECT_TRUE(f.should_shut_down);
   EXPECT_TRUE(f.records.empty());
+}
+
+TEST(BrokerPlacement, RackAwareOverUnfencedBrokersOnly) {
+  // Racks a: 1 2, b: 3 4, c: 5 6; broker 6 is fenced and 4 is shutting down.
+  MetadataImage image = cluster(6);
+  for (auto& [id, b] : image.brokers) b.rack = std::string(1, static_cast<char>('a' + (id - 1) / 2));
+  image.brokers.at(6).fenced = true;
+  image.brokers.at(4).in_controlled_shutdown = true;
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    ReplicaPlacer placer(seed);
+    auto placed = std::get<Assignment>(placer.place(image, 8, 3));
+    std::map<int32_t, int> leaders;
+    for (const auto& replicas : placed) {
+      std::set<std::string> racks;
+      for (int32_t r : replicas) {
+        EXPECT_NE(r, 4) << "a broker in controlled shutdown gets no replica";
+        racks.insert(*image.brokers.at(r).rack);
+      }
+      EXPECT_EQ(racks.size(), 3u) << "one replica per rack";
+      EXPECT_NE(replicas[0], 6) << "a fenced broker never leads";
+      ++leaders[replicas[0]];
+    }
+    // Leaders spread: every usable unfenced broker leads some, none leads
+    // half of them.
+    EXPECT_EQ(leaders.size(), 4u);
+    for (const auto& [b, n] : leaders) EXPECT_LE(n, 3) << "broker " << b;
+  }
 }
 
 TEST(BrokerHeartbeatManager, SessionsExpireAndResetOnTakeover) {
