@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "admin_test_fixture.h"
+#include "samsa/broker/broker_lifecycle_manager.h"
+#include "samsa/broker/broker_lifecycle_options.h"
 #include "samsa/broker/features.h"
 #include "samsa/protocol/gen/broker_heartbeat_request.h"
 #include "samsa/protocol/gen/broker_heartbeat_response.h"
@@ -201,6 +205,126 @@ TEST_F(BrokerLifecycleServiceTest, ControlledShutdownThroughHeartbeats) {
   EXPECT_TRUE(last.should_shut_down);
   EXPECT_TRUE(last.is_fenced);
   EXPECT_TRUE(image()->brokers.at(4).fenced);
+}
+
+// The broker side's requests go through the controller listener's dispatcher,
+// answered inline.
+class LoopbackChannel : public ControllerChannel {
+ public:
+  LoopbackChannel(BrokerServices& services, net::ConnectionInfo& conn) : services_(services), conn_(conn) {}
+  void send(int16_t api_key, int16_t version, std::vector<uint8_t> body, std::chrono::milliseconds, IsNotController,
+            OnResponse on_response) override {
+    protocol::WireWriter w;
+    protocol::RequestHeader header;
+    header.request_api_key = api_key;
+    header.request_api_version = version;
+    header.correlation_id = ++correlation_;
+    header.client_id = "broker-4";
+    header.encode(w, protocol::request_header_version(api_key, version));
+    w.raw(body);
+    RequestDispatcher dispatcher(services_, ListenerKind::kController);
+    net::Reply reply;
+    dispatcher.on_frame(conn_, std::make_shared<const std::vector<uint8_t>>(w.take()),
+                        [&](net::Reply r) { reply = std::move(r); });
+    ++sent;
+    if (drop) return on_response(std::nullopt);
+    protocol::WireReader r(reply.bytes);
+    r.int32();
+    protocol::ResponseHeader rh;
+    rh.decode(r, protocol::response_header_version(api_key, version));
+    on_response(std::vector<uint8_t>(reply.bytes.begin() + static_cast<std::ptrdiff_t>(r.position()),
+                                     reply.bytes.end()));
+  }
+  int sent = 0;
+  bool drop = false;
+
+ private:
+  BrokerServices& services_;
+  net::ConnectionInfo& conn_;
+  int32_t correlation_ = 0;
+};
+
+TEST_F(BrokerLifecycleServiceTest, BrokerLifecycleManagerAgainstTheRealHandlers) {
+  unfence_all();
+  LoopbackChannel channel(services, conn);
+  std::multimap<int64_t, std::function<void()>> timers;
+  int64_t t = 0;
+  auto schedule = [&](std::chrono::milliseconds d, std::function<void()> f) { timers.emplace(t + d.count(), std::move(f)); };
+  auto run_timers = [&](int64_t until) {
+    while (!timers.empty() && timers.begin()->first <= until) {
+      auto f = std::move(timers.begin()->second);
+      t = timers.begin()->first;
+      timers.erase(timers.begin());
+      f();
+    }
+    t = until;
+  };
+  BrokerLifecycleManager::Options o;
+  o.node_id = 4;
+  o.cluster_id = image()->cluster_id;
+  o.listeners = {{"PLAINTEXT", "127.0.0.1", 9096, "PLAINTEXT"}};
+  for (const auto& f : supported_features()) o.features.push_back({f.name, {f.min_level, f.max_level}});
+  o.log_dirs = {protocol::Uuid::random()};
+  o.heartbeat_interval_ms = 2000;
+  // The broker reports what it has applied: the published image.
+  BrokerLifecycleManager broker(channel, schedule, [this] { return image()->offset; }, o);
+  broker.start();
+  ASSERT_TRUE(broker.registered());
+  EXPECT_TRUE(broker.wait_until_unfenced(std::chrono::milliseconds(0)));  // caught up at once
+  EXPECT_FALSE(image()->brokers.at(4).fenced);
+  EXPECT_EQ(image()->brokers.at(4).epoch, broker.broker_epoch());
+
+  // Heartbeats keep the session alive across many session timeouts.
+  for (int i = 0; i < 10; ++i) {
+    run_timers(t + 2000);
+    now += 2000;
+    auto expired = lifecycle->fence_expired_sessions();  // brokers 1-3 are silent
+    ASSERT_EQ(std::find(expired.begin(), expired.end(), 4), expired.end());
+  }
+  EXPECT_FALSE(image()->brokers.at(4).fenced);
+  EXPECT_GE(channel.sent, 11);
+
+  // The broker goes silent: fenced after broker.session.timeout.ms.
+  channel.drop = true;
+  now += 9001;
+  auto fenced = lifecycle->fence_expired_sessions();
+  EXPECT_NE(std::find(fenced.begin(), fenced.end(), 4), fenced.end());
+  EXPECT_TRUE(image()->brokers.at(4).fenced);
+  // Back: the next heartbeat unfences it again.
+  channel.drop = false;
+  run_timers(t + 5000);
+  EXPECT_FALSE(image()->brokers.at(4).fenced);
+  EXPECT_TRUE(broker.wait_until_unfenced(std::chrono::milliseconds(0)));
+
+  // Nothing to hand over: the controlled shutdown is granted at once.
+  EXPECT_TRUE(broker.controlled_shutdown(std::chrono::milliseconds(100)));
+  EXPECT_TRUE(image()->brokers.at(4).fenced);
+}
+
+TEST(BrokerLifecycleOptions, FromServerProperties) {
+  std::string props =
+      "process.roles=broker\n"
+      "node.id=4\n"
+      "controller.quorum.voters=1@localhost:9093\n"
+      "listeners=PLAINTEXT://127.0.0.1:9092\n"
+      "advertised.listeners=PLAINTEXT://broker4.example:9092\n"
+      "controller.listener.names=CONTROLLER\n"
+      "broker.rack=us-east-1a\n"
+      "broker.heartbeat.interval.ms=500\n"
+      "broker.session.timeout.ms=3000\n"
+      "log.dirs=/nonexistent/samsa-lifecycle-options\n";
+  auto config = BrokerConfig::from_properties(Properties::parse(props, "server.properties"),
+                                              [](const char*) -> std::optional<std::string> { return std::nullopt; });
+  auto o = broker_lifecycle_options(config, "cid");
+  EXPECT_EQ(o.node_id, 4);
+  EXPECT_EQ(o.cluster_id, "cid");
+  EXPECT_EQ(o.rack, "us-east-1a");
+  EXPECT_EQ(o.heartbeat_interval_ms, 500);
+  ASSERT_EQ(o.listeners.size(), 1u);
+  EXPECT_EQ(o.listeners[0].host, "broker4.example");
+  EXPECT_FALSE(o.features.empty());
+  EXPECT_TRUE(o.log_dirs.empty());  // no meta.properties there
+  EXPECT_EQ(broker_lifecycle_service_options(config).session_timeout_ms, 3000);
 }
 
 }  // namespace
