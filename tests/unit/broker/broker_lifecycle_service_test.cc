@@ -6,11 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <thread>
 
 #include "admin_test_fixture.h"
 #include "samsa/broker/broker_lifecycle_manager.h"
 #include "samsa/broker/broker_lifecycle_options.h"
 #include "samsa/broker/features.h"
+#include "samsa/broker/scheduler.h"
+#include "samsa/util/serial_executor.h"
 #include "samsa/protocol/gen/broker_heartbeat_request.h"
 #include "samsa/protocol/gen/broker_heartbeat_response.h"
 #include "samsa/protocol/gen/broker_registration_request.h"
@@ -299,6 +302,27 @@ TEST_F(BrokerLifecycleServiceTest, BrokerLifecycleManagerAgainstTheRealHandlers)
   // Nothing to hand over: the controlled shutdown is granted at once.
   EXPECT_TRUE(broker.controlled_shutdown(std::chrono::milliseconds(100)));
   EXPECT_TRUE(image()->brokers.at(4).fenced);
+}
+
+TEST_F(BrokerLifecycleServiceTest, PeriodicCheckOnTheControllerThreadFencesExpiredSessions) {
+  auto reg = register_(registration(4));
+  ASSERT_FALSE(heartbeat(4, reg.broker_epoch, reg.broker_epoch).is_fenced);
+  Scheduler scheduler;
+  util::SerialExecutor thread("controller-test");
+  std::atomic<int64_t> fake_now{now};
+  // The clock the checks read moves past the session timeout.
+  BrokerLifecycleService::Options options;
+  options.session_timeout_ms = 9000;
+  options.now_ms = [&] { return fake_now.load(); };
+  BrokerLifecycleService checked(controller, options);
+  ASSERT_TRUE(checked.fence_expired_sessions().empty());  // takes over: fresh sessions
+  checked.schedule_session_checks(scheduler, &thread, std::chrono::milliseconds(10));
+  fake_now += 9001;
+  for (int i = 0; i < 500 && !image()->brokers.at(4).fenced; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  scheduler.stop();
+  thread.drain();
+  EXPECT_TRUE(image()->brokers.at(4).fenced);
+  EXPECT_TRUE(image()->brokers.at(1).fenced);
 }
 
 TEST(BrokerLifecycleOptions, FromServerProperties) {
