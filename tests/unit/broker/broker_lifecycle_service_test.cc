@@ -325,6 +325,23 @@ TEST_F(BrokerLifecycleServiceTest, PeriodicCheckOnTheControllerThreadFencesExpir
   EXPECT_TRUE(image()->brokers.at(1).fenced);
 }
 
+TEST_F(BrokerLifecycleServiceTest, ServedOnTheControllerListenerOnly) {
+  protocol::WireWriter w;
+  protocol::RequestHeader header;
+  header.request_api_key = kHeartbeat;
+  header.request_api_version = 1;
+  header.correlation_id = 1;
+  header.client_id = "broker";
+  header.encode(w, protocol::request_header_version(kHeartbeat, 1));
+  BrokerHeartbeatRequest{}.encode(w, 1);
+  auto frame = std::make_shared<const std::vector<uint8_t>>(w.take());
+  net::Reply reply;
+  RequestDispatcher(services, ListenerKind::kBroker).on_frame(conn, frame, [&](net::Reply r) { reply = std::move(r); });
+  EXPECT_EQ(reply.kind, net::Reply::Kind::kClose);
+  RequestDispatcher(services, ListenerKind::kController).on_frame(conn, frame, [&](net::Reply r) { reply = std::move(r); });
+  EXPECT_EQ(reply.kind, net::Reply::Kind::kSend);
+}
+
 TEST(BrokerLifecycleOptions, FromServerProperties) {
   std::string props =
       "process.roles=broker\n"
