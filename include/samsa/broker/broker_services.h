@@ -25,6 +25,9 @@ class GroupCoordinator;
 namespace samsa::util {
 class SerialExecutor;
 }
+namespace samsa::raft {
+class RaftManager;
+}
 namespace samsa::broker {
 
 struct BrokerServices {
@@ -36,6 +39,10 @@ struct BrokerServices {
   ControllerService* controller = nullptr;  // this node's controller role
   // BrokerRegistration / BrokerHeartbeat on the controller role; null: not a controller.
   BrokerLifecycleService* broker_lifecycle = nullptr;
+  // The __cluster_metadata quorum on a controller (null on a broker-only
+  // node): the controller listener's Vote, BeginQuorumEpoch,
+  // EndQuorumEpoch, Fetch and DescribeQuorum reach it.
+  raft::RaftManager* raft = nullptr;
   PartitionManager* partitions = nullptr;
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
   ProducerIdManager* producer_ids = nullptr;  // InitProducerId
