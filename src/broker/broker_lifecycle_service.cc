@@ -50,12 +50,9 @@ std::optional<ApiError> BrokerLifecycleService::check_active(const MetadataImage
 }
 
 ApiError BrokerLifecycleService::commit(const ControllerService::Decide& decide) {
-  try {
-    controller_.commit(decide);
-  } catch (const std::exception& e) {
-    // The change may not have been committed; the broker retries.
-    return {ErrorCode::NOT_CONTROLLER, std::string("The metadata change could not be committed: ") + e.what()};
-  }
+  // NOT_CONTROLLER or REQUEST_TIMED_OUT: the broker retries either way.
+  auto result = controller_.commit(decide);
+  if (auto* error = std::get_if<ControllerError>(&result)) return to_api_error(*error);
   return ApiError::none();
 }
 

@@ -13,6 +13,7 @@ namespace samsa::broker {
 
 struct BrokerConfig;
 class BrokerLifecycleService;
+class ControllerChannel;
 class ControllerService;
 class DynamicBrokerConfig;
 class PartitionManager;
@@ -39,6 +40,9 @@ struct BrokerServices {
   ControllerService* controller = nullptr;  // this node's controller role
   // BrokerRegistration / BrokerHeartbeat on the controller role; null: not a controller.
   BrokerLifecycleService* broker_lifecycle = nullptr;
+  // The broker role's way to the active controller (forwarded admin
+  // requests, producer id blocks); null: only the local controller.
+  ControllerChannel* controller_channel = nullptr;
   // The __cluster_metadata quorum on a controller (null on a broker-only
   // node): the controller listener's Vote, BeginQuorumEpoch,
   // EndQuorumEpoch, Fetch and DescribeQuorum reach it.
