@@ -4,6 +4,9 @@
 
 #include "samsa/broker/features.h"
 #include "samsa/broker/meta_properties.h"
+#include "samsa/broker/metadata/metadata_loader.h"
+#include "samsa/broker/quorum_controller.h"
+#include "samsa/broker/scheduler.h"
 
 namespace samsa::broker {
 
@@ -32,6 +35,27 @@ BrokerLifecycleService::Options broker_lifecycle_service_options(const BrokerCon
   BrokerLifecycleService::Options o;
   if (config.broker_session_timeout_ms > 0) o.session_timeout_ms = config.broker_session_timeout_ms;
   return o;
+}
+
+std::unique_ptr<BrokerLifecycleService> make_broker_lifecycle_service(const BrokerConfig& config,
+                                                                      QuorumController& controller,
+                                                                      const metadata::MetadataLoader& loader) {
+  BrokerLifecycleService::Options o = broker_lifecycle_service_options(config);
+  o.active_epoch = [&loader]() -> std::optional<int32_t> { return loader.active_epoch(); };
+  o.next_offset = [&controller](const MetadataImage&) { return controller.next_offset(); };
+  return std::make_unique<BrokerLifecycleService>(controller, std::move(o));
+}
+
+std::unique_ptr<BrokerLifecycleManager> make_broker_lifecycle_manager(const BrokerConfig& config,
+                                                                      const std::string& cluster_id,
+                                                                      ControllerChannel& channel, Scheduler& scheduler,
+                                                                      const MetadataCache& metadata) {
+  return std::make_unique<BrokerLifecycleManager>(
+      channel,
+      [&scheduler](std::chrono::milliseconds delay, std::function<void()> fn) {
+        scheduler.schedule(delay, std::move(fn));
+      },
+      [&metadata] { return metadata.current()->offset; }, broker_lifecycle_options(config, cluster_id));
 }
 
 }  // namespace samsa::broker

@@ -5,10 +5,22 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "fake_metadata_raft.h"
+#include "samsa/broker/broker_config.h"
+#include "samsa/broker/broker_lifecycle_options.h"
 #include "samsa/broker/broker_lifecycle_service.h"
+#include "samsa/broker/properties.h"
+#include "samsa/broker/scheduler.h"
+#include "samsa/protocol/gen/broker_heartbeat_request.h"
+#include "samsa/protocol/gen/broker_heartbeat_response.h"
+#include "samsa/protocol/gen/broker_registration_request.h"
+#include "samsa/protocol/gen/broker_registration_response.h"
+#include "samsa/protocol/wire_reader.h"
+#include "samsa/protocol/wire_writer.h"
 #include "samsa/broker/features.h"
+#include "samsa/broker/meta_properties.h"
 #include "samsa/broker/metadata/metadata_loader.h"
 #include "samsa/broker/quorum_controller.h"
 #include "samsa/protocol/error_code.h"
@@ -85,6 +97,89 @@ TEST_F(BrokerLifecycleQuorumTest, EpochIsTheRegistrationsCommittedOffsetAndOnlyT
   now += 9001;
   EXPECT_EQ(lifecycle->fence_expired_sessions(), (std::vector<int32_t>{4}));
   EXPECT_TRUE(cache.current()->brokers.at(4).fenced);
+}
+
+// Hands the broker's requests straight to the controller's service.
+class DirectChannel : public ControllerChannel {
+ public:
+  explicit DirectChannel(BrokerLifecycleService& service) : service_(service) {}
+  void send(int16_t api_key, int16_t version, std::vector<uint8_t> body, std::chrono::milliseconds, IsNotController,
+            OnResponse on_response) override {
+    protocol::WireReader in(body);
+    protocol::WireWriter out;
+    if (api_key == protocol::BrokerRegistrationRequest::kApiKey) {
+      protocol::BrokerRegistrationRequest r;
+      r.decode(in, version);
+      metadata::BrokerRegistrationInput input;
+      input.broker_id = r.broker_id;
+      input.cluster_id = r.cluster_id;
+      input.incarnation_id = r.incarnation_id;
+      for (const auto& l : r.listeners)
+        input.listeners.push_back({l.name, l.host, l.port, metadata::security_protocol_name(l.security_protocol)});
+      for (const auto& f : r.features)
+        input.features.push_back({f.name, {f.min_supported_version, f.max_supported_version}});
+      input.log_dirs = r.log_dirs;
+      auto reply = service_.register_broker(input);
+      protocol::BrokerRegistrationResponse response;
+      response.error_code = protocol::code(reply.error.code);
+      response.broker_epoch = reply.broker_epoch;
+      response.encode(out, version);
+    } else {
+      protocol::BrokerHeartbeatRequest r;
+      r.decode(in, version);
+      auto reply = service_.heartbeat(
+          {r.broker_id, r.broker_epoch, r.current_metadata_offset, r.want_fence, r.want_shut_down});
+      protocol::BrokerHeartbeatResponse response;
+      response.error_code = protocol::code(reply.error.code);
+      response.is_fenced = reply.is_fenced;
+      response.is_caught_up = reply.is_caught_up;
+      response.should_shut_down = reply.should_shut_down;
+      response.encode(out, version);
+    }
+    on_response(out.take());
+  }
+
+ private:
+  BrokerLifecycleService& service_;
+};
+
+TEST_F(BrokerLifecycleQuorumTest, BothSidesFromServerPropertiesOverTheRealController) {
+  // A formatted log dir: its directory.id is registered (required at this metadata.version).
+  auto dir = std::filesystem::temp_directory_path() / ("samsa-lifecycle-" + protocol::Uuid::random().to_string());
+  std::filesystem::create_directories(dir);
+  MetaProperties meta;
+  meta.cluster_id = "cluster";
+  meta.node_id = 1;
+  meta.directory_id = protocol::Uuid::random();
+  meta.write(dir.string());
+  std::string props =
+      "process.roles=broker,controller\n"
+      "node.id=1\n"
+      "controller.quorum.voters=1@localhost:9093\n"
+      "listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093\n"
+      "controller.listener.names=CONTROLLER\n"
+      "broker.heartbeat.interval.ms=20\n"
+      "broker.session.timeout.ms=2000\n"
+      "log.dirs=" + dir.string() + "\n";
+  auto config = BrokerConfig::from_properties(Properties::parse(props, "server.properties"),
+                                              [](const char*) -> std::optional<std::string> { return std::nullopt; });
+  elect({1, 3});
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const MetadataImage>>(controller.ensure_bootstrapped()));
+  auto service = make_broker_lifecycle_service(config, controller, loader);
+  DirectChannel channel(*service);
+  Scheduler scheduler;
+  auto broker = make_broker_lifecycle_manager(config, cache.current()->cluster_id, channel, scheduler, cache);
+  broker->start();
+  ASSERT_TRUE(broker->wait_until_unfenced(5s));
+  EXPECT_EQ(cache.current()->brokers.at(1).epoch, broker->broker_epoch());
+  EXPECT_FALSE(cache.current()->brokers.at(1).fenced);
+  EXPECT_EQ(cache.current()->brokers.at(1).endpoints.at(0).port, 9092);
+  EXPECT_TRUE(broker->controlled_shutdown(5s));
+  EXPECT_TRUE(cache.current()->brokers.at(1).fenced);
+  EXPECT_EQ(cache.current()->brokers.at(1).log_dirs, std::vector<protocol::Uuid>{*meta.directory_id});
+  broker.reset();
+  scheduler.stop();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
