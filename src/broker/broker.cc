@@ -84,8 +84,9 @@ void Broker::create_metadata() {
     fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", config_.metadata_log_dir, why));
   };
   raft_ = std::make_unique<raft::RaftManager>(options);
-  // The controller listener's Raft RPCs reach the quorum of a controller.
-  if (config_.is_controller()) services_.raft = raft_.get();
+  // A controller's listener serves the Raft RPCs; a broker-only node (an
+  // observer) relays DescribeQuorum to the leader through it too.
+  services_.raft = raft_.get();
 
   metadata::MetadataLoaderOptions loader_options;
   loader_options.node_id = config_.node_id;
