@@ -20,6 +20,7 @@ namespace samsa::net {
 class IoContextPool;
 class TcpServer;
 class ConnectionLimits;
+class KafkaClient;
 class RequestBudget;
 enum class FileTransferMode;
 }  // namespace samsa::net
@@ -35,6 +36,7 @@ class Reconfigurable;
 class RequestDispatcher;
 class PartitionManager;
 class QuorumController;
+class KafkaControllerChannel;
 class ProducerIdManager;
 class Scheduler;
 namespace metadata {
@@ -76,6 +78,7 @@ class Broker {
   void create_metadata();
   void open_listeners();
   void start_metadata();
+  void start_controller_channel();
   // The combined-node path: the broker role registers through the local
   // active controller. BrokerRegistration/BrokerHeartbeat RPCs
   // (BrokerLifecycleManager) replace it for broker-only nodes.
@@ -100,6 +103,8 @@ class Broker {
   std::unique_ptr<metadata::MetadataLoader> loader_;
   std::unique_ptr<raft::RaftManager> raft_;  // after loader_: stops calling it before it goes
   std::unique_ptr<QuorumController> controller_;
+  std::unique_ptr<KafkaControllerChannel> controller_channel_;  // broker role only
+  std::unique_ptr<net::KafkaClient> controller_client_;  // after the channel: closed and gone first
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<group::GroupCoordinator> groups_;
   // Blocking admin work (controller_thread.h); after the network is
