@@ -110,10 +110,10 @@ void Broker::create_metadata() {
   services_.producer_ids = producer_ids_.get();
   // A new active controller of an empty log writes the bootstrap records
   // (off the listener thread, which the commit waits for).
-  util::SerialExecutor* controller_thread = controller_thread_.get();
-  QuorumController* controller = controller_.get();
-  loader_->set_on_activation([controller_thread, controller](raft::Epoch) {
-    controller_thread->post([controller] { controller->ensure_bootstrapped(); });
+  loader_->set_on_activation([this](raft::Epoch) {
+    std::lock_guard lock(controller_thread_mu_);  // stop() takes the thread away under it
+    QuorumController* controller = controller_.get();
+    if (controller_thread_) controller_thread_->post([controller] { controller->ensure_bootstrapped(); });
   });
   raft_->register_listener(loader_.get());
   if (config_.is_broker()) start_controller_channel();
@@ -387,7 +387,12 @@ void Broker::stop(std::chrono::milliseconds grace) {
   pool_->stop();
   // The network is quiet: finish the admin work handed over (its replies go
   // nowhere now) before the logs and the metadata log close.
-  controller_thread_.reset();
+  std::unique_ptr<util::SerialExecutor> controller_thread;
+  {
+    std::lock_guard lock(controller_thread_mu_);
+    controller_thread = std::move(controller_thread_);
+  }
+  controller_thread.reset();
   services_.controller_thread = nullptr;
   if (controller_channel_) {  // forwarded requests still waiting are answered (to nobody) now
     controller_channel_->close();

@@ -2,7 +2,8 @@
 sent to either node's broker listener is committed by the active controller
 (forwarded by the node that is not active, answered without NOT_CONTROLLER),
 and the topic appears in both nodes' metadata, replicated through the Raft
-log. DeleteTopics through the other node is forwarded the same way."""
+log. DeleteTopics and Metadata auto-creation through the other node are
+forwarded the same way."""
 import time
 
 import kafka_wire as kw
@@ -42,6 +43,14 @@ def topic_errors(port: int, request: bytes, with_message: bool) -> dict:
 def metadata(port: int) -> kw.MetadataResponse:
     with kw.connect(port) as s:
         s.sendall(kw.metadata_request(1, 7, None))
+        _, body = kw.split_response_header(kw.read_frame(s), flexible_header=False)
+    return kw.parse_metadata(body, 1)
+
+
+def metadata_for(port: int, topic: str) -> kw.MetadataResponse:
+    """Metadata v1 for one topic: auto-creation allowed (before v4 always)."""
+    with kw.connect(port) as s:
+        s.sendall(kw.metadata_request(1, 8, [topic]))
         _, body = kw.split_response_header(kw.read_frame(s), flexible_header=False)
     return kw.parse_metadata(body, 1)
 
@@ -94,3 +103,10 @@ def test_admin_requests_through_either_node_reach_the_active_controller(broker_f
     # Exactly one node was the active controller: the other forwarded.
     active = [b for b in nodes if "(this node: active controller)" in b.log_text()]
     assert len(active) == 1, [b.node_id for b in active]
+
+    # Metadata auto-creation on the other node asks the active controller.
+    other = next(b for b in nodes if b not in active)
+    first = next(t for t in metadata_for(other.port, "auto-created").topics if t.name == "auto-created")
+    assert first.error_code in (0, 5), first  # LEADER_NOT_AVAILABLE while it is created
+    for b in nodes:
+        assert wait_for(lambda b=b: "auto-created" in topic_names(b.port)), f"node {b.node_id}"

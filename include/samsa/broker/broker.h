@@ -110,6 +110,7 @@ class Broker {
   // Blocking admin work (controller_thread.h); after the network is
   // stopped it finishes what it holds.
   std::unique_ptr<util::SerialExecutor> controller_thread_;
+  std::mutex controller_thread_mu_;  // the metadata listener posts to controller_thread_ under it
   std::unique_ptr<net::IoContextPool> pool_;
   std::unique_ptr<RequestDispatcher> broker_dispatcher_;
   std::unique_ptr<RequestDispatcher> controller_dispatcher_;

@@ -15,6 +15,8 @@
 #include "samsa/protocol/gen/delete_topics_response.h"
 #include "samsa/protocol/gen/incremental_alter_configs_request.h"
 #include "samsa/protocol/gen/incremental_alter_configs_response.h"
+#include "samsa/protocol/gen/metadata_request.h"
+#include "samsa/protocol/gen/metadata_response.h"
 
 namespace samsa::broker::test {
 namespace {
@@ -210,6 +212,26 @@ TEST_F(ControllerForwardingTest, BrokerLoggerChangesStayOnThisNode) {
   ASSERT_EQ(resp.responses.size(), 1u);
   EXPECT_EQ(resp.responses[0].error_code, 0);
   EXPECT_TRUE(channel.sent.empty());
+}
+
+TEST_F(ControllerForwardingTest, MetadataAutoCreationAsksTheActiveControllerAndAnswersLeaderNotAvailable) {
+  controller.is_active = false;
+  channel.answer = encode(p::CreateTopicsResponse{}, 7);
+  p::MetadataRequest req;
+  req.topics.emplace();
+  auto& t = req.topics->emplace_back();
+  t.name = "auto";
+  req.allow_auto_topic_creation = true;
+  auto resp = call<p::MetadataResponse>(3, 9, req);
+  ASSERT_EQ(resp.topics.size(), 1u);
+  EXPECT_EQ(resp.topics[0].error_code, p::code(ErrorCode::LEADER_NOT_AVAILABLE));
+  ASSERT_EQ(channel.sent.size(), 1u);
+  EXPECT_EQ(channel.sent[0].api_key, 19);
+  auto sent = decode<p::CreateTopicsRequest>(channel.sent[0].body, channel.sent[0].api_version);
+  ASSERT_EQ(sent.topics.size(), 1u);
+  EXPECT_EQ(sent.topics[0].name, "auto");
+  EXPECT_EQ(sent.topics[0].num_partitions, -1) << "the controller's defaults";
+  EXPECT_EQ(controller.commits, 0);
 }
 
 }  // namespace
