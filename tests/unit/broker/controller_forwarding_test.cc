@@ -234,5 +234,28 @@ TEST_F(ControllerForwardingTest, MetadataAutoCreationAsksTheActiveControllerAndA
   EXPECT_EQ(controller.commits, 0);
 }
 
+TEST_F(ControllerForwardingTest, TheControllerAcceptsAnotherBrokersConfigsForwardedToIt) {
+  auto alter = [&](ListenerKind kind) {
+    p::IncrementalAlterConfigsRequest req;
+    auto& res = req.resources.emplace_back();
+    res.resource_type = 4;  // BROKER
+    res.resource_name = "2";
+    auto& c = res.configs.emplace_back();
+    c.name = "min.insync.replicas";
+    c.config_operation = 0;
+    c.value = "2";
+    conn.listener_name = kind == ListenerKind::kBroker ? "PLAINTEXT" : "CONTROLLER";
+    auto resp = call<p::IncrementalAlterConfigsResponse>(44, 1, req, kind);
+    return resp.responses.empty() ? int16_t{-1} : resp.responses[0].error_code;
+  };
+  // Broker 1 is asked about broker 2: Kafka's broker refuses that itself.
+  EXPECT_EQ(alter(ListenerKind::kBroker), p::code(ErrorCode::INVALID_REQUEST));
+  // The active controller gets broker 2's request from broker 2.
+  EXPECT_EQ(alter(ListenerKind::kController), 0);
+  const ConfigMap* stored = image()->config(ConfigResourceType::kBroker, "2");
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(stored->at("min.insync.replicas"), "2");
+}
+
 }  // namespace
 }  // namespace samsa::broker::test
