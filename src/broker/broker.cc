@@ -320,14 +320,16 @@ void Broker::start() {
   if (config_.is_broker()) register_self();
   start_group_coordinator();
   schedule_log_maintenance();
-  // Clients come in once this node's metadata has caught up.
+  // Clients come in once this node's metadata has caught up: the broker
+  // listeners bind only now, so an open port means a ready broker.
+  listen(/*controller=*/false);
   server_->start_accepting();
   running_ = true;
   log()->info("[BrokerServer id={}] Transition from STARTING to STARTED", config_.node_id);
 }
 
-// Binds every listener (a taken port fails start-up here) and accepts on
-// the controller listeners at once; the broker listeners accept later.
+// The network threads and both servers; the controller listeners bind and
+// accept at once (the quorum needs them), the broker listeners later.
 void Broker::open_listeners() {
   size_t threads = static_cast<size_t>(std::max(1, config_.num_network_threads));
   pool_ = std::make_unique<net::IoContextPool>(threads);
@@ -343,9 +345,15 @@ void Broker::open_listeners() {
   dynamic_config_->add_reconfigurable(connection_reconfigurable_);
   broker_dispatcher_ = std::make_unique<RequestDispatcher>(services_, ListenerKind::kBroker);
   controller_dispatcher_ = std::make_unique<RequestDispatcher>(services_, ListenerKind::kController);
+  listen(/*controller=*/true);
+  pool_->start();
+  controller_server_->start_accepting();
+}
 
+// Binds the controller or the broker listeners (a taken port fails here).
+void Broker::listen(bool controller) {
   for (const auto& l : config_.listeners) {
-    bool controller = is_controller_listener(config_, l.name);
+    if (is_controller_listener(config_, l.name) != controller) continue;
     if (controller ? !config_.is_controller() : !config_.is_broker()) continue;
     net::ListenerConfig lc;
     lc.name = l.name;
@@ -365,8 +373,6 @@ void Broker::open_listeners() {
     log()->info("Listening on {}://{}:{} ({} listener)", l.name, l.host, bound_ports_[l.name],
                 controller ? "controller" : "broker");
   }
-  pool_->start();
-  controller_server_->start_accepting();
 }
 
 void Broker::fatal_storage_failure(const std::string& reason) {

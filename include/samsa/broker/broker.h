@@ -1,8 +1,9 @@
 #pragma once
 // A running Samsa node: the network reactors, the listeners and the services
-// behind them. start() binds every listener (so a busy port fails fast);
-// stop() stops accepting, lets connections finish what they have in flight,
-// then stops the reactors.
+// behind them. start() opens the controller listeners, starts the metadata
+// quorum, waits until this node's metadata caught up, then binds and opens
+// the broker listeners (a busy port fails start-up); stop() stops accepting,
+// lets connections finish what they have in flight, then stops the reactors.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -77,6 +78,7 @@ class Broker {
   MetadataImage initial_image(const std::string& cluster_id) const;
   void create_metadata();
   void open_listeners();
+  void listen(bool controller);
   void start_metadata();
   void start_controller_channel();
   // The combined-node path: the broker role registers through the local
