@@ -51,7 +51,6 @@ void RaftNetwork::send(RaftMessage m) {
 }
 
 void RaftNetwork::send_request(const RaftMessage& m, const net::Endpoint& to) {
-  if (!client_) return;
   wire::RequestContext ctx{cluster_id_, m.to};
   // Hands a decoded answer to the Raft thread as a message from the peer.
   auto reply = [deliver = deliver_, from = m.to, self = self_, id = m.correlation_id](RaftPayload payload) {
@@ -125,10 +124,7 @@ void RaftNetwork::expire(int64_t now_ms, int64_t max_age_ms) {
 }
 
 void RaftNetwork::close() {
-  if (client_) {
-    client_->close();
-    client_.reset();
-  }
+  client_->close();  // kept: later calls fail at once (thread-safe, unlike a reset)
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& [id, w] : waiting) w.respond(std::nullopt);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -16,9 +17,7 @@
 
 #include "samsa/net/io_context_pool.h"
 #include "samsa/net/tcp_server.h"
-#include "samsa/protocol/gen/api_keys.h"
-#include "samsa/protocol/gen/request_header.h"
-#include "samsa/protocol/gen/response_header.h"
+#include "samsa/raft/server/raft_frame_handler.h"
 #include "samsa/raft/server/raft_rpc.h"
 
 namespace samsa::raft {
@@ -68,63 +67,6 @@ class RecordingListener final : public MetadataListener {
   std::vector<Offset> leader_announced_at;
   Offset next = 0;
   bool gaps = false;
-};
-
-// Serves the four Raft RPCs of whichever manager the node runs now.
-class RaftFrameHandler final : public net::FrameHandler {
- public:
-  void set(RaftManager* m) {
-    std::lock_guard lock(mu_);
-    manager_ = m;
-  }
-  void on_frame(const net::ConnectionInfo&, net::FramePtr frame, net::ReplyFn reply) override {
-    protocol::WireReader r(*frame);
-    protocol::WireReader peek(*frame);
-    const int16_t key = peek.int16();
-    const int16_t version = peek.int16();
-    protocol::RequestHeader header;
-    header.decode(r, protocol::request_header_version(key, version));
-    std::lock_guard lock(mu_);
-    if (!manager_) return reply(net::Reply::close());
-    auto answer = [reply, key, version, id = header.correlation_id](const auto& response) {
-      protocol::WireWriter w;
-      w.int32(0);
-      protocol::ResponseHeader rh;
-      rh.correlation_id = id;
-      rh.encode(w, protocol::response_header_version(key, version));
-      response.encode(w, version);
-      w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
-      reply(net::Reply::send(w.take()));
-    };
-    switch (static_cast<protocol::ApiKey>(key)) {
-      case protocol::ApiKey::Vote: {
-        protocol::VoteRequest req;
-        req.decode(r, version);
-        return serve_vote(*manager_, req, answer);
-      }
-      case protocol::ApiKey::BeginQuorumEpoch: {
-        protocol::BeginQuorumEpochRequest req;
-        req.decode(r, version);
-        return serve_begin_quorum_epoch(*manager_, req, answer);
-      }
-      case protocol::ApiKey::EndQuorumEpoch: {
-        protocol::EndQuorumEpochRequest req;
-        req.decode(r, version);
-        return serve_end_quorum_epoch(*manager_, req, answer);
-      }
-      case protocol::ApiKey::Fetch: {
-        protocol::FetchRequest req;
-        req.decode(r, version);
-        return serve_fetch(*manager_, req, answer);
-      }
-      default:
-        return reply(net::Reply::close());
-    }
-  }
-
- private:
-  std::mutex mu_;
-  RaftManager* manager_ = nullptr;
 };
 
 struct Node {
@@ -304,10 +246,51 @@ TEST_F(RaftManagerTest, ThreeNodesElectReplicateFailOverAndCatchUp) {
     EXPECT_TRUE(announced);
   }
 
-  // The old leader restarts from its disk and catches up.
+  // DescribeQuorum: the leader describes all three voters; a follower
+  // answers NOT_LEADER_OR_FOLLOWER itself, or relays the leader's answer.
+  {
+    Node* now_leading = wait_for_leader(5s);
+    ASSERT_NE(now_leading, nullptr);
+    Node* follower = nullptr;
+    for (auto& n : nodes)
+      if (n->raft && n.get() != now_leading) follower = n.get();
+    ASSERT_NE(follower, nullptr);
+    protocol::DescribeQuorumRequest req;
+    req.topics.emplace_back();
+    req.topics[0].topic_name = "__cluster_metadata";
+    req.topics[0].partitions.emplace_back();
+    auto ask = [&](Node& n, bool forward) {
+      std::promise<protocol::DescribeQuorumResponse> p;
+      serve_describe_quorum(*n.raft, req, 2, forward, [&](protocol::DescribeQuorumResponse r) { p.set_value(r); });
+      auto f = p.get_future();
+      EXPECT_EQ(f.wait_for(5s), std::future_status::ready);
+      return f.get();
+    };
+    auto own = ask(*now_leading, false);
+    ASSERT_EQ(own.topics.size(), 1u);
+    const auto& lp = own.topics[0].partitions.at(0);
+    EXPECT_EQ(lp.error_code, 0);
+    EXPECT_EQ(lp.leader_id, now_leading->id);
+    EXPECT_EQ(lp.current_voters.size(), 3u);
+    EXPECT_EQ(own.nodes.size(), 3u);
+    auto refused = ask(*follower, false);
+    EXPECT_EQ(refused.topics.at(0).partitions.at(0).error_code, 6);  // NOT_LEADER_OR_FOLLOWER
+    EXPECT_EQ(refused.topics.at(0).partitions.at(0).leader_id, now_leading->id);
+    auto relayed = ask(*follower, true);
+    EXPECT_EQ(relayed.topics.at(0).partitions.at(0).error_code, 0);
+    EXPECT_EQ(relayed.topics.at(0).partitions.at(0).leader_id, now_leading->id);
+    EXPECT_EQ(relayed.topics.at(0).partitions.at(0).current_voters.size(), 3u);
+  }
+
+  // The old leader restarts from its disk and catches up. Its quorum-state
+  // still names it leader of the first epoch: it must not look active.
   start_node(*old);
   ASSERT_TRUE(old->listener->wait_for_records(expected.size()));
   EXPECT_EQ(old->listener->records(), expected);
+  {
+    std::lock_guard lock(old->listener->mu);
+    for (const auto& l : old->listener->leaders) EXPECT_NE(l.leader_id, old->id) << "epoch " << l.epoch;
+  }
   for (auto& n : nodes) {
     std::lock_guard lock(n->listener->mu);
     EXPECT_FALSE(n->listener->gaps) << "node " << n->id;
@@ -349,6 +332,45 @@ TEST_F(RaftManagerTest, SingleVoterElectsItselfAndRestartsFromItsSnapshot) {
   ASSERT_TRUE(std::holds_alternative<Offset>(r));
   ASSERT_TRUE(n.listener->wait_for_records(5));
   EXPECT_EQ(n.listener->records().back(), "r4");
+}
+
+TEST_F(RaftManagerTest, NodeBehindTheLeadersLogStartCatchesUpFromASnapshot) {
+  make_nodes(3);
+  for (auto& n : nodes) start_node(*n);
+  Node* leader = wait_for_leader();
+  ASSERT_NE(leader, nullptr);
+  Node* lagging = nodes[0].get() == leader ? nodes[1].get() : nodes[0].get();
+  stop_node(*lagging);
+
+  // Written while `lagging` is down; then both running nodes snapshot the
+  // state and trim their logs below it.
+  Epoch epoch = leader->raft->leader().epoch;
+  Offset last = -1;
+  for (int i = 0; i < 6; ++i) {
+    auto r = leader->raft->append(epoch, {"early-" + std::to_string(i)});
+    ASSERT_TRUE(std::holds_alternative<Offset>(r));
+    last = std::get<Offset>(r);
+  }
+  std::vector<std::string> state = {"state-as-of-early-5"};
+  for (auto& n : nodes) {
+    if (!n->raft) continue;
+    ASSERT_TRUE(n->listener->wait_for_records(6));
+    auto deadline = Clock::now() + 5s;
+    while (n->raft->high_watermark() <= last && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    n->raft->create_snapshot({last + 1, epoch}, state);
+  }
+  auto r = leader->raft->append(epoch, {"late"});
+  ASSERT_TRUE(std::holds_alternative<Offset>(r));
+
+  // The lagging node fetches below the leader's log start: it gets the
+  // snapshot, loads it, and then the entries after it.
+  start_node(*lagging);
+  ASSERT_TRUE(lagging->listener->wait_for_records(2));
+  EXPECT_EQ(lagging->listener->records(), (std::vector<std::string>{"state-as-of-early-5", "late"}));
+  std::lock_guard lock(lagging->listener->mu);
+  ASSERT_FALSE(lagging->listener->snapshots.empty());
+  EXPECT_EQ(lagging->listener->snapshots.back(), (OffsetAndEpoch{last + 1, epoch}));
+  EXPECT_FALSE(lagging->listener->gaps);
 }
 
 TEST_F(RaftManagerTest, StoppedManagerAnswersRequestsAndRefusesAppends) {

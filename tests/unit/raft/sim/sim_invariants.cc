@@ -44,6 +44,29 @@ const SimState* InvariantChecker::committed_state_at(Offset offset) const {
   return &states_[static_cast<size_t>(it - committed_.begin())];
 }
 
+const std::string* InvariantChecker::committed_image_at(Offset offset) {
+  if (offset == 0) {
+    if (empty_canonical_.empty()) empty_canonical_ = canonical(*empty_image());
+    return &empty_canonical_;
+  }
+  auto it = std::lower_bound(committed_.begin(), committed_.end(), offset,
+                             [](const MemoryLog::Batch& b, Offset o) { return b.end() < o; });
+  if (it == committed_.end() || it->end() != offset) return nullptr;
+  auto i = static_cast<size_t>(it - committed_.begin());
+  if (!canonical_[i]) canonical_[i] = canonical(*images_[i]);
+  return &*canonical_[i];
+}
+
+void InvariantChecker::check_image(int64_t now_ms, NodeId id, Offset applied, const std::string& canonical_image) {
+  if (!ok()) return;
+  const std::string* want = committed_image_at(applied);
+  if (want == nullptr)
+    return fail(now_ms, fmt::format("node {} image at {} is not at the end of a committed entry", id, applied));
+  if (*want != canonical_image)
+    fail(now_ms, fmt::format("node {} metadata image at {} differs from the committed log's ({} vs {} bytes)", id,
+                             applied, canonical_image.size(), want->size()));
+}
+
 void InvariantChecker::on_restart(NodeId id) {
   last_hw_[id] = 0;
   verified_[id] = 0;
@@ -76,14 +99,17 @@ void InvariantChecker::check_snapshot(int64_t now_ms, const NodeView& n) {
   if (!fresh && it->second == *id) return;
   it->second = *id;
   auto content = n.log->read_snapshot(*id);
-  auto st = content ? SimState::decode(*content) : std::nullopt;
+  auto snap = content ? decode_snapshot(*content) : std::nullopt;
   const SimState* want = committed_state_at(id->offset);
-  if (!st || want == nullptr)
+  if (!snap || want == nullptr)
     return fail(now_ms, fmt::format("node {} snapshot {}-{} is not of a committed prefix (committed {})", n.id,
                                     id->offset, id->epoch, committed_end()));
-  if (!(*st == *want) || want->last_epoch != id->epoch)
-    fail(now_ms, fmt::format("node {} snapshot {}-{} holds {}, the committed log gives {}", n.id, id->offset,
-                             id->epoch, st->encode(), want->encode()));
+  if (!(snap->state == *want) || want->last_epoch != id->epoch)
+    return fail(now_ms, fmt::format("node {} snapshot {}-{} holds {}, the committed log gives {}", n.id, id->offset,
+                                    id->epoch, snap->state.encode(), want->encode()));
+  if (controller_ && snap->image_bytes != *committed_image_at(id->offset))
+    fail(now_ms, fmt::format("node {} snapshot {}-{}: its metadata image differs from the committed log's", n.id,
+                             id->offset, id->epoch));
 }
 
 void InvariantChecker::on_truncate(int64_t now_ms, NodeId id, const MemoryLog& log, Offset offset) {
@@ -141,6 +167,10 @@ void InvariantChecker::check_node(int64_t now_ms, const NodeView& n) {
       next.apply(b);
       committed_.push_back(b);
       states_.push_back(next);
+      if (controller_) {
+        images_.push_back(apply_entry(images_.empty() ? empty_image() : images_.back(), b));
+        canonical_.emplace_back();
+      }
     } else {
       return fail(now_ms, fmt::format("node {} commits {} past a gap at {}", n.id, b.base, committed_end()));
     }
