@@ -10,6 +10,7 @@ void BrokerHeartbeatManager::reset(const MetadataImage& image, int64_t now_ms) {
 void BrokerHeartbeatManager::touch(int32_t broker_id, int64_t now_ms, int64_t metadata_offset) {
   State& s = brokers_[broker_id];
   s.last_contact_ms = now_ms;
+  s.heard_from = true;
   if (metadata_offset >= 0) s.metadata_offset = metadata_offset;
 }
 
@@ -24,9 +25,7 @@ bool BrokerHeartbeatManager::has_valid_session(const MetadataImage& image, int32
   auto b = image.brokers.find(broker_id);
   if (b == image.brokers.end() || b->second.fenced) return false;
   auto it = brokers_.find(broker_id);
-  // Not tracked: registered before reset() saw it; treat it as just heard
-  // from, as reset() would have.
-  if (it == brokers_.end()) return true;
+  if (it == brokers_.end() || !it->second.heard_from) return false;
   return now_ms - it->second.last_contact_ms <= session_timeout_ms_;
 }
 

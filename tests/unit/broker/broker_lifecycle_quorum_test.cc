@@ -84,6 +84,9 @@ TEST_F(BrokerLifecycleQuorumTest, EpochIsTheRegistrationsCommittedOffsetAndOnlyT
   EXPECT_FALSE(hb.is_fenced);
   EXPECT_FALSE(cache.current()->brokers.at(4).fenced);
 
+  // A second process with the same id while the first heartbeats: refused.
+  EXPECT_EQ(lifecycle->register_broker(registration(4)).error.code, ErrorCode::DUPLICATE_BROKER_REGISTRATION);
+
   // Another node leads epoch 6: this one answers NOT_CONTROLLER and fences nobody.
   elect({2, 6});
   now += 60'000;
@@ -97,6 +100,22 @@ TEST_F(BrokerLifecycleQuorumTest, EpochIsTheRegistrationsCommittedOffsetAndOnlyT
   now += 9001;
   EXPECT_EQ(lifecycle->fence_expired_sessions(), (std::vector<int32_t>{4}));
   EXPECT_TRUE(cache.current()->brokers.at(4).fenced);
+}
+
+TEST_F(BrokerLifecycleQuorumTest, ARestartedBrokerRegistersAtOnceWithANewController) {
+  elect({1, 5});
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const MetadataImage>>(controller.ensure_bootstrapped()));
+  auto first = lifecycle->register_broker(registration(4));
+  ASSERT_TRUE(first.error.ok());
+  ASSERT_FALSE(lifecycle->heartbeat({4, first.broker_epoch, cache.current()->offset, false, false}).is_fenced);
+  // The node crashes and its controller role comes back as leader of epoch 7
+  // (as a single combined node does): the old incarnation's session is only
+  // presumed, so the new incarnation registers without waiting it out.
+  elect({1, 7});
+  auto second = lifecycle->register_broker(registration(4));
+  ASSERT_TRUE(second.error.ok()) << second.error.message;
+  EXPECT_GT(second.broker_epoch, first.broker_epoch);
+  EXPECT_TRUE(cache.current()->brokers.at(4).fenced);  // until its heartbeat shows it caught up
 }
 
 // Hands the broker's requests straight to the controller's service.

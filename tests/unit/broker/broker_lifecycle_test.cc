@@ -311,9 +311,14 @@ TEST(BrokerHeartbeatManager, SessionsExpireAndResetOnTakeover) {
   image = *replay_all(image, fence_broker_records(image, 3));
   BrokerHeartbeatManager sessions(1000);
   sessions.reset(image, 0);
-  EXPECT_TRUE(sessions.has_valid_session(image, 1, 1000));
+  // Presumed by reset(), not heard from yet: expires normally, but does not
+  // keep a restarted incarnation from registering.
+  EXPECT_FALSE(sessions.has_valid_session(image, 1, 10));
   EXPECT_FALSE(sessions.has_valid_session(image, 3, 10));  // fenced: no session
   sessions.touch(1, 800, 40);
+  EXPECT_TRUE(sessions.has_valid_session(image, 1, 1000));
+  EXPECT_TRUE(sessions.has_valid_session(image, 1, 1800));
+  EXPECT_FALSE(sessions.has_valid_session(image, 1, 1801));
   EXPECT_EQ(sessions.expired(image, 1500), (std::vector<int32_t>{2}));
   EXPECT_FALSE(sessions.has_valid_session(image, 2, 1500));
   EXPECT_EQ(sessions.expired(image, 1900), (std::vector<int32_t>{1, 2}));

@@ -36,7 +36,11 @@ class BrokerHeartbeatManager {
 
   // Kafka's hasValidSession: the broker is unfenced in `image` and has been
   // heard from within the session timeout. A fenced broker has no session
-  // that could stop another incarnation from registering.
+  // that could stop another incarnation from registering. Unlike Kafka, a
+  // session that reset() only presumed (no heartbeat or registration since
+  // this controller took over) does not block one either: a node restarted
+  // after a crash, often the reason for the takeover, registers at once
+  // instead of after broker.session.timeout.ms. Expiry still counts it.
   bool has_valid_session(const MetadataImage& image, int32_t broker_id, int64_t now_ms) const;
   // Unfenced brokers of `image` whose session has expired, in id order.
   std::vector<int32_t> expired(const MetadataImage& image, int64_t now_ms) const;
@@ -55,6 +59,7 @@ class BrokerHeartbeatManager {
  private:
   struct State {
     int64_t last_contact_ms = 0;
+    bool heard_from = false;  // touched since reset()
     int64_t metadata_offset = -1;
     std::optional<int64_t> controlled_shutdown_offset;
   };
