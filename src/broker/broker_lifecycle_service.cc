@@ -145,14 +145,21 @@ std::vector<int32_t> BrokerLifecycleService::fence_expired_sessions() {
 
 void BrokerLifecycleService::schedule_session_checks(Scheduler& scheduler, util::SerialExecutor* thread,
                                                      std::chrono::milliseconds period) {
-  scheduler.schedule_periodic(period, [this, thread] {
-    if (thread == nullptr) {
+  Post post;
+  if (thread != nullptr) post = [thread](std::function<void()> job) { thread->post(std::move(job)); };
+  schedule_session_checks(scheduler, std::move(post), period);
+}
+
+void BrokerLifecycleService::schedule_session_checks(Scheduler& scheduler, Post post,
+                                                     std::chrono::milliseconds period) {
+  scheduler.schedule_periodic(period, [this, post = std::move(post)] {
+    if (!post) {
       fence_expired_sessions();
       return;
     }
     // At most one check waits in the controller queue behind slow commits.
     if (check_queued_.exchange(true)) return;
-    thread->post([this] {
+    post([this] {
       check_queued_.store(false);
       fence_expired_sessions();
     });

@@ -69,6 +69,11 @@ class BrokerLifecycleService {
   // before this object is destroyed.
   void schedule_session_checks(Scheduler& scheduler, util::SerialExecutor* thread,
                                std::chrono::milliseconds period = std::chrono::milliseconds(250));
+  // The same with the hand-over to the controller thread left to `post`
+  // (which may drop the job once that thread is gone).
+  using Post = std::function<void(std::function<void()> job)>;
+  void schedule_session_checks(Scheduler& scheduler, Post post,
+                               std::chrono::milliseconds period = std::chrono::milliseconds(250));
 
   // For tests and DescribeCluster-style views; same thread rules.
   const metadata::BrokerHeartbeatManager& sessions() const { return sessions_; }
