@@ -73,7 +73,14 @@ RaftManager::RaftManager(RaftManagerOptions options)
   network_ = std::make_unique<RaftNetwork>(
       options_.raft.node_id, std::move(peers), options_.cluster_id, client_options,
       [this](RaftMessage m) { post([this, m = std::move(m)] { client_->handle(m); }); });
-  client_ = std::make_unique<RaftClient>(options_.raft, *clock_, *rng_, *network_, *log_, *store_);
+  RaftConfig config = options_.raft;
+  // KIP-853: a snapshot's VotersRecord is the voter set at its offset.
+  if (config.kraft_version >= 1) {
+    config.snapshot_voters = [](const std::string& content) {
+      return snapshot_voters(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
+    };
+  }
+  client_ = std::make_unique<RaftClient>(config, *clock_, *rng_, *network_, *log_, *store_);
 }
 
 RaftManager::~RaftManager() { stop(); }
@@ -252,7 +259,9 @@ void RaftManager::create_snapshot(OffsetAndEpoch id, std::vector<std::string> re
   values.reserve(records.size());
   for (const auto& r : records) values.emplace_back(r.begin(), r.end());
   records.clear();
-  auto bytes = encode_snapshot(values, id.epoch);
+  std::optional<std::vector<Voter>> voters;
+  if (options_.raft.kraft_version >= 1) run_on_raft_thread([&] { voters = client_->voters_at(id.offset); });
+  auto bytes = encode_snapshot(values, id.epoch, 1000, voters);
   values.clear();
   run_on_raft_thread([&] {
     // The client checks the id (committed, the epoch of the entry ending

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "samsa/raft/consensus/voter_set.h"
+#include "samsa/raft/snapshot_file.h"
 
 namespace samsa::raft {
 namespace {
@@ -48,6 +49,18 @@ TEST(VoterSetTest, HistoryFollowsAppendsTruncationAndSnapshots) {
   EXPECT_EQ(voter_ids(h.at(50)), (std::vector<NodeId>{2, 3, 5}));
   h.reset(60, std::nullopt);  // one that names none: the initial set
   EXPECT_EQ(voter_ids(h.latest()), (std::vector<NodeId>{1, 2, 3}));
+}
+
+TEST(VoterSetTest, ASnapshotCarriesItsVoterSetAfterTheHeader) {
+  std::vector<Voter> voters = ids({1, 2, 3});
+  voters[2].endpoints.push_back({"CONTROLLER", "127.0.0.1", 9095, {}});
+  std::vector<std::vector<uint8_t>> values = {{1, 2, 3}, {4, 5}};
+  auto bytes = encode_snapshot(values, 7, 1000, voters);
+  EXPECT_EQ(snapshot_voters(bytes), voters);
+  size_t data_batches = 0;
+  decode_snapshot(bytes, [&](const protocol::BatchView&) { ++data_batches; });  // still a valid snapshot
+  EXPECT_EQ(data_batches, 1u);
+  EXPECT_FALSE(snapshot_voters(encode_snapshot(values, 7)).has_value());  // kraft.version 0: none
 }
 
 }  // namespace
