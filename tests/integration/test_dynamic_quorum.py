@@ -40,6 +40,9 @@ def error_of(port: int, request: bytes, correlation_id: int) -> tuple:
 
 def test_static_voters_refuse_voter_changes_on_both_listeners(broker_factory):
     b = broker_factory.create(node_id=1)
+    for port in (b.controller_port, b.port):
+        keys = kw.api_versions(port, version=3).api_keys
+        assert keys.get(API_ADD_RAFT_VOTER) == (0, 0) and keys.get(API_REMOVE_RAFT_VOTER) == (0, 0), keys
     for i, port in enumerate((b.controller_port, b.port)):
         code, message = error_of(port, add_raft_voter_v0(None, 2, 19093, 10 + i), 10 + i)
         assert code == kw.ERR_UNSUPPORTED_VERSION, (port, code, message)

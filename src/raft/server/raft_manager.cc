@@ -303,8 +303,9 @@ net::KafkaClient& RaftManager::kafka_client() { return network_->client(); }
 
 std::optional<net::Endpoint> RaftManager::leader_endpoint() const {
   auto l = leader();
-  auto it = options_.voter_endpoints.find(l.leader_id);
-  if (l.leader_id == kNoNode || it == options_.voter_endpoints.end()) return std::nullopt;
+  auto endpoints = voter_endpoints();
+  auto it = endpoints.find(l.leader_id);
+  if (l.leader_id == kNoNode || it == endpoints.end()) return std::nullopt;
   return it->second;
 }
 

@@ -25,6 +25,11 @@ void RaftNetwork::learn_endpoints(const std::vector<Voter>& voters, const std::s
   }
 }
 
+std::map<NodeId, net::Endpoint> RaftManager::voter_endpoints() const {
+  std::lock_guard lock(endpoints_mu_);
+  return dynamic_endpoints_ ? *dynamic_endpoints_ : options_.voter_endpoints;
+}
+
 void RaftManager::add_voter(Voter voter, int64_t timeout_ms, VoterChangeDone done) {
   post([this, voter = std::move(voter), timeout_ms, done = std::move(done)]() mutable {
     start_voter_change([&](RaftClient& c) { return c.add_voter(voter); }, timeout_ms, std::move(done));
@@ -55,6 +60,19 @@ void RaftManager::poll_voter_changes() {
   if (voters != known_voters_) {
     known_voters_ = voters;
     network_->learn_endpoints(client_->voters(), options_.controller_listener_name);
+    if (options_.raft.kraft_version >= 1) {
+      std::map<NodeId, net::Endpoint> endpoints;
+      for (const Voter& v : client_->voters()) {
+        if (auto it = options_.voter_endpoints.find(v.voter_id); it != options_.voter_endpoints.end())
+          endpoints[v.voter_id] = it->second;
+        const auto* e = v.endpoints.empty() ? nullptr : &v.endpoints.front();
+        for (const auto& candidate : v.endpoints)
+          if (candidate.name == options_.controller_listener_name) e = &candidate;
+        if (e != nullptr) endpoints[v.voter_id] = net::Endpoint{e->host, e->port};
+      }
+      std::lock_guard lock(endpoints_mu_);
+      dynamic_endpoints_ = std::move(endpoints);
+    }
   }
   if (pending_voter_changes_.empty()) return;
   int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(

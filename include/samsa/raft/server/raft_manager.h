@@ -105,7 +105,10 @@ class RaftManager final : public MetadataRaft {
   // forwards to the active controller (DescribeQuorum).
   net::KafkaClient& kafka_client();
   std::optional<net::Endpoint> leader_endpoint() const;
-  const std::map<NodeId, net::Endpoint>& voter_endpoints() const { return options_.voter_endpoints; }
+  // The voters' controller endpoints: the configured ones, and with
+  // kraft.version 1 those of the voter set in force (its Voters record),
+  // removed voters left out. Thread-safe (raft_voters.cc).
+  std::map<NodeId, net::Endpoint> voter_endpoints() const;
   const std::string& controller_listener_name() const { return options_.controller_listener_name; }
 
   // KIP-853 (raft_voters.cc): adds `voter` to / removes voter `id` from the
@@ -185,6 +188,8 @@ class RaftManager final : public MetadataRaft {
   };
   std::vector<PendingVoterChange> pending_voter_changes_;
   std::vector<NodeId> known_voters_;
+  mutable std::mutex endpoints_mu_;
+  std::optional<std::map<NodeId, net::Endpoint>> dynamic_endpoints_;  // kraft.version 1: the set in force
 };
 
 }  // namespace samsa::raft

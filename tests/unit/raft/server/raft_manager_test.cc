@@ -444,6 +444,10 @@ TEST_F(RaftManagerVotersTest, AnObserverIsAddedAsVoterAndRemovedAgain) {
   ASSERT_TRUE(d && d->info);
   ASSERT_EQ(d->info->current_voters.size(), 2u);
   EXPECT_EQ(d->info->current_voters[1].replica_id, 2);
+  // Its endpoint, from the Voters record, for DescribeQuorum v2 and forwarding.
+  auto endpoints = leader->raft->voter_endpoints();
+  ASSERT_TRUE(endpoints.contains(2));
+  EXPECT_EQ(endpoints[2].port, nodes[1]->port);
   // Commits now need node 2 too, and still succeed.
   append_somewhere({"with-two"});
   ASSERT_TRUE(nodes[1]->listener->wait_for_records(2));
@@ -459,6 +463,7 @@ TEST_F(RaftManagerVotersTest, AnObserverIsAddedAsVoterAndRemovedAgain) {
   d = leader->raft->describe_quorum();
   ASSERT_TRUE(d && d->info);
   EXPECT_EQ(d->info->current_voters.size(), 1u);
+  EXPECT_FALSE(leader->raft->voter_endpoints().contains(2));
   // Node 1 alone commits again.
   stop_node(*nodes[1]);
   auto r = leader->raft->append(leader->raft->leader().epoch, {"alone"});
