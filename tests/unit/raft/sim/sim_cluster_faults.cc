@@ -17,6 +17,7 @@ void Cluster::crash(Node& n, int64_t max_down_ms) {
   int64_t now = time_.now_ms();
   n.client.reset();
   n.log.crash();
+  refuse_unanswered(n.id);  // its connections are reset: parked fetches fail at their senders
   // Now and then an observer comes back with an empty disk (a new broker):
   // it must catch up, from the leader's snapshot when the log was trimmed.
   // (A voter may not: its vote and acked entries must survive.)
