@@ -16,6 +16,7 @@ bool is_request(const RaftMessage& m) {
 }  // namespace
 
 void Cluster::refuse(const RaftMessage& request) {
+  if (!options_.refusals) return;
   int incarnation = node(request.from).incarnation;
   network_.push(InFlightMessage{time_.now_ms() + 1 + refusal_rng_.next(max_delay_ms_), seq_++, request, true, incarnation});
 }
@@ -23,6 +24,7 @@ void Cluster::refuse(const RaftMessage& request) {
 void Cluster::refuse_unanswered(NodeId dead) {
   auto waiting = std::move(unanswered_[dead]);
   unanswered_.erase(dead);
+  if (!options_.refusals) return;
   for (const auto& [key, incarnation] : waiting) {
     RaftMessage m{key.first, dead, key.second, FetchRequest{}};
     network_.push(InFlightMessage{time_.now_ms() + 1 + refusal_rng_.next(max_delay_ms_), seq_++, m, true, incarnation});
@@ -181,6 +183,10 @@ SimResult Cluster::run() {
   size_t scanned = 0;
   while (checker_.ok() && time_.now_ms() < heal_ms + options_.liveness_bound_ms) {
     step();
+    if (heal_crash_ms_ >= 0 && result_.failover_ms < 0)
+      for (auto& n : nodes_)
+        if (n->client && n->client->role() == Role::kLeader && n->client->epoch() > heal_crash_epoch_)
+          result_.failover_ms = time_.now_ms() - heal_crash_ms_;
     const auto& committed = checker_.committed();
     for (; !target && scanned < committed.size(); ++scanned)
       if (written_after_heal_.contains({committed[scanned].entry.epoch, committed[scanned].base}))

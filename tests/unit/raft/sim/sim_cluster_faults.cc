@@ -74,6 +74,8 @@ void Cluster::heal() {
       if (n->client->role() == Role::kLeader && (!newest || n->client->epoch() > newest->client->epoch()))
         newest = n.get();
     if (newest) {
+      heal_crash_ms_ = time_.now_ms();
+      heal_crash_epoch_ = newest->client->epoch();
       crash(*newest);
       newest->restart_ms = std::numeric_limits<int64_t>::max();
     }

@@ -216,6 +216,8 @@ class Cluster {
   int64_t snapshot_every_ = 0;  // offsets applied between a node's snapshots
   bool controller_ = false;
   bool healed_ = false;
+  int64_t heal_crash_ms_ = -1;  // the newest leader died for good then (in that epoch)
+  Epoch heal_crash_epoch_ = -1;
   std::set<std::pair<Epoch, Offset>> written_after_heal_;  // (epoch, base) of entries appended after the heal
   SimResult result_;
 };
