@@ -107,8 +107,8 @@ void InvariantChecker::check_snapshot(int64_t now_ms, const NodeView& n) {
   if (!(snap->state == *want) || want->last_epoch != id->epoch)
     return fail(now_ms, fmt::format("node {} snapshot {}-{} holds {}, the committed log gives {}", n.id, id->offset,
                                     id->epoch, snap->state.encode(), want->encode()));
-  auto voters = snapshot_voters(*content);
-  if (!voters || voter_ids(*voters) != committed_voters_at(id->offset))
+  auto voters = snapshot_voters(*content);  // none: the initial set
+  if ((voters ? voter_ids(*voters) : committed_voters_.begin()->second) != committed_voters_at(id->offset))
     return fail(now_ms, fmt::format("node {} snapshot {}-{} does not name the voter set in force at its offset",
                                     n.id, id->offset, id->epoch));
   if (controller_ && snap->image_bytes != *committed_image_at(id->offset))

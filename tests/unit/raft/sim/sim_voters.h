@@ -1,7 +1,8 @@
 #pragma once
 // KIP-853 in the simulation: a snapshot's content carries the voter set in
 // force at its offset (as Kafka's snapshots carry a VotersRecord), appended
-// to its first line as " voters=1,2,3" (SimState::decode ignores it).
+// to its first line as " voters=1,2,3" (SimState::decode ignores it). A
+// snapshot without it was taken while the initial set was in force.
 #include <optional>
 #include <string>
 #include <vector>
