@@ -11,6 +11,18 @@ raft::RaftManagerOptions raft_manager_options(const BrokerConfig& config, const 
     o.raft.voters.push_back(v.id);
     o.voter_endpoints[v.id] = net::Endpoint{v.host, v.port};
   }
+  // KIP-853: without static voters the quorum is dynamic (kraft.version 1:
+  // the voter set lives in the log), and a node that knows no voter yet
+  // finds the leader through controller.quorum.bootstrap.servers, numbered
+  // -2, -3, ... as Kafka does.
+  if (config.controller_quorum_voters.empty()) {
+    o.raft.kraft_version = 1;
+    raft::NodeId id = -2;
+    for (const auto& s : config.controller_quorum_bootstrap_servers) {
+      o.raft.bootstrap_ids.push_back(id);
+      o.voter_endpoints[id--] = net::Endpoint{s.host, s.port};
+    }
+  }
   o.raft.election_timeout_ms = config.controller_quorum_election_timeout_ms;
   o.raft.election_backoff_max_ms = config.controller_quorum_election_backoff_max_ms;
   o.raft.fetch_timeout_ms = config.controller_quorum_fetch_timeout_ms;

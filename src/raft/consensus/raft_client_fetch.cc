@@ -51,10 +51,12 @@ void RaftClient::poll_follower() {
 void RaftClient::poll_unattached_observer() {
   auto& u = std::get<UnattachedState>(state_);
   int64_t now = time_.now_ms();
-  if (now < u.next_discovery_ms || config_.voters.empty()) return;
+  // KIP-853: with no voter known yet, the bootstrap servers are asked.
+  const std::vector<NodeId>& targets = config_.voters.empty() ? config_.bootstrap_ids : config_.voters;
+  if (now < u.next_discovery_ms || targets.empty()) return;
   u.next_discovery_ms = now + config_.retry_backoff_ms * 5;
   // Any voter's answer names the leader (or proves ours is stale).
-  send_fetch(config_.voters[random_.next(static_cast<int64_t>(config_.voters.size()))]);
+  send_fetch(targets[random_.next(static_cast<int64_t>(targets.size()))]);
 }
 
 void RaftClient::send_fetch(NodeId to) {

@@ -21,7 +21,7 @@ void RaftNetwork::learn_endpoints(const std::vector<Voter>& voters, const std::s
     const auto* e = &v.endpoints.front();
     for (const auto& candidate : v.endpoints)
       if (candidate.name == listener) e = &candidate;
-    voters_[v.voter_id] = net::Endpoint{e->host, e->port};
+    learn_endpoint(v.voter_id, net::Endpoint{e->host, e->port});
   }
 }
 

@@ -22,6 +22,10 @@ struct RaftConfig {
   // obeyed; AddRaftVoter/RemoveRaftVoter fail with UNSUPPORTED_VERSION),
   // 1 = dynamic voters.
   int16_t kraft_version = 0;
+  // controller.quorum.bootstrap.servers as node ids (Kafka numbers them -2,
+  // -3, ...): a node that knows no voter yet (formatted with
+  // --no-initial-controllers) asks them who leads, by an observer Fetch.
+  std::vector<NodeId> bootstrap_ids;
   // kraft_version 1: the initial voters with their endpoints (same ids as
   // `voters`; empty: voters known by id only).
   std::vector<Voter> initial_voters;

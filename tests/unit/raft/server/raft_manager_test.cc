@@ -393,9 +393,11 @@ TEST_F(RaftManagerTest, StoppedManagerAnswersRequestsAndRefusesAppends) {
 namespace samsa::raft {
 namespace {
 
-// KIP-853 over real sockets: node 2 starts as an observer of the one-voter
-// quorum {1} (kraft.version 1), is added by AddRaftVoter once caught up
-// (node 1 learns its endpoint from the Voters record), then removed.
+// KIP-853 over real sockets: node 2 knows no voter, only a bootstrap server
+// (node 1, the one voter of a kraft.version 1 quorum); it finds the leader
+// through it (Fetch NodeEndpoints) and replicates as an observer, is added by
+// AddRaftVoter once caught up (node 1 learns its endpoint from the Voters
+// record), survives a restart as a voter, then is removed.
 class RaftManagerVotersTest : public RaftManagerTest {};
 
 struct ErrorCodeResult {
@@ -422,8 +424,17 @@ TEST_F(RaftManagerVotersTest, AnObserverIsAddedAsVoterAndRemovedAgain) {
   auto dynamic = [&](Node& n) {
     RaftManagerOptions o = options_for(n);
     o.raft.kraft_version = 1;
-    o.raft.voters = {1};
-    o.voter_endpoints = {{1, net::Endpoint{"127.0.0.1", nodes[0]->port}}};
+    if (n.id == 1) {  // formatted --standalone: the one initial voter, with its endpoint
+      o.raft.voters = {1};
+      o.voter_endpoints = {{1, net::Endpoint{"127.0.0.1", nodes[0]->port}}};
+      Voter one = voter_with_id(1);
+      one.endpoints.push_back({"CONTROLLER", "127.0.0.1", nodes[0]->port, {}});
+      o.raft.initial_voters = {one};
+    } else {  // --no-initial-controllers: only controller.quorum.bootstrap.servers
+      o.raft.voters = {};
+      o.raft.bootstrap_ids = {-2};
+      o.voter_endpoints = {{-2, net::Endpoint{"127.0.0.1", nodes[0]->port}}};
+    }
     n.listener = std::make_unique<RecordingListener>();
     n.raft = std::make_unique<RaftManager>(o);
     n.raft->register_listener(n.listener.get());
