@@ -66,8 +66,11 @@ Broker::Broker(BrokerConfig config, std::string cluster_id, int16_t metadata_ver
 
 Broker::~Broker() {
   stop(std::chrono::seconds(1));
-  // A start-up that failed half-way: the quorum lets go of the requests it
+  // A start-up that failed half-way: no timer (session checks, heartbeats)
+  // runs into members being destroyed, and the quorum lets go of the requests it
   // holds before the network they came from is destroyed.
+  if (scheduler_) scheduler_->stop();
+  if (lifecycle_) lifecycle_->stop();
   if (raft_) raft_->stop();
   if (controller_channel_) controller_channel_->close();
 }

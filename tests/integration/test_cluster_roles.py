@@ -4,7 +4,8 @@ Three combined nodes: every node's broker role registers with the active
 controller (BrokerRegistration) and all three are listed as brokers; a
 kill -9'd broker stops heartbeating, is fenced after broker.session.timeout.ms
 (Metadata no longer lists it, its partitions answer LEADER_NOT_AVAILABLE) and
-is listed again once restarted. Three controller-only nodes and two
+is listed again once restarted; stopped with SIGTERM, it is fenced by its
+controlled shutdown at once. Three controller-only nodes and two
 broker-only nodes: clients see exactly the two brokers and produce and
 consume through both."""
 import time
@@ -151,6 +152,15 @@ def test_three_combined_nodes_are_brokers_and_a_dead_one_is_fenced(broker_factor
         assert wait_for(lambda b=b: broker_ids(b) == {1, 2, 3}, 20), f"node {b.node_id} lists {broker_ids(b)}"
     assert wait_for(lambda: partition_leaders(nodes[0], "spread") == leaders, 15), \
         partition_leaders(nodes[0], "spread")
+
+    # SIGTERM: a controlled shutdown through the heartbeat. The controller
+    # moves its leaderships and fences it before the process exits, not a
+    # session timeout later.
+    rc, _ = victim.terminate()
+    assert rc == 0, victim.log_text()
+    assert "The controller granted the controlled shutdown" in victim.log_text()
+    assert wait_for(lambda: broker_ids(survivors[0]) == {1, 2, 3} - {victim.node_id}, 1.5), \
+        broker_ids(survivors[0])
 
 
 def test_dedicated_controllers_and_broker_only_nodes(broker_factory):
