@@ -15,6 +15,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+import kafka_wire as kw
 from conftest import port_open
 
 SESSION_TIMEOUT_MS = 3000
@@ -42,6 +43,35 @@ def node_properties(b, roles: str, voters: str) -> str:
         listeners.append(f"CONTROLLER://127.0.0.1:{b.controller_port}")
     lines.append("listeners=" + ",".join(listeners))
     return "\n".join(lines) + "\n"
+
+
+def describe_quorum(port: int):
+    """DescribeQuorum v0 of __cluster_metadata-0 on a controller listener:
+    (leader, voter ids, observer ids)."""
+    body = kw.uvarint(2) + kw.compact_string("__cluster_metadata")
+    body += kw.uvarint(2) + kw.int32(0) + kw.empty_tagged_fields()  # partition 0
+    body += kw.empty_tagged_fields() + kw.empty_tagged_fields()
+    with kw.connect(port) as sock:
+        sock.sendall(kw.frame(kw.request_header(55, 0, 7, flexible=True) + body))
+        _, resp = kw.split_response_header(kw.read_frame(sock), flexible_header=True)
+    r = kw.Reader(resp)
+    assert r.int16() == 0
+    assert r.array_len(True) == 1 and r.compact_string() == "__cluster_metadata"
+    assert r.array_len(True) == 1
+    assert r.int32() == 0 and r.int16() == 0  # partition, error
+    leader = r.int32()
+    r.int32(); r.int64()  # leader epoch, high watermark
+
+    def replicas():
+        ids = []
+        for _ in range(r.array_len(True)):
+            ids.append(r.int32())
+            r.int64()
+            r.tagged_fields()
+        return set(ids)
+
+    voters, observers = replicas(), replicas()
+    return leader, voters, observers
 
 
 def make_cluster(broker_factory, layout):
@@ -170,6 +200,13 @@ def test_dedicated_controllers_and_broker_only_nodes(broker_factory):
     # A controller-only node has no broker listener and never registers.
     for c in controllers:
         assert not port_open(c.port)
+    # A broker-only node has no controller listener; it is an observer of
+    # the quorum the controllers describe.
+    for b in brokers:
+        assert not port_open(b.controller_port)
+    quorum = wait_for(lambda: (q := describe_quorum(controllers[0].controller_port))[2] >= {4, 5} and q, 15)
+    leader, voters, observers = quorum
+    assert leader in {1, 2, 3} and voters == {1, 2, 3} and observers >= {4, 5}, quorum
     for b in brokers:
         assert wait_for(lambda b=b: broker_ids(b) == {4, 5}, 20), f"node {b.node_id} lists {broker_ids(b)}"
 
