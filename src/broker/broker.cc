@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "samsa/broker/broker_lifecycle_manager.h"
+#include "samsa/broker/broker_lifecycle_options.h"
+#include "samsa/broker/broker_lifecycle_service.h"
 #include "samsa/broker/connection_reconfigurable.h"
 #include "samsa/broker/dynamic_broker_config.h"
 #include "samsa/broker/features.h"
@@ -63,8 +66,11 @@ Broker::Broker(BrokerConfig config, std::string cluster_id, int16_t metadata_ver
 
 Broker::~Broker() {
   stop(std::chrono::seconds(1));
-  // A start-up that failed half-way: the quorum lets go of the requests it
+  // A start-up that failed half-way: no timer (session checks, heartbeats)
+  // runs into members being destroyed, and the quorum lets go of the requests it
   // holds before the network they came from is destroyed.
+  if (scheduler_) scheduler_->stop();
+  if (lifecycle_) lifecycle_->stop();
   if (raft_) raft_->stop();
   if (controller_channel_) controller_channel_->close();
 }
@@ -179,54 +185,48 @@ void Broker::start_metadata() {
   // From here on every new image reaches the running components, in order.
   loader_->install_publisher([this](const std::shared_ptr<const MetadataImage>& img) {
     dynamic_config_->on_image(*img);
-    partitions_->apply(*img);
+    if (partitions_) partitions_->apply(*img);
   });
 }
 
-// The broker role registers with the controller role of this node, as a
-// KRaft broker does with BrokerRegistration; a registration left over from
-// the previous run is fenced first, as its session would have expired.
-void Broker::register_self() {
-  if (!controller_->active()) {
-    log()->warn("Not registering through the local controller: this node is not the active controller");
+// The controller role's side of KIP-631. Session checks run on the
+// controller thread (each fencing is a commit); once stop() has taken that
+// thread away they are dropped.
+void Broker::start_lifecycle_service() {
+  lifecycle_service_ = make_broker_lifecycle_service(config_, *controller_, *loader_);
+  services_.broker_lifecycle = lifecycle_service_.get();
+  lifecycle_service_->schedule_session_checks(*scheduler_, [this](std::function<void()> job) {
+    std::lock_guard lock(controller_thread_mu_);
+    if (controller_thread_) controller_thread_->post(std::move(job));
+  });
+}
+
+// The broker role registers with the active controller through the
+// controller channel (on a combined node too, as Kafka's broker does), then
+// heartbeats; clients are let in only once the controller has unfenced it,
+// which it does when this node's image has caught up with the registration.
+void Broker::register_broker() {
+  lifecycle_ =
+      make_broker_lifecycle_manager(config_, cluster_id_, *controller_channel_, *scheduler_, services_.metadata);
+  lifecycle_->start();
+  if (!lifecycle_->wait_until_unfenced(kInitialRegistrationTimeout))
+    throw std::runtime_error(fmt::format(
+        "the broker was not registered and unfenced by the active controller within {} ms (state {}, last error {})",
+        kInitialRegistrationTimeout.count(), to_string(lifecycle_->state()),
+        static_cast<int>(lifecycle_->last_error())));
+  log()->info("Registered with the active controller as broker epoch {}; unfenced", lifecycle_->broker_epoch());
+}
+
+void Broker::controlled_shutdown(std::chrono::milliseconds timeout) {
+  if (!lifecycle_) return;
+  if (lifecycle_->fenced()) {
+    lifecycle_->stop();
     return;
   }
-  metadata::BrokerRegistrationInput input;
-  input.broker_id = config_.node_id;
-  input.cluster_id = cluster_id_;
-  input.incarnation_id = protocol::Uuid::random();
-  input.rack = config_.broker_rack;
-  for (const auto& l : config_.advertised_listeners)
-    input.listeners.push_back(BrokerEndpoint{l.name, l.host, l.port, l.security_protocol});
-  for (const auto& f : supported_features()) input.features.push_back({f.name, {f.min_level, f.max_level}});
-  for (const auto& dir : config_.log_dirs) {
-    auto meta = MetaProperties::read(dir);
-    if (meta && meta->directory_id) input.log_dirs.push_back(*meta->directory_id);
-  }
-
-  auto fail = [](const metadata::ApiError& e) {
-    throw std::runtime_error(fmt::format("broker registration failed: {}", e.message));
-  };
-  auto check = [&](const CommitResult& result) {
-    if (auto* error = std::get_if<ControllerError>(&result)) fail(to_api_error(*error));
-  };
-  check(controller_->commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
-    auto it = image.brokers.find(config_.node_id);
-    if (it == image.brokers.end() || it->second.fenced) return {};
-    auto fence = metadata::fence_broker(image, config_.node_id, true);
-    if (auto* e = std::get_if<metadata::ApiError>(&fence)) fail(*e);
-    return {std::get<metadata::RecordAndVersion>(fence)};
-  }));
-  check(controller_->commit([&](const MetadataImage& image) {
-    auto result = metadata::register_broker(image, input, controller_->next_offset());
-    if (!result.error.ok()) fail(result.error);
-    return result.records;
-  }));
-  check(controller_->commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
-    auto unfence = metadata::fence_broker(image, config_.node_id, false);
-    if (auto* e = std::get_if<metadata::ApiError>(&unfence)) fail(*e);
-    return {std::get<metadata::RecordAndVersion>(unfence)};
-  }));
+  if (lifecycle_->controlled_shutdown(timeout))
+    log()->info("The controller granted the controlled shutdown");
+  else
+    log()->warn("No controlled shutdown within {} ms; shutting down anyway", timeout.count());
 }
 
 void Broker::schedule_log_maintenance() {
@@ -300,6 +300,31 @@ void Broker::start() {
               log::FileCache::instance().capacity());
   scheduler_ = std::make_unique<Scheduler>();
   services_.scheduler = scheduler_.get();
+  // A controller-only node keeps nothing but the metadata log: no
+  // partitions, groups or log maintenance.
+  if (config_.is_broker()) start_partitions();
+  controller_thread_ = std::make_unique<util::SerialExecutor>("controller-evt", kBackgroundNice);
+  services_.controller_thread = controller_thread_.get();
+  create_metadata();
+  if (config_.is_controller()) start_lifecycle_service();
+  open_listeners();
+  start_metadata();
+  if (config_.is_broker()) {
+    register_broker();
+    start_group_coordinator();
+    schedule_log_maintenance();
+  }
+  // Clients come in once this node's metadata has caught up and the
+  // controller unfenced its broker: the broker listeners bind only now, so
+  // an open port means a ready broker.
+  listen(/*controller=*/false);
+  server_->start_accepting();
+  running_ = true;
+  log()->info("[{}Server id={}] Transition from STARTING to STARTED", config_.is_broker() ? "Broker" : "Controller",
+              config_.node_id);
+}
+
+void Broker::start_partitions() {
   partitions_ = std::make_unique<PartitionManager>(
       config_, config_.node_id, [this](const std::string& dir, const std::string& why, bool all_offline) {
         namespace fs = std::filesystem;
@@ -313,20 +338,6 @@ void Broker::start() {
   services_.partitions = partitions_.get();
   cleaner_reconfigurable_ = make_log_cleaner_reconfigurable(partitions_->logs(), config_);
   dynamic_config_->add_reconfigurable(cleaner_reconfigurable_);
-  controller_thread_ = std::make_unique<util::SerialExecutor>("controller-evt", kBackgroundNice);
-  services_.controller_thread = controller_thread_.get();
-  create_metadata();
-  open_listeners();
-  start_metadata();
-  if (config_.is_broker()) register_self();
-  start_group_coordinator();
-  schedule_log_maintenance();
-  // Clients come in once this node's metadata has caught up: the broker
-  // listeners bind only now, so an open port means a ready broker.
-  listen(/*controller=*/false);
-  server_->start_accepting();
-  running_ = true;
-  log()->info("[BrokerServer id={}] Transition from STARTING to STARTED", config_.node_id);
 }
 
 // The network threads and both servers; the controller listeners bind and
@@ -386,6 +397,9 @@ void Broker::stop(std::chrono::milliseconds grace) {
   if (!running_) return;
   running_ = false;
   log()->info("[BrokerServer id={}] Transition from STARTED to SHUTTING_DOWN", config_.node_id);
+  // While everything still runs (this node may be the active controller
+  // that grants it): leaderships move away before the clients go.
+  controlled_shutdown(std::min(grace, kControlledShutdownTimeout));
   server_->stop_accepting();
   controller_server_->stop_accepting();
   dynamic_config_->remove_reconfigurable(connection_reconfigurable_.get());
@@ -401,6 +415,7 @@ void Broker::stop(std::chrono::milliseconds grace) {
   }
   controller_thread.reset();
   services_.controller_thread = nullptr;
+  if (lifecycle_) lifecycle_->stop();
   if (controller_channel_) {  // forwarded requests still waiting are answered (to nobody) now
     controller_channel_->close();
     controller_client_->close();
@@ -418,8 +433,10 @@ void Broker::stop(std::chrono::milliseconds grace) {
   server_.reset();
   controller_server_.reset();
   pool_.reset();
-  dynamic_config_->remove_reconfigurable(cleaner_reconfigurable_.get());
-  partitions_->shutdown();
+  if (partitions_) {
+    dynamic_config_->remove_reconfigurable(cleaner_reconfigurable_.get());
+    partitions_->shutdown();
+  }
   log()->info("[BrokerServer id={}] shut down completed", config_.node_id);
 }
 

@@ -23,15 +23,6 @@ std::string join_listeners(const std::vector<broker::Listener>& listeners) {
   return fmt::format("{}", fmt::join(parts, ","));
 }
 
-// Broker-only and controller-only nodes need broker registration over the
-// network (BrokerRegistration/BrokerHeartbeat), which this build does not
-// have yet: refuse rather than pretend. Combined nodes form a Raft quorum.
-std::optional<std::string> unsupported_topology(const broker::BrokerConfig& c) {
-  if (!c.is_broker() || !c.is_controller())
-    return "this build runs combined nodes only (process.roles=broker,controller)";
-  return std::nullopt;
-}
-
 }  // namespace
 
 int run_server(const ServerOptions& options) {
@@ -59,10 +50,6 @@ int run_server(const ServerOptions& options) {
   for (const auto& key : config->unsupported_keys())
     log->warn("Configuration {} is not supported by Samsa: its value is checked but has no effect", key);
 
-  if (auto why = unsupported_topology(*config)) {
-    log->error("Cannot start: {}", *why);
-    return 1;
-  }
   broker::StorageState storage;
   try {
     storage = broker::verify_storage(*config);

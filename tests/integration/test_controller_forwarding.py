@@ -82,10 +82,11 @@ def test_admin_requests_through_either_node_reach_the_active_controller(broker_f
         b.start(wait=False)
     for b in nodes:
         b.wait_ready(timeout=60)
-    # The active controller's node registers its broker role once it leads;
-    # until then there is no broker to place a partition on.
+    # Each node's broker role registers with the active controller
+    # (BrokerRegistration) before its listener opens: both are brokers.
     for b in nodes:
-        assert wait_for(lambda b=b: len(metadata(b.port).brokers) == 1), f"node {b.node_id}: no broker registered"
+        assert wait_for(lambda b=b: {x.node_id for x in metadata(b.port).brokers} == {1, 2}), \
+            f"node {b.node_id}: brokers {metadata(b.port).brokers}"
 
     for i, b in enumerate(nodes):
         errors = topic_errors(b.port, create_topics_v4(f"via-{b.node_id}", 10 + i), with_message=True)

@@ -38,6 +38,8 @@ class RequestDispatcher;
 class PartitionManager;
 class QuorumController;
 class KafkaControllerChannel;
+class BrokerLifecycleManager;
+class BrokerLifecycleService;
 class ProducerIdManager;
 class Scheduler;
 namespace metadata {
@@ -76,15 +78,21 @@ class Broker {
   net::FileTransferMode file_transfer_mode() const;
   void apply_connection_configs();
   MetadataImage initial_image(const std::string& cluster_id) const;
+  void start_partitions();
   void create_metadata();
   void open_listeners();
   void listen(bool controller);
   void start_metadata();
   void start_controller_channel();
-  // The combined-node path: the broker role registers through the local
-  // active controller. BrokerRegistration/BrokerHeartbeat RPCs
-  // (BrokerLifecycleManager) replace it for broker-only nodes.
-  void register_self();
+  // The controller role answers BrokerRegistration/BrokerHeartbeat and
+  // fences brokers whose session expired.
+  void start_lifecycle_service();
+  // The broker role registers with the active controller over the network
+  // (also on a combined node) and waits until it is unfenced.
+  void register_broker();
+  // Asks the active controller to move this broker's leaderships away
+  // before the node goes down (bounded).
+  void controlled_shutdown(std::chrono::milliseconds timeout);
   void schedule_log_maintenance();
   void start_group_coordinator();
   void fatal_storage_failure(const std::string& reason);
@@ -92,6 +100,11 @@ class Broker {
   // How long start-up waits for a quorum leader and for the loader to catch
   // up with the committed metadata before giving up.
   static constexpr std::chrono::seconds kMetadataCatchUpTimeout{60};
+  // Kafka's initial.broker.registration.timeout.ms default: how long the
+  // broker role waits to be registered and unfenced before start-up fails.
+  static constexpr std::chrono::milliseconds kInitialRegistrationTimeout{60000};
+  // How long stop() waits for the controller to grant a controlled shutdown.
+  static constexpr std::chrono::milliseconds kControlledShutdownTimeout{5000};
 
   BrokerConfig config_;
   std::string cluster_id_;
@@ -100,6 +113,8 @@ class Broker {
   std::unique_ptr<DynamicBrokerConfig> dynamic_config_;
   std::shared_ptr<Reconfigurable> cleaner_reconfigurable_;  // dynamic log.cleaner.* keys
   std::shared_ptr<Reconfigurable> connection_reconfigurable_;  // dynamic max.connections* keys
+  // Before scheduler_: the session checks it runs are gone before it is.
+  std::unique_ptr<BrokerLifecycleService> lifecycle_service_;  // controller role only
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<metadata::MetadataLoader> loader_;
@@ -107,6 +122,8 @@ class Broker {
   std::unique_ptr<QuorumController> controller_;
   std::unique_ptr<KafkaControllerChannel> controller_channel_;  // broker role only
   std::unique_ptr<net::KafkaClient> controller_client_;  // after the channel: closed and gone first
+  // After the channel and the scheduler: stopped and gone before them.
+  std::unique_ptr<BrokerLifecycleManager> lifecycle_;  // broker role only
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<group::GroupCoordinator> groups_;
   // Blocking admin work (controller_thread.h); after the network is

@@ -7,10 +7,15 @@
 
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
+#include "samsa/broker/controller_channel.h"
 #include "samsa/broker/controller_service.h"
 #include "samsa/broker/metadata/controller.h"
 #include "samsa/broker/metadata_image.h"
 #include "samsa/broker/scheduler.h"
+#include "samsa/protocol/gen/create_topics_request.h"
+#include "samsa/protocol/gen/create_topics_response.h"
+#include "samsa/protocol/wire_reader.h"
+#include "samsa/protocol/wire_writer.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::broker::group {
@@ -27,6 +32,44 @@ const std::shared_ptr<spdlog::logger>& log() {
 int64_t system_now() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// A broker that is not the active controller asks the controller for
+// __consumer_offsets with CreateTopics, as Kafka's AutoTopicCreationManager
+// does; the client retries FindCoordinator until the topic is in the image.
+// One request at a time (`in_flight`), so retrying clients do not pile up.
+void request_offsets_topic(ControllerChannel& channel, const std::shared_ptr<std::atomic<bool>>& in_flight,
+                           int32_t partitions, int16_t replication_factor, int32_t segment_bytes) {
+  if (in_flight->exchange(true)) return;
+  constexpr int16_t kVersion = 7;
+  protocol::CreateTopicsRequest request;
+  auto& t = request.topics.emplace_back();
+  t.name = kOffsetsTopic;
+  t.num_partitions = partitions;
+  t.replication_factor = replication_factor;
+  for (const auto& [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
+           {"cleanup.policy", "compact"}, {"compression.type", "producer"}, {"segment.bytes", std::to_string(segment_bytes)}})
+    t.configs.push_back({k, v, {}});
+  request.timeout_ms = 30'000;
+  protocol::WireWriter w;
+  request.encode(w, kVersion);
+  channel.send(
+      protocol::CreateTopicsRequest::kApiKey, kVersion, w.take(), std::chrono::milliseconds(request.timeout_ms),
+      [](const std::vector<uint8_t>& body) {
+        try {
+          protocol::WireReader r(body);
+          protocol::CreateTopicsResponse response;
+          response.decode(r, kVersion);
+          for (const auto& topic : response.topics)
+            if (topic.error_code == protocol::code(ErrorCode::NOT_CONTROLLER)) return true;
+        } catch (const std::exception&) {
+        }
+        return false;
+      },
+      [in_flight](std::optional<std::vector<uint8_t>> body) {
+        in_flight->store(false);
+        if (!body) log()->warn("Asking the controller to create {} got no answer", kOffsetsTopic);
+      });
 }
 
 }  // namespace
@@ -63,6 +106,12 @@ ErrorCode GroupCoordinator::ensure_offsets_topic() {
   if (live < static_cast<size_t>(cfg.offsets_topic_replication_factor)) {
     log()->warn("Cannot create {} yet: {} live brokers, offsets.topic.replication.factor is {}", kOffsetsTopic, live,
                 cfg.offsets_topic_replication_factor);
+    return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  }
+  if (!services_.controller->active() && services_.controller_channel) {
+    request_offsets_topic(*services_.controller_channel, offsets_topic_requested_, config_.offsets_partitions,
+                          static_cast<int16_t>(cfg.offsets_topic_replication_factor),
+                          static_cast<int32_t>(cfg.offsets_topic_segment_bytes));
     return ErrorCode::COORDINATOR_NOT_AVAILABLE;
   }
   {

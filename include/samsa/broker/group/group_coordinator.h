@@ -228,6 +228,8 @@ class GroupCoordinator {
   std::optional<std::set<std::string>> topics_;  // topic names of the last image seen
   int64_t last_retention_check_ms_ = 0;
   std::atomic<bool> started_{false};
+  // A CreateTopics for __consumer_offsets is on its way to the controller.
+  std::shared_ptr<std::atomic<bool>> offsets_topic_requested_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace samsa::broker::group
