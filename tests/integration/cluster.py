@@ -357,12 +357,14 @@ class Cluster:
     """
 
     def __init__(self, workdir: Path, roles: list[str], quorum: dict | None = None, netns: bool = False,
-                 extra: dict | None = None, first_id: int = 1):
+                 extra: dict | None = None, first_id: int = 1, dynamic_quorum: bool = False):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.net = Netns(len(roles)) if netns else Loopback()
         self.quorum = dict(SHORT_QUORUM if quorum is None else quorum)
         self.extra = dict(extra or {})
+        self.dynamic_quorum = dynamic_quorum
+        self._dq_version: dict[int, int] = {}  # DescribeQuorum version each node speaks
         self.cluster_id = ""
         self.nodes: list[Node] = []
         for i, r in enumerate(roles):
@@ -401,7 +403,9 @@ class Cluster:
         props = {
             "process.roles": n.roles,
             "node.id": n.node_id,
-            "controller.quorum.voters": self.voters(),
+            **({"controller.quorum.bootstrap.servers":
+                ",".join(f"{c.host}:{c.controller_port}" for c in self.controllers)}
+               if self.dynamic_quorum else {"controller.quorum.voters": self.voters()}),
             "listeners": ",".join(listeners),
             "controller.listener.names": "CONTROLLER",
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
@@ -425,12 +429,35 @@ class Cluster:
             n.config_path.write_text("\n".join(lines) + "\n")
 
     # ---- lifecycle
-    def format(self, cluster_id: str | None = None) -> None:
+    def format(self, cluster_id: str | None = None, flags: dict | None = None) -> None:
+        """`samsa storage format` on every node; `flags` maps a node id to
+        extra arguments (e.g. ["--standalone"])."""
         if cluster_id is None:
             cluster_id = run([samsa_bin(), "storage", "random-uuid"], check=True).stdout.strip()
         self.cluster_id = cluster_id
         for n in self.nodes:
-            run([samsa_bin(), "storage", "format", "-t", cluster_id, "-c", n.config_path], check=True)
+            run([samsa_bin(), "storage", "format", "-t", cluster_id, "-c", n.config_path,
+                 *(flags or {}).get(n.node_id, [])], check=True)
+
+    def format_dynamic(self, initial_voters: list[Node], cluster_id: str | None = None) -> dict[int, str]:
+        """KIP-853 format: `initial_voters` with --initial-controllers (one
+        directory id each, made here), every other node with
+        --no-initial-controllers. Needs the cluster built with
+        dynamic_quorum=True. Returns the directory ids by node id."""
+        ids = {n.node_id: run([samsa_bin(), "storage", "random-uuid"], check=True).stdout.strip()
+               for n in initial_voters}
+        spec = ",".join(f"{n.node_id}@{n.host}:{n.controller_port}:{ids[n.node_id]}" for n in initial_voters)
+        flags = {n.node_id: (["--initial-controllers", spec] if n.node_id in ids else ["--no-initial-controllers"])
+                 for n in self.nodes}
+        self.format(cluster_id, flags)
+        return ids
+
+    def directory_id(self, n: Node) -> str:
+        """directory.id of the node's metadata dir (its meta.properties)."""
+        for line in (n.data_dir / "meta.properties").read_text().splitlines():
+            if line.startswith("directory.id="):
+                return line.split("=", 1)[1]
+        raise ClusterError(f"node {n.node_id} has no directory.id")
 
     def start(self, wait: float | None = 30.0) -> None:
         for n in self.nodes:
@@ -486,10 +513,12 @@ class Cluster:
         return "\n".join(f"===== node {n.node_id} ({n.roles}) =====\n{n.log_text()}" for n in self.nodes)
 
     # ---- requests
-    def call(self, n: Node, port: int, api: str, version: int, values: dict, timeout: float = 5.0) -> dict:
+    def call(self, n: Node, port: int, api: str, version: int, values: dict, timeout: float = 5.0,
+             inside: Node | None = None) -> dict:
         """A request to node `n` on `port`, from the client namespace when
-        the cluster lives in namespaces."""
-        prefix = self.net.client_prefix()
+        the cluster lives in namespaces (from node `inside`'s own namespace
+        when given: how a test reaches an isolated node)."""
+        prefix = self.net.prefix(inside.index) if inside is not None else self.net.client_prefix()
         if not prefix:
             return wire_call(n.host, port, api, version, values, timeout)
         res = run([*prefix, PYTHON, Path(__file__).resolve(), "call", n.host, port, api, version,
@@ -498,16 +527,24 @@ class Cluster:
             raise OSError(f"{api} to {n.host}:{port} failed: {res.stderr.strip().splitlines()[-1:]}")
         return _unjson(json.loads(res.stdout))
 
-    def describe_quorum(self, n: Node, timeout: float = 3.0) -> dict | None:
+    def describe_quorum(self, n: Node, timeout: float = 3.0, inside: bool = False) -> dict | None:
         """DescribeQuorum for __cluster_metadata-0 on the node's controller
         listener (its broker listener for a broker-only node): the partition
         entry (LeaderId, LeaderEpoch, HighWatermark, CurrentVoters,
         Observers), or None when the node does not answer it."""
         port = n.controller_port or n.port
         try:
-            body = self.call(n, port, "DescribeQuorum", 1,
+            version = self._dq_version.get(n.node_id)
+            if version is None:
+                rng = api_range(n.host, port, "DescribeQuorum",
+                                call=lambda h, p, a, v, vals: self.call(n, p, a, v, vals, timeout=timeout,
+                                                                        inside=n if inside else None))
+                if rng is None:
+                    return None
+                version = self._dq_version[n.node_id] = min(rng[1], 2)
+            body = self.call(n, port, "DescribeQuorum", version,
                              {"Topics": [{"TopicName": METADATA_TOPIC, "Partitions": [{"PartitionIndex": 0}]}]},
-                             timeout=timeout)
+                             timeout=timeout, inside=n if inside else None)
         except WIRE_ERRORS:
             return None
         if body.get("ErrorCode", 0) != 0 or not body.get("Topics"):
@@ -522,61 +559,78 @@ class Cluster:
         except (OSError, ValueError):
             return None
 
-    def leader_views(self, among: list[Node] | None = None) -> dict[int, tuple[int, int]]:
-        """(leader id, epoch) as each live controller reports it."""
+    def leader_views(self, among: list[Node] | None = None) -> dict[int, tuple[int, int, str]]:
+        """(leader id, epoch, source) as each live controller reports it:
+        source "describe-quorum" when it answered DescribeQuorum (in Kafka
+        only the leader does), else "quorum-state" from its file."""
         views = {}
         for n in among if among is not None else self.controllers:
             if not n.alive():
                 continue
             dq = self.describe_quorum(n)
             if dq is not None:
-                views[n.node_id] = (dq["LeaderId"], dq["LeaderEpoch"])
-            else:
-                qs = self.quorum_state(n)
-                if qs is not None:
-                    views[n.node_id] = (qs.get("leaderId", -1), qs.get("leaderEpoch", 0))
+                views[n.node_id] = (dq["LeaderId"], dq["LeaderEpoch"], "describe-quorum")
+                continue
+            qs = self.quorum_state(n)
+            if qs is not None:
+                views[n.node_id] = (qs.get("leaderId", -1), qs.get("leaderEpoch", 0), "quorum-state")
         return views
 
     def active_controller(self, timeout: float = 20.0, among: list[Node] | None = None,
                           exclude: set[int] = frozenset()) -> tuple[int, int]:
-        """(leader id, epoch) once a majority of the voters (counted over all
-        controllers) agree on a live leader outside `exclude`."""
+        """(leader id, epoch) of the active controller, outside `exclude`:
+        the live node that answers DescribeQuorum as leader in the highest
+        epoch any node reports; without DescribeQuorum answers, the leader a
+        majority of the voters name in their quorum-state files."""
         majority = len(self.controllers) // 2 + 1
         found = {}
 
         def check():
             views = self.leader_views(among)
+            found["views"] = views
+            top_epoch = max((e for _, e, _ in views.values()), default=0)
+            claims = [(e, nid) for nid, (leader, e, src) in views.items()
+                      if src == "describe-quorum" and leader == nid and nid not in exclude]
+            if claims:
+                epoch, nid = max(claims)
+                if epoch >= top_epoch:
+                    found["v"] = (nid, epoch)
+                    return True
+                return False
             counts: dict[tuple[int, int], int] = {}
-            for v in views.values():
-                counts[v] = counts.get(v, 0) + 1
+            for leader, epoch, _ in views.values():
+                counts[(leader, epoch)] = counts.get((leader, epoch), 0) + 1
             for (leader, epoch), c in counts.items():
-                if leader >= 0 and leader not in exclude and c >= majority and leader in views:
+                if leader >= 0 and leader not in exclude and c >= majority and leader in views \
+                        and epoch >= top_epoch:
                     found["v"] = (leader, epoch)
                     return True
-            found["views"] = views
             return False
-        wait_until(check, timeout, f"a leader agreed by {majority} controllers",
+        wait_until(check, timeout, f"an active controller (not {sorted(exclude)})",
                    lambda: f"views: {found.get('views')}")
         return found["v"]
 
     def create_topic(self, n: Node, name: str, partitions: int = 1, replication_factor: int = 1,
-                     timeout_ms: int = 5000) -> int:
+                     timeout_ms: int = 5000, inside: bool = False) -> int:
         """CreateTopics v7 through node `n`'s broker listener: the topic's
         error code (0 = created)."""
         body = self.call(n, n.port, "CreateTopics", 7, {
             "Topics": [{"Name": name, "NumPartitions": partitions, "ReplicationFactor": replication_factor}],
-            "timeoutMs": timeout_ms}, timeout=timeout_ms / 1000 + 5)
+            "timeoutMs": timeout_ms}, timeout=timeout_ms / 1000 + 5, inside=n if inside else None)
         return body["Topics"][0]["ErrorCode"]
 
-    def create_topic_until_ok(self, n: Node, name: str, timeout: float = 20.0, **kw_args) -> float:
-        """Retry CreateTopics (also through other brokers if `n` is down)
-        until it answers NONE or TOPIC_ALREADY_EXISTS (a retry of a write that
-        did commit). Returns the seconds it took."""
+    def create_topic_until_ok(self, n: Node, name: str, timeout: float = 20.0,
+                              through: list[Node] | None = None, **kw_args) -> float:
+        """Retry CreateTopics through `n` (then the other brokers of `through`,
+        default all brokers, that are alive) until it answers NONE or
+        TOPIC_ALREADY_EXISTS (a retry of a write that did commit). Returns the
+        seconds it took."""
         t0 = time.monotonic()
         last = {}
+        others = [x for x in (through if through is not None else self.brokers) if x is not n]
 
         def attempt():
-            for b in [n] + [x for x in self.brokers if x is not n]:
+            for b in [n] + others:
                 if not b.alive():
                     continue
                 try:
@@ -623,6 +677,39 @@ class Cluster:
             return not missing
         wait_until(check, timeout, f"{len(names)} topics on brokers {[b.node_id for b in nodes]}",
                    lambda: f"missing: {missing}")
+
+
+def uuid_bytes(text: str) -> bytes:
+    """A Kafka Uuid from its base64 form."""
+    import base64
+    return base64.urlsafe_b64decode(text + "==")
+
+
+def uuid_text(raw: bytes) -> str:
+    import base64
+    return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+
+
+def metadata_batches(n: Node) -> list[tuple[int, int, int, int]]:
+    """(base offset, last offset, leader epoch, CRC) of every complete batch
+    in the node's __cluster_metadata-0 segments, in offset order. Batches a
+    follower copied from the leader carry the same bytes, hence the same CRC."""
+    import struct
+    out = []
+    for seg in sorted(n.metadata_dir.glob("*.log")):
+        data = seg.read_bytes()
+        pos = 0
+        while pos + 61 <= len(data):
+            base, length = struct.unpack_from(">qi", data, pos)
+            if length < 49 or pos + 12 + length > len(data):
+                break  # a torn or preallocated tail
+            epoch, magic, crc = struct.unpack_from(">ibI", data, pos + 12)
+            last_delta = struct.unpack_from(">i", data, pos + 23)[0]
+            if magic != 2:
+                break
+            out.append((base, base + last_delta, epoch, crc))
+            pos += 12 + length
+    return out
 
 
 def wait_until(predicate, timeout: float, what: str, details=lambda: "", interval: float = 0.1) -> None:
