@@ -634,7 +634,7 @@ class Cluster:
                 if not b.alive():
                     continue
                 try:
-                    code = self.create_topic(b, name, **kw_args)
+                    code = self.create_topic(b, name, **{"timeout_ms": 3000, **kw_args})
                 except WIRE_ERRORS as e:
                     last[b.node_id] = repr(e)
                     continue

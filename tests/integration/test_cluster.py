@@ -147,6 +147,8 @@ def test_kill9_of_the_active_controller_ten_times(make_cluster):
         failovers.append(round(time.monotonic() - t0, 2))
         created.append(name)
         c.restart(old)
+        # The restarted node catches up (from its own log and the leader).
+        c.wait_topics_everywhere({name}, timeout=20, nodes=[old])
     # No metadata lost: every topic on every node, the restarted ones included.
     c.wait_topics_everywhere(set(created), timeout=30)
     print("kill -9 -> CreateTopics ok, seconds:", failovers)
