@@ -28,7 +28,10 @@ struct KafkaClientOptions {
   int64_t request_timeout_ms = 30'000;   // a request unanswered this long fails with nullopt
   int64_t reconnect_backoff_ms = 50;
   int64_t reconnect_backoff_max_ms = 1000;
-  size_t max_response_bytes = 100u << 20;
+  size_t max_response_bytes = 100u << 20;  // a larger response frame drops the connection
+  // Bytes of requests queued for one destination and not yet written; a
+  // request beyond it fails at once (nullopt).
+  size_t max_queued_request_bytes = 100u << 20;
 };
 
 struct Endpoint {
@@ -78,7 +81,11 @@ class KafkaClient {
   }
 
   // Fails everything in flight (callbacks get nullopt), closes the
-  // connections and stops the I/O thread. Idempotent.
+  // connections and stops the I/O thread. Idempotent. May be called from a
+  // callback (the thread then stops once the callback returns; the
+  // destructor joins it), but the destructor itself must not run on the
+  // I/O thread. A send() after close() calls back at once, on the caller's
+  // thread, with nullopt.
   void close();
 
  private:

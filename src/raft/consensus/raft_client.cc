@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "samsa/raft/consensus/raft_wire.h"
+
 namespace samsa::raft {
 
 const char* role_name(Role r) {
@@ -91,13 +93,19 @@ void RaftClient::become_candidate() {
 }
 
 void RaftClient::become_leader() {
+  std::vector<NodeId> granting;
+  if (auto* c = std::get_if<CandidateState>(&state_)) granting.assign(c->granted.begin(), c->granted.end());
   persist(ElectionState{election_.epoch, config_.node_id, config_.node_id});
   auto leader = std::make_unique<LeaderState>(config_.node_id, election_.epoch, log_.end_offset(),
                                               config_.voters, time_.now_ms());
   state_ = std::move(leader);
   // Kafka's LeaderChange control record: the first entry of the epoch, so the
   // epoch can commit (and with it everything before) without client writes.
-  log_.append_as_leader({Entry{0, true, ""}}, election_.epoch);
+  // Its value is Kafka's LeaderChangeMessage, so the log on disk and the
+  // Fetch wire carry what Kafka's tools expect.
+  Entry change{0, true, kLeaderChangeControlType,
+               {wire::encode_leader_change(config_.node_id, config_.voters, granting)}};
+  log_.append_as_leader({std::move(change)}, election_.epoch);
   poll_leader();
 }
 
@@ -184,9 +192,9 @@ void RaftClient::handle(const RaftMessage& m) {
       m.payload);
 }
 
-std::optional<Offset> RaftClient::append(std::string data) {
-  if (role() != Role::kLeader) return std::nullopt;
-  return log_.append_as_leader({Entry{0, false, std::move(data)}}, election_.epoch);
+std::optional<Offset> RaftClient::append(std::vector<std::string> records) {
+  if (role() != Role::kLeader || records.empty()) return std::nullopt;
+  return log_.append_as_leader({Entry{0, false, 0, std::move(records)}}, election_.epoch);
 }
 
 }  // namespace samsa::raft

@@ -113,9 +113,24 @@ void RaftClient::on_fetch_response(const RaftMessage& m, const FetchResponse& r)
   f->fetch_deadline_ms = now + config_.fetch_timeout_ms;
   f->last_fetch_ok_ms = now;
   if (r.diverging_epoch) {
-    OffsetAndEpoch local = log_.end_offset_for_epoch(r.diverging_epoch->epoch);
-    Offset to = std::min({local.offset, r.diverging_epoch->offset, log_.end_offset()});
-    log_.truncate_to(to);
+    // Kafka's truncateToEndOffset. The point is always a batch boundary of
+    // our log: (a) if we hold the leader's epoch E, both our end of E and
+    // the leader's are ends of a prefix of the one sequence of batches E's
+    // leader wrote (every copy of an epoch-E batch comes from it, at the same
+    // base offset, and logs only gain or lose whole batches), so the smaller
+    // is a batch end in our log too; (b) if we do not, our own end of the
+    // largest epoch below E is, by definition, the end of one of our batches.
+    // (Taking the minimum in case (b) as well could cut one of our batches:
+    // an old-epoch batch of ours may straddle the leader's end of E.)
+    const OffsetAndEpoch& leader_end = *r.diverging_epoch;
+    Offset to;
+    if (leader_end.epoch == 0) {
+      to = std::min(leader_end.offset, log_.end_offset());
+    } else {
+      OffsetAndEpoch local = log_.end_offset_for_epoch(leader_end.epoch);
+      to = local.epoch == leader_end.epoch ? std::min(local.offset, leader_end.offset) : local.offset;
+    }
+    log_.truncate_to(std::min(to, log_.end_offset()));
     f->next_fetch_ms = now;
     return;
   }

@@ -1,10 +1,13 @@
 #include "samsa/raft/consensus/raft_wire.h"
 
 #include <exception>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "samsa/protocol/record_batch.h"
+#include "samsa/protocol/wire_reader.h"
+#include "samsa/protocol/wire_writer.h"
 
 namespace samsa::raft::wire {
 namespace {
@@ -43,21 +46,46 @@ bool is_metadata(const std::string& name, const protocol::Uuid& id) {
   return name == kMetadataTopic || id == metadata_topic_id();
 }
 
+std::span<const uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Kafka's control record key: {version int16 = 0, type int16}.
+std::vector<uint8_t> control_key(int16_t type) {
+  protocol::WireWriter key;
+  key.int16(0);
+  key.int16(type);
+  return {key.view().begin(), key.view().end()};
+}
+
+// One entry -> one batch holding its records at consecutive offsets.
 protocol::Records encode_entries(Offset base_offset, const std::vector<Entry>& entries) {
   protocol::WireWriter out;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const Entry& e = entries[i];
+  Offset offset = base_offset;
+  for (const Entry& e : entries) {
     protocol::RecordBatchOptions opts;
-    opts.base_offset = base_offset + static_cast<Offset>(i);
+    opts.base_offset = offset;
     opts.partition_leader_epoch = e.epoch;
     opts.control = e.control;
     opts.base_timestamp = 0;  // entries carry no timestamp
     protocol::RecordBatchBuilder b(opts);
-    auto value = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(e.data.data()), e.data.size());
-    b.append(0, std::nullopt, value);
+    std::vector<uint8_t> key;
+    if (e.control) key = control_key(e.control_type);
+    for (const std::string& value : e.records) {
+      std::optional<std::span<const uint8_t>> k;
+      if (e.control) k = std::span<const uint8_t>(key);
+      b.append(0, k, bytes_of(value));
+    }
     b.build_into(out);
+    offset += e.size();
   }
   return protocol::Records::copy_of(out.view());
+}
+
+// The control type of a control record's key; nullopt if malformed.
+std::optional<int16_t> control_type_of(const std::optional<std::vector<uint8_t>>& key) {
+  if (!key || key->size() < 4) return std::nullopt;
+  return static_cast<int16_t>((static_cast<uint16_t>((*key)[2]) << 8) | (*key)[3]);
 }
 
 // nullopt for anything but well-framed, CRC-valid, uncompressed batches at
@@ -75,16 +103,21 @@ std::optional<std::vector<Entry>> decode_entries(const protocol::Records& record
       if (next && batch.header.base_offset != *next) return std::nullopt;
       if (!next) *base_offset = batch.header.base_offset;
       next = batch.header.base_offset;
+      Entry e;
+      e.epoch = batch.header.partition_leader_epoch;
+      e.control = batch.header.is_control();
       for (const auto& rec : protocol::decode_records(batch)) {
         if (batch.header.base_offset + rec.offset_delta != *next) return std::nullopt;
-        Entry e;
-        e.epoch = batch.header.partition_leader_epoch;
-        e.control = batch.header.is_control();
-        if (rec.value) e.data.assign(rec.value->begin(), rec.value->end());
-        out.push_back(std::move(e));
+        if (e.control) {
+          auto type = control_type_of(rec.key);
+          if (!type || (!e.records.empty() && *type != e.control_type)) return std::nullopt;
+          e.control_type = *type;
+        }
+        e.records.emplace_back(rec.value ? std::string(rec.value->begin(), rec.value->end()) : std::string());
         ++*next;
       }
-      if (*next != batch.header.next_offset()) return std::nullopt;
+      if (*next != batch.header.next_offset() || e.records.empty()) return std::nullopt;
+      out.push_back(std::move(e));
     }
   } catch (const std::exception&) {  // DecodeError: compressed or malformed records
     return std::nullopt;
@@ -100,19 +133,43 @@ protocol::Uuid metadata_topic_id() {
   return id;
 }
 
+std::string encode_leader_change(NodeId leader, const std::vector<NodeId>& voters,
+                                 const std::vector<NodeId>& granting) {
+  protocol::LeaderChangeMessage m;
+  m.version = 0;
+  m.leader_id = leader;
+  for (NodeId v : voters) m.voters.push_back(protocol::LeaderChangeMessage::Voter{v, {}, {}});
+  for (NodeId v : granting) m.granting_voters.push_back(protocol::LeaderChangeMessage::Voter{v, {}, {}});
+  protocol::WireWriter w;
+  m.encode(w, 0);
+  return {w.view().begin(), w.view().end()};
+}
+
+std::optional<protocol::LeaderChangeMessage> decode_leader_change(const std::string& value) {
+  try {
+    auto buf = std::make_shared<std::vector<uint8_t>>(value.begin(), value.end());
+    protocol::WireReader r(std::span<const uint8_t>(buf->data(), buf->size()), buf);
+    protocol::LeaderChangeMessage m;
+    m.decode(r, 0);
+    return m;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 // ---- Vote ----
 
 std::optional<protocol::VoteRequest> to_wire(const VoteRequest& m, const RequestContext& ctx) {
-  if (m.pre_vote) return std::nullopt;
   using W = protocol::VoteRequest;
   W w;
   w.cluster_id = ctx.cluster_id;
   w.voter_id = ctx.destination;
   W::TopicData::PartitionData p;
-  p.candidate_epoch = m.candidate_epoch;
+  p.candidate_epoch = m.pre_vote ? m.candidate_epoch - 1 : m.candidate_epoch;
   p.candidate_id = m.candidate_id;
   p.last_offset_epoch = m.last_offset_epoch;
   p.last_offset = m.last_offset;
+  p.pre_vote = m.pre_vote;
   w.topics = metadata_topics<W::TopicData::PartitionData, W::TopicData>(p);
   return w;
 }
@@ -122,7 +179,8 @@ std::optional<VoteRequest> from_wire(const protocol::VoteRequest& w) {
   const auto* p = single_metadata_partition<W::TopicData::PartitionData>(w.topics);
   if (p == nullptr) return std::nullopt;
   VoteRequest m;
-  m.candidate_epoch = p->candidate_epoch;
+  m.pre_vote = p->pre_vote;
+  m.candidate_epoch = m.pre_vote ? p->candidate_epoch + 1 : p->candidate_epoch;
   m.candidate_id = p->candidate_id;
   m.last_offset_epoch = p->last_offset_epoch;
   m.last_offset = p->last_offset;

@@ -12,10 +12,12 @@
 namespace samsa::raft {
 namespace {
 
+Entry rec(Epoch epoch, std::vector<std::string> records) { return Entry{epoch, false, 0, std::move(records)}; }
+
 MemoryLog log_with_epochs(std::initializer_list<Epoch> epochs) {
   MemoryLog log;
   std::vector<Entry> entries;
-  for (Epoch e : epochs) entries.push_back(Entry{e, false, "x"});
+  for (Epoch e : epochs) entries.push_back(rec(e, {"x"}));
   log.append_as_follower(entries);
   return log;
 }
@@ -35,14 +37,14 @@ TEST(MemoryLogTest, EndOffsetForEpochFollowsKafkaSemantics) {
 
 TEST(MemoryLogTest, CrashLosesOnlyTheUnflushedTail) {
   MemoryLog log;
-  log.append_as_leader({Entry{0, false, "a"}, Entry{0, false, "b"}}, 2);
+  log.append_as_leader({rec(0, {"a"}), rec(0, {"b"})}, 2);
   log.flush();
-  log.append_as_leader({Entry{0, false, "c"}}, 2);
+  log.append_as_leader({rec(0, {"c"})}, 2);
   EXPECT_EQ(log.flushed_offset(), 2);
   log.crash();
   ASSERT_EQ(log.end_offset(), 2);
-  EXPECT_EQ(log.entries()[1].data, "b");
-  EXPECT_EQ(log.entries()[1].epoch, 2);
+  EXPECT_EQ(log.batches()[1].entry.records[0], "b");
+  EXPECT_EQ(log.batches()[1].entry.epoch, 2);
 }
 
 TEST(MemoryLogTest, TruncationReportsAndLowersTheFlushedOffset) {
@@ -55,7 +57,34 @@ TEST(MemoryLogTest, TruncationReportsAndLowersTheFlushedOffset) {
   EXPECT_EQ(log.end_offset(), 1);
   EXPECT_EQ(log.flushed_offset(), 1);
   EXPECT_EQ(log.last_fetched_epoch(), 1);
-  EXPECT_THROW(log.append_as_leader({Entry{}}, 0), std::logic_error);  // epochs never go back
+  EXPECT_THROW(log.append_as_leader({rec(0, {"x"})}, 0), std::logic_error);  // epochs never go back
+}
+
+TEST(MemoryLogTest, AnEntryIsOneBatchOfSeveralOffsets) {
+  MemoryLog log;
+  EXPECT_EQ(log.append_as_leader({rec(0, {"a", "b", "c"})}, 1), 0);
+  EXPECT_EQ(log.append_as_leader({rec(0, {"d"}), rec(0, {"e", "f"})}, 2), 3);
+  EXPECT_EQ(log.end_offset(), 6);
+  EXPECT_EQ(log.end_offset_for_epoch(1), (OffsetAndEpoch{3, 1}));
+  EXPECT_EQ(log.end_offset_for_epoch(2), (OffsetAndEpoch{6, 2}));
+  // Reads start at a batch boundary and return whole entries.
+  auto from3 = log.read(3, 10);
+  ASSERT_EQ(from3.size(), 2u);
+  EXPECT_EQ(from3[1].records, (std::vector<std::string>{"e", "f"}));
+  EXPECT_EQ(log.read(0, 1).size(), 1u);
+  EXPECT_TRUE(log.read(6, 10).empty());
+  EXPECT_THROW(log.read(1, 10), std::logic_error);
+  EXPECT_THROW(log.truncate_to(5), std::logic_error);
+  EXPECT_THROW(log.append_as_follower({rec(3, {})}), std::logic_error);  // an entry has a record
+  log.flush();
+  log.append_as_leader({rec(0, {"g", "h"})}, 2);
+  log.crash();  // the unflushed batch goes as a whole
+  EXPECT_EQ(log.end_offset(), 6);
+  log.truncate_to(3);
+  EXPECT_EQ(log.end_offset(), 3);
+  EXPECT_EQ(log.last_fetched_epoch(), 1);
+  ASSERT_NE(log.entry_at(0), nullptr);
+  EXPECT_EQ(log.entry_at(1), nullptr);
 }
 
 TEST(FileQuorumStateStoreTest, RoundTripsInKafkasFormat) {

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "samsa/raft/consensus/memory_log.h"
+#include "samsa/raft/consensus/raft_wire.h"
 #include "sim/sim_support.h"
 
 namespace samsa::raft {
@@ -26,6 +27,9 @@ class FixedRandom final : public Random {
  private:
   double fraction_;
 };
+
+// A one-record data entry.
+Entry rec(Epoch epoch, std::string value) { return Entry{epoch, false, 0, {std::move(value)}}; }
 
 struct Outbox final : NetworkChannel {
   std::deque<RaftMessage>* queue;
@@ -85,7 +89,7 @@ TEST(RaftClientTest, SingleVoterElectsItselfAndCommits) {
   RaftClient& c = *h.nodes[1].client;
   ASSERT_EQ(c.role(), Role::kLeader);
   EXPECT_EQ(c.epoch(), 1);
-  ASSERT_TRUE(c.append("hello").has_value());
+  ASSERT_TRUE(c.append({"hello"}).has_value());
   h.run(1);
   EXPECT_EQ(c.high_watermark(), 2);  // LeaderChange + "hello"
   EXPECT_EQ(h.nodes[1].store.read()->leader_id, 1);
@@ -99,9 +103,9 @@ TEST(RaftClientTest, ElectionThenFollowerTruncatesItsDivergingTail) {
   h.add(3, 0.99);
   // Node 1 has the longer epoch history; node 2 holds a stale epoch-1 tail
   // that the leader never had (written by an old epoch-1 leader).
-  h.nodes[1].log.append_as_follower({Entry{1, false, "a"}, Entry{1, false, "b"}, Entry{2, false, "c"}});
+  h.nodes[1].log.append_as_follower({rec(1, "a"), rec(1, "b"), rec(2, "c")});
   h.nodes[2].log.append_as_follower(
-      {Entry{1, false, "a"}, Entry{1, false, "b"}, Entry{1, false, "stale"}, Entry{1, false, "stale2"}});
+      {rec(1, "a"), rec(1, "b"), rec(1, "stale"), rec(1, "stale2")});
   for (auto& [id, n] : h.nodes) n.store.write(ElectionState{2, kNoNode, kNoNode});
   h.start();
   h.run(150);
@@ -112,12 +116,70 @@ TEST(RaftClientTest, ElectionThenFollowerTruncatesItsDivergingTail) {
   EXPECT_EQ(h.nodes[2].client->leader_id(), 1);
   h.run(50);
   // Node 2 truncated to offset 2 (end of epoch 1 on the leader) and fetched.
-  EXPECT_EQ(h.nodes[2].log.entries(), h.nodes[1].log.entries());
-  EXPECT_EQ(h.nodes[3].log.entries(), h.nodes[1].log.entries());
+  EXPECT_EQ(h.nodes[2].log.batches(), h.nodes[1].log.batches());
+  EXPECT_EQ(h.nodes[3].log.batches(), h.nodes[1].log.batches());
   EXPECT_EQ(leader.high_watermark(), 4);  // through the epoch-3 LeaderChange entry
   EXPECT_EQ(h.nodes[2].client->high_watermark(), 4);
   // Each voter's vote in epoch 3 is on disk.
   EXPECT_EQ(h.nodes[2].store.read()->voted_id, 1);
+}
+
+TEST(RaftClientTest, AnAppendIsOneBatchReplicatedAndCommittedAsAUnit) {
+  Harness h;
+  h.voters = {1, 2, 3};
+  h.add(1, 0.0);
+  h.add(2, 0.5);
+  h.add(3, 0.99);
+  h.start();
+  h.run(150);
+  RaftClient& leader = *h.nodes[1].client;
+  ASSERT_EQ(leader.role(), Role::kLeader);
+  // The first entry is Kafka's LeaderChange control batch.
+  const Entry* change = h.nodes[1].log.entry_at(0);
+  ASSERT_NE(change, nullptr);
+  EXPECT_TRUE(change->control);
+  EXPECT_EQ(change->control_type, kLeaderChangeControlType);
+  ASSERT_EQ(change->records.size(), 1u);
+  auto message = wire::decode_leader_change(change->records[0]);
+  ASSERT_TRUE(message);
+  EXPECT_EQ(message->leader_id, 1);
+  EXPECT_EQ(message->voters.size(), 3u);
+  EXPECT_GE(message->granting_voters.size(), 2u);  // itself and at least one more
+  EXPECT_EQ(leader.append({"a", "b", "c"}), std::optional<Offset>(1));
+  EXPECT_EQ(leader.append({"d"}), std::optional<Offset>(4));
+  EXPECT_FALSE(leader.append({}).has_value());
+  EXPECT_FALSE(h.nodes[2].client->append({"x"}).has_value());  // not the leader
+  h.run(50);
+  EXPECT_EQ(leader.high_watermark(), 5);
+  for (NodeId id : {2, 3}) {
+    EXPECT_EQ(h.nodes[id].log.batches(), h.nodes[1].log.batches());
+    EXPECT_EQ(h.nodes[id].client->high_watermark(), 5);
+  }
+  ASSERT_EQ(h.nodes[2].log.batches().size(), 3u);
+  EXPECT_EQ(h.nodes[2].log.batches()[1].base, 1);
+  EXPECT_EQ(h.nodes[2].log.batches()[1].entry.records, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+// The follower's old-epoch batch straddles the leader's end of the epoch it
+// is told to truncate to: the truncation point must be the follower's own
+// batch end (Kafka's truncateToEndOffset), never a cut inside its batch.
+TEST(RaftClientTest, DivergenceTruncatesAtTheFollowersBatchBoundary) {
+  Harness h;
+  h.voters = {1, 2, 3};
+  h.add(1, 0.0);
+  h.add(2, 0.99);
+  h.add(3, 0.5);
+  h.nodes[1].log.append_as_follower({Entry{2, true, 2, {"epoch-2 change"}}});
+  h.nodes[2].log.append_as_follower({Entry{1, false, 0, {"a", "b", "c", "d", "e"}}, rec(3, "f")});
+  for (auto& [id, n] : h.nodes) n.store.write(ElectionState{3, kNoNode, kNoNode});
+  h.start();
+  h.run(150);
+  RaftClient& leader = *h.nodes[1].client;
+  ASSERT_EQ(leader.role(), Role::kLeader);  // with node 3's vote: node 2's log is newer
+  EXPECT_EQ(leader.epoch(), 4);
+  h.run(100);
+  EXPECT_EQ(h.nodes[2].log.batches(), h.nodes[1].log.batches());
+  EXPECT_EQ(h.nodes[2].client->high_watermark(), 2);
 }
 
 TEST(RaftClientTest, LeaderWithoutQuorumResigns) {
@@ -157,12 +219,12 @@ TEST(RaftClientTest, ObserverFindsTheLeaderAndReplicatesButNeverVotes) {
   h.start();
   h.run(150);
   ASSERT_EQ(h.nodes[1].client->role(), Role::kLeader);
-  ASSERT_TRUE(h.nodes[1].client->append("x").has_value());
+  ASSERT_TRUE(h.nodes[1].client->append({"x"}).has_value());
   h.run(100);
   RaftClient& obs = *h.nodes[9].client;
   EXPECT_EQ(obs.role(), Role::kFollower);
   EXPECT_EQ(obs.leader_id(), 1);
-  EXPECT_EQ(h.nodes[9].log.entries(), h.nodes[1].log.entries());
+  EXPECT_EQ(h.nodes[9].log.batches(), h.nodes[1].log.batches());
   EXPECT_EQ(obs.high_watermark(), 2);
   EXPECT_EQ(obs.voted_id(), kNoNode);
 }
@@ -182,9 +244,9 @@ TEST(RaftClientTest, LateAnswerToAnOlderFetchIsIgnored) {
   h.voters = {1};
   h.add(1, 0.0);
   h.add(9, 0.0);  // observer
-  h.nodes[1].log.append_as_follower({Entry{1, false, "a"}});
+  h.nodes[1].log.append_as_follower({rec(1, "a")});
   // An epoch-1 tail the old epoch-1 leader never got committed.
-  h.nodes[9].log.append_as_follower({Entry{1, false, "a"}, Entry{1, false, "stale"}, Entry{1, false, "stale"}});
+  h.nodes[9].log.append_as_follower({rec(1, "a"), rec(1, "stale"), rec(1, "stale")});
   h.nodes[1].store.write(ElectionState{1, kNoNode, kNoNode});
   h.nodes[9].store.write(ElectionState{2, kNoNode, kNoNode});
   h.start();
@@ -217,7 +279,7 @@ TEST(RaftClientTest, LateAnswerToAnOlderFetchIsIgnored) {
   }
   RaftClient& obs = *h.nodes[9].client;
   ASSERT_EQ(obs.role(), Role::kFollower);
-  ASSERT_EQ(h.nodes[9].log.entries(), h.nodes[1].log.entries());
+  ASSERT_EQ(h.nodes[9].log.batches(), h.nodes[1].log.batches());
   Offset hw = obs.high_watermark();
   ASSERT_EQ(hw, 2);
   // Now the first discovery fetch reaches the leader; its (diverging) answer
@@ -227,7 +289,7 @@ TEST(RaftClientTest, LateAnswerToAnOlderFetchIsIgnored) {
   ASSERT_EQ(h.wire.size(), 1u);
   ASSERT_TRUE(std::get<FetchResponse>(h.wire.front().payload).diverging_epoch.has_value());
   deliver(h.wire.front());
-  EXPECT_EQ(h.nodes[9].log.entries(), h.nodes[1].log.entries());
+  EXPECT_EQ(h.nodes[9].log.batches(), h.nodes[1].log.batches());
   EXPECT_GE(h.nodes[9].log.end_offset(), hw);
 }
 

@@ -57,10 +57,21 @@ TEST(RaftWire, VoteRoundTripsAtEveryVersion) {
   }
 }
 
-TEST(RaftWire, PreVoteIsNotSentAsARealVote) {
-  // Vote's schema has no PreVote field yet; sending one would be a real vote.
-  static_assert(w::kVoteMaxVersion < 2, "Vote v2 exists now: map PreVote and round-trip it");
-  EXPECT_FALSE(w::to_wire(VoteRequest{7, 2, 6, 1234, true}, kCtx));
+TEST(RaftWire, PreVoteTravelsAtV2WithTheCurrentEpoch) {
+  static_assert(w::kVoteMaxVersion >= w::kPreVoteMinVersion);
+  VoteRequest pre{7, 2, 6, 1234, true};  // would stand in epoch 7: currently in 6
+  auto wreq = w::to_wire(pre, kCtx);
+  ASSERT_TRUE(wreq);
+  // KIP-996: the request carries the sender's current epoch and PreVote.
+  EXPECT_EQ(wreq->topics[0].partitions[0].candidate_epoch, 6);
+  EXPECT_TRUE(wreq->topics[0].partitions[0].pre_vote);
+  auto back = w::from_wire(through_bytes(*wreq, w::kPreVoteMinVersion));
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(same_vote(*back, pre));
+  // Below v2 the flag does not exist on the wire.
+  auto v1 = w::from_wire(through_bytes(*wreq, 1));
+  ASSERT_TRUE(v1);
+  EXPECT_FALSE(v1->pre_vote);
 }
 
 TEST(RaftWire, QuorumEpochRoundTripsAtEveryVersion) {
@@ -96,7 +107,8 @@ TEST(RaftWire, FetchRoundTripsAtEveryVersion) {
   resp.high_watermark = 98;
   resp.diverging_epoch = OffsetAndEpoch{97, 3};
   resp.base_offset = 100;
-  resp.records = {{4, true, "leader-change"}, {4, false, "a"}, {4, false, std::string("\0b", 2)}};
+  resp.records = {{4, true, 2, {"leader-change"}}, {4, false, 0, {"a", "b", "c"}},
+                  {4, false, 0, {std::string("\0b", 2)}}};
   FetchResponse empty;
   empty.leader_epoch = 4;
   empty.leader_id = 1;
@@ -133,7 +145,7 @@ TEST(RaftWire, FetchResponseGoldenFields) {
   resp.leader_id = 2;
   resp.diverging_epoch = OffsetAndEpoch{41, 6};
   resp.base_offset = 50;
-  resp.records = {{7, false, "x"}, {8, true, "y"}};
+  resp.records = {{7, false, 0, {"x", "x2", "x3"}}, {8, true, 2, {"y"}}};
   auto wr = w::to_wire(resp);
   ASSERT_EQ(wr.responses.size(), 1u);
   EXPECT_EQ(wr.responses[0].topic_id, w::metadata_topic_id());
@@ -143,14 +155,19 @@ TEST(RaftWire, FetchResponseGoldenFields) {
   EXPECT_EQ(p.diverging_epoch.end_offset, 41);
   EXPECT_EQ(p.current_leader.leader_id, 2);
   EXPECT_EQ(p.current_leader.leader_epoch, 8);
-  // Records are Kafka v2 batches: one per entry, offsets 50 and 51, the
-  // entry's epoch as partition leader epoch, the control bit on the second.
+  // Records are Kafka v2 batches: one per entry (3 records at 50-52, then
+  // 53), the entry's epoch as partition leader epoch, the control bit on the
+  // second, whose record key is Kafka's control key {0, type 2}.
   auto split = protocol::split_batches(p.records.bytes(), true);
   ASSERT_EQ(split.batches.size(), 2u);
   EXPECT_EQ(split.batches[0].header.base_offset, 50);
+  EXPECT_EQ(split.batches[0].header.next_offset(), 53);
   EXPECT_EQ(split.batches[0].header.partition_leader_epoch, 7);
   EXPECT_FALSE(split.batches[0].header.is_control());
-  EXPECT_EQ(split.batches[1].header.base_offset, 51);
+  EXPECT_EQ(split.batches[1].header.base_offset, 53);
+  auto control = protocol::decode_records(split.batches[1]);
+  ASSERT_EQ(control.size(), 1u);
+  EXPECT_EQ(control[0].key, (std::vector<uint8_t>{0, 0, 0, 2}));
   EXPECT_EQ(split.batches[1].header.partition_leader_epoch, 8);
   EXPECT_TRUE(split.batches[1].header.is_control());
   EXPECT_TRUE(protocol::verify_crc(split.batches[1].bytes));
@@ -162,7 +179,7 @@ TEST(RaftWire, FetchResponseGoldenFields) {
 TEST(RaftWire, RejectsWhatRaftCannotActOn) {
   // A corrupted batch (CRC mismatch) is not handed to consensus.
   FetchResponse resp;
-  resp.records = {{1, false, "abc"}};
+  resp.records = {{1, false, 0, {"abc"}}};
   auto wr = w::to_wire(resp);
   std::vector<uint8_t> bytes(wr.responses[0].partitions[0].records.bytes().begin(),
                              wr.responses[0].partitions[0].records.bytes().end());
@@ -178,7 +195,7 @@ TEST(RaftWire, RejectsWhatRaftCannotActOn) {
   EXPECT_FALSE(w::from_wire(vr));
   // Non-contiguous batches.
   FetchResponse gap;
-  gap.records = {{1, false, "a"}};
+  gap.records = {{1, false, 0, {"a"}}};
   auto g = w::to_wire(gap);
   std::vector<uint8_t> two(g.responses[0].partitions[0].records.bytes().begin(),
                            g.responses[0].partitions[0].records.bytes().end());
@@ -187,6 +204,18 @@ TEST(RaftWire, RejectsWhatRaftCannotActOn) {
   two.insert(two.end(), second.begin(), second.end());
   g.responses[0].partitions[0].records = protocol::Records::copy_of(two);
   EXPECT_FALSE(w::from_wire(g, 0));
+}
+
+TEST(RaftWire, LeaderChangeValueIsKafkasLeaderChangeMessage) {
+  std::string value = w::encode_leader_change(2, {1, 2, 3}, {2, 3});
+  auto m = w::decode_leader_change(value);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->version, 0);
+  EXPECT_EQ(m->leader_id, 2);
+  ASSERT_EQ(m->voters.size(), 3u);
+  EXPECT_EQ(m->voters[2].voter_id, 3);
+  ASSERT_EQ(m->granting_voters.size(), 2u);
+  EXPECT_EQ(m->granting_voters[0].voter_id, 2);
 }
 
 }  // namespace

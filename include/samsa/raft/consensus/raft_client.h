@@ -9,6 +9,8 @@
 // High watermark: not persisted (as in Kafka). After a restart it is 0 until
 // the leader reports one; within a process lifetime it never goes backwards.
 #include <map>
+#include <string>
+#include <vector>
 
 #include "samsa/raft/consensus/raft_config.h"
 #include "samsa/raft/consensus/raft_io.h"
@@ -27,8 +29,11 @@ class RaftClient {
   void poll();
   // One inbound request or response.
   void handle(const RaftMessage& message);
-  // Leader only: appends a client entry in the current epoch; nullopt if not leader.
-  std::optional<Offset> append(std::string data);
+  // Leader only: appends `records` as one entry (one batch, records.size()
+  // offsets) in the current epoch and returns its BASE offset (the offset of
+  // its first record); nullopt if not leader or `records` is empty. The
+  // entry is committed once high_watermark() > base + records.size() - 1.
+  std::optional<Offset> append(std::vector<std::string> records);
 
   Role role() const;
   Epoch epoch() const { return election_.epoch; }

@@ -32,19 +32,24 @@ class NetworkChannel {
   virtual void send(RaftMessage message) = 0;
 };
 
-// The replicated log with its leader-epoch history.
+// The replicated log with its leader-epoch history. It holds whole entries
+// (record batches, raft_types.h); offsets count records, and every offset
+// passed in or returned below is a batch boundary unless said otherwise.
 class ReplicatedLog {
  public:
   virtual ~ReplicatedLog() = default;
   virtual Offset end_offset() const = 0;
   virtual Epoch last_fetched_epoch() const = 0;  // epoch of the last entry; 0 if empty
   virtual Offset flushed_offset() const = 0;     // entries below it survive a crash
-  // Stamps every entry with `epoch`; returns the base offset.
+  // Stamps every entry with `epoch`; returns the base offset of the first.
   virtual Offset append_as_leader(std::vector<Entry> entries, Epoch epoch) = 0;
   // Appends entries as replicated (epochs kept) at end_offset().
   virtual void append_as_follower(std::vector<Entry> entries) = 0;
-  // REQUIRES: offset <= end_offset(). Removes entries at and above offset.
+  // REQUIRES: offset <= end_offset() and a batch boundary. Removes the entries
+  // at and above offset.
   virtual void truncate_to(Offset offset) = 0;
+  // Whole entries from the one starting at `from` (a batch boundary), at most
+  // `max_entries` of them; empty if `from` is at or past the end.
   virtual std::vector<Entry> read(Offset from, size_t max_entries) const = 0;
   // Kafka's endOffsetForEpoch: the largest epoch <= `epoch` present in the
   // log and the end offset of that epoch; {0, 0} if there is none.

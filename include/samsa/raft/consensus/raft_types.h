@@ -4,6 +4,7 @@
 // means "no leader epoch yet": the first elected leader has epoch >= 1.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace samsa::raft {
 
@@ -20,15 +21,24 @@ struct OffsetAndEpoch {
 };
 
 // One record batch of the replicated log, reduced to what consensus needs.
-// `control` marks the LeaderChange entry a new leader writes first (Kafka's
-// LeaderChangeMessage control batch): it lets the leader commit in its own
-// epoch before any client write.
+// As in Kafka's metadata log, a batch of N records occupies N consecutive
+// offsets and is appended, replicated, truncated and committed as a unit:
+// every offset the client deals in (fetch offsets, end offsets, the high
+// watermark, truncation points) is a batch boundary.
+// `control` marks a control batch; the LeaderChange batch a new leader writes
+// first (control_type 2, Kafka's LeaderChangeMessage as the value) lets the
+// leader commit in its own epoch before any client write.
 struct Entry {
   Epoch epoch = 0;
   bool control = false;
-  std::string data;
+  int16_t control_type = 0;          // Kafka ControlRecordType of every record when control
+  std::vector<std::string> records;  // the record values; size() >= 1 offsets
+  Offset size() const { return static_cast<Offset>(records.size()); }
   bool operator==(const Entry&) const = default;
 };
+
+// Kafka's ControlRecordType.LEADER_CHANGE.
+inline constexpr int16_t kLeaderChangeControlType = 2;
 
 enum class Role { kUnattached, kProspective, kCandidate, kLeader, kFollower, kResigned };
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "samsa/protocol/gen/begin_quorum_epoch_request.h"
 #include "samsa/protocol/gen/begin_quorum_epoch_response.h"
@@ -23,6 +24,7 @@
 #include "samsa/protocol/gen/end_quorum_epoch_response.h"
 #include "samsa/protocol/gen/fetch_request.h"
 #include "samsa/protocol/gen/fetch_response.h"
+#include "samsa/protocol/gen/leader_change_message.h"
 #include "samsa/protocol/gen/vote_request.h"
 #include "samsa/protocol/gen/vote_response.h"
 #include "samsa/raft/consensus/raft_messages.h"
@@ -34,12 +36,11 @@ inline constexpr int32_t kMetadataPartition = 0;
 // Kafka's metadata topic id: a Uuid with only its lowest bit set.
 protocol::Uuid metadata_topic_id();
 
-// Versions this module fills every consensus field of. Vote's schema in the
-// tree stops at v1, which has no PreVote flag: a pre-vote cannot be sent on
-// the wire until the schema reaches v2 (KIP-996), so to_wire(VoteRequest)
-// refuses one (see below). Fetch starts at v13 (topic ids; the KIP-595
-// fields exist since v12).
+// Versions this module fills every consensus field of. A pre-vote needs
+// Vote v2 (KIP-996's PreVote flag); earlier versions cannot carry one. Fetch
+// starts at v13 (topic ids; the KIP-595 fields exist since v12).
 inline constexpr int16_t kVoteMinVersion = 0;
+inline constexpr int16_t kPreVoteMinVersion = 2;
 inline constexpr int16_t kVoteMaxVersion = protocol::VoteRequest::kMaxVersion;
 inline constexpr int16_t kQuorumEpochMinVersion = 0;
 inline constexpr int16_t kQuorumEpochMaxVersion = protocol::BeginQuorumEpochRequest::kMaxVersion;
@@ -53,8 +54,13 @@ struct RequestContext {
   NodeId destination = kNoNode;
 };
 
-// nullopt for a pre-vote while the Vote schema has no PreVote field: sending
-// it as a real vote would make the voter change its epoch and vote.
+// On the wire (KIP-996) a pre-vote carries the prospective's CURRENT epoch
+// and PreVote = true; our payload holds the epoch it would stand in
+// (epoch + 1), so the conversion subtracts / adds one. A pre-vote must be
+// sent at version >= kPreVoteMinVersion: at v0-1 the flag is dropped and the
+// voter would take it for a real vote (the sender checks the version the
+// peer supports). Returns nullopt never; kept optional for callers written
+// against the earlier contract.
 std::optional<protocol::VoteRequest> to_wire(const VoteRequest& m, const RequestContext& ctx);
 protocol::VoteResponse to_wire(const VoteResponse& m);
 protocol::BeginQuorumEpochRequest to_wire(const BeginQuorumEpochRequest& m, const RequestContext& ctx);
@@ -63,9 +69,11 @@ protocol::EndQuorumEpochRequest to_wire(const EndQuorumEpochRequest& m, const Re
 protocol::EndQuorumEpochResponse to_end_wire(const QuorumEpochResponse& m);
 // `replica_id` is the fetching node (RaftMessage::from).
 protocol::FetchRequest to_wire(const FetchRequest& m, NodeId replica_id, const RequestContext& ctx);
-// Each entry becomes one uncompressed batch at base_offset + i, stamped with
-// the entry's epoch, control bit set for control entries, holding one record
-// whose value is the entry's data.
+// Each entry becomes one uncompressed batch (the first at base_offset, each
+// next one where the previous ends), stamped with the entry's epoch, holding
+// one record per entry record (value = the record). Control entries set the
+// batch's control bit and give every record Kafka's control key
+// {version 0, type control_type}.
 protocol::FetchResponse to_wire(const FetchResponse& m);
 
 std::optional<VoteRequest> from_wire(const protocol::VoteRequest& w);
@@ -77,9 +85,16 @@ std::optional<QuorumEpochResponse> from_wire(const protocol::EndQuorumEpochRespo
 // The fetching node's id: ReplicaState.ReplicaId (v15+) or ReplicaId (< 15).
 NodeId fetch_replica_id(const protocol::FetchRequest& w);
 std::optional<FetchRequest> from_wire(const protocol::FetchRequest& w);
-// Every record of every batch becomes one entry (offsets must be
-// contiguous); with no records, base_offset is `fetch_offset`, the offset
-// the request asked for (what the client expects an empty answer to carry).
+// Every batch becomes one entry (offsets must be contiguous; a control
+// batch's records must share one control type); with no records,
+// base_offset is `fetch_offset`, the offset the request asked for (what the
+// client expects an empty answer to carry).
 std::optional<FetchResponse> from_wire(const protocol::FetchResponse& w, Offset fetch_offset);
+
+// The value of the LeaderChange control record a new leader writes first:
+// Kafka's LeaderChangeMessage v0.
+std::string encode_leader_change(NodeId leader, const std::vector<NodeId>& voters,
+                                 const std::vector<NodeId>& granting);
+std::optional<protocol::LeaderChangeMessage> decode_leader_change(const std::string& value);
 
 }  // namespace samsa::raft::wire

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
                   r.failure.c_str(), static_cast<unsigned long long>(seed));
     }
   }
-  std::printf("%llu seeds, %llu failed; leaders elected %lld, entries committed %lld, crashes %lld, "
+  std::printf("%llu seeds, %llu failed; leaders elected %lld, offsets committed %lld, crashes %lld, "
               "partitions %lld\n",
               static_cast<unsigned long long>(count), static_cast<unsigned long long>(failed),
               static_cast<long long>(leaders), static_cast<long long>(committed), static_cast<long long>(crashes),

@@ -250,8 +250,12 @@ void Cluster::step() {
     // The leader's state machine writes continuously, with back-pressure (as
     // a controller has): at most 32 uncommitted entries.
     if (n->client->role() == Role::kLeader && n->log.end_offset() - n->client->high_watermark() < 32 &&
-        rng_.chance(0.4))
-      n->client->append(std::to_string(++next_value_));
+        rng_.chance(0.4)) {
+      // A controller write is a batch of 1..4 records (one entry).
+      std::vector<std::string> records;
+      for (int64_t i = 1 + rng_.next(4); i > 0; --i) records.push_back(std::to_string(++next_value_));
+      n->client->append(std::move(records));
+    }
   }
   if (options_.trace) trace_roles();
   check();
@@ -274,8 +278,8 @@ SimResult Cluster::run() {
     step();
     const auto& committed = checker_.committed();
     for (; !target && scanned < committed.size(); ++scanned)
-      if (!committed[scanned].control && std::stoll(committed[scanned].data) > value_at_heal)
-        target = static_cast<Offset>(scanned) + 1;
+      if (!committed[scanned].entry.control && std::stoll(committed[scanned].entry.records[0]) > value_at_heal)
+        target = committed[scanned].end();
     if (!target) continue;
     live = true;
     for (auto& n : nodes_) live = live && (!n->client || n->client->high_watermark() >= *target);
@@ -296,7 +300,7 @@ SimResult Cluster::run() {
                                          : "no entry written after it was committed",
                                   options_.liveness_bound_ms);
   result_.leaders_elected = checker_.leaders_elected();
-  result_.committed = static_cast<int64_t>(checker_.committed().size());
+  result_.committed = checker_.committed_end();
   return result_;
 }
 

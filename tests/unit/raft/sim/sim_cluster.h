@@ -23,7 +23,7 @@ struct SimResult {
   bool ok = true;
   std::string failure;  // what broke, and when
   int64_t leaders_elected = 0;
-  int64_t committed = 0;  // committed entries at the end
+  int64_t committed = 0;  // committed offsets (records) at the end
   int64_t crashes = 0;
   int64_t partitions = 0;
 };

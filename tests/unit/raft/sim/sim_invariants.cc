@@ -1,19 +1,38 @@
 #include "sim_invariants.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace samsa::raft::sim {
+namespace {
+
+// The first batch of `log` at or after `offset`.
+std::vector<MemoryLog::Batch>::const_iterator from(const MemoryLog& log, Offset offset) {
+  return std::lower_bound(log.batches().begin(), log.batches().end(), offset,
+                          [](const MemoryLog::Batch& b, Offset o) { return b.base < o; });
+}
+
+}  // namespace
 
 void InvariantChecker::fail(int64_t now_ms, const std::string& what) {
   if (!violation_) violation_ = fmt::format("t={}ms: {}", now_ms, what);
 }
 
-bool InvariantChecker::holds_committed_prefix(const MemoryLog& log, Offset count, bool flushed_only) const {
-  if (count == 0) return true;
+const MemoryLog::Batch* InvariantChecker::committed_at(Offset base) const {
+  auto it = std::lower_bound(committed_.begin(), committed_.end(), base,
+                             [](const MemoryLog::Batch& b, Offset o) { return b.base < o; });
+  return it != committed_.end() && it->base == base ? &*it : nullptr;
+}
+
+bool InvariantChecker::holds_committed_prefix(const MemoryLog& log, bool flushed_only) const {
+  if (committed_.empty()) return true;
   Offset have = flushed_only ? log.flushed_offset() : log.end_offset();
   // Log matching: the same entry (epoch, offset) implies the same prefix, and
   // (4) already compared every prefix that was reported committed.
-  return have >= count && log.entries()[count - 1] == committed_[count - 1];
+  const MemoryLog::Batch& last = committed_.back();
+  const Entry* mine = log.entry_at(last.base);
+  return have >= last.end() && mine != nullptr && *mine == last.entry;
 }
 
 void InvariantChecker::on_restart(NodeId id) {
@@ -22,10 +41,14 @@ void InvariantChecker::on_restart(NodeId id) {
 }
 
 void InvariantChecker::on_truncate(int64_t now_ms, NodeId id, const MemoryLog& log, Offset offset) {
-  Offset end = std::min({log.flushed_offset(), static_cast<Offset>(committed_.size())});
-  for (Offset o = offset; o < end; ++o)
-    if (log.entries()[o] == committed_[o])
-      return fail(now_ms, fmt::format("node {} truncates to {}: loses committed entry at offset {}", id, offset, o));
+  Offset end = std::min(log.flushed_offset(), committed_end());
+  for (auto it = from(log, offset); it != log.batches().end() && it->end() <= end; ++it) {
+    const MemoryLog::Batch& b = *it;
+    const MemoryLog::Batch* c = committed_at(b.base);
+    if (c != nullptr && *c == b)
+      return fail(now_ms,
+                  fmt::format("node {} truncates to {}: loses committed entry at offset {}", id, offset, b.base));
+  }
   verified_[id] = std::min(verified_[id], offset);
 }
 
@@ -46,9 +69,9 @@ void InvariantChecker::check_node(int64_t now_ms, const NodeView& n) {
     auto [it, fresh] = leader_of_epoch_.emplace(c.epoch(), n.id);
     if (it->second != n.id)
       return fail(now_ms, fmt::format("two leaders in epoch {}: {} and {}", c.epoch(), it->second, n.id));
-    if (fresh && !holds_committed_prefix(log, static_cast<Offset>(committed_.size()), false))
+    if (fresh && !holds_committed_prefix(log, false))
       return fail(now_ms, fmt::format("leader {} of epoch {} lacks committed entries (committed {}, log end {})",
-                                      n.id, c.epoch(), committed_.size(), log.end_offset()));
+                                      n.id, c.epoch(), committed_end(), log.end_offset()));
   }
 
   Offset hw = c.high_watermark();
@@ -57,14 +80,20 @@ void InvariantChecker::check_node(int64_t now_ms, const NodeView& n) {
   last_hw = hw;
   if (hw > log.end_offset())
     return fail(now_ms, fmt::format("node {} HW {} beyond its log end {}", n.id, hw, log.end_offset()));
+  if (hw > 0 && log.entry_at(hw) == nullptr && hw != log.end_offset())
+    return fail(now_ms, fmt::format("node {} HW {} is inside a batch", n.id, hw));
   Offset& verified = verified_[n.id];
-  for (Offset o = verified; o < hw; ++o) {
-    const Entry& e = log.entries()[o];
-    if (o < static_cast<Offset>(committed_.size())) {
-      if (!(e == committed_[o]))
-        return fail(now_ms, fmt::format("node {} below HW {} differs from the committed log at {}", n.id, hw, o));
+  for (auto it = from(log, verified); it != log.batches().end() && it->end() <= hw; ++it) {
+    const MemoryLog::Batch& b = *it;
+    if (b.base < committed_end()) {
+      const MemoryLog::Batch* committed = committed_at(b.base);
+      if (committed == nullptr || !(*committed == b))
+        return fail(now_ms,
+                    fmt::format("node {} below HW {} differs from the committed log at {}", n.id, hw, b.base));
+    } else if (b.base == committed_end()) {
+      committed_.push_back(b);
     } else {
-      committed_.push_back(e);
+      return fail(now_ms, fmt::format("node {} commits {} past a gap at {}", n.id, b.base, committed_end()));
     }
   }
   verified = std::max(verified, hw);
@@ -76,9 +105,9 @@ void InvariantChecker::check(int64_t now_ms, const std::vector<NodeView>& nodes)
   if (!ok() || committed_.empty()) return;
   size_t durable = 0;
   for (const auto& n : nodes)
-    if (n.voter && holds_committed_prefix(*n.log, static_cast<Offset>(committed_.size()), true)) ++durable;
+    if (n.voter && holds_committed_prefix(*n.log, true)) ++durable;
   if (durable < majority_)
-    fail(now_ms, fmt::format("committed offset {} is durable on only {} voters", committed_.size(), durable));
+    fail(now_ms, fmt::format("committed offset {} is durable on only {} voters", committed_end(), durable));
 }
 
 }  // namespace samsa::raft::sim

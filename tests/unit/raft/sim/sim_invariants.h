@@ -8,7 +8,8 @@
 //     lifetime. Like Kafka, the HW is not persisted: a restarted node starts
 //     at 0 and learns it again from the leader; that reset is allowed.
 //  4. Below its HW, every node's log equals the committed log (the union of
-//     all prefixes any node has reported committed).
+//     all prefixes any node has reported committed), batch for batch; a HW
+//     is always a batch boundary.
 //  5. No flushed committed entry is ever truncated away, and every committed
 //     entry is flushed on a majority of voters at all times.
 //  6. Observers never vote, pre-vote, stand or lead.
@@ -40,16 +41,21 @@ class InvariantChecker {
 
   bool ok() const { return !violation_.has_value(); }
   const std::string& violation() const { return *violation_; }
-  const std::vector<Entry>& committed() const { return committed_; }
+  // The committed log, batch by batch (bases contiguous from 0).
+  const std::vector<MemoryLog::Batch>& committed() const { return committed_; }
+  Offset committed_end() const { return committed_.empty() ? 0 : committed_.back().end(); }
   int64_t leaders_elected() const { return static_cast<int64_t>(leader_of_epoch_.size()); }
 
  private:
   void fail(int64_t now_ms, const std::string& what);
   void check_node(int64_t now_ms, const NodeView& n);
-  bool holds_committed_prefix(const MemoryLog& log, Offset count, bool flushed_only) const;
+  // Whether `log` holds the whole committed log (flushed, if asked).
+  bool holds_committed_prefix(const MemoryLog& log, bool flushed_only) const;
+  // The committed batch starting at `base`; nullptr if none does.
+  const MemoryLog::Batch* committed_at(Offset base) const;
 
   size_t majority_;
-  std::vector<Entry> committed_;
+  std::vector<MemoryLog::Batch> committed_;
   std::map<Epoch, NodeId> leader_of_epoch_;
   std::map<NodeId, Epoch> last_epoch_;
   std::map<NodeId, Offset> last_hw_;
