@@ -282,3 +282,18 @@ def test_dynamic_quorum_add_then_remove_a_voter(make_cluster):
     cl.wait_until(lambda: voters() == [1, 2, 3], 15, "node 4 to leave the voters", lambda: str(voters()))
     c.create_topic_until_ok(c.nodes[1], "with-three-voters", timeout=WRITE_S)
     c.wait_topics_everywhere({"with-four-voters", "with-three-voters"}, timeout=15)
+
+
+def test_standalone_formatted_controller_leads_alone(make_cluster):
+    """No controller.quorum.voters: the voter set comes from the bootstrap
+    snapshot `storage format --standalone` wrote."""
+    c = make_cluster(["broker,controller"], dynamic_quorum=True)
+    c.format(flags={1: ["--standalone"]})
+    c.start()
+    leader, epoch = c.active_controller(ELECTION_S)
+    assert leader == 1 and epoch >= 1
+    dq = c.describe_quorum(c.nodes[0])
+    assert dq is not None, "DescribeQuorum is not answered"
+    assert [v["ReplicaId"] for v in dq["CurrentVoters"]] == [1], dq
+    c.create_topic_until_ok(c.nodes[0], "standalone", timeout=WRITE_S)
+    assert "standalone" in c.topics(c.nodes[0])
