@@ -42,8 +42,8 @@ void append_control_batch(protocol::WireWriter& out, int64_t offset, int32_t epo
 
 }  // namespace
 
-void write_snapshot_file(const std::string& path, const std::vector<std::vector<uint8_t>>& values, int32_t epoch,
-                         size_t records_per_batch) {
+std::vector<uint8_t> encode_snapshot(const std::vector<std::vector<uint8_t>>& values, int32_t epoch,
+                                     size_t records_per_batch) {
   int64_t ts = now_ms();
   protocol::WireWriter out;
   int64_t offset = 0;
@@ -64,28 +64,37 @@ void write_snapshot_file(const std::string& path, const std::vector<std::vector<
   protocol::SnapshotFooterRecord footer;
   footer.version = 0;
   append_control_batch(out, offset, epoch, kSnapshotFooterType, footer, ts);
-  util::write_file_atomically(path, out.view());
+  return out.take();
+}
+
+void write_snapshot_file(const std::string& path, const std::vector<std::vector<uint8_t>>& values, int32_t epoch,
+                         size_t records_per_batch) {
+  util::write_file_atomically(path, encode_snapshot(values, epoch, records_per_batch));
 }
 
 void read_snapshot_file(const std::string& path, const std::function<void(const protocol::BatchView&)>& on_batch) {
   auto data = util::read_file(path);
   try {
-    auto split = protocol::split_batches(data, /*require_complete=*/true);
-    bool footer = false;
-    for (const auto& batch : split.batches) {
-      if (!protocol::verify_crc(batch.bytes)) throw protocol::DecodeError("batch CRC mismatch");
-      if (batch.header.is_control()) {
-        auto records = protocol::decode_records(batch);
-        if (!records.empty() && records[0].key && records[0].key->size() == 4 && (*records[0].key)[3] == kSnapshotFooterType)
-          footer = true;
-        continue;
-      }
-      on_batch(batch);
-    }
-    if (!footer) throw protocol::DecodeError("no snapshot footer: the file is incomplete");
+    decode_snapshot(data, on_batch);
   } catch (const protocol::DecodeError& e) {
     throw std::runtime_error(fmt::format("{} is corrupt: {}", path, e.what()));
   }
+}
+
+void decode_snapshot(std::span<const uint8_t> data, const std::function<void(const protocol::BatchView&)>& on_batch) {
+  auto split = protocol::split_batches(data, /*require_complete=*/true);
+  bool footer = false;
+  for (const auto& batch : split.batches) {
+    if (!protocol::verify_crc(batch.bytes)) throw protocol::DecodeError("batch CRC mismatch");
+    if (batch.header.is_control()) {
+      auto records = protocol::decode_records(batch);
+      if (!records.empty() && records[0].key && records[0].key->size() == 4 && (*records[0].key)[3] == kSnapshotFooterType)
+        footer = true;
+      continue;
+    }
+    on_batch(batch);
+  }
+  if (!footer) throw protocol::DecodeError("no snapshot footer: the file is incomplete");
 }
 
 }  // namespace samsa::raft

@@ -24,6 +24,9 @@ class GroupCoordinator;
 namespace samsa::util {
 class SerialExecutor;
 }
+namespace samsa::raft {
+class RaftManager;
+}
 namespace samsa::broker {
 
 struct BrokerServices {
@@ -33,6 +36,10 @@ struct BrokerServices {
   // Which dynamic broker keys reach the running broker (AlterConfigs asks).
   DynamicBrokerConfig* dynamic_config = nullptr;
   ControllerService* controller = nullptr;  // this node's controller role
+  // The __cluster_metadata quorum on a controller (null on a broker-only
+  // node): the controller listener's Vote, BeginQuorumEpoch,
+  // EndQuorumEpoch, Fetch and DescribeQuorum reach it.
+  raft::RaftManager* raft = nullptr;
   PartitionManager* partitions = nullptr;
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
   ProducerIdManager* producer_ids = nullptr;  // InitProducerId

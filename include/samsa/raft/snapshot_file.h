@@ -5,6 +5,7 @@
 // `<end offset:020>-<epoch:010>.checkpoint` snapshots of __cluster_metadata.
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,14 @@ namespace samsa::raft {
 // most `records_per_batch` each. Throws std::system_error on I/O failure.
 void write_snapshot_file(const std::string& path, const std::vector<std::vector<uint8_t>>& values, int32_t epoch,
                          size_t records_per_batch = 1000);
+
+// The bytes write_snapshot_file writes (for a snapshot sent by FetchSnapshot
+// or stored through the Raft log's snapshot store).
+std::vector<uint8_t> encode_snapshot(const std::vector<std::vector<uint8_t>>& values, int32_t epoch,
+                                     size_t records_per_batch = 1000);
+// decode_snapshot is read_snapshot_file over bytes: throws
+// protocol::DecodeError when they are not a complete, valid snapshot.
+void decode_snapshot(std::span<const uint8_t> data, const std::function<void(const protocol::BatchView&)>& on_batch);
 
 // Calls `on_batch` for every data batch (control batches are checked and
 // skipped). Throws std::runtime_error naming the file if it is corrupt.

@@ -8,7 +8,7 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 28> kHandlers = {{
+  static constexpr std::array<ApiHandler, 32> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
       {ApiKey::Produce, 0, 11, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
@@ -39,6 +39,12 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::ListGroups, 0, 5, true, false, &handle_list_groups},
       {ApiKey::DescribeGroups, 0, 5, true, false, &handle_describe_groups},
       {ApiKey::DeleteGroups, 0, 2, true, false, &handle_delete_groups},
+      // The __cluster_metadata quorum (src/raft/server), on the controller
+      // listener; its Fetch is the Raft fetch, not the partition fetch above.
+      {ApiKey::Vote, 0, 2, false, true, &handle_vote},
+      {ApiKey::BeginQuorumEpoch, 0, 1, false, true, &handle_begin_quorum_epoch},
+      {ApiKey::EndQuorumEpoch, 0, 1, false, true, &handle_end_quorum_epoch},
+      {ApiKey::Fetch, 13, 17, false, true, &handle_raft_fetch},
   }};
   return kHandlers;
 }
@@ -47,7 +53,7 @@ const ApiHandler* find_handler(int16_t key, ListenerKind listener) {
   for (const auto& h : api_handlers()) {
     if (static_cast<int16_t>(h.key) != key) continue;
     bool served = listener == ListenerKind::kBroker ? h.broker_listener : h.controller_listener;
-    return served ? &h : nullptr;
+    if (served) return &h;  // an API may have one entry per listener (Fetch)
   }
   return nullptr;
 }

@@ -3,6 +3,12 @@
 #include <algorithm>
 
 namespace samsa::raft {
+namespace {
+
+// Kafka forgets an observer that has not fetched for this long.
+constexpr int64_t kObserverSessionTimeoutMs = 300'000;
+
+}  // namespace
 
 LeaderState::LeaderState(NodeId self, Epoch epoch, Offset epoch_start_offset, const std::vector<NodeId>& voters,
                          int64_t now_ms)
@@ -11,18 +17,46 @@ LeaderState::LeaderState(NodeId self, Epoch epoch, Offset epoch_start_offset, co
   voters_[self_].last_fetch_ms = now_ms;
 }
 
+LeaderState::Progress* LeaderState::find(NodeId replica) {
+  if (auto it = voters_.find(replica); it != voters_.end()) return &it->second;
+  if (auto it = observers_.find(replica); it != observers_.end()) return &it->second;
+  return nullptr;
+}
+
+const LeaderState::Progress* LeaderState::find(NodeId replica) const {
+  return const_cast<LeaderState*>(this)->find(replica);
+}
+
 void LeaderState::update_local(Offset flushed_end) {
   auto& p = voters_[self_];
   p.end_offset = std::max(p.end_offset, flushed_end);
 }
 
-void LeaderState::update_replica(NodeId replica, Offset fetch_offset, int64_t now_ms) {
-  auto it = voters_.find(replica);
-  if (it == voters_.end() || replica == self_) return;
+void LeaderState::update_replica(NodeId replica, Offset fetch_offset, int64_t now_ms, Offset leader_end) {
+  if (replica == self_ || replica == kNoNode) return;
+  Progress* p = find(replica);
+  if (p == nullptr) p = &observers_[replica];
   // A fetch offset may move backwards after the replica truncated; Kafka
   // tracks the latest, and so does this (the HW itself never goes back).
-  it->second.end_offset = fetch_offset;
-  it->second.last_fetch_ms = now_ms;
+  p->end_offset = fetch_offset;
+  // Caught up now if it holds the leader's whole log; caught up as of its
+  // previous fetch if it now holds what the leader had then.
+  if (fetch_offset >= leader_end) {
+    p->last_caught_up_ms = std::max(p->last_caught_up_ms, now_ms);
+  } else if (p->leader_end_at_last_fetch > 0 && fetch_offset >= p->leader_end_at_last_fetch) {
+    p->last_caught_up_ms = std::max(p->last_caught_up_ms, p->last_fetch_ms);
+  }
+  p->last_fetch_ms = std::max(p->last_fetch_ms, now_ms);
+  p->leader_end_at_last_fetch = leader_end;
+}
+
+void LeaderState::sent_high_watermark(NodeId replica, Offset hw) {
+  if (Progress* p = find(replica)) p->hw_sent = std::max(p->hw_sent, hw);
+}
+
+bool LeaderState::behind_high_watermark(NodeId replica, Offset hw) const {
+  const Progress* p = find(replica);
+  return p == nullptr || p->hw_sent < hw;
 }
 
 std::optional<Offset> LeaderState::high_watermark() const {
@@ -47,6 +81,24 @@ bool LeaderState::fetched_within(NodeId voter, int64_t now_ms, int64_t window_ms
   auto it = voters_.find(voter);
   return it != voters_.end() && voter != self_ && it->second.last_fetch_ms >= 0 &&
          now_ms - it->second.last_fetch_ms < window_ms;
+}
+
+void LeaderState::describe(int64_t now_ms, Offset leader_end, const std::vector<NodeId>& voters,
+                           QuorumInfo& out) const {
+  auto state_of = [](NodeId id, const Progress& p) {
+    return ReplicaState{id, p.end_offset, p.last_fetch_ms, p.last_caught_up_ms};
+  };
+  for (NodeId v : voters) {
+    if (v == self_) {
+      out.current_voters.push_back(ReplicaState{v, leader_end, now_ms, now_ms});
+    } else if (const Progress* p = find(v)) {
+      out.current_voters.push_back(state_of(v, *p));
+    } else {
+      out.current_voters.push_back(ReplicaState{v, -1, -1, -1});
+    }
+  }
+  for (const auto& [id, p] : observers_)
+    if (now_ms - p.last_fetch_ms <= kObserverSessionTimeoutMs) out.observers.push_back(state_of(id, p));
 }
 
 }  // namespace samsa::raft

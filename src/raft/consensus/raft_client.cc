@@ -175,6 +175,7 @@ void RaftClient::poll() {
       break;
     default: poll_election(); break;
   }
+  complete_parked_fetches();
 }
 
 void RaftClient::handle(const RaftMessage& m) {
@@ -190,11 +191,26 @@ void RaftClient::handle(const RaftMessage& m) {
         else if constexpr (std::is_same_v<T, FetchResponse>) on_fetch_response(m, p);
       },
       m.payload);
+  // A message may have cost the leadership: parked fetches learn it now.
+  if (!parked_fetches_.empty() && role() != Role::kLeader) complete_parked_fetches();
 }
 
 std::optional<Offset> RaftClient::append(std::vector<std::string> records) {
   if (role() != Role::kLeader || records.empty()) return std::nullopt;
-  return log_.append_as_leader({Entry{0, false, 0, std::move(records)}}, election_.epoch);
+  Offset base = log_.append_as_leader({Entry{0, false, 0, std::move(records)}}, election_.epoch);
+  complete_parked_fetches();  // followers waiting at the old end get it now
+  return base;
+}
+
+std::optional<QuorumInfo> RaftClient::quorum_info() const {
+  const auto* leader = std::get_if<std::unique_ptr<LeaderState>>(&state_);
+  if (leader == nullptr) return std::nullopt;
+  QuorumInfo info;
+  info.leader_id = config_.node_id;
+  info.leader_epoch = election_.epoch;
+  info.high_watermark = high_watermark_;
+  (*leader)->describe(time_.now_ms(), log_.end_offset(), config_.voters, info);
+  return info;
 }
 
 }  // namespace samsa::raft

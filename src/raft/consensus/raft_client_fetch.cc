@@ -13,8 +13,7 @@ void RaftClient::poll_leader() {
   auto& leader = *std::get<std::unique_ptr<LeaderState>>(state_);
   int64_t now = time_.now_ms();
   log_.flush();
-  leader.update_local(log_.flushed_offset());
-  if (auto hw = leader.high_watermark()) advance_high_watermark(*hw);
+  advance_leader_high_watermark();
   if (!leader.has_quorum(now, config_.fetch_timeout_ms)) {
     become_resigned();
     poll_election();
@@ -58,7 +57,8 @@ void RaftClient::poll_unattached_observer() {
 }
 
 void RaftClient::send_fetch(NodeId to) {
-  FetchRequest r{election_.epoch, config_.node_id, log_.end_offset(), log_.last_fetched_epoch()};
+  FetchRequest r{election_.epoch, config_.node_id, log_.end_offset(), log_.last_fetched_epoch(),
+                 config_.fetch_max_wait_ms};
   int64_t id = send_request(to, r, InFlight::kFetch);
   if (auto* f = std::get_if<FollowerState>(&state_)) {
     f->fetch_sent_ms = time_.now_ms();
@@ -66,34 +66,98 @@ void RaftClient::send_fetch(NodeId to) {
   }
 }
 
-void RaftClient::on_fetch_request(const RaftMessage& m, const FetchRequest& r) {
+void RaftClient::advance_leader_high_watermark() {
+  auto& leader = *std::get<std::unique_ptr<LeaderState>>(state_);
+  leader.update_local(log_.flushed_offset());
+  Offset before = high_watermark_;
+  if (auto hw = leader.high_watermark()) advance_high_watermark(*hw);
+  // Followers parked at their end offset learn the new high watermark now:
+  // that is what lets them apply a commit one round trip after it.
+  if (high_watermark_ != before) complete_parked_fetches();
+}
+
+std::optional<FetchResponse> RaftClient::reject_fetch(const FetchRequest& r) const {
   FetchResponse resp;
   resp.leader_epoch = election_.epoch;
   resp.leader_id = election_.leader_id;
   resp.high_watermark = high_watermark_;
-  auto* leader_ptr = std::get_if<std::unique_ptr<LeaderState>>(&state_);
-  if (!leader_ptr || r.current_leader_epoch != election_.epoch) {
+  if (role() != Role::kLeader || r.current_leader_epoch != election_.epoch) {
     resp.error = r.current_leader_epoch < election_.epoch   ? RaftError::kFencedLeaderEpoch
                  : r.current_leader_epoch > election_.epoch ? RaftError::kUnknownLeaderEpoch
                                                             : RaftError::kNotLeaderOrFollower;
-    return respond(m, std::move(resp));
+    return resp;
   }
-  LeaderState& leader = **leader_ptr;
   if (r.fetch_offset > 0 || r.last_fetched_epoch > 0) {
     OffsetAndEpoch ours = log_.end_offset_for_epoch(r.last_fetched_epoch);
     if (ours.epoch != r.last_fetched_epoch || ours.offset < r.fetch_offset) {
       // The fetcher's log diverges from ours after `ours`: it must truncate.
       resp.diverging_epoch = ours;
-      return respond(m, std::move(resp));
+      return resp;
     }
   }
-  leader.update_replica(m.from, r.fetch_offset, time_.now_ms());
-  leader.update_local(log_.flushed_offset());
-  if (auto hw = leader.high_watermark()) advance_high_watermark(*hw);
+  return std::nullopt;
+}
+
+FetchResponse RaftClient::serve_fetch(NodeId from, const FetchRequest& r) {
+  auto& leader = *std::get<std::unique_ptr<LeaderState>>(state_);
+  FetchResponse resp;
+  resp.leader_epoch = election_.epoch;
+  resp.leader_id = election_.leader_id;
   resp.high_watermark = high_watermark_;
   resp.base_offset = r.fetch_offset;
+  // The fetch offset is a batch boundary of our log: reject_fetch found the
+  // fetcher's last epoch here ending at or after it, and every copy of that
+  // epoch's batches lies at the same offsets (see on_fetch_response).
   resp.records = log_.read(r.fetch_offset, config_.fetch_max_entries);
-  respond(m, std::move(resp));
+  leader.sent_high_watermark(from, high_watermark_);
+  return resp;
+}
+
+void RaftClient::on_fetch_request(const RaftMessage& m, const FetchRequest& r) {
+  if (auto rejected = reject_fetch(r)) return respond(m, std::move(*rejected));
+  auto& leader = *std::get<std::unique_ptr<LeaderState>>(state_);
+  leader.update_replica(m.from, r.fetch_offset, time_.now_ms(), log_.end_offset());
+  advance_leader_high_watermark();
+  // Long-poll (Kafka's fetch purgatory): nothing to send and no high
+  // watermark the fetcher has not been told: hold the fetch until there is,
+  // or until its wait is over.
+  if (r.max_wait_ms > 0 && r.fetch_offset >= log_.end_offset() &&
+      !leader.behind_high_watermark(m.from, high_watermark_)) {
+    // One parked fetch per fetcher: an older one (a retry overtook it) is
+    // answered now, empty, so request and answer stay one to one.
+    for (auto it = parked_fetches_.begin(); it != parked_fetches_.end(); ++it) {
+      if (it->request.from != m.from) continue;
+      ParkedFetch old = std::move(*it);
+      parked_fetches_.erase(it);
+      respond(old.request, serve_fetch(old.request.from, old.fetch));
+      break;
+    }
+    parked_fetches_.push_back(ParkedFetch{m, r, time_.now_ms() + r.max_wait_ms});
+    return;
+  }
+  respond(m, serve_fetch(m.from, r));
+}
+
+void RaftClient::complete_parked_fetches() {
+  if (parked_fetches_.empty()) return;
+  int64_t now = time_.now_ms();
+  auto* leader = std::get_if<std::unique_ptr<LeaderState>>(&state_);
+  std::vector<ParkedFetch> still;
+  // Moved out first: answering may not re-enter, but keep the loop simple.
+  std::vector<ParkedFetch> parked = std::move(parked_fetches_);
+  parked_fetches_.clear();
+  for (auto& p : parked) {
+    if (auto rejected = reject_fetch(p.fetch)) {
+      respond(p.request, std::move(*rejected));
+    } else if (now >= p.deadline_ms || p.fetch.fetch_offset < log_.end_offset() ||
+               (*leader)->behind_high_watermark(p.request.from, high_watermark_)) {
+      respond(p.request, serve_fetch(p.request.from, p.fetch));
+    } else {
+      still.push_back(std::move(p));
+    }
+  }
+  for (auto& p : parked_fetches_) still.push_back(std::move(p));
+  parked_fetches_ = std::move(still);
 }
 
 void RaftClient::on_fetch_response(const RaftMessage& m, const FetchResponse& r) {
@@ -141,6 +205,7 @@ void RaftClient::on_fetch_response(const RaftMessage& m, const FetchResponse& r)
     log_.flush();
   }
   advance_high_watermark(r.high_watermark);
+  // An empty answer came after the leader's long-poll wait: fetch again.
   f->next_fetch_ms = r.records.empty() ? now + config_.fetch_idle_backoff_ms : now;
 }
 

@@ -1,5 +1,6 @@
 #include "samsa/raft/consensus/raft_wire.h"
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <span>
@@ -308,6 +309,7 @@ protocol::FetchRequest to_wire(const FetchRequest& m, NodeId replica_id, const R
   w.cluster_id = ctx.cluster_id;
   w.replica_id = replica_id;              // v < 15
   w.replica_state.replica_id = replica_id;  // v15+
+  w.max_wait_ms = static_cast<int32_t>(m.max_wait_ms);
   W::FetchTopic t;
   t.topic = kMetadataTopic;  // v < 13
   t.topic_id = metadata_topic_id();
@@ -339,6 +341,7 @@ std::optional<FetchRequest> from_wire(const protocol::FetchRequest& w) {
   FetchRequest m;
   m.current_leader_epoch = found->current_leader_epoch;
   m.replica_id = fetch_replica_id(w);
+  m.max_wait_ms = std::max<int64_t>(0, w.max_wait_ms);
   m.fetch_offset = found->fetch_offset;
   m.last_fetched_epoch = found->last_fetched_epoch;
   return m;

@@ -99,7 +99,7 @@ TEST(RaftWire, QuorumEpochRoundTripsAtEveryVersion) {
 }
 
 TEST(RaftWire, FetchRoundTripsAtEveryVersion) {
-  FetchRequest req{4, 2, 100, 3};
+  FetchRequest req{4, 2, 100, 3, 500};
   FetchResponse resp;
   resp.error = RaftError::kNone;
   resp.leader_epoch = 4;
@@ -123,6 +123,7 @@ TEST(RaftWire, FetchRoundTripsAtEveryVersion) {
     EXPECT_EQ(back->replica_id, 2);
     EXPECT_EQ(back->fetch_offset, 100);
     EXPECT_EQ(back->last_fetched_epoch, 3);
+    EXPECT_EQ(back->max_wait_ms, 500);
 
     for (const FetchResponse& m : {resp, empty}) {
       std::shared_ptr<std::vector<uint8_t>> keep;

@@ -1,10 +1,13 @@
 #pragma once
-// The leader's view of its voters: their fetch offsets (for the high
-// watermark) and when each last fetched (for check-quorum).
+// The leader's view of its replicas: their fetch offsets (voters' count for
+// the high watermark), when each last fetched (check-quorum), what each was
+// last told of the high watermark (fetch long-poll) and when each was last
+// caught up (DescribeQuorum). Observers are tracked too, but never counted.
 #include <map>
 #include <optional>
 #include <vector>
 
+#include "samsa/raft/consensus/quorum_info.h"
 #include "samsa/raft/consensus/raft_types.h"
 
 namespace samsa::raft {
@@ -22,9 +25,14 @@ class LeaderState {
 
   // The leader's own flushed end offset.
   void update_local(Offset flushed_end);
-  // A fetch from `replica` at `fetch_offset` (it holds everything below).
-  // Observers are ignored for the high watermark.
-  void update_replica(NodeId replica, Offset fetch_offset, int64_t now_ms);
+  // A fetch from `replica` at `fetch_offset` (it holds everything below),
+  // received when the leader's log ended at `leader_end`. Replicas not in
+  // the voter set are observers.
+  void update_replica(NodeId replica, Offset fetch_offset, int64_t now_ms, Offset leader_end);
+  // The high watermark a fetch response to `replica` carried.
+  void sent_high_watermark(NodeId replica, Offset hw);
+  // Whether `replica` was told a high watermark below `hw` (or none yet).
+  bool behind_high_watermark(NodeId replica, Offset hw) const;
 
   // The offset a majority of voters hold, if it is in the current epoch.
   std::optional<Offset> high_watermark() const;
@@ -37,16 +45,27 @@ class LeaderState {
   bool fetched_within(NodeId voter, int64_t now_ms, int64_t window_ms) const;
   std::map<NodeId, int64_t>& begin_epoch_sent_ms() { return begin_epoch_sent_ms_; }
 
+  // Per-replica state for DescribeQuorum; the leader itself reports
+  // `leader_end` fetched and caught up at `now_ms`.
+  void describe(int64_t now_ms, Offset leader_end, const std::vector<NodeId>& voters, QuorumInfo& out) const;
+
  private:
   struct Progress {
     Offset end_offset = -1;  // -1: not fetched in this epoch
     int64_t last_fetch_ms = -1;
+    int64_t last_caught_up_ms = -1;
+    Offset leader_end_at_last_fetch = -1;
+    Offset hw_sent = -1;
   };
+  Progress* find(NodeId replica);
+  const Progress* find(NodeId replica) const;
+
   NodeId self_;
   Epoch epoch_;
   Offset epoch_start_offset_;
   int64_t elected_ms_;
   std::map<NodeId, Progress> voters_;
+  std::map<NodeId, Progress> observers_;
   std::map<NodeId, int64_t> begin_epoch_sent_ms_;
 };
 

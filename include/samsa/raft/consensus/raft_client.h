@@ -6,12 +6,19 @@
 // Threading: not thread-safe. One thread owns the client and calls poll(),
 // handle() and append(); the dependencies are called only from inside those.
 //
+// Responses are not always sent from inside the handle() of their request:
+// the leader holds a Fetch that has nothing new (long-poll, up to its
+// max_wait_ms) and answers it later from poll(), append() or handle() of
+// another message. The owner must call poll() at least every few ms (or
+// when woken) for the wait to end on time.
+//
 // High watermark: not persisted (as in Kafka). After a restart it is 0 until
 // the leader reports one; within a process lifetime it never goes backwards.
 #include <map>
 #include <string>
 #include <vector>
 
+#include "samsa/raft/consensus/quorum_info.h"
 #include "samsa/raft/consensus/raft_config.h"
 #include "samsa/raft/consensus/raft_io.h"
 #include "samsa/raft/consensus/role_states.h"
@@ -34,6 +41,9 @@ class RaftClient {
   // its first record); nullopt if not leader or `records` is empty. The
   // entry is committed once high_watermark() > base + records.size() - 1.
   std::optional<Offset> append(std::vector<std::string> records);
+
+  // Leader only (nullopt otherwise): the quorum as DescribeQuorum reports it.
+  std::optional<QuorumInfo> quorum_info() const;
 
   Role role() const;
   Epoch epoch() const { return election_.epoch; }
@@ -82,6 +92,17 @@ class RaftClient {
   void on_fetch_request(const RaftMessage& m, const FetchRequest& r);
   void on_fetch_response(const RaftMessage& m, const FetchResponse& r);
   void send_fetch(NodeId to);
+  // The answer to a fetch this node cannot serve from its log as it is (not
+  // the leader of the fetcher's epoch, or a diverging fetcher); nullopt if
+  // it can.
+  std::optional<FetchResponse> reject_fetch(const FetchRequest& r) const;
+  // Leader: entries from the fetch offset and the high watermark.
+  FetchResponse serve_fetch(NodeId from, const FetchRequest& r);
+  void advance_leader_high_watermark();
+  // Answers the parked fetches that have news (entries, a high watermark the
+  // fetcher has not been told), whose wait is over, or that this node can no
+  // longer serve (it stopped leading).
+  void complete_parked_fetches();
 
   RaftConfig config_;
   Time& time_;
@@ -95,6 +116,13 @@ class RaftClient {
   Offset high_watermark_ = 0;
   int64_t next_correlation_ = 1;
   std::map<int64_t, InFlight> in_flight_;
+  // Fetch long-poll: fetches the leader holds until something changes.
+  struct ParkedFetch {
+    RaftMessage request;
+    FetchRequest fetch;
+    int64_t deadline_ms;
+  };
+  std::vector<ParkedFetch> parked_fetches_;
 };
 
 }  // namespace samsa::raft

@@ -15,9 +15,14 @@ struct RaftConfig {
   int64_t fetch_timeout_ms = 2000;          // controller.quorum.fetch.timeout.ms
   int64_t request_timeout_ms = 2000;        // controller.quorum.request.timeout.ms
   int64_t retry_backoff_ms = 20;            // controller.quorum.retry.backoff.ms
+  // Fetch long-poll: the MaxWaitMs a follower's Fetch carries, i.e. how long
+  // the leader may hold a fetch that has nothing new (Kafka's raft client
+  // uses a fixed 500 ms, KafkaRaftClient.MAX_FETCH_WAIT_MS). Keep it well
+  // below request_timeout_ms and fetch_timeout_ms.
+  int64_t fetch_max_wait_ms = 500;
   // How long a follower waits before the next fetch when the last one brought
-  // nothing (stands in for Kafka's long-poll FetchMaxWait).
-  int64_t fetch_idle_backoff_ms = 50;
+  // nothing. The leader's long-poll already paced it, so 0 by default.
+  int64_t fetch_idle_backoff_ms = 0;
   size_t fetch_max_entries = 64;
 
   // TEST ONLY: grant a vote to a second candidate in an epoch. Breaks Raft on

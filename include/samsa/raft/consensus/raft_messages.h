@@ -8,8 +8,8 @@
 //   BeginQuorumEpoch*    <- BeginQuorumEpochRequest/Response: LeaderId, LeaderEpoch, ErrorCode
 //   EndQuorumEpoch*      <- EndQuorumEpochRequest/Response: LeaderId, LeaderEpoch,
 //                           PreferredSuccessors, ErrorCode
-//   FetchRequest         <- Fetch v13+ (ReplicaState.ReplicaId, CurrentLeaderEpoch, FetchOffset,
-//                           LastFetchedEpoch) for the __cluster_metadata partition
+//   FetchRequest         <- Fetch v13+ (ReplicaState.ReplicaId, MaxWaitMs, CurrentLeaderEpoch,
+//                           FetchOffset, LastFetchedEpoch) for the __cluster_metadata partition
 //   FetchResponse        <- ErrorCode, HighWatermark, DivergingEpoch{Epoch,EndOffset},
 //                           CurrentLeader{LeaderId,LeaderEpoch}, Records (batches; base_offset
 //                           is the first batch's base offset)
@@ -67,6 +67,9 @@ struct FetchRequest {
   NodeId replica_id = kNoNode;
   Offset fetch_offset = 0;
   Epoch last_fetched_epoch = 0;
+  // FetchRequest.MaxWaitMs: the leader may hold a fetch with nothing new
+  // for this long (0: answer at once).
+  int64_t max_wait_ms = 0;
 };
 struct FetchResponse {
   RaftError error = RaftError::kNone;

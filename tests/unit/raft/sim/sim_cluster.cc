@@ -66,7 +66,7 @@ class Cluster {
     config_.fetch_timeout_ms = 200;
     config_.request_timeout_ms = 100;
     config_.retry_backoff_ms = 10;
-    config_.fetch_idle_backoff_ms = 10;
+    config_.fetch_max_wait_ms = 50;
     // Small batches often: replication then stops between an old epoch's
     // tail and the new leader's first entry (Raft's "figure 8" window).
     config_.fetch_max_entries = static_cast<size_t>(rng_.chance(0.5) ? 1 + rng_.next(3) : 1 + rng_.next(16));

@@ -1,0 +1,141 @@
+#pragma once
+// The Raft quorum of `__cluster_metadata` in a server process: implements
+// MetadataRaft (metadata_raft.h) over the consensus core (RaftClient) with
+// real time, the disk log (DiskReplicatedLog), the `quorum-state` file and
+// the network (net::KafkaClient to the voters' controller endpoints).
+// Kafka's KafkaRaftManager is the model.
+//
+// Threads:
+//   - the Raft thread owns the RaftClient: it polls it, hands it inbound
+//     requests and responses, and runs append/create_snapshot for callers;
+//   - the listener thread delivers the snapshot and then the committed
+//     batches, in order, to the registered MetadataListener (see
+//     metadata_raft.h for the leader-change ordering rule);
+//   - the KafkaClient's I/O thread decodes responses and posts them to the
+//     Raft thread.
+// Public methods are thread-safe. append() and create_snapshot() block the
+// caller until the Raft thread has done them.
+//
+// Lifecycle: construct (opens the log, throws std::runtime_error on
+// failure), register_listener(), start(), ..., stop() (idempotent; the
+// destructor calls it).
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "samsa/log/log_config.h"
+#include "samsa/net/kafka_client.h"
+#include "samsa/raft/consensus/raft_config.h"
+#include "samsa/raft/consensus/raft_messages.h"
+#include "samsa/raft/metadata_raft.h"
+
+namespace samsa::raft {
+
+class DiskReplicatedLog;
+class RaftClient;
+class RaftNetwork;
+class FileQuorumStateStore;
+
+struct RaftManagerOptions {
+  RaftConfig raft;  // node_id, voters (ids) and the controller.quorum.* timeouts
+  // Where each voter's controller listener is (controller.quorum.voters).
+  std::map<NodeId, net::Endpoint> voter_endpoints;
+  std::optional<std::string> cluster_id;  // sent as ClusterId in Raft requests
+  std::string metadata_dir;               // metadata.log.dir
+  log::LogConfig log_config;              // metadata.log.segment.bytes / .ms
+  // A write or fsync of the metadata log failed: the node cannot go on
+  // (Kafka halts). Called once, from the Raft thread.
+  std::function<void(const std::string&)> on_io_error;
+  // How often the Raft thread polls the client when nothing arrives.
+  int64_t poll_interval_ms = 5;
+  size_t max_batch_bytes = 8u << 20;  // a larger append fails with kTooLarge (Kafka: 8 MiB)
+};
+
+class RaftManager final : public MetadataRaft {
+ public:
+  // The answer to an inbound Raft request (see handle_request).
+  using Respond = std::function<void(std::optional<RaftPayload>)>;
+
+  explicit RaftManager(RaftManagerOptions options);
+  ~RaftManager() override;
+  RaftManager(const RaftManager&) = delete;
+  RaftManager& operator=(const RaftManager&) = delete;
+
+  void register_listener(MetadataListener* listener) override;
+  void start();
+  // Stops both threads; inbound requests still waiting are answered
+  // nullopt; appends in progress fail with kNotLeader.
+  void stop();
+
+  NodeId node_id() const override { return options_.raft.node_id; }
+  const std::optional<std::string>& cluster_id() const { return options_.cluster_id; }
+  LeaderAndEpoch leader() const override;
+  Offset high_watermark() const override;
+  std::variant<Offset, AppendError> append(Epoch epoch, std::vector<std::string> records) override;
+  void create_snapshot(OffsetAndEpoch id, std::vector<std::string> records) override;
+
+  // An inbound Vote, BeginQuorumEpoch, EndQuorumEpoch or Fetch request from
+  // node `from`. `respond` runs exactly once, on the Raft thread (or on the
+  // caller's when the manager is not running), with the client's answer or
+  // nullopt if there is none (stopped, or the request was dropped).
+  void handle_request(NodeId from, RaftPayload request, Respond respond);
+
+  // What DescribeQuorum reports, read on the Raft thread.
+  struct Status {
+    Role role = Role::kUnattached;
+    LeaderAndEpoch leader;
+    Offset high_watermark = 0;
+    Offset log_end_offset = 0;
+  };
+  Status status() const;
+
+ private:
+  void post(std::function<void()> task);
+  // Runs `task` on the Raft thread and waits for it; false if the manager
+  // stopped first.
+  bool run_on_raft_thread(const std::function<void()>& task);
+  void raft_loop();
+  void after_poll();
+  void listener_loop();
+  void fail(const std::string& why);
+
+  const RaftManagerOptions options_;
+  std::unique_ptr<DiskReplicatedLog> log_;
+  std::unique_ptr<FileQuorumStateStore> store_;
+  std::unique_ptr<RaftNetwork> network_;
+  std::unique_ptr<RaftClient> client_;
+  struct Clock;
+  struct Rng;
+  std::unique_ptr<Clock> clock_;
+  std::unique_ptr<Rng> rng_;
+  MetadataListener* listener_ = nullptr;
+
+  // The Raft thread's inbox.
+  std::mutex inbox_mu_;
+  std::condition_variable inbox_cv_;
+  std::deque<std::function<void()>> inbox_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::thread raft_thread_;
+
+  // Published by the Raft thread for other threads.
+  mutable std::mutex state_mu_;
+  std::condition_variable state_cv_;  // the listener thread waits on it
+  LeaderAndEpoch leader_;
+  Offset high_watermark_ = 0;
+  Status status_;
+  // On this node as leader: the first offset of its epoch; the listener
+  // announces the leadership once it delivered everything below it.
+  Offset leader_epoch_start_ = 0;
+  bool failed_ = false;
+  std::thread listener_thread_;
+};
+
+}  // namespace samsa::raft

@@ -1,0 +1,39 @@
+#pragma once
+// Serving the inbound Raft RPCs of a controller: decoded Kafka requests in,
+// Kafka responses out, through RaftManager::handle_request. The broker's
+// handlers (src/broker/handlers/raft_*.cc) are thin wrappers around these;
+// tests serve them from a bare TcpServer.
+//
+// A request Raft cannot act on gets a top-level error the sender's client
+// treats as a lost RPC: INCONSISTENT_CLUSTER_ID for another cluster's id,
+// INVALID_REQUEST for one that names no __cluster_metadata partition 0,
+// REQUEST_TIMED_OUT when the client gives no answer (shut down or dropped).
+//
+// Threading: callable from any thread; `done` runs exactly once, on the Raft
+// thread or on the caller's.
+#include <functional>
+
+#include "samsa/protocol/gen/begin_quorum_epoch_request.h"
+#include "samsa/protocol/gen/begin_quorum_epoch_response.h"
+#include "samsa/protocol/gen/end_quorum_epoch_request.h"
+#include "samsa/protocol/gen/end_quorum_epoch_response.h"
+#include "samsa/protocol/gen/fetch_request.h"
+#include "samsa/protocol/gen/fetch_response.h"
+#include "samsa/protocol/gen/vote_request.h"
+#include "samsa/protocol/gen/vote_response.h"
+
+namespace samsa::raft {
+
+class RaftManager;
+
+void serve_vote(RaftManager& raft, const protocol::VoteRequest& request,
+                std::function<void(protocol::VoteResponse)> done);
+void serve_begin_quorum_epoch(RaftManager& raft, const protocol::BeginQuorumEpochRequest& request,
+                              std::function<void(protocol::BeginQuorumEpochResponse)> done);
+void serve_end_quorum_epoch(RaftManager& raft, const protocol::EndQuorumEpochRequest& request,
+                            std::function<void(protocol::EndQuorumEpochResponse)> done);
+// A Fetch of __cluster_metadata-0 (the controller listener's Fetch).
+void serve_fetch(RaftManager& raft, const protocol::FetchRequest& request,
+                 std::function<void(protocol::FetchResponse)> done);
+
+}  // namespace samsa::raft

@@ -1,0 +1,130 @@
+#include "raft_network.h"
+
+#include "samsa/raft/consensus/raft_wire.h"
+#include "samsa/util/logging.h"
+
+namespace samsa::raft {
+
+namespace {
+
+const std::shared_ptr<spdlog::logger>& logger() {
+  static auto l = samsa::logger("samsa.raft.KafkaNetworkChannel");
+  return l;
+}
+
+template <typename>
+inline constexpr bool kAlwaysFalse = false;
+
+}  // namespace
+
+RaftNetwork::RaftNetwork(NodeId self, std::map<NodeId, net::Endpoint> voters, std::optional<std::string> cluster_id,
+                         net::KafkaClientOptions client_options, std::function<void(RaftMessage)> deliver)
+    : self_(self),
+      voters_(std::move(voters)),
+      cluster_id_(std::move(cluster_id)),
+      deliver_(std::move(deliver)),
+      client_(std::make_unique<net::KafkaClient>(std::move(client_options))) {}
+
+RaftNetwork::~RaftNetwork() { close(); }
+
+void RaftNetwork::send(RaftMessage m) {
+  std::visit(
+      [&](auto& payload) {
+        using T = std::decay_t<decltype(payload)>;
+        if constexpr (std::is_same_v<T, VoteResponse> || std::is_same_v<T, QuorumEpochResponse> ||
+                      std::is_same_v<T, FetchResponse>) {
+          auto it = waiting_.find(m.correlation_id);
+          if (it == waiting_.end()) return;  // expired, or answered already
+          auto respond = std::move(it->second.respond);
+          waiting_.erase(it);
+          respond(RaftPayload(std::move(payload)));
+        } else {
+          auto to = voters_.find(m.to);
+          if (to == voters_.end()) {
+            logger()->debug("No endpoint for node {}: dropping a request to it", m.to);
+            return;
+          }
+          send_request(m, to->second);
+        }
+      },
+      m.payload);
+}
+
+void RaftNetwork::send_request(const RaftMessage& m, const net::Endpoint& to) {
+  if (!client_) return;
+  wire::RequestContext ctx{cluster_id_, m.to};
+  // Hands a decoded answer to the Raft thread as a message from the peer.
+  auto reply = [deliver = deliver_, from = m.to, self = self_, id = m.correlation_id](RaftPayload payload) {
+    deliver(RaftMessage{from, self, id, std::move(payload)});
+  };
+  std::visit(
+      [&](const auto& payload) {
+        using T = std::decay_t<decltype(payload)>;
+        if constexpr (std::is_same_v<T, VoteRequest>) {
+          auto request = wire::to_wire(payload, ctx);
+          if (!request) return;
+          client_->call<protocol::VoteResponse>(to, wire::kVoteMaxVersion, *request,
+                                                [reply](std::optional<protocol::VoteResponse> r) {
+                                                  if (!r) return;
+                                                  if (auto p = wire::from_wire(*r)) reply(std::move(*p));
+                                                });
+        } else if constexpr (std::is_same_v<T, BeginQuorumEpochRequest>) {
+          client_->call<protocol::BeginQuorumEpochResponse>(
+              to, wire::kQuorumEpochMaxVersion, wire::to_wire(payload, ctx),
+              [reply](std::optional<protocol::BeginQuorumEpochResponse> r) {
+                if (!r) return;
+                if (auto p = wire::from_wire(*r)) reply(std::move(*p));
+              });
+        } else if constexpr (std::is_same_v<T, EndQuorumEpochRequest>) {
+          client_->call<protocol::EndQuorumEpochResponse>(
+              to, wire::kQuorumEpochMaxVersion, wire::to_wire(payload, ctx),
+              [reply](std::optional<protocol::EndQuorumEpochResponse> r) {
+                if (!r) return;
+                if (auto p = wire::from_wire(*r)) reply(std::move(*p));
+              });
+        } else if constexpr (std::is_same_v<T, FetchRequest>) {
+          client_->call<protocol::FetchResponse>(
+              to, wire::kFetchMaxVersion, wire::to_wire(payload, self_, ctx),
+              [reply, fetch_offset = payload.fetch_offset](std::optional<protocol::FetchResponse> r) {
+                if (!r) return;
+                if (auto p = wire::from_wire(*r, fetch_offset)) reply(std::move(*p));
+              });
+        } else if constexpr (std::is_same_v<T, VoteResponse> || std::is_same_v<T, QuorumEpochResponse> ||
+                             std::is_same_v<T, FetchResponse>) {
+          // Responses never get here (send() routes them).
+        } else {
+          static_assert(kAlwaysFalse<T>, "every request payload is sent");
+        }
+      },
+      m.payload);
+}
+
+int64_t RaftNetwork::accept_request(Respond respond, int64_t now_ms) {
+  int64_t id = next_inbound_id_++;
+  waiting_.emplace(id, Waiting{std::move(respond), now_ms});
+  return id;
+}
+
+void RaftNetwork::expire(int64_t now_ms, int64_t max_age_ms) {
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (now_ms - it->second.since_ms <= max_age_ms) {
+      ++it;
+      continue;
+    }
+    auto respond = std::move(it->second.respond);
+    it = waiting_.erase(it);
+    respond(std::nullopt);
+  }
+}
+
+void RaftNetwork::close() {
+  if (client_) {
+    client_->close();
+    client_.reset();
+  }
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& [id, w] : waiting) w.respond(std::nullopt);
+}
+
+}  // namespace samsa::raft

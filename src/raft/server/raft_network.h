@@ -1,0 +1,58 @@
+#pragma once
+// raft::NetworkChannel over net::KafkaClient: requests of the Raft client go
+// to the other voters' controller endpoints as Kafka RPCs (raft_wire.h);
+// their answers, and the client's answers to inbound requests, are routed
+// back here.
+//
+// Threading: send(), accept_request() and expire() are called on the Raft
+// thread only. Responses from the wire arrive on the KafkaClient's thread
+// and go to `deliver`, which must hand them to the Raft thread.
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "samsa/net/kafka_client.h"
+#include "samsa/raft/consensus/raft_io.h"
+
+namespace samsa::raft {
+
+class RaftNetwork final : public NetworkChannel {
+ public:
+  // The answer to an inbound request: the client's response payload, or
+  // nullopt when none will come (shutdown, or the client dropped it).
+  using Respond = std::function<void(std::optional<RaftPayload>)>;
+
+  RaftNetwork(NodeId self, std::map<NodeId, net::Endpoint> voters, std::optional<std::string> cluster_id,
+              net::KafkaClientOptions client_options, std::function<void(RaftMessage)> deliver);
+  ~RaftNetwork() override;
+
+  void send(RaftMessage message) override;
+
+  // Registers the answer path of an inbound request; returns the
+  // correlation id the RaftMessage handed to the client must carry.
+  int64_t accept_request(Respond respond, int64_t now_ms);
+  // Answers nullopt to inbound requests older than `max_age_ms`.
+  void expire(int64_t now_ms, int64_t max_age_ms);
+  // Stops the client (requests in flight fail and are not delivered) and
+  // answers every waiting inbound request with nullopt.
+  void close();
+
+ private:
+  void send_request(const RaftMessage& m, const net::Endpoint& to);
+
+  const NodeId self_;
+  const std::map<NodeId, net::Endpoint> voters_;
+  const std::optional<std::string> cluster_id_;
+  std::function<void(RaftMessage)> deliver_;
+  std::unique_ptr<net::KafkaClient> client_;
+  struct Waiting {
+    Respond respond;
+    int64_t since_ms;
+  };
+  std::map<int64_t, Waiting> waiting_;
+  int64_t next_inbound_id_ = 1;
+};
+
+}  // namespace samsa::raft

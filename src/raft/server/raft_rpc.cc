@@ -1,0 +1,82 @@
+#include "samsa/raft/server/raft_rpc.h"
+
+#include "samsa/protocol/error_code.h"
+#include "samsa/raft/consensus/raft_wire.h"
+#include "samsa/raft/server/raft_manager.h"
+
+namespace samsa::raft {
+
+namespace {
+
+using protocol::ErrorCode;
+
+bool other_cluster(const RaftManager& raft, const std::optional<std::string>& cluster_id) {
+  return cluster_id && raft.cluster_id() && *cluster_id != *raft.cluster_id();
+}
+
+template <typename Response>
+Response top_level_error(ErrorCode error) {
+  Response r;
+  r.error_code = protocol::code(error);
+  return r;
+}
+
+// Hands `payload` from `from` to the manager; the answer of type Answer
+// (a raft_messages.h response) is converted by `to_wire`.
+template <typename Answer, typename Response, typename ToWire>
+void serve(RaftManager& raft, NodeId from, RaftPayload payload, std::function<void(Response)> done, ToWire to_wire) {
+  raft.handle_request(from, std::move(payload),
+                      [done = std::move(done), to_wire](std::optional<RaftPayload> answer) {
+                        const Answer* a = answer ? std::get_if<Answer>(&*answer) : nullptr;
+                        if (!a) return done(top_level_error<Response>(ErrorCode::REQUEST_TIMED_OUT));
+                        done(to_wire(*a));
+                      });
+}
+
+}  // namespace
+
+void serve_vote(RaftManager& raft, const protocol::VoteRequest& request,
+                std::function<void(protocol::VoteResponse)> done) {
+  if (other_cluster(raft, request.cluster_id))
+    return done(top_level_error<protocol::VoteResponse>(ErrorCode::INCONSISTENT_CLUSTER_ID));
+  auto m = wire::from_wire(request);
+  if (!m) return done(top_level_error<protocol::VoteResponse>(ErrorCode::INVALID_REQUEST));
+  NodeId from = m->candidate_id;
+  serve<VoteResponse>(raft, from, std::move(*m), std::move(done),
+                      [](const VoteResponse& a) { return wire::to_wire(a); });
+}
+
+void serve_begin_quorum_epoch(RaftManager& raft, const protocol::BeginQuorumEpochRequest& request,
+                              std::function<void(protocol::BeginQuorumEpochResponse)> done) {
+  if (other_cluster(raft, request.cluster_id))
+    return done(top_level_error<protocol::BeginQuorumEpochResponse>(ErrorCode::INCONSISTENT_CLUSTER_ID));
+  auto m = wire::from_wire(request);
+  if (!m) return done(top_level_error<protocol::BeginQuorumEpochResponse>(ErrorCode::INVALID_REQUEST));
+  NodeId from = m->leader_id;
+  serve<QuorumEpochResponse>(raft, from, std::move(*m), std::move(done),
+                             [](const QuorumEpochResponse& a) { return wire::to_begin_wire(a); });
+}
+
+void serve_end_quorum_epoch(RaftManager& raft, const protocol::EndQuorumEpochRequest& request,
+                            std::function<void(protocol::EndQuorumEpochResponse)> done) {
+  if (other_cluster(raft, request.cluster_id))
+    return done(top_level_error<protocol::EndQuorumEpochResponse>(ErrorCode::INCONSISTENT_CLUSTER_ID));
+  auto m = wire::from_wire(request);
+  if (!m) return done(top_level_error<protocol::EndQuorumEpochResponse>(ErrorCode::INVALID_REQUEST));
+  NodeId from = m->leader_id;
+  serve<QuorumEpochResponse>(raft, from, std::move(*m), std::move(done),
+                             [](const QuorumEpochResponse& a) { return wire::to_end_wire(a); });
+}
+
+void serve_fetch(RaftManager& raft, const protocol::FetchRequest& request,
+                 std::function<void(protocol::FetchResponse)> done) {
+  if (other_cluster(raft, request.cluster_id))
+    return done(top_level_error<protocol::FetchResponse>(ErrorCode::INCONSISTENT_CLUSTER_ID));
+  auto m = wire::from_wire(request);
+  if (!m) return done(top_level_error<protocol::FetchResponse>(ErrorCode::INVALID_REQUEST));
+  NodeId from = wire::fetch_replica_id(request);
+  serve<FetchResponse>(raft, from, std::move(*m), std::move(done),
+                       [](const FetchResponse& a) { return wire::to_wire(a); });
+}
+
+}  // namespace samsa::raft

@@ -1,0 +1,349 @@
+// RaftManagers of three (and one) nodes in one process, talking Kafka RPCs
+// over loopback sockets: election, replication to every listener in order,
+// failover when the leader stops, catch-up of a restarted node, snapshots.
+#include "samsa/raft/server/raft_manager.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "samsa/net/io_context_pool.h"
+#include "samsa/net/tcp_server.h"
+#include "samsa/protocol/gen/api_keys.h"
+#include "samsa/protocol/gen/request_header.h"
+#include "samsa/protocol/gen/response_header.h"
+#include "samsa/raft/server/raft_rpc.h"
+
+namespace samsa::raft {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Everything a node's listener saw.
+class RecordingListener final : public MetadataListener {
+ public:
+  void handle_load_snapshot(OffsetAndEpoch id, const std::vector<std::string>& records) override {
+    std::lock_guard lock(mu);
+    snapshots.push_back(id);
+    data = records;
+    next = id.offset;
+    cv.notify_all();
+  }
+  void handle_commit(const CommittedBatch& batch) override {
+    std::lock_guard lock(mu);
+    if (batch.base_offset != next) gaps = true;  // must be contiguous, in order
+    next = batch.last_offset + 1;
+    if (!batch.control) data.insert(data.end(), batch.records.begin(), batch.records.end());
+    cv.notify_all();
+  }
+  void handle_leader_change(LeaderAndEpoch leader) override {
+    std::lock_guard lock(mu);
+    leaders.push_back(leader);
+    leader_announced_at.push_back(next);
+    cv.notify_all();
+  }
+  std::vector<std::string> records() {
+    std::lock_guard lock(mu);
+    return data;
+  }
+  bool wait_for_records(size_t n, std::chrono::milliseconds limit = 10s) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, limit, [&] { return data.size() >= n; });
+  }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> data;
+  std::vector<OffsetAndEpoch> snapshots;
+  std::vector<LeaderAndEpoch> leaders;
+  std::vector<Offset> leader_announced_at;
+  Offset next = 0;
+  bool gaps = false;
+};
+
+// Serves the four Raft RPCs of whichever manager the node runs now.
+class RaftFrameHandler final : public net::FrameHandler {
+ public:
+  void set(RaftManager* m) {
+    std::lock_guard lock(mu_);
+    manager_ = m;
+  }
+  void on_frame(const net::ConnectionInfo&, net::FramePtr frame, net::ReplyFn reply) override {
+    protocol::WireReader r(*frame);
+    protocol::WireReader peek(*frame);
+    const int16_t key = peek.int16();
+    const int16_t version = peek.int16();
+    protocol::RequestHeader header;
+    header.decode(r, protocol::request_header_version(key, version));
+    std::lock_guard lock(mu_);
+    if (!manager_) return reply(net::Reply::close());
+    auto answer = [reply, key, version, id = header.correlation_id](const auto& response) {
+      protocol::WireWriter w;
+      w.int32(0);
+      protocol::ResponseHeader rh;
+      rh.correlation_id = id;
+      rh.encode(w, protocol::response_header_version(key, version));
+      response.encode(w, version);
+      w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
+      reply(net::Reply::send(w.take()));
+    };
+    switch (static_cast<protocol::ApiKey>(key)) {
+      case protocol::ApiKey::Vote: {
+        protocol::VoteRequest req;
+        req.decode(r, version);
+        return serve_vote(*manager_, req, answer);
+      }
+      case protocol::ApiKey::BeginQuorumEpoch: {
+        protocol::BeginQuorumEpochRequest req;
+        req.decode(r, version);
+        return serve_begin_quorum_epoch(*manager_, req, answer);
+      }
+      case protocol::ApiKey::EndQuorumEpoch: {
+        protocol::EndQuorumEpochRequest req;
+        req.decode(r, version);
+        return serve_end_quorum_epoch(*manager_, req, answer);
+      }
+      case protocol::ApiKey::Fetch: {
+        protocol::FetchRequest req;
+        req.decode(r, version);
+        return serve_fetch(*manager_, req, answer);
+      }
+      default:
+        return reply(net::Reply::close());
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  RaftManager* manager_ = nullptr;
+};
+
+struct Node {
+  NodeId id = 0;
+  fs::path dir;
+  RaftFrameHandler handler;
+  std::unique_ptr<net::TcpServer> server;
+  uint16_t port = 0;
+  std::unique_ptr<RecordingListener> listener;
+  std::unique_ptr<RaftManager> raft;
+};
+
+class RaftManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    base = fs::temp_directory_path() /
+           ("samsa-raftmgr-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(base);
+    pool.start();
+  }
+  void TearDown() override {
+    for (auto& n : nodes) stop_node(*n);
+    for (auto& n : nodes) {
+      n->server->stop_accepting();
+      n->server->drain(1s);
+    }
+    pool.stop();
+    nodes.clear();
+    fs::remove_all(base);
+  }
+
+  void make_nodes(int count) {
+    for (int i = 1; i <= count; ++i) {
+      auto n = std::make_unique<Node>();
+      n->id = i;
+      n->dir = base / ("node-" + std::to_string(i));
+      fs::create_directories(n->dir);
+      n->server = std::make_unique<net::TcpServer>(pool, net::ConnectionOptions{});
+      n->port = n->server->listen(net::ListenerConfig{"CONTROLLER", "127.0.0.1", 0, &n->handler});
+      n->server->start_accepting();
+      nodes.push_back(std::move(n));
+    }
+  }
+  RaftManagerOptions options_for(const Node& n) {
+    RaftManagerOptions o;
+    o.raft.node_id = n.id;
+    for (const auto& m : nodes) {
+      o.raft.voters.push_back(m->id);
+      o.voter_endpoints[m->id] = net::Endpoint{"127.0.0.1", m->port};
+    }
+    o.raft.election_timeout_ms = 300;
+    o.raft.election_backoff_max_ms = 300;
+    o.raft.fetch_timeout_ms = 1000;
+    o.raft.request_timeout_ms = 1500;
+    o.raft.retry_backoff_ms = 20;
+    o.cluster_id = "test-cluster";
+    o.metadata_dir = n.dir.string();
+    o.on_io_error = [](const std::string& why) { ADD_FAILURE() << "I/O error: " << why; };
+    return o;
+  }
+  void start_node(Node& n) {
+    n.listener = std::make_unique<RecordingListener>();
+    n.raft = std::make_unique<RaftManager>(options_for(n));
+    n.raft->register_listener(n.listener.get());
+    n.handler.set(n.raft.get());
+    n.raft->start();
+  }
+  void stop_node(Node& n) {
+    if (!n.raft) return;
+    n.raft->stop();
+    n.handler.set(nullptr);
+    n.raft.reset();
+  }
+  // The one node all running nodes agree leads (and that knows it), or null.
+  Node* wait_for_leader(std::chrono::milliseconds limit = 10s, Epoch above = 0) {
+    auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      std::optional<LeaderAndEpoch> seen;
+      bool agree = true;
+      for (auto& n : nodes) {
+        if (!n->raft) continue;
+        auto l = n->raft->leader();
+        if (l.leader_id == kNoNode || l.epoch <= above || (seen && *seen != l)) agree = false;
+        seen = l;
+      }
+      if (agree && seen) {
+        for (auto& n : nodes)
+          if (n->raft && n->id == seen->leader_id && n->raft->status().role == Role::kLeader) return n.get();
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return nullptr;
+  }
+  // Appends one batch on whichever node leads, retrying across elections.
+  Offset append_somewhere(std::vector<std::string> records) {
+    auto deadline = Clock::now() + 10s;
+    while (Clock::now() < deadline) {
+      if (Node* leader = wait_for_leader(5s)) {
+        auto r = leader->raft->append(leader->raft->leader().epoch, records);
+        if (auto* offset = std::get_if<Offset>(&r)) return *offset;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << "no append succeeded";
+    return -1;
+  }
+
+  fs::path base;
+  net::IoContextPool pool{2};
+  std::vector<std::unique_ptr<Node>> nodes;
+};
+
+TEST_F(RaftManagerTest, ThreeNodesElectReplicateFailOverAndCatchUp) {
+  make_nodes(3);
+  for (auto& n : nodes) start_node(*n);
+  Node* leader = wait_for_leader();
+  ASSERT_NE(leader, nullptr);
+  const Epoch first_epoch = leader->raft->leader().epoch;
+
+  std::vector<std::string> expected;
+  for (int i = 0; i < 10; ++i) {
+    std::vector<std::string> batch = {"a" + std::to_string(i), "b" + std::to_string(i)};
+    auto r = leader->raft->append(first_epoch, batch);
+    ASSERT_TRUE(std::holds_alternative<Offset>(r));
+    expected.insert(expected.end(), batch.begin(), batch.end());
+  }
+  // A wrong epoch is refused.
+  EXPECT_EQ(std::get<AppendError>(leader->raft->append(first_epoch + 7, {"x"})), AppendError::kNotLeader);
+  for (auto& n : nodes) {
+    ASSERT_TRUE(n->listener->wait_for_records(expected.size())) << "node " << n->id;
+    EXPECT_EQ(n->listener->records(), expected) << "node " << n->id;
+  }
+  // The leader heard of its own leadership only once the earlier epochs were delivered.
+  {
+    std::lock_guard lock(leader->listener->mu);
+    ASSERT_FALSE(leader->listener->leaders.empty());
+    bool announced = false;
+    for (size_t i = 0; i < leader->listener->leaders.size(); ++i)
+      if (leader->listener->leaders[i] == LeaderAndEpoch{leader->id, first_epoch}) announced = true;
+    EXPECT_TRUE(announced);
+  }
+
+  // The leader stops: another is elected in a later epoch and appends commit.
+  Node* old = leader;
+  stop_node(*old);
+  Node* next = wait_for_leader(10s, first_epoch);
+  ASSERT_NE(next, nullptr);
+  EXPECT_NE(next->id, old->id);
+  for (int i = 0; i < 5; ++i) {
+    std::string rec = "after-failover-" + std::to_string(i);
+    ASSERT_GE(append_somewhere({rec}), 0);
+    expected.push_back(rec);
+  }
+  for (auto& n : nodes) {
+    if (!n->raft) continue;
+    ASSERT_TRUE(n->listener->wait_for_records(expected.size())) << "node " << n->id;
+    EXPECT_EQ(n->listener->records(), expected) << "node " << n->id;
+  }
+
+  // The old leader restarts from its disk and catches up.
+  start_node(*old);
+  ASSERT_TRUE(old->listener->wait_for_records(expected.size()));
+  EXPECT_EQ(old->listener->records(), expected);
+  for (auto& n : nodes) {
+    std::lock_guard lock(n->listener->mu);
+    EXPECT_FALSE(n->listener->gaps) << "node " << n->id;
+  }
+}
+
+TEST_F(RaftManagerTest, SingleVoterElectsItselfAndRestartsFromItsSnapshot) {
+  make_nodes(1);
+  Node& n = *nodes[0];
+  start_node(n);
+  ASSERT_NE(wait_for_leader(), nullptr);
+  Epoch epoch = n.raft->leader().epoch;
+  Offset last = -1;
+  for (int i = 0; i < 4; ++i) {
+    auto r = n.raft->append(epoch, {"r" + std::to_string(i)});
+    ASSERT_TRUE(std::holds_alternative<Offset>(r));
+    last = std::get<Offset>(r);
+  }
+  ASSERT_TRUE(n.listener->wait_for_records(4));
+  // A snapshot of the state after the first three records.
+  {
+    auto deadline = Clock::now() + 5s;
+    while (n.raft->high_watermark() <= last && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  }
+  n.raft->create_snapshot({last, epoch}, {"r0", "r1", "r2"});
+  stop_node(n);
+
+  start_node(n);
+  ASSERT_TRUE(n.listener->wait_for_records(4));
+  EXPECT_EQ(n.listener->records(), (std::vector<std::string>{"r0", "r1", "r2", "r3"}));
+  {
+    std::lock_guard lock(n.listener->mu);
+    ASSERT_EQ(n.listener->snapshots.size(), 1u);
+    EXPECT_EQ(n.listener->snapshots[0], (OffsetAndEpoch{last, epoch}));
+  }
+  ASSERT_NE(wait_for_leader(), nullptr);
+  EXPECT_GT(n.raft->leader().epoch, epoch);
+  auto r = n.raft->append(n.raft->leader().epoch, {"r4"});
+  ASSERT_TRUE(std::holds_alternative<Offset>(r));
+  ASSERT_TRUE(n.listener->wait_for_records(5));
+  EXPECT_EQ(n.listener->records().back(), "r4");
+}
+
+TEST_F(RaftManagerTest, StoppedManagerAnswersRequestsAndRefusesAppends) {
+  make_nodes(1);
+  Node& n = *nodes[0];
+  start_node(n);
+  ASSERT_NE(wait_for_leader(), nullptr);
+  Epoch epoch = n.raft->leader().epoch;
+  n.raft->stop();
+  EXPECT_EQ(std::get<AppendError>(n.raft->append(epoch, {"late"})), AppendError::kNotLeader);
+  bool answered = false;
+  n.raft->handle_request(2, VoteRequest{epoch + 1, 2, 0, 0, false},
+                         [&](std::optional<RaftPayload> p) { answered = !p.has_value(); });
+  EXPECT_TRUE(answered);
+}
+
+}  // namespace
+}  // namespace samsa::raft
