@@ -1,5 +1,7 @@
 #include "samsa/broker/raft_options.h"
 
+#include "samsa/raft/bootstrap_voters.h"
+
 namespace samsa::broker {
 
 raft::RaftManagerOptions raft_manager_options(const BrokerConfig& config, const std::string& cluster_id) {
@@ -8,6 +10,22 @@ raft::RaftManagerOptions raft_manager_options(const BrokerConfig& config, const 
   for (const auto& v : config.controller_quorum_voters) {
     o.raft.voters.push_back(v.id);
     o.voter_endpoints[v.id] = net::Endpoint{v.host, v.port};
+  }
+  // A dynamic quorum (KIP-853): no static voters, the initial voter set is
+  // the one `storage format --standalone / --initial-controllers` wrote.
+  if (config.controller_quorum_voters.empty()) {
+    if (auto bootstrap = raft::read_bootstrap_voters(config.metadata_log_dir)) {
+      const std::string listener =
+          config.controller_listener_names.empty() ? "CONTROLLER" : config.controller_listener_names.front();
+      for (const auto& v : bootstrap->voters) {
+        if (v.endpoints.empty()) continue;
+        const raft::VoterEndpoint* e = &v.endpoints.front();
+        for (const auto& candidate : v.endpoints)
+          if (candidate.listener == listener) e = &candidate;
+        o.raft.voters.push_back(v.id);
+        o.voter_endpoints[v.id] = net::Endpoint{e->host, e->port};
+      }
+    }
   }
   o.raft.election_timeout_ms = config.controller_quorum_election_timeout_ms;
   o.raft.election_backoff_max_ms = config.controller_quorum_election_backoff_max_ms;
