@@ -127,6 +127,7 @@ def test_three_combined_nodes_seen_by_stock_clients(make_cluster):
     assert names <= {t["topic"] for t in md["topics"]}, md
 
 
+@pytest.mark.timeout(170)
 def test_kill9_of_the_active_controller_ten_times(make_cluster):
     c = make_cluster(["broker,controller"] * 3)
     leader, epoch = started(c)
