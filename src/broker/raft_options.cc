@@ -1,5 +1,7 @@
 #include "samsa/broker/raft_options.h"
 
+#include <algorithm>
+
 #include "samsa/raft/bootstrap_voters.h"
 
 namespace samsa::broker {
@@ -32,6 +34,11 @@ raft::RaftManagerOptions raft_manager_options(const BrokerConfig& config, const 
   o.raft.fetch_timeout_ms = config.controller_quorum_fetch_timeout_ms;
   o.raft.request_timeout_ms = config.controller_quorum_request_timeout_ms;
   o.raft.retry_backoff_ms = config.controller_quorum_retry_backoff_ms;
+  // Kafka's fixed 500 ms fetch long-poll, kept well inside the request and
+  // fetch timeouts when those are set shorter (a parked fetch must be
+  // answered before its request times out).
+  o.raft.fetch_max_wait_ms = std::min<int64_t>(
+      {500, o.raft.request_timeout_ms / 2, o.raft.fetch_timeout_ms / 2});
   if (!cluster_id.empty()) o.cluster_id = cluster_id;
   o.metadata_dir = config.metadata_log_dir;
   o.log_config.segment_bytes = config.metadata_log_segment_bytes;

@@ -66,5 +66,7 @@ void handle_vote(const RequestContext&, protocol::WireReader&, Responder);
 void handle_begin_quorum_epoch(const RequestContext&, protocol::WireReader&, Responder);
 void handle_end_quorum_epoch(const RequestContext&, protocol::WireReader&, Responder);
 void handle_raft_fetch(const RequestContext&, protocol::WireReader&, Responder);
+void handle_fetch_snapshot(const RequestContext&, protocol::WireReader&, Responder);
+void handle_describe_quorum(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

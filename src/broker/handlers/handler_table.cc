@@ -8,7 +8,7 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 32> kHandlers = {{
+  static constexpr std::array<ApiHandler, 34> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
       {ApiKey::Produce, 0, 11, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
@@ -45,6 +45,8 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::BeginQuorumEpoch, 0, 1, false, true, &handle_begin_quorum_epoch},
       {ApiKey::EndQuorumEpoch, 0, 1, false, true, &handle_end_quorum_epoch},
       {ApiKey::Fetch, 13, 17, false, true, &handle_raft_fetch},
+      {ApiKey::FetchSnapshot, 0, 1, false, true, &handle_fetch_snapshot},
+      {ApiKey::DescribeQuorum, 0, 2, true, true, &handle_describe_quorum},
   }};
   return kHandlers;
 }

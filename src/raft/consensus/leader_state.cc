@@ -50,6 +50,13 @@ void LeaderState::update_replica(NodeId replica, Offset fetch_offset, int64_t no
   p->leader_end_at_last_fetch = leader_end;
 }
 
+void LeaderState::touch(NodeId replica, int64_t now_ms) {
+  if (replica == self_ || replica == kNoNode) return;
+  Progress* p = find(replica);
+  if (p == nullptr) p = &observers_[replica];
+  p->last_fetch_ms = std::max(p->last_fetch_ms, now_ms);
+}
+
 void LeaderState::sent_high_watermark(NodeId replica, Offset hw) {
   if (Progress* p = find(replica)) p->hw_sent = std::max(p->hw_sent, hw);
 }

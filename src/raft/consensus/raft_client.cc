@@ -189,6 +189,8 @@ void RaftClient::handle(const RaftMessage& m) {
         else if constexpr (std::is_same_v<T, QuorumEpochResponse>) on_quorum_epoch_response(m, p);
         else if constexpr (std::is_same_v<T, FetchRequest>) on_fetch_request(m, p);
         else if constexpr (std::is_same_v<T, FetchResponse>) on_fetch_response(m, p);
+        else if constexpr (std::is_same_v<T, FetchSnapshotRequest>) on_fetch_snapshot_request(m, p);
+        else if constexpr (std::is_same_v<T, FetchSnapshotResponse>) on_fetch_snapshot_response(m, p);
       },
       m.payload);
   // A message may have cost the leadership: parked fetches learn it now.

@@ -44,7 +44,8 @@ void RaftClient::poll_follower() {
   }
   if (f.fetch_sent_ms >= 0 && now - f.fetch_sent_ms < config_.request_timeout_ms) return;
   if (now < f.next_fetch_ms) return;
-  send_fetch(election_.leader_id);
+  if (f.snapshot) send_fetch_snapshot(election_.leader_id);
+  else send_fetch(election_.leader_id);
 }
 
 void RaftClient::poll_unattached_observer() {
@@ -86,6 +87,18 @@ std::optional<FetchResponse> RaftClient::reject_fetch(const FetchRequest& r) con
                  : r.current_leader_epoch > election_.epoch ? RaftError::kUnknownLeaderEpoch
                                                             : RaftError::kNotLeaderOrFollower;
     return resp;
+  }
+  if (Offset start = log_.start_offset(); start > 0) {
+    // Kafka's validateOffsetAndEpoch with a trimmed log: below our log start,
+    // or diverging at or below it (where our entries are gone), the fetcher
+    // needs the snapshot the log starts after. (Sending the snapshot where a
+    // DivergingEpoch would also do is safe: it only replaces a committed
+    // prefix by the same state.)
+    OffsetAndEpoch ours = log_.end_offset_for_epoch(r.last_fetched_epoch);
+    if (r.fetch_offset < start || ours.offset < start || (ours.offset == start && ours.epoch != r.last_fetched_epoch)) {
+      resp.snapshot_id = log_.latest_snapshot();
+      if (resp.snapshot_id) return resp;
+    }
   }
   if (r.fetch_offset > 0 || r.last_fetched_epoch > 0) {
     OffsetAndEpoch ours = log_.end_offset_for_epoch(r.last_fetched_epoch);
@@ -176,6 +189,12 @@ void RaftClient::on_fetch_response(const RaftMessage& m, const FetchResponse& r)
   }
   f->fetch_deadline_ms = now + config_.fetch_timeout_ms;
   f->last_fetch_ok_ms = now;
+  if (r.snapshot_id) {
+    // Behind the leader's log start: fetch its snapshot from the start.
+    f->snapshot = SnapshotFetch{*r.snapshot_id, {}};
+    f->next_fetch_ms = now;
+    return;
+  }
   if (r.diverging_epoch) {
     // Kafka's truncateToEndOffset. The point is always a batch boundary of
     // our log: (a) if we hold the leader's epoch E, both our end of E and
@@ -194,7 +213,10 @@ void RaftClient::on_fetch_response(const RaftMessage& m, const FetchResponse& r)
       OffsetAndEpoch local = log_.end_offset_for_epoch(leader_end.epoch);
       to = local.epoch == leader_end.epoch ? std::min(local.offset, leader_end.offset) : local.offset;
     }
-    log_.truncate_to(std::min(to, log_.end_offset()));
+    // Never below our own log start: what lies below is a snapshot of
+    // committed entries, which the leader holds too. (Were it to differ, the
+    // fetch from the start would be answered with the leader's snapshot.)
+    log_.truncate_to(std::clamp(to, log_.start_offset(), log_.end_offset()));
     f->next_fetch_ms = now;
     return;
   }

@@ -134,30 +134,6 @@ protocol::Uuid metadata_topic_id() {
   return id;
 }
 
-std::string encode_leader_change(NodeId leader, const std::vector<NodeId>& voters,
-                                 const std::vector<NodeId>& granting) {
-  protocol::LeaderChangeMessage m;
-  m.version = 0;
-  m.leader_id = leader;
-  for (NodeId v : voters) m.voters.push_back(protocol::LeaderChangeMessage::Voter{v, {}, {}});
-  for (NodeId v : granting) m.granting_voters.push_back(protocol::LeaderChangeMessage::Voter{v, {}, {}});
-  protocol::WireWriter w;
-  m.encode(w, 0);
-  return {w.view().begin(), w.view().end()};
-}
-
-std::optional<protocol::LeaderChangeMessage> decode_leader_change(const std::string& value) {
-  try {
-    auto buf = std::make_shared<std::vector<uint8_t>>(value.begin(), value.end());
-    protocol::WireReader r(std::span<const uint8_t>(buf->data(), buf->size()), buf);
-    protocol::LeaderChangeMessage m;
-    m.decode(r, 0);
-    return m;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
 // ---- Vote ----
 
 std::optional<protocol::VoteRequest> to_wire(const VoteRequest& m, const RequestContext& ctx) {
@@ -363,6 +339,10 @@ protocol::FetchResponse to_wire(const FetchResponse& m) {
   }
   p.current_leader.leader_id = m.leader_id;
   p.current_leader.leader_epoch = m.leader_epoch;
+  if (m.snapshot_id) {
+    p.snapshot_id.end_offset = m.snapshot_id->offset;
+    p.snapshot_id.epoch = m.snapshot_id->epoch;
+  }
   p.records = encode_entries(m.base_offset, m.records);
   t.partitions.push_back(std::move(p));
   w.responses.push_back(std::move(t));
@@ -388,6 +368,9 @@ std::optional<FetchResponse> from_wire(const protocol::FetchResponse& w, Offset 
   m.high_watermark = found->high_watermark;
   if (found->diverging_epoch.epoch != -1 || found->diverging_epoch.end_offset != -1) {
     m.diverging_epoch = OffsetAndEpoch{found->diverging_epoch.end_offset, found->diverging_epoch.epoch};
+  }
+  if (found->snapshot_id.end_offset != -1 || found->snapshot_id.epoch != -1) {
+    m.snapshot_id = OffsetAndEpoch{found->snapshot_id.end_offset, found->snapshot_id.epoch};
   }
   m.base_offset = fetch_offset;
   auto entries = decode_entries(found->records, &m.base_offset);

@@ -98,14 +98,17 @@ DiskReplicatedLog::DiskReplicatedLog(DiskLogOptions options)
       env.remove_file(dir_ + "/" + entry.name);  // a snapshot whose write was cut short
     }
   }
-  open_log(0);
-  if (auto s = latest_snapshot()) {
-    if (log_->log_end_offset() < s->offset) {
+  const auto latest = latest_snapshot();
+  // Entries below the latest snapshot are as good as trimmed (a trim that a
+  // restart interrupted, or one not done yet).
+  open_log(latest ? latest->offset : 0);
+  if (latest) {
+    if (log_->log_end_offset() < latest->offset) {
       // Behind the snapshot (a reset that a crash interrupted, or a copy of
       // the snapshot alone): the snapshot is the start.
-      reset_to_snapshot(*s);
-    } else if (log_->log_start_offset() == s->offset) {
-      base_epoch_ = s->epoch;
+      reset_to_snapshot(*latest);
+    } else if (log_->log_start_offset() == latest->offset) {
+      base_epoch_ = latest->epoch;
     }
   }
   logger()->info("Opened {} at offsets [{}, {}), latest snapshot {}", dir_, start_offset(), end_offset(),
@@ -281,8 +284,9 @@ OffsetAndEpoch DiskReplicatedLog::end_offset_for_epoch(Epoch epoch) const {
     const auto& found = *std::prev(it);
     return {it == entries.end() ? leo : it->start_offset, found.epoch};
   }
-  // Below the first entry of the log: the snapshot's epoch ends at the start.
-  if (base_epoch_ > 0 && base_epoch_ <= epoch) return {l->log_start_offset(), base_epoch_};
+  // No remaining entry answers: the snapshot the log starts after does ({0,
+  // 0} when the log starts at 0), as MemoryLog.
+  if (l->log_start_offset() > 0) return {l->log_start_offset(), base_epoch_};
   return {0, 0};
 }
 

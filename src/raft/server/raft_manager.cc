@@ -181,6 +181,10 @@ void RaftManager::after_poll() {
     leader_ = now;
     high_watermark_ = s.high_watermark;
     status_ = s;
+    if (auto loaded = client_->take_loaded_snapshot()) {
+      loaded_snapshot_ = *loaded;
+      changed = true;
+    }
   }
   if (changed) state_cv_.notify_all();
 }
@@ -246,16 +250,48 @@ void RaftManager::create_snapshot(OffsetAndEpoch id, std::vector<std::string> re
   auto bytes = encode_snapshot(values, id.epoch);
   values.clear();
   run_on_raft_thread([&] {
-    auto latest = log_->latest_snapshot();
-    if (latest && latest->offset >= id.offset) return;  // not newer: nothing to do
-    if (id.offset > client_->high_watermark()) {
-      logger()->warn("Not storing snapshot at offset {}: above the high watermark {}", id.offset,
-                     client_->high_watermark());
-      return;
+    // The client checks the id (committed, the epoch of the entry ending
+    // there, newer than the latest) and trims the log below it.
+    if (client_->create_snapshot(id, std::string(bytes.begin(), bytes.end()))) {
+      logger()->info("Stored snapshot {}", log_->snapshot_path(id));
+    } else {
+      logger()->warn("Did not store a snapshot at offset {} epoch {} (high watermark {}, latest snapshot at {})",
+                     id.offset, id.epoch, client_->high_watermark(),
+                     log_->latest_snapshot() ? log_->latest_snapshot()->offset : -1);
     }
-    log_->store_snapshot(id, std::string(bytes.begin(), bytes.end()));
-    logger()->info("Stored snapshot {}", log_->snapshot_path(id));
   });
+}
+
+std::optional<RaftManager::QuorumDescription> RaftManager::describe_quorum() {
+  QuorumDescription d;
+  bool ran = run_on_raft_thread([&] {
+    d.info = client_->quorum_info();
+    d.leader = LeaderAndEpoch{client_->leader_id(), client_->epoch()};
+  });
+  if (!ran) return std::nullopt;
+  if (d.info) {
+    // The client's clock is a steady one; DescribeQuorum reports wall time.
+    const int64_t shift = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count() -
+                          clock_->now_ms();
+    for (auto* replicas : {&d.info->current_voters, &d.info->observers}) {
+      for (auto& r : *replicas) {
+        if (r.last_fetch_timestamp >= 0) r.last_fetch_timestamp += shift;
+        if (r.last_caught_up_timestamp >= 0) r.last_caught_up_timestamp += shift;
+      }
+    }
+  }
+  return d;
+}
+
+net::KafkaClient& RaftManager::kafka_client() { return network_->client(); }
+
+std::optional<net::Endpoint> RaftManager::leader_endpoint() const {
+  auto l = leader();
+  auto it = options_.voter_endpoints.find(l.leader_id);
+  if (l.leader_id == kNoNode || it == options_.voter_endpoints.end()) return std::nullopt;
+  return it->second;
 }
 
 void RaftManager::handle_request(NodeId from, RaftPayload request, Respond respond) {

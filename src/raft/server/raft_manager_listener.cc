@@ -1,6 +1,7 @@
 // RaftManager's listener thread: the latest snapshot first, then every
 // committed batch in offset order, and leader changes (metadata_raft.h).
 #include <chrono>
+#include <utility>
 
 #include "samsa/raft/server/disk_replicated_log.h"
 #include "samsa/raft/server/raft_manager.h"
@@ -45,8 +46,8 @@ void RaftManager::listener_loop() {
     std::lock_guard lock(inbox_mu_);
     return stopping_;
   };
-  auto load_snapshot = [&]() -> bool {
-    auto id = log_->latest_snapshot();
+  auto load_snapshot = [&](std::optional<OffsetAndEpoch> id) -> bool {
+    if (!id) id = log_->latest_snapshot();
     if (!id) return false;
     auto records = snapshot_records(*log_, *id);
     if (!records) return false;
@@ -56,7 +57,7 @@ void RaftManager::listener_loop() {
     return true;
   };
   try {
-    load_snapshot();
+    load_snapshot(std::nullopt);
   } catch (const std::exception& e) {
     logger()->error("Loading the metadata snapshot failed: {}", e.what());
   }
@@ -65,10 +66,11 @@ void RaftManager::listener_loop() {
     Offset hw;
     LeaderAndEpoch leader;
     Offset epoch_start;
+    std::optional<OffsetAndEpoch> fetched_snapshot;
     {
       std::unique_lock lock(state_mu_);
       auto ready = [&] {
-        if (high_watermark_ > next) return true;
+        if (loaded_snapshot_ || high_watermark_ > next) return true;
         if (announced && leader_ == *announced) return false;
         return leader_.leader_id != options_.raft.node_id || next >= leader_epoch_start_;
       };
@@ -76,12 +78,19 @@ void RaftManager::listener_loop() {
       hw = high_watermark_;
       leader = leader_;
       epoch_start = leader_epoch_start_;
+      fetched_snapshot = std::exchange(loaded_snapshot_, std::nullopt);
     }
     try {
+      if (fetched_snapshot && fetched_snapshot->offset > next) {
+        // The client replaced the log by a snapshot from the leader.
+        if (!load_snapshot(fetched_snapshot)) throw std::runtime_error("the fetched snapshot does not load");
+        continue;
+      }
       if (hw > next) {
         if (next < log_->start_offset()) {
           // The log moved past what was delivered (reset to a snapshot).
-          if (!load_snapshot()) throw std::runtime_error("the log starts above the listener and no snapshot loads");
+          if (!load_snapshot(std::nullopt))
+            throw std::runtime_error("the log starts above the listener and no snapshot loads");
           continue;
         }
         auto batches = log_->read_batches(next, hw, kMaxDeliveryBytes);
@@ -100,10 +109,11 @@ void RaftManager::listener_loop() {
       if (listener_) listener_->handle_leader_change(leader);
       announced = leader;
     } catch (const std::out_of_range&) {
-      if (!load_snapshot()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!load_snapshot(std::nullopt)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     } catch (const std::exception& e) {
       if (stopping()) return;
-      logger()->error("Delivering committed metadata failed at offset {}: {}", next, e.what());
+      // Also while the Raft thread swaps the log for a fetched snapshot.
+      logger()->warn("Delivering committed metadata failed at offset {}: {}", next, e.what());
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }

@@ -32,7 +32,7 @@ void RaftNetwork::send(RaftMessage m) {
       [&](auto& payload) {
         using T = std::decay_t<decltype(payload)>;
         if constexpr (std::is_same_v<T, VoteResponse> || std::is_same_v<T, QuorumEpochResponse> ||
-                      std::is_same_v<T, FetchResponse>) {
+                      std::is_same_v<T, FetchResponse> || std::is_same_v<T, FetchSnapshotResponse>) {
           auto it = waiting_.find(m.correlation_id);
           if (it == waiting_.end()) return;  // expired, or answered already
           auto respond = std::move(it->second.respond);
@@ -51,7 +51,6 @@ void RaftNetwork::send(RaftMessage m) {
 }
 
 void RaftNetwork::send_request(const RaftMessage& m, const net::Endpoint& to) {
-  if (!client_) return;
   wire::RequestContext ctx{cluster_id_, m.to};
   // Hands a decoded answer to the Raft thread as a message from the peer.
   auto reply = [deliver = deliver_, from = m.to, self = self_, id = m.correlation_id](RaftPayload payload) {
@@ -89,8 +88,15 @@ void RaftNetwork::send_request(const RaftMessage& m, const net::Endpoint& to) {
                 if (!r) return;
                 if (auto p = wire::from_wire(*r, fetch_offset)) reply(std::move(*p));
               });
+        } else if constexpr (std::is_same_v<T, FetchSnapshotRequest>) {
+          client_->call<protocol::FetchSnapshotResponse>(
+              to, wire::kFetchSnapshotMaxVersion, wire::to_wire(payload, self_, ctx),
+              [reply](std::optional<protocol::FetchSnapshotResponse> r) {
+                if (!r) return;
+                if (auto p = wire::from_wire(*r)) reply(std::move(*p));
+              });
         } else if constexpr (std::is_same_v<T, VoteResponse> || std::is_same_v<T, QuorumEpochResponse> ||
-                             std::is_same_v<T, FetchResponse>) {
+                             std::is_same_v<T, FetchResponse> || std::is_same_v<T, FetchSnapshotResponse>) {
           // Responses never get here (send() routes them).
         } else {
           static_assert(kAlwaysFalse<T>, "every request payload is sent");
@@ -118,10 +124,7 @@ void RaftNetwork::expire(int64_t now_ms, int64_t max_age_ms) {
 }
 
 void RaftNetwork::close() {
-  if (client_) {
-    client_->close();
-    client_.reset();
-  }
+  client_->close();  // kept: later calls fail at once (thread-safe, unlike a reset)
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& [id, w] : waiting) w.respond(std::nullopt);

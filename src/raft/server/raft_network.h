@@ -35,6 +35,10 @@ class RaftNetwork final : public NetworkChannel {
   int64_t accept_request(Respond respond, int64_t now_ms);
   // Answers nullopt to inbound requests older than `max_age_ms`.
   void expire(int64_t now_ms, int64_t max_age_ms);
+  // The client itself, for requests that are not Raft's (thread-safe).
+  net::KafkaClient& client() { return *client_; }
+  const std::map<NodeId, net::Endpoint>& voters() const { return voters_; }
+
   // Stops the client (requests in flight fail and are not delivered) and
   // answers every waiting inbound request with nullopt.
   void close();

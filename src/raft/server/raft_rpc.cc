@@ -79,4 +79,15 @@ void serve_fetch(RaftManager& raft, const protocol::FetchRequest& request,
                        [](const FetchResponse& a) { return wire::to_wire(a); });
 }
 
+void serve_fetch_snapshot(RaftManager& raft, const protocol::FetchSnapshotRequest& request,
+                          std::function<void(protocol::FetchSnapshotResponse)> done) {
+  if (other_cluster(raft, request.cluster_id))
+    return done(top_level_error<protocol::FetchSnapshotResponse>(ErrorCode::INCONSISTENT_CLUSTER_ID));
+  auto m = wire::from_wire(request);
+  if (!m) return done(top_level_error<protocol::FetchSnapshotResponse>(ErrorCode::INVALID_REQUEST));
+  NodeId from = m->replica_id;
+  serve<FetchSnapshotResponse>(raft, from, std::move(*m), std::move(done),
+                               [](const FetchSnapshotResponse& a) { return wire::to_wire(a); });
+}
+
 }  // namespace samsa::raft

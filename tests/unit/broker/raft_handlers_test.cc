@@ -18,6 +18,8 @@
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/api_versions_request.h"
 #include "samsa/protocol/gen/api_versions_response.h"
+#include "samsa/protocol/gen/describe_quorum_request.h"
+#include "samsa/protocol/gen/describe_quorum_response.h"
 #include "samsa/protocol/gen/request_header.h"
 #include "samsa/protocol/gen/response_header.h"
 #include "samsa/raft/consensus/raft_wire.h"
@@ -130,6 +132,7 @@ TEST_F(RaftHandlersTest, EachListenerHasItsOwnFetch) {
   EXPECT_EQ(apis[52], std::make_pair(raft::wire::kVoteMinVersion, raft::wire::kVoteMaxVersion));
   EXPECT_EQ(apis[53], std::make_pair(raft::wire::kQuorumEpochMinVersion, raft::wire::kQuorumEpochMaxVersion));
   EXPECT_EQ(apis[54], std::make_pair(raft::wire::kQuorumEpochMinVersion, raft::wire::kQuorumEpochMaxVersion));
+  EXPECT_EQ(apis[59], std::make_pair(raft::wire::kFetchSnapshotMinVersion, raft::wire::kFetchSnapshotMaxVersion));
 }
 
 TEST_F(RaftHandlersTest, ControllerFetchReplicatesTheMetadataLog) {
@@ -170,6 +173,46 @@ TEST_F(RaftHandlersTest, VoteReachesTheQuorumAndAnotherClusterIsRefused) {
   auto other = raft::wire::to_wire(vote, raft::wire::RequestContext{std::string("another-cluster"), 1});
   resp = decode<protocol::VoteResponse>(dispatch(frame(52, 2, *other), ListenerKind::kController), 52, 2);
   EXPECT_EQ(resp.error_code, protocol::code(protocol::ErrorCode::INCONSISTENT_CLUSTER_ID));
+}
+
+TEST_F(RaftHandlersTest, DescribeQuorumReportsTheLeadersView) {
+  start_quorum();
+  const auto epoch = raft->leader().epoch;
+  const int64_t wall_now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  protocol::DescribeQuorumRequest req;
+  protocol::DescribeQuorumRequest::TopicData t;
+  t.topic_name = "__cluster_metadata";
+  t.partitions.emplace_back();
+  req.topics.push_back(t);
+  for (int16_t v = 0; v <= 2; ++v) {
+    for (auto kind : {ListenerKind::kController, ListenerKind::kBroker}) {
+      auto resp = decode<protocol::DescribeQuorumResponse>(dispatch(frame(55, v, req), kind), 55, v);
+      ASSERT_EQ(resp.error_code, 0);
+      ASSERT_EQ(resp.topics.size(), 1u);
+      ASSERT_EQ(resp.topics[0].partitions.size(), 1u);
+      const auto& p = resp.topics[0].partitions[0];
+      EXPECT_EQ(p.error_code, 0);
+      EXPECT_EQ(p.leader_id, 1);
+      EXPECT_EQ(p.leader_epoch, epoch);
+      EXPECT_GT(p.high_watermark, 0);
+      ASSERT_EQ(p.current_voters.size(), 1u);
+      EXPECT_EQ(p.current_voters[0].replica_id, 1);
+      EXPECT_GE(p.current_voters[0].log_end_offset, p.high_watermark);
+      if (v >= 1) {  // wall-clock timestamps, as the tool prints "ms ago"
+        EXPECT_GT(p.current_voters[0].last_fetch_timestamp, wall_now - 60'000);
+        EXPECT_LT(p.current_voters[0].last_fetch_timestamp, wall_now + 60'000);
+      }
+      if (v >= 2) {
+        ASSERT_EQ(resp.nodes.size(), 0u);  // no endpoints configured in this test
+      }
+    }
+  }
+  // Another partition: refused as a whole.
+  req.topics[0].topic_name = "other";
+  auto resp = decode<protocol::DescribeQuorumResponse>(dispatch(frame(55, 2, req), ListenerKind::kController), 55, 2);
+  EXPECT_EQ(resp.error_code, protocol::code(protocol::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
 }
 
 TEST_F(RaftHandlersTest, NodeWithoutAQuorumAnswersNotController) {

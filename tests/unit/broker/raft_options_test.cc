@@ -34,9 +34,25 @@ TEST(RaftOptionsTest, QuorumKeysReachTheRaftClient) {
   EXPECT_EQ(o.raft.fetch_timeout_ms, 1500);
   EXPECT_EQ(o.raft.request_timeout_ms, 1800);
   EXPECT_EQ(o.raft.retry_backoff_ms, 30);
+  EXPECT_EQ(o.raft.fetch_max_wait_ms, 500);
   EXPECT_EQ(o.cluster_id, std::optional<std::string>("abc"));
   EXPECT_EQ(o.metadata_dir, "/tmp/meta");
   EXPECT_EQ(o.log_config.segment_bytes, 8388608);
+}
+
+TEST(RaftOptionsTest, ShortTimeoutsShortenTheFetchLongPoll) {
+  auto config = BrokerConfig::from_properties(
+      Properties::parse("process.roles=broker,controller\n"
+                        "node.id=1\n"
+                        "controller.quorum.voters=1@localhost:9093\n"
+                        "listeners=PLAINTEXT://:9092,CONTROLLER://:9093\n"
+                        "controller.listener.names=CONTROLLER\n"
+                        "controller.quorum.fetch.timeout.ms=400\n"
+                        "controller.quorum.request.timeout.ms=600\n",
+                        "server.properties"),
+      no_env);
+  EXPECT_EQ(raft_manager_options(config, "").raft.fetch_max_wait_ms, 200);
+  EXPECT_FALSE(raft_manager_options(config, "").cluster_id.has_value());
 }
 
 TEST(RaftOptionsTest, BrokerOnlyNodeIsAnObserver) {
@@ -50,6 +66,7 @@ TEST(RaftOptionsTest, BrokerOnlyNodeIsAnObserver) {
       no_env);
   auto o = raft_manager_options(config, "abc");
   EXPECT_FALSE(o.raft.is_voter(7));
+  EXPECT_LT(o.raft.fetch_max_wait_ms, o.raft.request_timeout_ms);
   EXPECT_EQ(o.voter_endpoints.size(), 1u);
 }
 

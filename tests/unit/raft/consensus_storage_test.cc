@@ -87,6 +87,47 @@ TEST(MemoryLogTest, AnEntryIsOneBatchOfSeveralOffsets) {
   EXPECT_EQ(log.entry_at(1), nullptr);
 }
 
+TEST(MemoryLogTest, SnapshotTrimAndReset) {
+  MemoryLog log;
+  log.append_as_follower({rec(1, {"a", "b"}), rec(1, {"c"}), rec(2, {"d", "e"}), rec(3, {"f"})});
+  log.flush();
+  EXPECT_EQ(log.start_offset(), 0);
+  EXPECT_FALSE(log.latest_snapshot().has_value());
+  log.store_snapshot({3, 1}, "state@3");
+  ASSERT_EQ(log.latest_snapshot(), (OffsetAndEpoch{3, 1}));
+  EXPECT_EQ(log.read_snapshot({3, 1}), std::optional<std::string>("state@3"));
+  EXPECT_FALSE(log.read_snapshot({3, 2}).has_value());  // same offset, other epoch: not that snapshot
+  log.trim_to_snapshot();
+  EXPECT_EQ(log.start_offset(), 3);
+  EXPECT_EQ(log.end_offset(), 6);
+  ASSERT_EQ(log.batches().size(), 2u);
+  EXPECT_EQ(log.batches()[0].base, 3);
+  EXPECT_THROW(log.read(0, 10), std::logic_error);
+  EXPECT_THROW(log.truncate_to(2), std::logic_error);
+  // Epochs only the snapshot covers are answered by its id.
+  EXPECT_EQ(log.end_offset_for_epoch(1), (OffsetAndEpoch{3, 1}));
+  EXPECT_EQ(log.end_offset_for_epoch(0), (OffsetAndEpoch{3, 1}));
+  EXPECT_EQ(log.end_offset_for_epoch(2), (OffsetAndEpoch{5, 2}));
+  // Trimmed entries are gone for good, even through a crash; the snapshot
+  // and the flushed tail stay.
+  log.crash();
+  EXPECT_EQ(log.start_offset(), 3);
+  EXPECT_EQ(log.end_offset(), 6);
+  // A follower far behind: replaced by a snapshot fetched from the leader.
+  log.store_snapshot({40, 7}, "state@40");
+  log.reset_to_snapshot({40, 7});
+  EXPECT_EQ(log.start_offset(), 40);
+  EXPECT_EQ(log.end_offset(), 40);
+  EXPECT_EQ(log.flushed_offset(), 40);
+  EXPECT_EQ(log.last_fetched_epoch(), 7);
+  EXPECT_EQ(log.end_offset_for_epoch(7), (OffsetAndEpoch{40, 7}));
+  EXPECT_EQ(log.end_offset_for_epoch(9), (OffsetAndEpoch{40, 7}));
+  EXPECT_TRUE(log.batches().empty());
+  log.append_as_follower({rec(8, {"g"})});
+  EXPECT_EQ(log.batches()[0].base, 40);
+  EXPECT_THROW(log.reset_to_snapshot({50, 8}), std::logic_error);  // not stored
+}
+
 TEST(FileQuorumStateStoreTest, RoundTripsInKafkasFormat) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("samsa-qstore-" + std::to_string(::getpid()));

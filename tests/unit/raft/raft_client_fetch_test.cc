@@ -140,3 +140,66 @@ TEST(RaftFetchTest, AParkedFetchIsAnsweredWhenItsWaitEndsOrTheLeaderStepsDown) {
 
 }  // namespace
 }  // namespace samsa::raft
+
+namespace samsa::raft {
+namespace {
+
+TEST(RaftSnapshotTest, ALaggingFollowerCatchesUpByFetchingTheLeadersSnapshotInChunks) {
+  Harness h;
+  h.voters = {1, 2, 3};
+  h.add(1, 0.0);
+  h.add(2, 0.5);
+  h.add(3, 0.99);
+  h.start();
+  for (auto& [id, n] : h.nodes) {
+    RaftConfig c = n.client->config();
+    c.fetch_snapshot_max_bytes = 7;
+    n.client = std::make_unique<RaftClient>(c, h.time, *n.random, n.out, n.log, n.store);
+  }
+  h.run(300);
+  RaftClient& leader = *h.nodes[1].client;
+  ASSERT_EQ(leader.role(), Role::kLeader);
+  // Node 3 is cut off while the leader commits more and snapshots.
+  int snapshot_fetches = 0;
+  h.on_deliver = [&](const RaftMessage& m) {
+    snapshot_fetches += std::holds_alternative<FetchSnapshotRequest>(m.payload);
+  };
+  for (int i = 0; i < 60; ++i) {
+    h.time.advance(1);
+    std::deque<RaftMessage> keep;
+    for (auto& m : h.wire)
+      if (m.from != 3 && m.to != 3) keep.push_back(m);
+    h.wire.clear();
+    for (auto& m : keep) h.nodes.at(m.to).client->handle(m);
+    for (auto& [id, n] : h.nodes) n.client->poll();
+    if (i % 5 == 0) leader.append({"v" + std::to_string(i), "w"});
+  }
+  Offset hw = leader.high_watermark();
+  ASSERT_GT(hw, 10);
+  Epoch epoch = h.nodes[1].log.last_fetched_epoch();
+  // Not committed, not newer, or not ending on an entry of that epoch: refused.
+  EXPECT_FALSE(leader.create_snapshot({h.nodes[1].log.end_offset() + 2, epoch}, "x"));
+  EXPECT_FALSE(leader.create_snapshot({hw, epoch + 1}, "x"));
+  const std::string content = "the state machine below the high watermark";
+  ASSERT_TRUE(leader.create_snapshot({hw, epoch}, content));
+  EXPECT_FALSE(leader.create_snapshot({hw, epoch}, content));
+  EXPECT_EQ(h.nodes[1].log.start_offset(), hw);
+  // Node 3 comes back: its fetch is below the leader's log start, so it
+  // fetches the snapshot (7-byte chunks), resets its log to it, and fetches
+  // on from there.
+  h.run(200);
+  EXPECT_GE(snapshot_fetches, static_cast<int>(content.size() / 7));
+  RaftClient& f = *h.nodes[3].client;
+  EXPECT_EQ(f.take_loaded_snapshot(), (std::optional<OffsetAndEpoch>{OffsetAndEpoch{hw, epoch}}));
+  EXPECT_FALSE(f.take_loaded_snapshot().has_value());  // reported once
+  EXPECT_EQ(h.nodes[3].log.read_snapshot({hw, epoch}), std::optional<std::string>(content));
+  EXPECT_EQ(h.nodes[3].log.start_offset(), hw);
+  EXPECT_EQ(h.nodes[3].log.end_offset(), h.nodes[1].log.end_offset());
+  EXPECT_EQ(h.nodes[3].log.batches(), h.nodes[1].log.batches());
+  EXPECT_EQ(f.high_watermark(), leader.high_watermark());
+  // Node 2 kept up: it never needed the snapshot.
+  EXPECT_FALSE(h.nodes[2].client->take_loaded_snapshot().has_value());
+}
+
+}  // namespace
+}  // namespace samsa::raft

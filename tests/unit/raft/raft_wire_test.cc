@@ -207,6 +207,39 @@ TEST(RaftWire, RejectsWhatRaftCannotActOn) {
   EXPECT_FALSE(w::from_wire(g, 0));
 }
 
+TEST(RaftWire, FetchSnapshotRoundTripsAtEveryVersion) {
+  FetchSnapshotRequest req{6, 3, OffsetAndEpoch{120, 5}, 64, 1000};
+  FetchSnapshotResponse resp{RaftError::kNone, 6, 1, OffsetAndEpoch{120, 5}, 300, 64, std::string("\0chunk", 6)};
+  for (int16_t v = w::kFetchSnapshotMinVersion; v <= w::kFetchSnapshotMaxVersion; ++v) {
+    auto back = w::from_wire(through_bytes(w::to_wire(req, 3, kCtx), v));
+    ASSERT_TRUE(back) << "v" << v;
+    EXPECT_EQ(back->current_leader_epoch, 6);
+    EXPECT_EQ(back->replica_id, 3);
+    EXPECT_EQ(back->snapshot_id, (OffsetAndEpoch{120, 5}));
+    EXPECT_EQ(back->position, 64);
+    EXPECT_EQ(back->max_bytes, 1000);
+    std::shared_ptr<std::vector<uint8_t>> keep;
+    auto r = w::from_wire(through_bytes(w::to_wire(resp), v, &keep));
+    ASSERT_TRUE(r) << "v" << v;
+    EXPECT_EQ(r->error, RaftError::kNone);
+    EXPECT_EQ(r->leader_epoch, 6);
+    EXPECT_EQ(r->leader_id, 1);
+    EXPECT_EQ(r->snapshot_id, (OffsetAndEpoch{120, 5}));
+    EXPECT_EQ(r->size, 300);
+    EXPECT_EQ(r->position, 64);
+    EXPECT_EQ(r->bytes, resp.bytes);
+  }
+  // Fetch's SnapshotId (a tagged field) tells the follower to fetch one.
+  FetchResponse f;
+  f.snapshot_id = OffsetAndEpoch{120, 5};
+  for (int16_t v = w::kFetchMinVersion; v <= w::kFetchMaxVersion; ++v) {
+    std::shared_ptr<std::vector<uint8_t>> keep;
+    auto r = w::from_wire(through_bytes(w::to_wire(f), v, &keep), 0);
+    ASSERT_TRUE(r) << "v" << v;
+    EXPECT_EQ(r->snapshot_id, f.snapshot_id) << "v" << v;
+  }
+}
+
 TEST(RaftWire, LeaderChangeValueIsKafkasLeaderChangeMessage) {
   std::string value = w::encode_leader_change(2, {1, 2, 3}, {2, 3});
   auto m = w::decode_leader_change(value);

@@ -29,6 +29,8 @@ class LeaderState {
   // received when the leader's log ended at `leader_end`. Replicas not in
   // the voter set are observers.
   void update_replica(NodeId replica, Offset fetch_offset, int64_t now_ms, Offset leader_end);
+  // A FetchSnapshot from `replica`: it is alive (check-quorum), no offset.
+  void touch(NodeId replica, int64_t now_ms);
   // The high watermark a fetch response to `replica` carried.
   void sent_high_watermark(NodeId replica, Offset hw);
   // Whether `replica` was told a high watermark below `hw` (or none yet).

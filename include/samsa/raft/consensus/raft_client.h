@@ -42,6 +42,19 @@ class RaftClient {
   // entry is committed once high_watermark() > base + records.size() - 1.
   std::optional<Offset> append(std::vector<std::string> records);
 
+  // Stores a snapshot of the state below `id.offset` (`content` is opaque:
+  // the server passes Kafka .checkpoint bytes) and trims the log below it.
+  // REQUIRES id.offset a batch boundary (the end of an entry the owner
+  // applied). False, and nothing done, unless id.offset <= high_watermark(),
+  // id.epoch is the epoch of the entry ending there, and `id` is newer than
+  // the latest snapshot and the log start.
+  bool create_snapshot(OffsetAndEpoch id, std::string content);
+  // The snapshot this follower fetched from the leader and reset its log to
+  // since the last call (then cleared): the owner must replace its state by
+  // the snapshot's content (log.read_snapshot(id)) before it applies entries
+  // from id.offset on.
+  std::optional<OffsetAndEpoch> take_loaded_snapshot();
+
   // Leader only (nullopt otherwise): the quorum as DescribeQuorum reports it.
   std::optional<QuorumInfo> quorum_info() const;
 
@@ -65,7 +78,7 @@ class RaftClient {
   // A message said (epoch, leader): move to it if it is news.
   void observe_leader(Epoch epoch, NodeId leader);
   struct InFlight {
-    enum Kind { kPreVote, kVote, kFetch, kQuorumEpoch } kind;
+    enum Kind { kPreVote, kVote, kFetch, kQuorumEpoch, kFetchSnapshot } kind;
     Epoch epoch;
     int64_t sent_ms;
   };
@@ -104,6 +117,11 @@ class RaftClient {
   // longer serve (it stopped leading).
   void complete_parked_fetches();
 
+  // Snapshots (raft_client_snapshot.cc).
+  void send_fetch_snapshot(NodeId to);
+  void on_fetch_snapshot_request(const RaftMessage& m, const FetchSnapshotRequest& r);
+  void on_fetch_snapshot_response(const RaftMessage& m, const FetchSnapshotResponse& r);
+
   RaftConfig config_;
   Time& time_;
   Random& random_;
@@ -123,6 +141,7 @@ class RaftClient {
     int64_t deadline_ms;
   };
   std::vector<ParkedFetch> parked_fetches_;
+  std::optional<OffsetAndEpoch> loaded_snapshot_;
 };
 
 }  // namespace samsa::raft

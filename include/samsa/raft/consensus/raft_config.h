@@ -24,6 +24,8 @@ struct RaftConfig {
   // nothing. The leader's long-poll already paced it, so 0 by default.
   int64_t fetch_idle_backoff_ms = 0;
   size_t fetch_max_entries = 64;
+  // Largest FetchSnapshot chunk (Kafka's raft client: 8 MiB).
+  int32_t fetch_snapshot_max_bytes = 8 * 1024 * 1024;
 
   // TEST ONLY: grant a vote to a second candidate in an epoch. Breaks Raft on
   // purpose so the simulation can prove its invariants catch it.

@@ -4,6 +4,7 @@
 // Threading: all of them are called only from the thread that drives the
 // RaftClient; implementations need no locking for the client's sake.
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "samsa/raft/consensus/raft_messages.h"
@@ -52,9 +53,26 @@ class ReplicatedLog {
   // `max_entries` of them; empty if `from` is at or past the end.
   virtual std::vector<Entry> read(Offset from, size_t max_entries) const = 0;
   // Kafka's endOffsetForEpoch: the largest epoch <= `epoch` present in the
-  // log and the end offset of that epoch; {0, 0} if there is none.
+  // log and the end offset of that epoch; {0, 0} if there is none. Once the
+  // log starts after a snapshot, epochs no remaining entry answers are
+  // answered by the snapshot at start_offset(): {start_offset(), its epoch}.
   virtual OffsetAndEpoch end_offset_for_epoch(Epoch epoch) const = 0;
   virtual void flush() = 0;
+
+  // Snapshots (KIP-630).
+  virtual Offset start_offset() const = 0;  // entries below it exist only in the snapshot (0 if none trimmed)
+  virtual std::optional<OffsetAndEpoch> latest_snapshot() const = 0;
+  // A snapshot's whole content; opaque to consensus (the server stores Kafka .checkpoint file bytes).
+  virtual std::optional<std::string> read_snapshot(OffsetAndEpoch id) const = 0;
+  // Durably stores a snapshot of everything below id.offset (a batch boundary <= end_offset(), or any offset when
+  // followed by reset_to_snapshot); id.epoch = epoch of the last entry it covers.
+  virtual void store_snapshot(OffsetAndEpoch id, std::string content) = 0;
+  // Drops whole entries below the latest snapshot's offset; start_offset() becomes that offset.
+  virtual void trim_to_snapshot() = 0;
+  // Replace the log by the stored snapshot `id` (a follower that fell behind the leader's log start): empty log,
+  // start_offset() == end_offset() == id.offset, last_fetched_epoch() == id.epoch; end_offset_for_epoch answers id
+  // for epochs it covers.
+  virtual void reset_to_snapshot(OffsetAndEpoch id) = 0;
 };
 
 // What quorum-state persists. Written (durably) before the client acts on it:

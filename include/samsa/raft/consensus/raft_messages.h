@@ -11,11 +11,15 @@
 //   FetchRequest         <- Fetch v13+ (ReplicaState.ReplicaId, MaxWaitMs, CurrentLeaderEpoch,
 //                           FetchOffset, LastFetchedEpoch) for the __cluster_metadata partition
 //   FetchResponse        <- ErrorCode, HighWatermark, DivergingEpoch{Epoch,EndOffset},
-//                           CurrentLeader{LeaderId,LeaderEpoch}, Records (batches; base_offset
-//                           is the first batch's base offset)
+//                           CurrentLeader{LeaderId,LeaderEpoch}, SnapshotId{EndOffset,Epoch},
+//                           Records (batches; base_offset is the first batch's base offset)
+//   FetchSnapshot*       <- FetchSnapshotRequest/Response v0-1: ReplicaId, MaxBytes,
+//                           CurrentLeaderEpoch, SnapshotId, Position / ErrorCode, SnapshotId,
+//                           CurrentLeader, Size, Position, UnalignedRecords (the bytes)
 // Correlation ids are the client's own; the wiring carries them as the Kafka
 // request header's correlation id.
 #include <optional>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -30,6 +34,8 @@ enum class RaftError : int16_t {
   kUnknownLeaderEpoch = 59,
   kFencedLeaderEpoch = 74,
   kInconsistentVoterSet = 79,
+  kSnapshotNotFound = 98,
+  kPositionOutOfRange = 99,
 };
 
 struct VoteRequest {
@@ -77,12 +83,34 @@ struct FetchResponse {
   NodeId leader_id = kNoNode;
   Offset high_watermark = 0;
   std::optional<OffsetAndEpoch> diverging_epoch;
+  // The fetch offset is below the leader's log start (or the fetcher diverges
+  // below it): fetch this snapshot instead, then fetch from its offset.
+  std::optional<OffsetAndEpoch> snapshot_id;
   Offset base_offset = 0;
   std::vector<Entry> records;
 };
 
+// KIP-630: a snapshot fetched in chunks by byte position.
+struct FetchSnapshotRequest {
+  Epoch current_leader_epoch = 0;
+  NodeId replica_id = kNoNode;
+  OffsetAndEpoch snapshot_id;
+  int64_t position = 0;
+  int32_t max_bytes = 0;
+};
+struct FetchSnapshotResponse {
+  RaftError error = RaftError::kNone;
+  Epoch leader_epoch = 0;
+  NodeId leader_id = kNoNode;
+  OffsetAndEpoch snapshot_id;
+  int64_t size = 0;      // the whole snapshot's size in bytes
+  int64_t position = 0;  // where `bytes` starts
+  std::string bytes;
+};
+
 using RaftPayload = std::variant<VoteRequest, VoteResponse, BeginQuorumEpochRequest, EndQuorumEpochRequest,
-                                 QuorumEpochResponse, FetchRequest, FetchResponse>;
+                                 QuorumEpochResponse, FetchRequest, FetchResponse, FetchSnapshotRequest,
+                                 FetchSnapshotResponse>;
 
 struct RaftMessage {
   NodeId from = kNoNode;

@@ -24,6 +24,8 @@
 #include "samsa/protocol/gen/end_quorum_epoch_response.h"
 #include "samsa/protocol/gen/fetch_request.h"
 #include "samsa/protocol/gen/fetch_response.h"
+#include "samsa/protocol/gen/fetch_snapshot_request.h"
+#include "samsa/protocol/gen/fetch_snapshot_response.h"
 #include "samsa/protocol/gen/leader_change_message.h"
 #include "samsa/protocol/gen/vote_request.h"
 #include "samsa/protocol/gen/vote_response.h"
@@ -46,6 +48,8 @@ inline constexpr int16_t kQuorumEpochMinVersion = 0;
 inline constexpr int16_t kQuorumEpochMaxVersion = protocol::BeginQuorumEpochRequest::kMaxVersion;
 inline constexpr int16_t kFetchMinVersion = 13;
 inline constexpr int16_t kFetchMaxVersion = protocol::FetchRequest::kMaxVersion;
+inline constexpr int16_t kFetchSnapshotMinVersion = 0;
+inline constexpr int16_t kFetchSnapshotMaxVersion = protocol::FetchSnapshotRequest::kMaxVersion;
 
 // Request fields that are not in the payload: the quorum's cluster id and
 // the node the request goes to (VoteRequest.VoterId).
@@ -90,6 +94,14 @@ std::optional<FetchRequest> from_wire(const protocol::FetchRequest& w);
 // base_offset is `fetch_offset`, the offset the request asked for (what the
 // client expects an empty answer to carry).
 std::optional<FetchResponse> from_wire(const protocol::FetchResponse& w, Offset fetch_offset);
+
+// FetchSnapshot: the snapshot's bytes travel as UnalignedRecords (they are
+// the snapshot file's bytes from `position`, not necessarily whole batches).
+// `replica_id` is the fetching node (RaftMessage::from).
+protocol::FetchSnapshotRequest to_wire(const FetchSnapshotRequest& m, NodeId replica_id, const RequestContext& ctx);
+protocol::FetchSnapshotResponse to_wire(const FetchSnapshotResponse& m);
+std::optional<FetchSnapshotRequest> from_wire(const protocol::FetchSnapshotRequest& w);
+std::optional<FetchSnapshotResponse> from_wire(const protocol::FetchSnapshotResponse& w);
 
 // The value of the LeaderChange control record a new leader writes first:
 // Kafka's LeaderChangeMessage v0.

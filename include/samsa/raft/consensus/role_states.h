@@ -4,7 +4,9 @@
 // holds what only that role needs: its timers and election tallies.
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
+#include <string>
 #include <variant>
 
 #include "samsa/raft/consensus/leader_state.h"
@@ -36,6 +38,12 @@ struct CandidateState {
   bool backing_off = false;  // lost: waits until the deadline, then pre-votes again
 };
 
+// A snapshot a follower is fetching (KIP-630), chunk by chunk.
+struct SnapshotFetch {
+  OffsetAndEpoch id;
+  std::string bytes;  // received so far; the next chunk starts at bytes.size()
+};
+
 struct FollowerState {
   int64_t fetch_deadline_ms = 0;  // no successful fetch by then: the leader is gone
   int64_t next_fetch_ms = 0;
@@ -44,6 +52,9 @@ struct FollowerState {
   // this follower may since have truncated or extended.
   int64_t fetch_correlation = -1;
   int64_t last_fetch_ok_ms = -1;  // last successful fetch from the leader; -1: none yet
+  // Set while the leader's answer was "fetch this snapshot": FetchSnapshot
+  // requests replace Fetch until it is complete.
+  std::optional<SnapshotFetch> snapshot;
 };
 
 // A leader that gave up (check-quorum failed, or it restarted as leader):

@@ -62,17 +62,18 @@ class DiskReplicatedLog final : public ReplicatedLog {
   OffsetAndEpoch end_offset_for_epoch(Epoch epoch) const override;
   void flush() override;
 
-  // --- Snapshots.
-  Offset start_offset() const;  // entries below it exist only in the snapshot
-  std::optional<OffsetAndEpoch> latest_snapshot() const;
-  std::optional<std::string> read_snapshot(OffsetAndEpoch id) const;  // the whole .checkpoint file
-  void store_snapshot(OffsetAndEpoch id, std::string content);       // durably
+  // --- Snapshots (raft_io.h). The log starts at the latest snapshot when it
+  // is opened, as if trimmed to it.
+  Offset start_offset() const override;
+  std::optional<OffsetAndEpoch> latest_snapshot() const override;
+  std::optional<std::string> read_snapshot(OffsetAndEpoch id) const override;  // the whole .checkpoint file
+  void store_snapshot(OffsetAndEpoch id, std::string content) override;       // durably
   // Drops whole segments below the latest snapshot and the older snapshots;
   // start_offset() moves up to the snapshot.
-  void trim_to_snapshot();
+  void trim_to_snapshot() override;
   // Empties the log: it restarts at id.offset with last_fetched_epoch() ==
   // id.epoch. REQUIRES: the snapshot `id` was stored.
-  void reset_to_snapshot(OffsetAndEpoch id);
+  void reset_to_snapshot(OffsetAndEpoch id) override;
 
   // Committed batches for the metadata listener: whole batches with base
   // offset >= from (a batch boundary) and last offset < end, in order, at
@@ -101,8 +102,9 @@ class DiskReplicatedLog final : public ReplicatedLog {
     }
   };
   std::set<OffsetAndEpoch, SnapshotOrder> snapshots_;
-  // The epoch of the record just below start_offset() when the log was
-  // reset to a snapshot and holds nothing of its own yet.
+  // The epoch of the snapshot at start_offset() (0 when the log starts at 0):
+  // the last fetched epoch of an empty log, and the answer of
+  // end_offset_for_epoch for epochs no remaining entry answers.
   Epoch base_epoch_ = 0;
 };
 

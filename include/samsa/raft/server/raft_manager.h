@@ -32,6 +32,7 @@
 
 #include "samsa/log/log_config.h"
 #include "samsa/net/kafka_client.h"
+#include "samsa/raft/consensus/quorum_info.h"
 #include "samsa/raft/consensus/raft_config.h"
 #include "samsa/raft/consensus/raft_messages.h"
 #include "samsa/raft/metadata_raft.h"
@@ -53,6 +54,8 @@ struct RaftManagerOptions {
   // A write or fsync of the metadata log failed: the node cannot go on
   // (Kafka halts). Called once, from the Raft thread.
   std::function<void(const std::string&)> on_io_error;
+  // The controller listener's name, for DescribeQuorum v2's node endpoints.
+  std::string controller_listener_name = "CONTROLLER";
   // How often the Raft thread polls the client when nothing arrives.
   int64_t poll_interval_ms = 5;
   size_t max_batch_bytes = 8u << 20;  // a larger append fails with kTooLarge (Kafka: 8 MiB)
@@ -87,7 +90,23 @@ class RaftManager final : public MetadataRaft {
   // nullopt if there is none (stopped, or the request was dropped).
   void handle_request(NodeId from, RaftPayload request, Respond respond);
 
-  // What DescribeQuorum reports, read on the Raft thread.
+  // What DescribeQuorum reports, read on the Raft thread: the leader's view
+  // of the quorum (nullopt unless this node leads; timestamps in wall-clock
+  // ms) and the leader as this node knows it. nullopt once stopped.
+  struct QuorumDescription {
+    std::optional<QuorumInfo> info;
+    LeaderAndEpoch leader;
+  };
+  std::optional<QuorumDescription> describe_quorum();
+  // The client this node talks to the voters with (thread-safe), and where
+  // the known leader's controller listener is: for requests a broker
+  // forwards to the active controller (DescribeQuorum).
+  net::KafkaClient& kafka_client();
+  std::optional<net::Endpoint> leader_endpoint() const;
+  const std::map<NodeId, net::Endpoint>& voter_endpoints() const { return options_.voter_endpoints; }
+  const std::string& controller_listener_name() const { return options_.controller_listener_name; }
+
+  // Role and offsets, as last published by the Raft thread.
   struct Status {
     Role role = Role::kUnattached;
     LeaderAndEpoch leader;
@@ -134,6 +153,9 @@ class RaftManager final : public MetadataRaft {
   // On this node as leader: the first offset of its epoch; the listener
   // announces the leadership once it delivered everything below it.
   Offset leader_epoch_start_ = 0;
+  // A snapshot the client fetched and reset the log to: the listener loads
+  // it before it delivers anything from its offset on.
+  std::optional<OffsetAndEpoch> loaded_snapshot_;
   bool failed_ = false;
   std::thread listener_thread_;
 };

@@ -14,11 +14,15 @@
 #include <functional>
 
 #include "samsa/protocol/gen/begin_quorum_epoch_request.h"
+#include "samsa/protocol/gen/describe_quorum_request.h"
+#include "samsa/protocol/gen/describe_quorum_response.h"
 #include "samsa/protocol/gen/begin_quorum_epoch_response.h"
 #include "samsa/protocol/gen/end_quorum_epoch_request.h"
 #include "samsa/protocol/gen/end_quorum_epoch_response.h"
 #include "samsa/protocol/gen/fetch_request.h"
 #include "samsa/protocol/gen/fetch_response.h"
+#include "samsa/protocol/gen/fetch_snapshot_request.h"
+#include "samsa/protocol/gen/fetch_snapshot_response.h"
 #include "samsa/protocol/gen/vote_request.h"
 #include "samsa/protocol/gen/vote_response.h"
 
@@ -35,5 +39,17 @@ void serve_end_quorum_epoch(RaftManager& raft, const protocol::EndQuorumEpochReq
 // A Fetch of __cluster_metadata-0 (the controller listener's Fetch).
 void serve_fetch(RaftManager& raft, const protocol::FetchRequest& request,
                  std::function<void(protocol::FetchResponse)> done);
+
+// FetchSnapshot (KIP-630): a chunk of a __cluster_metadata snapshot.
+void serve_fetch_snapshot(RaftManager& raft, const protocol::FetchSnapshotRequest& request,
+                          std::function<void(protocol::FetchSnapshotResponse)> done);
+
+// DescribeQuorum (KIP-595, KIP-853's v2 node endpoints) at `version`. A
+// node that does not lead answers NOT_LEADER_OR_FOLLOWER for the partition,
+// as Kafka's controllers do, unless `forward` (the broker listener: Kafka's
+// brokers forward DescribeQuorum to the active controller) and a leader is
+// known: then the leader's answer is relayed.
+void serve_describe_quorum(RaftManager& raft, const protocol::DescribeQuorumRequest& request, int16_t version,
+                           bool forward, std::function<void(protocol::DescribeQuorumResponse)> done);
 
 }  // namespace samsa::raft

@@ -180,12 +180,15 @@ TEST_F(DiskReplicatedLogTest, SnapshotsTrimTheLogAndSurviveReopen) {
     EXPECT_THROW(log->read_batches(0, 40, 1 << 20), std::out_of_range);
     EXPECT_EQ(log->read(30, 100).size(), 10u);
     EXPECT_EQ(log->end_offset_for_epoch(2), (OffsetAndEpoch{40, 2}));
+    EXPECT_EQ(log->end_offset_for_epoch(1), (OffsetAndEpoch{30, 2}));
   }
   auto log = open();
   EXPECT_EQ(log->latest_snapshot(), (OffsetAndEpoch{30, 2}));
   EXPECT_EQ(log->read_snapshot({30, 2}), "snapshot-at-30");
-  EXPECT_LE(log->start_offset(), 30);  // whole segments only were deleted
+  EXPECT_EQ(log->start_offset(), 30);  // the log starts at its latest snapshot
   EXPECT_EQ(log->end_offset(), 40);
+  EXPECT_EQ(log->end_offset_for_epoch(1), (OffsetAndEpoch{30, 2}));
+  EXPECT_EQ(log->last_fetched_epoch(), 2);
   EXPECT_EQ(log->read(30, 100).size(), 10u);
 }
 
@@ -199,7 +202,7 @@ TEST_F(DiskReplicatedLogTest, ResetToSnapshotEmptiesTheLogAtItsOffset) {
     EXPECT_EQ(log->end_offset(), 100);
     EXPECT_EQ(log->last_fetched_epoch(), 7);
     EXPECT_EQ(log->end_offset_for_epoch(7), (OffsetAndEpoch{100, 7}));
-    EXPECT_EQ(log->end_offset_for_epoch(3), (OffsetAndEpoch{0, 0}));
+    EXPECT_EQ(log->end_offset_for_epoch(3), (OffsetAndEpoch{100, 7}));  // the snapshot answers, as MemoryLog
     EXPECT_TRUE(log->read(100, 5).empty());
     log->append_as_follower({entry(8, {"p", "q"})});
     EXPECT_EQ(log->end_offset(), 102);
@@ -211,6 +214,21 @@ TEST_F(DiskReplicatedLogTest, ResetToSnapshotEmptiesTheLogAtItsOffset) {
   EXPECT_EQ(log->end_offset(), 102);
   EXPECT_EQ(log->read(100, 5), std::vector<Entry>{entry(8, {"p", "q"})});
   EXPECT_EQ(log->read_snapshot({100, 7}), "far-ahead");
+}
+
+TEST_F(DiskReplicatedLogTest, AnUntrimmedLogStartsAtItsSnapshotAfterRestart) {
+  {
+    auto log = open();
+    fill(*log, {1, 1, 2, 2, 3});
+    log->flush();
+    log->store_snapshot({3, 2}, "s");  // no trim_to_snapshot before the restart
+  }
+  auto log = open();
+  EXPECT_EQ(log->start_offset(), 3);
+  EXPECT_EQ(log->end_offset(), 5);
+  EXPECT_EQ(log->end_offset_for_epoch(1), (OffsetAndEpoch{3, 2}));
+  EXPECT_EQ(log->end_offset_for_epoch(2), (OffsetAndEpoch{4, 2}));
+  EXPECT_EQ(log->read(3, 5).size(), 2u);
 }
 
 TEST_F(DiskReplicatedLogTest, ALogBehindItsSnapshotStartsFromTheSnapshot) {

@@ -5,9 +5,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -110,6 +112,16 @@ class RaftFrameHandler final : public net::FrameHandler {
         protocol::EndQuorumEpochRequest req;
         req.decode(r, version);
         return serve_end_quorum_epoch(*manager_, req, answer);
+      }
+      case protocol::ApiKey::FetchSnapshot: {
+        protocol::FetchSnapshotRequest req;
+        req.decode(r, version);
+        return serve_fetch_snapshot(*manager_, req, answer);
+      }
+      case protocol::ApiKey::DescribeQuorum: {
+        protocol::DescribeQuorumRequest req;
+        req.decode(r, version);
+        return serve_describe_quorum(*manager_, req, version, /*forward=*/false, answer);
       }
       case protocol::ApiKey::Fetch: {
         protocol::FetchRequest req;
@@ -283,6 +295,61 @@ TEST_F(RaftManagerTest, ThreeNodesElectReplicateFailOverAndCatchUp) {
     ASSERT_TRUE(n->listener->wait_for_records(expected.size())) << "node " << n->id;
     EXPECT_EQ(n->listener->records(), expected) << "node " << n->id;
   }
+  // The new leader was told of its leadership only after it had delivered
+  // everything the first epoch committed (its LeaderChange + 10 batches of 2).
+  {
+    Node* now_leading = wait_for_leader(5s);
+    ASSERT_NE(now_leading, nullptr);
+    const LeaderAndEpoch mine = now_leading->raft->leader();
+    std::unique_lock lock(now_leading->listener->mu);
+    now_leading->listener->cv.wait_for(lock, 5s, [&] {
+      const auto& seen = now_leading->listener->leaders;
+      return std::find(seen.begin(), seen.end(), mine) != seen.end();
+    });
+    bool announced = false;
+    for (size_t i = 0; i < now_leading->listener->leaders.size(); ++i) {
+      if (now_leading->listener->leaders[i] != mine) continue;
+      announced = true;
+      EXPECT_GE(now_leading->listener->leader_announced_at[i], 21);
+    }
+    EXPECT_TRUE(announced);
+  }
+
+  // DescribeQuorum: the leader describes all three voters; a follower
+  // answers NOT_LEADER_OR_FOLLOWER itself, or relays the leader's answer.
+  {
+    Node* now_leading = wait_for_leader(5s);
+    ASSERT_NE(now_leading, nullptr);
+    Node* follower = nullptr;
+    for (auto& n : nodes)
+      if (n->raft && n.get() != now_leading) follower = n.get();
+    ASSERT_NE(follower, nullptr);
+    protocol::DescribeQuorumRequest req;
+    req.topics.emplace_back();
+    req.topics[0].topic_name = "__cluster_metadata";
+    req.topics[0].partitions.emplace_back();
+    auto ask = [&](Node& n, bool forward) {
+      std::promise<protocol::DescribeQuorumResponse> p;
+      serve_describe_quorum(*n.raft, req, 2, forward, [&](protocol::DescribeQuorumResponse r) { p.set_value(r); });
+      auto f = p.get_future();
+      EXPECT_EQ(f.wait_for(5s), std::future_status::ready);
+      return f.get();
+    };
+    auto own = ask(*now_leading, false);
+    ASSERT_EQ(own.topics.size(), 1u);
+    const auto& lp = own.topics[0].partitions.at(0);
+    EXPECT_EQ(lp.error_code, 0);
+    EXPECT_EQ(lp.leader_id, now_leading->id);
+    EXPECT_EQ(lp.current_voters.size(), 3u);
+    EXPECT_EQ(own.nodes.size(), 3u);
+    auto refused = ask(*follower, false);
+    EXPECT_EQ(refused.topics.at(0).partitions.at(0).error_code, 6);  // NOT_LEADER_OR_FOLLOWER
+    EXPECT_EQ(refused.topics.at(0).partitions.at(0).leader_id, now_leading->id);
+    auto relayed = ask(*follower, true);
+    EXPECT_EQ(relayed.topics.at(0).partitions.at(0).error_code, 0);
+    EXPECT_EQ(relayed.topics.at(0).partitions.at(0).leader_id, now_leading->id);
+    EXPECT_EQ(relayed.topics.at(0).partitions.at(0).current_voters.size(), 3u);
+  }
 
   // The old leader restarts from its disk and catches up.
   start_node(*old);
@@ -329,6 +396,45 @@ TEST_F(RaftManagerTest, SingleVoterElectsItselfAndRestartsFromItsSnapshot) {
   ASSERT_TRUE(std::holds_alternative<Offset>(r));
   ASSERT_TRUE(n.listener->wait_for_records(5));
   EXPECT_EQ(n.listener->records().back(), "r4");
+}
+
+TEST_F(RaftManagerTest, NodeBehindTheLeadersLogStartCatchesUpFromASnapshot) {
+  make_nodes(3);
+  for (auto& n : nodes) start_node(*n);
+  Node* leader = wait_for_leader();
+  ASSERT_NE(leader, nullptr);
+  Node* lagging = nodes[0].get() == leader ? nodes[1].get() : nodes[0].get();
+  stop_node(*lagging);
+
+  // Written while `lagging` is down; then both running nodes snapshot the
+  // state and trim their logs below it.
+  Epoch epoch = leader->raft->leader().epoch;
+  Offset last = -1;
+  for (int i = 0; i < 6; ++i) {
+    auto r = leader->raft->append(epoch, {"early-" + std::to_string(i)});
+    ASSERT_TRUE(std::holds_alternative<Offset>(r));
+    last = std::get<Offset>(r);
+  }
+  std::vector<std::string> state = {"state-as-of-early-5"};
+  for (auto& n : nodes) {
+    if (!n->raft) continue;
+    ASSERT_TRUE(n->listener->wait_for_records(6));
+    auto deadline = Clock::now() + 5s;
+    while (n->raft->high_watermark() <= last && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    n->raft->create_snapshot({last + 1, epoch}, state);
+  }
+  auto r = leader->raft->append(epoch, {"late"});
+  ASSERT_TRUE(std::holds_alternative<Offset>(r));
+
+  // The lagging node fetches below the leader's log start: it gets the
+  // snapshot, loads it, and then the entries after it.
+  start_node(*lagging);
+  ASSERT_TRUE(lagging->listener->wait_for_records(2));
+  EXPECT_EQ(lagging->listener->records(), (std::vector<std::string>{"state-as-of-early-5", "late"}));
+  std::lock_guard lock(lagging->listener->mu);
+  ASSERT_FALSE(lagging->listener->snapshots.empty());
+  EXPECT_EQ(lagging->listener->snapshots.back(), (OffsetAndEpoch{last + 1, epoch}));
+  EXPECT_FALSE(lagging->listener->gaps);
 }
 
 TEST_F(RaftManagerTest, StoppedManagerAnswersRequestsAndRefusesAppends) {

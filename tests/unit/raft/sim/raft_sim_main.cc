@@ -3,6 +3,9 @@
 //   raft_sim --seeds N [--first S]  seeds S..S+N-1 (S defaults to 1)
 //   --trace                      role changes and faults to stderr
 //   --grant-multiple-votes       the deliberately broken rule
+//   --corrupt-snapshots          nodes store wrong snapshots (the checker must fail)
+//   --controller / --no-controller  metadata state machine in every / no seed
+//                                (default: a quarter of the seeds, chosen by the seed)
 // Exit status 0 iff every seed passed. Each failure prints its seed.
 #include <cstdio>
 #include <cstdlib>
@@ -30,14 +33,17 @@ int main(int argc, char** argv) {
     else if (a == "--voters") base.voters = static_cast<int>(value());
     else if (a == "--trace") base.trace = true;
     else if (a == "--grant-multiple-votes") base.grant_multiple_votes = true;
+    else if (a == "--corrupt-snapshots") base.corrupt_snapshots = true;
+    else if (a == "--controller") base.controller = 1;
+    else if (a == "--no-controller") base.controller = 0;
     else {
       std::fprintf(stderr, "usage: %s [--seed N | --seeds N [--first S]] [--voters N] [--trace] "
-                           "[--grant-multiple-votes]\n", argv[0]);
+                           "[--grant-multiple-votes] [--corrupt-snapshots] [--controller | --no-controller]\n", argv[0]);
       return 2;
     }
   }
   uint64_t failed = 0;
-  int64_t leaders = 0, committed = 0, crashes = 0, partitions = 0;
+  int64_t leaders = 0, committed = 0, crashes = 0, partitions = 0, snapshots = 0, controller = 0, images = 0;
   for (uint64_t seed = first; seed < first + count; ++seed) {
     SimOptions o = base;
     o.seed = seed;
@@ -46,6 +52,9 @@ int main(int argc, char** argv) {
     committed += r.committed;
     crashes += r.crashes;
     partitions += r.partitions;
+    snapshots += r.snapshots_loaded;
+    controller += r.controller;
+    images += r.images_compared;
     if (!r.ok) {
       ++failed;
       std::printf("FAILED seed %llu: %s (replay: --seed %llu)\n", static_cast<unsigned long long>(seed),
@@ -53,9 +62,10 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("%llu seeds, %llu failed; leaders elected %lld, offsets committed %lld, crashes %lld, "
-              "partitions %lld\n",
+              "partitions %lld, snapshots fetched %lld; controller seeds %lld, images compared %lld\n",
               static_cast<unsigned long long>(count), static_cast<unsigned long long>(failed),
               static_cast<long long>(leaders), static_cast<long long>(committed), static_cast<long long>(crashes),
-              static_cast<long long>(partitions));
+              static_cast<long long>(partitions), static_cast<long long>(snapshots),
+              static_cast<long long>(controller), static_cast<long long>(images));
   return failed == 0 ? 0 : 1;
 }

@@ -16,6 +16,11 @@ struct SimOptions {
   int64_t fault_phase_ms = 3000;    // faults happen only in this phase
   int64_t liveness_bound_ms = 4000; // after healing, a new entry must commit by then
   bool grant_multiple_votes = false;  // the deliberately broken rule
+  bool corrupt_snapshots = false;     // nodes snapshot a state one record off (the checker must see it)
+  // Entries carry real metadata records decided by the active controller and
+  // every node keeps a MetadataImage (sim_metadata.h): -1 in a quarter of
+  // the seeds (chosen by the seed), 0 never, 1 always.
+  int controller = -1;
   bool trace = false;                 // print role changes and faults to stderr
 };
 
@@ -26,6 +31,9 @@ struct SimResult {
   int64_t committed = 0;  // committed offsets (records) at the end
   int64_t crashes = 0;
   int64_t partitions = 0;
+  int64_t snapshots_loaded = 0;  // snapshots fetched from a leader (a lagging or empty node)
+  bool controller = false;       // the run used the metadata state machine
+  int64_t images_compared = 0;   // node images compared with the committed log's
 };
 
 SimResult run_simulation(const SimOptions& options);

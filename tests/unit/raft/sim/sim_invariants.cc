@@ -28,16 +28,88 @@ const MemoryLog::Batch* InvariantChecker::committed_at(Offset base) const {
 bool InvariantChecker::holds_committed_prefix(const MemoryLog& log, bool flushed_only) const {
   if (committed_.empty()) return true;
   Offset have = flushed_only ? log.flushed_offset() : log.end_offset();
+  const MemoryLog::Batch& last = committed_.back();
+  // All of it in a snapshot (checked against the committed state by (7)).
+  if (log.start_offset() >= last.end()) return true;
   // Log matching: the same entry (epoch, offset) implies the same prefix, and
   // (4) already compared every prefix that was reported committed.
-  const MemoryLog::Batch& last = committed_.back();
   const Entry* mine = log.entry_at(last.base);
   return have >= last.end() && mine != nullptr && *mine == last.entry;
+}
+
+const SimState* InvariantChecker::committed_state_at(Offset offset) const {
+  auto it = std::lower_bound(committed_.begin(), committed_.end(), offset,
+                             [](const MemoryLog::Batch& b, Offset o) { return b.end() < o; });
+  if (it == committed_.end() || it->end() != offset) return nullptr;
+  return &states_[static_cast<size_t>(it - committed_.begin())];
+}
+
+const std::string* InvariantChecker::committed_image_at(Offset offset) {
+  if (offset == 0) {
+    if (empty_canonical_.empty()) empty_canonical_ = canonical(*empty_image());
+    return &empty_canonical_;
+  }
+  auto it = std::lower_bound(committed_.begin(), committed_.end(), offset,
+                             [](const MemoryLog::Batch& b, Offset o) { return b.end() < o; });
+  if (it == committed_.end() || it->end() != offset) return nullptr;
+  auto i = static_cast<size_t>(it - committed_.begin());
+  if (!canonical_[i]) canonical_[i] = canonical(*images_[i]);
+  return &*canonical_[i];
+}
+
+void InvariantChecker::check_image(int64_t now_ms, NodeId id, Offset applied, const std::string& canonical_image) {
+  if (!ok()) return;
+  const std::string* want = committed_image_at(applied);
+  if (want == nullptr)
+    return fail(now_ms, fmt::format("node {} image at {} is not at the end of a committed entry", id, applied));
+  if (*want != canonical_image)
+    fail(now_ms, fmt::format("node {} metadata image at {} differs from the committed log's ({} vs {} bytes)", id,
+                             applied, canonical_image.size(), want->size()));
 }
 
 void InvariantChecker::on_restart(NodeId id) {
   last_hw_[id] = 0;
   verified_[id] = 0;
+  snapshot_checked_.erase(id);
+}
+
+void InvariantChecker::on_reset(NodeId id, OffsetAndEpoch snapshot) {
+  verified_[id] = snapshot.offset;
+}
+
+void InvariantChecker::check_state(int64_t now_ms, const NodeView& n) {
+  const SimState& st = *n.state;
+  if (st.applied == 0) {
+    if (!(st == SimState{})) fail(now_ms, fmt::format("node {} applied nothing but has state {}", n.id, st.encode()));
+    return;
+  }
+  const SimState* want = committed_state_at(st.applied);
+  if (want == nullptr)
+    return fail(now_ms, fmt::format("node {} applied to {}, not the end of a committed entry (committed {})", n.id,
+                                    st.applied, committed_end()));
+  if (!(*want == st))
+    fail(now_ms, fmt::format("node {} state at {} is {}, the committed log gives {}", n.id, st.applied, st.encode(),
+                             want->encode()));
+}
+
+void InvariantChecker::check_snapshot(int64_t now_ms, const NodeView& n) {
+  auto id = n.log->latest_snapshot();
+  if (!id) return;
+  auto [it, fresh] = snapshot_checked_.emplace(n.id, *id);
+  if (!fresh && it->second == *id) return;
+  it->second = *id;
+  auto content = n.log->read_snapshot(*id);
+  auto snap = content ? decode_snapshot(*content) : std::nullopt;
+  const SimState* want = committed_state_at(id->offset);
+  if (!snap || want == nullptr)
+    return fail(now_ms, fmt::format("node {} snapshot {}-{} is not of a committed prefix (committed {})", n.id,
+                                    id->offset, id->epoch, committed_end()));
+  if (!(snap->state == *want) || want->last_epoch != id->epoch)
+    return fail(now_ms, fmt::format("node {} snapshot {}-{} holds {}, the committed log gives {}", n.id, id->offset,
+                                    id->epoch, snap->state.encode(), want->encode()));
+  if (controller_ && snap->image_bytes != *committed_image_at(id->offset))
+    fail(now_ms, fmt::format("node {} snapshot {}-{}: its metadata image differs from the committed log's", n.id,
+                             id->offset, id->epoch));
 }
 
 void InvariantChecker::on_truncate(int64_t now_ms, NodeId id, const MemoryLog& log, Offset offset) {
@@ -80,7 +152,7 @@ void InvariantChecker::check_node(int64_t now_ms, const NodeView& n) {
   last_hw = hw;
   if (hw > log.end_offset())
     return fail(now_ms, fmt::format("node {} HW {} beyond its log end {}", n.id, hw, log.end_offset()));
-  if (hw > 0 && log.entry_at(hw) == nullptr && hw != log.end_offset())
+  if (hw > log.start_offset() && log.entry_at(hw) == nullptr && hw != log.end_offset())
     return fail(now_ms, fmt::format("node {} HW {} is inside a batch", n.id, hw));
   Offset& verified = verified_[n.id];
   for (auto it = from(log, verified); it != log.batches().end() && it->end() <= hw; ++it) {
@@ -91,7 +163,14 @@ void InvariantChecker::check_node(int64_t now_ms, const NodeView& n) {
         return fail(now_ms,
                     fmt::format("node {} below HW {} differs from the committed log at {}", n.id, hw, b.base));
     } else if (b.base == committed_end()) {
+      SimState next = states_.empty() ? SimState{} : states_.back();
+      next.apply(b);
       committed_.push_back(b);
+      states_.push_back(next);
+      if (controller_) {
+        images_.push_back(apply_entry(images_.empty() ? empty_image() : images_.back(), b));
+        canonical_.emplace_back();
+      }
     } else {
       return fail(now_ms, fmt::format("node {} commits {} past a gap at {}", n.id, b.base, committed_end()));
     }
@@ -102,6 +181,10 @@ void InvariantChecker::check_node(int64_t now_ms, const NodeView& n) {
 void InvariantChecker::check(int64_t now_ms, const std::vector<NodeView>& nodes) {
   for (const auto& n : nodes)
     if (n.client && ok()) check_node(now_ms, n);
+  for (const auto& n : nodes) {
+    if (ok() && n.state) check_state(now_ms, n);
+    if (ok()) check_snapshot(now_ms, n);
+  }
   if (!ok() || committed_.empty()) return;
   size_t durable = 0;
   for (const auto& n : nodes)

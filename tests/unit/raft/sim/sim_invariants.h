@@ -13,6 +13,10 @@
 //  5. No flushed committed entry is ever truncated away, and every committed
 //     entry is flushed on a majority of voters at all times.
 //  6. Observers never vote, pre-vote, stand or lead.
+//  7. Every node's applied state equals the state built from the committed
+//     log up to the offset it applied to, and every snapshot a node holds
+//     equals that state at the snapshot's offset (with the epoch of the
+//     committed entry ending there).
 #include <map>
 #include <optional>
 #include <string>
@@ -20,6 +24,8 @@
 
 #include "samsa/raft/consensus/memory_log.h"
 #include "samsa/raft/consensus/raft_client.h"
+#include "sim_metadata.h"
+#include "sim_state.h"
 
 namespace samsa::raft::sim {
 
@@ -28,6 +34,7 @@ struct NodeView {
   bool voter = false;
   const RaftClient* client = nullptr;  // nullptr while the node is down
   const MemoryLog* log = nullptr;
+  const SimState* state = nullptr;  // what the node applied; nullptr while down
 };
 
 class InvariantChecker {
@@ -37,7 +44,17 @@ class InvariantChecker {
   void check(int64_t now_ms, const std::vector<NodeView>& nodes);
   // Before `log` of node `id` loses [offset, end).
   void on_truncate(int64_t now_ms, NodeId id, const MemoryLog& log, Offset offset);
+  // Controller mode: the committed log holds metadata records; keep the
+  // image of every committed prefix too.
+  void set_controller(bool on) { controller_ = on; }
+  // Node `id`'s image after applying everything below `applied`, as
+  // canonical bytes (sim_metadata.h): must equal the committed log's.
+  void check_image(int64_t now_ms, NodeId id, Offset applied, const std::string& canonical_image);
   void on_restart(NodeId id);
+  // Node `id` (an observer) lost its disk: it starts over from epoch 0.
+  void on_wipe(NodeId id) { last_epoch_.erase(id); }
+  // `log` of node `id` was replaced by snapshot `snapshot`.
+  void on_reset(NodeId id, OffsetAndEpoch snapshot);
 
   bool ok() const { return !violation_.has_value(); }
   const std::string& violation() const { return *violation_; }
@@ -49,6 +66,14 @@ class InvariantChecker {
  private:
   void fail(int64_t now_ms, const std::string& what);
   void check_node(int64_t now_ms, const NodeView& n);
+  void check_state(int64_t now_ms, const NodeView& n);
+  void check_snapshot(int64_t now_ms, const NodeView& n);
+  // The state after the committed batch ending at `offset`; nullptr if no
+  // committed batch ends there.
+  const SimState* committed_state_at(Offset offset) const;
+  // Controller mode: the committed image's canonical bytes at `offset` (a
+  // committed batch end, or 0); nullptr if no committed batch ends there.
+  const std::string* committed_image_at(Offset offset);
   // Whether `log` holds the whole committed log (flushed, if asked).
   bool holds_committed_prefix(const MemoryLog& log, bool flushed_only) const;
   // The committed batch starting at `base`; nullptr if none does.
@@ -56,6 +81,12 @@ class InvariantChecker {
 
   size_t majority_;
   std::vector<MemoryLog::Batch> committed_;
+  std::vector<SimState> states_;  // states_[i]: the state after committed_[i]
+  bool controller_ = false;
+  std::vector<ImagePtr> images_;                  // controller mode: images_[i] after committed_[i]
+  std::vector<std::optional<std::string>> canonical_;  // their canonical bytes, computed when asked
+  std::string empty_canonical_;
+  std::map<NodeId, OffsetAndEpoch> snapshot_checked_;
   std::map<Epoch, NodeId> leader_of_epoch_;
   std::map<NodeId, Epoch> last_epoch_;
   std::map<NodeId, Offset> last_hw_;
