@@ -14,16 +14,15 @@
 #include "samsa/broker/log_cleaner_reconfigurable.h"
 #include "samsa/broker/meta_properties.h"
 #include "samsa/broker/metadata/controller.h"
-#include "samsa/broker/metadata/image_records.h"
-#include "samsa/broker/metadata/metadata_delta.h"
+#include "samsa/broker/metadata/metadata_loader.h"
 #include "samsa/broker/partition_manager.h"
 #include "samsa/broker/producer_id_manager.h"
 #include "samsa/broker/quorum_controller.h"
 #include "samsa/broker/request_dispatcher.h"
 #include "samsa/broker/scheduler.h"
 #include "samsa/log/file_cache.h"
-#include "samsa/raft/metadata_log.h"
-#include "samsa/raft/snapshot_file.h"
+#include "samsa/broker/raft_options.h"
+#include "samsa/raft/server/raft_manager.h"
 #include "samsa/net/io_context_pool.h"
 #include "samsa/net/tcp_server.h"
 #include "samsa/util/logging.h"
@@ -77,66 +76,90 @@ MetadataImage Broker::initial_image(const std::string& cluster_id) const {
   return image;
 }
 
-// Replays __cluster_metadata into the image; a new cluster first gets the
-// bootstrap records (metadata.version from bootstrap.checkpoint).
-void Broker::load_metadata() {
-  raft::MetadataLogOptions options;
-  options.metadata_dir = config_.metadata_log_dir;
-  options.node_id = config_.node_id;
-  for (const auto& v : config_.controller_quorum_voters) options.voters.push_back(v.id);
-  options.config.segment_bytes = config_.metadata_log_segment_bytes;
-  options.config.segment_ms = config_.metadata_log_segment_ms;
-  options.config.retention_ms = -1;  // snapshots, not retention, bound this log
+// The metadata quorum (a voter on a controller, an observer on a
+// broker-only node), this node's loader and its controller role.
+void Broker::create_metadata() {
+  raft::RaftManagerOptions options = raft_manager_options(config_, cluster_id_);
   options.on_io_error = [this](const std::string& why) {
     fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", config_.metadata_log_dir, why));
   };
-  metadata_log_ = raft::MetadataLog::open(options);
+  raft_ = std::make_unique<raft::RaftManager>(options);
+  // The controller listener's Raft RPCs reach the quorum of a controller.
+  if (config_.is_controller()) services_.raft = raft_.get();
 
-  auto image = std::make_shared<const MetadataImage>(initial_image(cluster_id_));
-  int64_t replay_from = 0;
-  if (auto snapshot = metadata_log_->latest_snapshot()) {
-    raft::read_snapshot_file(metadata_log_->snapshot_path(*snapshot), [&](const protocol::BatchView& batch) {
-      image = metadata::apply_batch(image, batch);
-    });
-    auto at_snapshot = std::make_shared<MetadataImage>(*image);
-    at_snapshot->offset = snapshot->end_offset - 1;  // snapshot batches carry their own offsets
-    image = at_snapshot;
-    replay_from = snapshot->end_offset;
-    snapshot_end_offset_ = snapshot->end_offset;
-    log()->info("Loaded metadata snapshot up to offset {}", snapshot->end_offset);
-  }
-  size_t batches = 0;
-  metadata_log_->replay(
-      [&](const protocol::BatchView& batch) {
-        if (batch.header.is_control()) return;
-        image = metadata::apply_batch(image, batch);
-        ++batches;
-      },
-      replay_from);
-  services_.metadata.publish(image);
-  dynamic_config_->on_image(*image);
-  log()->info("Loaded {} metadata batches up to offset {} ({} topics)", batches, metadata_log_->end_offset(),
-              image->topics->by_name.size());
+  metadata::MetadataLoaderOptions loader_options;
+  loader_options.node_id = config_.node_id;
+  loader_options.max_bytes_between_snapshots = config_.metadata_max_bytes_between_snapshots;
+  loader_ = std::make_unique<metadata::MetadataLoader>(
+      services_.metadata, std::make_shared<const MetadataImage>(initial_image(cluster_id_)), loader_options);
+  loader_->set_snapshot_target(raft_.get());
 
-  controller_ = std::make_unique<QuorumController>(*metadata_log_, services_.metadata,
-                                                   metadata::controller_defaults(config_), [this](const std::shared_ptr<const MetadataImage>& img) {
-                                                     dynamic_config_->on_image(*img);
-                                                     if (partitions_) partitions_->apply(*img);
-                                                     if (groups_) groups_->on_image(*img);
-                                                   });
+  QuorumControllerOptions controller_options;
+  controller_options.bootstrap_metadata_version = bootstrap_metadata_version_;
+  controller_ = std::make_unique<QuorumController>(*raft_, *loader_, services_.metadata,
+                                                   metadata::controller_defaults(config_), controller_options);
   services_.controller = controller_.get();
   producer_ids_ = std::make_unique<ProducerIdManager>(*controller_, config_.node_id);
   services_.producer_ids = producer_ids_.get();
-  if (metadata_log_->empty_of_records()) {
-    controller_->commit([&](const MetadataImage&) { return metadata::bootstrap_records(bootstrap_metadata_version_); });
-    log()->info("Wrote the bootstrap metadata (metadata.version {})", bootstrap_metadata_version_);
+  // A new active controller of an empty log writes the bootstrap records
+  // (off the listener thread, which the commit waits for).
+  util::SerialExecutor* controller_thread = controller_thread_.get();
+  QuorumController* controller = controller_.get();
+  loader_->set_on_activation([controller_thread, controller](raft::Epoch) {
+    controller_thread->post([controller] { controller->ensure_bootstrapped(); });
+  });
+  raft_->register_listener(loader_.get());
+}
+
+// Starts the quorum and waits (bounded) until the loader has applied
+// everything committed before start-up, as a Kafka broker waits for
+// metadata catch-up before it serves clients. The controller listener is
+// open already: the quorum needs it to elect a leader.
+void Broker::start_metadata() {
+  raft_->start();
+
+  using Clock = metadata::MetadataLoader::Clock;
+  const auto deadline = Clock::now() + kMetadataCatchUpTimeout;
+  // The high watermark is known (above 0) once a leader has committed in
+  // the current epoch: every log has its LeaderChange then. A leader from
+  // quorum-state of an earlier run is not enough.
+  for (;;) {
+    const raft::Offset high_watermark = raft_->high_watermark();
+    if (high_watermark > 0 && loader_->applied_offset() >= high_watermark - 1) break;
+    if (Clock::now() >= deadline)
+      throw std::runtime_error(fmt::format(
+          "the metadata log was not caught up within {} s (high watermark {}, applied up to {})",
+          kMetadataCatchUpTimeout.count(), high_watermark, loader_->applied_offset()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  // The leader of a new log writes the bootstrap records before this node
+  // registers; announcing the leadership may trail the catch-up slightly.
+  while (raft_->leader().leader_id == config_.node_id) {
+    auto bootstrapped = controller_->ensure_bootstrapped();
+    auto* error = std::get_if<ControllerError>(&bootstrapped);
+    if (!error) break;
+    if (*error != ControllerError::kNotController || Clock::now() >= deadline)
+      throw std::runtime_error("writing the bootstrap metadata failed: " + to_api_error(*error).message);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto image = services_.metadata.current();
+  log()->info("Caught up with the metadata log at offset {} ({} topics)", loader_->applied_offset(),
+              image->topics->by_name.size());
+  // From here on every new image reaches the running components, in order.
+  loader_->install_publisher([this](const std::shared_ptr<const MetadataImage>& img) {
+    dynamic_config_->on_image(*img);
+    partitions_->apply(*img);
+  });
 }
 
 // The broker role registers with the controller role of this node, as a
 // KRaft broker does with BrokerRegistration; a registration left over from
 // the previous run is fenced first, as its session would have expired.
 void Broker::register_self() {
+  if (!controller_->active()) {
+    log()->warn("Not registering through the local controller: this node is not the active controller");
+    return;
+  }
   metadata::BrokerRegistrationInput input;
   input.broker_id = config_.node_id;
   input.cluster_id = cluster_id_;
@@ -153,44 +176,29 @@ void Broker::register_self() {
   auto fail = [](const metadata::ApiError& e) {
     throw std::runtime_error(fmt::format("broker registration failed: {}", e.message));
   };
-  controller_->commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
+  auto check = [&](const CommitResult& result) {
+    if (auto* error = std::get_if<ControllerError>(&result)) fail(to_api_error(*error));
+  };
+  check(controller_->commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
     auto it = image.brokers.find(config_.node_id);
     if (it == image.brokers.end() || it->second.fenced) return {};
     auto fence = metadata::fence_broker(image, config_.node_id, true);
     if (auto* e = std::get_if<metadata::ApiError>(&fence)) fail(*e);
     return {std::get<metadata::RecordAndVersion>(fence)};
-  });
-  controller_->commit([&](const MetadataImage& image) {
+  }));
+  check(controller_->commit([&](const MetadataImage& image) {
     auto result = metadata::register_broker(image, input, controller_->next_offset());
     if (!result.error.ok()) fail(result.error);
     return result.records;
-  });
-  controller_->commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
+  }));
+  check(controller_->commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
     auto unfence = metadata::fence_broker(image, config_.node_id, false);
     if (auto* e = std::get_if<metadata::ApiError>(&unfence)) fail(*e);
     return {std::get<metadata::RecordAndVersion>(unfence)};
-  });
-}
-
-// A snapshot bounds start-up replay; taken when enough records have been
-// committed since the last one, and at a clean stop.
-void Broker::maybe_snapshot(int64_t min_new_records) {
-  std::lock_guard lock(snapshot_mu_);
-  auto image = services_.metadata.current();
-  int64_t end = image->offset + 1;
-  if (end - snapshot_end_offset_ < std::max<int64_t>(min_new_records, 1)) return;
-  std::vector<std::vector<uint8_t>> values;
-  for (const auto& r : metadata::image_to_records(*image)) values.push_back(metadata::frame(r));
-  try {
-    metadata_log_->write_snapshot(end, values);
-    snapshot_end_offset_ = end;
-  } catch (const std::exception& e) {
-    log()->error("Writing a metadata snapshot failed: {}", e.what());
-  }
+  }));
 }
 
 void Broker::schedule_log_maintenance() {
-  scheduler_->schedule_periodic(std::chrono::seconds(60), [this] { maybe_snapshot(kRecordsBetweenSnapshots); });
   auto* partitions = partitions_.get();
   scheduler_->schedule_periodic(std::chrono::milliseconds(config_.log_retention_check_interval_ms),
                                 [partitions] { partitions->logs().retention_check(); });
@@ -218,10 +226,10 @@ void Broker::start_group_coordinator() {
   gc.offsets_retention_ms = int64_t{config_.offsets_retention_minutes} * 60 * 1000;
   gc.retention_check_interval_ms = config_.offsets_retention_check_interval_ms;
   gc.offset_metadata_max_bytes = config_.offset_metadata_max_bytes;
-  auto groups = std::make_unique<group::GroupCoordinator>(services_, gc);
-  groups->on_image(*services_.metadata.current());
-  services_.groups = groups.get();
-  groups_ = std::move(groups);
+  groups_ = std::make_unique<group::GroupCoordinator>(services_, gc);
+  group::GroupCoordinator* groups = groups_.get();
+  loader_->install_publisher([groups](const std::shared_ptr<const MetadataImage>& img) { groups->on_image(*img); });
+  services_.groups = groups;
   groups_->start();
 }
 
@@ -274,15 +282,23 @@ void Broker::start() {
   services_.partitions = partitions_.get();
   cleaner_reconfigurable_ = make_log_cleaner_reconfigurable(partitions_->logs(), config_);
   dynamic_config_->add_reconfigurable(cleaner_reconfigurable_);
-  load_metadata();
-  register_self();
-  partitions_->apply(*services_.metadata.current());
-  start_group_coordinator();
-  schedule_log_maintenance();
-
   controller_thread_ = std::make_unique<util::SerialExecutor>("controller-evt", kBackgroundNice);
   services_.controller_thread = controller_thread_.get();
+  create_metadata();
+  open_listeners();
+  start_metadata();
+  if (config_.is_broker()) register_self();
+  start_group_coordinator();
+  schedule_log_maintenance();
+  // Clients come in once this node's metadata has caught up.
+  server_->start_accepting();
+  running_ = true;
+  log()->info("[BrokerServer id={}] Transition from STARTING to STARTED", config_.node_id);
+}
 
+// Binds every listener (a taken port fails start-up here) and accepts on
+// the controller listeners at once; the broker listeners accept later.
+void Broker::open_listeners() {
   size_t threads = static_cast<size_t>(std::max(1, config_.num_network_threads));
   pool_ = std::make_unique<net::IoContextPool>(threads);
   net::ConnectionOptions options;
@@ -291,6 +307,7 @@ void Broker::start() {
   options.receive_buffer_bytes = config_.socket_receive_buffer_bytes;
   options.file_transfer = file_transfer_mode();
   server_ = std::make_unique<net::TcpServer>(*pool_, options);
+  controller_server_ = std::make_unique<net::TcpServer>(*pool_, options);
   apply_connection_configs();
   connection_reconfigurable_ = make_connection_limits_reconfigurable(server_->limits());
   dynamic_config_->add_reconfigurable(connection_reconfigurable_);
@@ -314,14 +331,12 @@ void Broker::start() {
     if (l.security_protocol != "PLAINTEXT")
       throw std::runtime_error(fmt::format("Listener {} uses {}; this build serves PLAINTEXT listeners only", l.name,
                                            l.security_protocol));
-    bound_ports_[l.name] = server_->listen(lc);
+    bound_ports_[l.name] = (controller ? controller_server_ : server_)->listen(lc);
     log()->info("Listening on {}://{}:{} ({} listener)", l.name, l.host, bound_ports_[l.name],
                 controller ? "controller" : "broker");
   }
   pool_->start();
-  server_->start_accepting();
-  running_ = true;
-  log()->info("[BrokerServer id={}] Transition from STARTING to STARTED", config_.node_id);
+  controller_server_->start_accepting();
 }
 
 void Broker::fatal_storage_failure(const std::string& reason) {
@@ -335,8 +350,9 @@ void Broker::stop(std::chrono::milliseconds grace) {
   running_ = false;
   log()->info("[BrokerServer id={}] Transition from STARTED to SHUTTING_DOWN", config_.node_id);
   server_->stop_accepting();
+  controller_server_->stop_accepting();
   dynamic_config_->remove_reconfigurable(connection_reconfigurable_.get());
-  size_t left = server_->drain(grace);
+  size_t left = server_->drain(grace) + controller_server_->drain(std::chrono::milliseconds(100));
   if (left > 0) log()->warn("{} connections still open after {} ms; closing them", left, grace.count());
   pool_->stop();
   // The network is quiet: finish the admin work handed over (its replies go
@@ -344,11 +360,12 @@ void Broker::stop(std::chrono::milliseconds grace) {
   controller_thread_.reset();
   services_.controller_thread = nullptr;
   server_.reset();
+  controller_server_.reset();
   pool_.reset();
   scheduler_->stop();
-  if (!failed_) maybe_snapshot(1);  // nothing more is written to a failed disk
+  if (!failed_) loader_->snapshot_now();  // nothing more is written to a failed disk
   try {
-    metadata_log_->close();
+    raft_->stop();
   } catch (const std::exception& e) {
     // Reported through on_io_error; the next start recovers the log.
     log()->error("Closing the metadata log failed: {}", e.what());

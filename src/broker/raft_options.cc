@@ -40,6 +40,7 @@ raft::RaftManagerOptions raft_manager_options(const BrokerConfig& config, const 
   o.raft.fetch_max_wait_ms = std::min<int64_t>(
       {500, o.raft.request_timeout_ms / 2, o.raft.fetch_timeout_ms / 2});
   if (!cluster_id.empty()) o.cluster_id = cluster_id;
+  if (!config.controller_listener_names.empty()) o.controller_listener_name = config.controller_listener_names.front();
   o.metadata_dir = config.metadata_log_dir;
   o.log_config.segment_bytes = config.metadata_log_segment_bytes;
   o.log_config.segment_ms = config.metadata_log_segment_ms;

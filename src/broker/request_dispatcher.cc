@@ -59,6 +59,7 @@ bool runs_on_controller_thread(const RequestContext& ctx) {
     case ApiKey::IncrementalAlterConfigs:
     case ApiKey::DeleteRecords:
     case ApiKey::InitProducerId:
+    case ApiKey::AllocateProducerIds:
       return true;
     case ApiKey::FindCoordinator:
       // The first one creates the offsets topic (50 partitions by default).

@@ -25,7 +25,7 @@ enum class FileTransferMode;
 }  // namespace samsa::net
 
 namespace samsa::raft {
-class MetadataLog;
+class RaftManager;
 }  // namespace samsa::raft
 
 namespace samsa::broker {
@@ -37,6 +37,9 @@ class PartitionManager;
 class QuorumController;
 class ProducerIdManager;
 class Scheduler;
+namespace metadata {
+class MetadataLoader;
+}
 namespace group {
 class GroupCoordinator;
 }
@@ -70,16 +73,20 @@ class Broker {
   net::FileTransferMode file_transfer_mode() const;
   void apply_connection_configs();
   MetadataImage initial_image(const std::string& cluster_id) const;
-  void load_metadata();
+  void create_metadata();
+  void open_listeners();
+  void start_metadata();
+  // The combined-node path: the broker role registers through the local
+  // active controller. BrokerRegistration/BrokerHeartbeat RPCs
+  // (BrokerLifecycleManager) replace it for broker-only nodes.
   void register_self();
   void schedule_log_maintenance();
   void start_group_coordinator();
-  void maybe_snapshot(int64_t min_new_records);
   void fatal_storage_failure(const std::string& reason);
 
-  // Kafka snapshots every metadata.log.max.record.bytes.between.snapshots
-  // (20 MiB); a record count is close enough for a log of small records.
-  static constexpr int64_t kRecordsBetweenSnapshots = 10000;
+  // How long start-up waits for a quorum leader and for the loader to catch
+  // up with the committed metadata before giving up.
+  static constexpr std::chrono::seconds kMetadataCatchUpTimeout{60};
 
   BrokerConfig config_;
   std::string cluster_id_;
@@ -90,19 +97,19 @@ class Broker {
   std::shared_ptr<Reconfigurable> connection_reconfigurable_;  // dynamic max.connections* keys
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<PartitionManager> partitions_;
-  std::unique_ptr<raft::MetadataLog> metadata_log_;
+  std::unique_ptr<metadata::MetadataLoader> loader_;
+  std::unique_ptr<raft::RaftManager> raft_;  // after loader_: stops calling it before it goes
   std::unique_ptr<QuorumController> controller_;
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<group::GroupCoordinator> groups_;
-  std::mutex snapshot_mu_;
-  int64_t snapshot_end_offset_ = 0;
   // Blocking admin work (controller_thread.h); after the network is
   // stopped it finishes what it holds.
   std::unique_ptr<util::SerialExecutor> controller_thread_;
   std::unique_ptr<net::IoContextPool> pool_;
   std::unique_ptr<RequestDispatcher> broker_dispatcher_;
   std::unique_ptr<RequestDispatcher> controller_dispatcher_;
-  std::unique_ptr<net::TcpServer> server_;  // declared after pool_: destroyed first
+  std::unique_ptr<net::TcpServer> server_;  // broker listeners; declared after pool_: destroyed first
+  std::unique_ptr<net::TcpServer> controller_server_;  // controller listeners, open before the quorum starts
   std::map<std::string, uint16_t> bound_ports_;
   bool running_ = false;
   std::function<void(const std::string&)> fatal_handler_;

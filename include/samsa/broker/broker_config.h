@@ -111,6 +111,7 @@ struct BrokerConfig {
   std::string metadata_log_dir;  // metadata.log.dir, else the first log dir
   std::int32_t metadata_log_segment_bytes = 0;
   std::int64_t metadata_log_segment_ms = 0;
+  std::int64_t metadata_max_bytes_between_snapshots = 0;  // metadata.log.max.record.bytes.between.snapshots
   std::int64_t metadata_max_retention_bytes = 0;
   std::int64_t metadata_max_retention_ms = 0;
   std::optional<std::string> broker_rack;

@@ -12,6 +12,7 @@
 namespace samsa::broker {
 
 struct BrokerConfig;
+class ControllerChannel;
 class ControllerService;
 class DynamicBrokerConfig;
 class PartitionManager;
@@ -36,6 +37,9 @@ struct BrokerServices {
   // Which dynamic broker keys reach the running broker (AlterConfigs asks).
   DynamicBrokerConfig* dynamic_config = nullptr;
   ControllerService* controller = nullptr;  // this node's controller role
+  // The broker role's way to the active controller (forwarded admin
+  // requests, producer id blocks); null: only the local controller.
+  ControllerChannel* controller_channel = nullptr;
   // The __cluster_metadata quorum on a controller (null on a broker-only
   // node): the controller listener's Vote, BeginQuorumEpoch,
   // EndQuorumEpoch, Fetch and DescribeQuorum reach it.

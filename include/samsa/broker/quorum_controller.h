@@ -1,36 +1,60 @@
 #pragma once
-// ControllerService over the single-voter metadata log: decisions are made,
-// written, applied and published one at a time under one mutex. Admin
-// requests are rare; the hot paths (produce, fetch) never come here.
+// ControllerService over the Raft quorum (raft::MetadataRaft), Kafka's
+// QuorumController reduced to what Samsa's controller decides: while this
+// node is the active controller (its MetadataLoader saw it become leader of
+// an epoch), commit() decides on the loader's image, appends the records as
+// one batch in that epoch, and waits until the loader applied it. Nothing is
+// applied before the quorum commits it, so losing leadership leaves no
+// uncommitted state to revert: the waiting write fails with kNotController.
+//
+// An empty log gets the bootstrap records (metadata.version) from the first
+// active controller, before any other write.
+//
+// Threading: commit() is thread-safe and blocking (writes are serial, one at
+// a time); never call it on the metadata listener thread.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
 
 #include "samsa/broker/controller_service.h"
-#include "samsa/raft/metadata_log.h"
+#include "samsa/broker/metadata/metadata_loader.h"
+#include "samsa/raft/metadata_raft.h"
 
 namespace samsa::broker {
 
+struct QuorumControllerOptions {
+  int16_t bootstrap_metadata_version = 0;  // from bootstrap.checkpoint
+  // How long a write may wait to commit before kTimedOut.
+  std::chrono::milliseconds commit_timeout{30'000};
+};
+
 class QuorumController : public ControllerService {
  public:
-  using OnPublish = std::function<void(const std::shared_ptr<const MetadataImage>&)>;
+  QuorumController(raft::MetadataRaft& raft, metadata::MetadataLoader& loader, MetadataCache& cache,
+                   metadata::ControllerDefaults defaults, QuorumControllerOptions options);
 
-  QuorumController(raft::MetadataLog& log, MetadataCache& cache, metadata::ControllerDefaults defaults,
-                   OnPublish on_publish)
-      : log_(log), cache_(cache), defaults_(std::move(defaults)), on_publish_(std::move(on_publish)) {}
-
-  std::shared_ptr<const MetadataImage> commit(const Decide& decide) override;
+  CommitResult commit(const Decide& decide) override;
   const metadata::ControllerDefaults& defaults() const override { return defaults_; }
   metadata::ReplicaPlacer& placer() override { return placer_; }
-  // The next offset the metadata log will assign (for broker epochs).
-  int64_t next_offset() const { return log_.end_offset(); }
+
+  // True while this node is the active controller.
+  bool active() const override { return loader_.active_epoch().has_value(); }
+  // Writes the bootstrap records if the log has none yet (a no-op otherwise).
+  CommitResult ensure_bootstrapped();
+  // The offset the next write will most likely get (writes are serial and
+  // each waits for its commit); used as a registering broker's epoch.
+  int64_t next_offset() const { return loader_.applied_offset() + 1; }
 
  private:
-  raft::MetadataLog& log_;
+  CommitResult write(raft::Epoch epoch, const std::vector<metadata::RecordAndVersion>& records);
+
+  raft::MetadataRaft& raft_;
+  metadata::MetadataLoader& loader_;
   MetadataCache& cache_;
   metadata::ControllerDefaults defaults_;
+  const QuorumControllerOptions options_;
   metadata::ReplicaPlacer placer_;
-  OnPublish on_publish_;
   std::mutex mu_;
 };
 

@@ -60,6 +60,7 @@ void read_identity(BrokerConfig& c, const ConfigReader& r) {
   c.broker_session_timeout_ms = r.get_int("broker.session.timeout.ms");
   c.metadata_log_segment_bytes = r.get_int("metadata.log.segment.bytes");
   c.metadata_log_segment_ms = r.get_long("metadata.log.segment.ms");
+  c.metadata_max_bytes_between_snapshots = r.get_long("metadata.log.max.record.bytes.between.snapshots");
   c.metadata_max_retention_bytes = r.get_long("metadata.max.retention.bytes");
   c.metadata_max_retention_ms = r.get_long("metadata.max.retention.ms");
   c.broker_rack = r.get_string("broker.rack");

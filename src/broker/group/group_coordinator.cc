@@ -65,9 +65,9 @@ ErrorCode GroupCoordinator::ensure_offsets_topic() {
                 cfg.offsets_topic_replication_factor);
     return ErrorCode::COORDINATOR_NOT_AVAILABLE;
   }
-  try {
+  {
     ControllerService& controller = *services_.controller;
-    controller.commit([&](const MetadataImage& img) -> std::vector<metadata::RecordAndVersion> {
+    auto committed = controller.commit([&](const MetadataImage& img) -> std::vector<metadata::RecordAndVersion> {
       if (img.topic(kOffsetsTopic)) return {};
       metadata::CreatableTopic t;
       t.name = kOffsetsTopic;
@@ -81,9 +81,10 @@ ErrorCode GroupCoordinator::ensure_offsets_topic() {
         log()->warn("Creating {} failed: {}", kOffsetsTopic, result.topics[0].error.message);
       return result.records;
     });
-  } catch (const std::exception& e) {
-    log()->error("Creating {} failed: {}", kOffsetsTopic, e.what());
-    return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    if (auto* error = std::get_if<ControllerError>(&committed)) {
+      log()->error("Creating {} failed: {}", kOffsetsTopic, to_api_error(*error).message);
+      return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    }
   }
   return services_.metadata.current()->topic(kOffsetsTopic) ? ErrorCode::NONE : ErrorCode::COORDINATOR_NOT_AVAILABLE;
 }

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "config_resources.h"
+#include "controller_forwarding.h"
 #include "samsa/broker/handlers.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/alter_configs_request.h"
@@ -16,8 +17,9 @@ using protocol::AlterConfigsRequest;
 using protocol::AlterConfigsResponse;
 using protocol::ErrorCode;
 
-void handle_alter_configs(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
-  auto request = decode_request<AlterConfigsRequest>(body, ctx.api_version);
+namespace {
+
+AlterConfigsResponse alter_here(const RequestContext& ctx, const AlterConfigsRequest& request) {
   const BrokerServices& services = *ctx.services;
 
   std::map<std::pair<int8_t, std::string>, int> count;
@@ -56,7 +58,32 @@ void handle_alter_configs(const RequestContext& ctx, protocol::WireReader& body,
     out.error_message = admin::error_message(*results[i]);
     response.responses.push_back(std::move(out));
   }
-  responder.send(response);
+  return response;
+}
+
+}  // namespace
+
+void handle_alter_configs(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
+  auto request = decode_request<AlterConfigsRequest>(body, ctx.api_version);
+  admin::ForwardingOps<AlterConfigsResponse> ops;
+  ops.local = [&] { return alter_here(ctx, request); };
+  ops.not_controller = [](const AlterConfigsResponse& r) {
+    for (const auto& res : r.responses)
+      if (res.error_code == protocol::code(ErrorCode::NOT_CONTROLLER)) return true;
+    return false;
+  };
+  ops.all_failed = [request](ErrorCode code) {
+    AlterConfigsResponse response;
+    for (const auto& res : request.resources) {
+      AlterConfigsResponse::AlterConfigsResourceResponse out;
+      out.resource_type = res.resource_type;
+      out.resource_name = res.resource_name;
+      out.error_code = protocol::code(code);
+      response.responses.push_back(std::move(out));
+    }
+    return response;
+  };
+  admin::serve_controller_api(ctx, request, std::move(responder), admin::kDefaultForwardTimeout, std::move(ops));
 }
 
 }  // namespace samsa::broker

@@ -37,12 +37,9 @@ ApiError run_controller_op(
     return ApiError::none();
   }
   if (services.controller == nullptr) return {ErrorCode::NOT_CONTROLLER, "This node has no active controller."};
-  try {
-    ControllerService* controller = services.controller;
-    controller->commit([&](const MetadataImage& image) { return decide(image, controller->placer()); });
-  } catch (const std::exception& e) {
-    return {ErrorCode::REQUEST_TIMED_OUT, std::string("The metadata change could not be committed: ") + e.what()};
-  }
+  ControllerService* controller = services.controller;
+  auto result = controller->commit([&](const MetadataImage& image) { return decide(image, controller->placer()); });
+  if (auto* error = std::get_if<ControllerError>(&result)) return to_api_error(*error);
   return ApiError::none();
 }
 

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "config_resources.h"
+#include "controller_forwarding.h"
 #include "samsa/broker/handlers.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/create_partitions_request.h"
@@ -15,8 +16,9 @@ using metadata::ApiError;
 using protocol::CreatePartitionsRequest;
 using protocol::CreatePartitionsResponse;
 
-void handle_create_partitions(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
-  auto request = decode_request<CreatePartitionsRequest>(body, ctx.api_version);
+namespace {
+
+CreatePartitionsResponse create_here(const RequestContext& ctx, const CreatePartitionsRequest& request) {
   const BrokerServices& services = *ctx.services;
 
   std::vector<metadata::CreatePartitionsTopic> topics;
@@ -56,7 +58,34 @@ void handle_create_partitions(const RequestContext& ctx, protocol::WireReader& b
     r.error_message = admin::error_message(d.error);
     response.results.push_back(std::move(r));
   }
-  responder.send(response);
+  return response;
+}
+
+}  // namespace
+
+void handle_create_partitions(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
+  auto request = decode_request<CreatePartitionsRequest>(body, ctx.api_version);
+  admin::ForwardingOps<CreatePartitionsResponse> ops;
+  ops.local = [&] { return create_here(ctx, request); };
+  ops.not_controller = [](const CreatePartitionsResponse& r) {
+    for (const auto& t : r.results)
+      if (t.error_code == protocol::code(protocol::ErrorCode::NOT_CONTROLLER)) return true;
+    return false;
+  };
+  ops.all_failed = [request](protocol::ErrorCode code) {
+    CreatePartitionsResponse response;
+    std::set<std::string, std::less<>> seen;
+    for (const auto& t : request.topics) {
+      if (!seen.insert(t.name).second) continue;
+      CreatePartitionsResponse::CreatePartitionsTopicResult r;
+      r.name = t.name;
+      r.error_code = protocol::code(code);
+      response.results.push_back(std::move(r));
+    }
+    return response;
+  };
+  admin::serve_controller_api(ctx, request, std::move(responder), std::chrono::milliseconds(request.timeout_ms),
+                              std::move(ops));
 }
 
 }  // namespace samsa::broker

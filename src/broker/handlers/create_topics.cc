@@ -6,6 +6,7 @@
 #include <set>
 
 #include "config_resources.h"
+#include "controller_forwarding.h"
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/handlers.h"
 #include "samsa/protocol/error_code.h"
@@ -20,8 +21,9 @@ using protocol::CreateTopicsResponse;
 using protocol::ErrorCode;
 using Result = CreateTopicsResponse::CreatableTopicResult;
 
-void handle_create_topics(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
-  auto request = decode_request<CreateTopicsRequest>(body, ctx.api_version);
+namespace {
+
+CreateTopicsResponse create_here(const RequestContext& ctx, const CreateTopicsRequest& request) {
   const BrokerServices& services = *ctx.services;
   // Kafka: validate_only exists from v1; a v0 request always creates.
   bool validate_only = ctx.api_version >= 1 && request.validate_only;
@@ -90,7 +92,34 @@ void handle_create_topics(const RequestContext& ctx, protocol::WireReader& body,
     }
     response.topics.push_back(std::move(r));
   }
-  responder.send(response);
+  return response;
+}
+
+}  // namespace
+
+void handle_create_topics(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
+  auto request = decode_request<CreateTopicsRequest>(body, ctx.api_version);
+  admin::ForwardingOps<CreateTopicsResponse> ops;
+  ops.local = [&] { return create_here(ctx, request); };
+  ops.not_controller = [](const CreateTopicsResponse& r) {
+    for (const auto& t : r.topics)
+      if (t.error_code == protocol::code(ErrorCode::NOT_CONTROLLER)) return true;
+    return false;
+  };
+  ops.all_failed = [request](ErrorCode code) {
+    CreateTopicsResponse response;
+    std::set<std::string, std::less<>> seen;
+    for (const auto& t : request.topics) {
+      if (!seen.insert(t.name).second) continue;
+      Result r;
+      r.name = t.name;
+      r.error_code = protocol::code(code);
+      response.topics.push_back(std::move(r));
+    }
+    return response;
+  };
+  admin::serve_controller_api(ctx, request, std::move(responder), std::chrono::milliseconds(request.timeout_ms),
+                              std::move(ops));
 }
 
 }  // namespace samsa::broker

@@ -8,7 +8,7 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 34> kHandlers = {{
+  static constexpr std::array<ApiHandler, 35> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
       {ApiKey::Produce, 0, 11, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
@@ -39,6 +39,8 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::ListGroups, 0, 5, true, false, &handle_list_groups},
       {ApiKey::DescribeGroups, 0, 5, true, false, &handle_describe_groups},
       {ApiKey::DeleteGroups, 0, 2, true, false, &handle_delete_groups},
+      // Broker -> active controller (producer id blocks for InitProducerId).
+      {ApiKey::AllocateProducerIds, 0, 0, false, true, &handle_allocate_producer_ids},
       // The __cluster_metadata quorum (src/raft/server), on the controller
       // listener; its Fetch is the Raft fetch, not the partition fetch above.
       {ApiKey::Vote, 0, 2, false, true, &handle_vote},

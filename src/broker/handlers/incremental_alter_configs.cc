@@ -6,6 +6,7 @@
 #include <map>
 
 #include "config_resources.h"
+#include "controller_forwarding.h"
 #include "samsa/broker/handlers.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/incremental_alter_configs_request.h"
@@ -73,8 +74,9 @@ ApiError alter_loggers(const BrokerServices& services, const Resource& r, bool v
 
 }  // namespace
 
-void handle_incremental_alter_configs(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
-  auto request = decode_request<IncrementalAlterConfigsRequest>(body, ctx.api_version);
+namespace {
+
+IncrementalAlterConfigsResponse alter_here(const RequestContext& ctx, const IncrementalAlterConfigsRequest& request) {
   const BrokerServices& services = *ctx.services;
 
   std::map<std::pair<int8_t, std::string>, int> count;
@@ -116,7 +118,36 @@ void handle_incremental_alter_configs(const RequestContext& ctx, protocol::WireR
     out.error_message = admin::error_message(*results[i]);
     response.responses.push_back(std::move(out));
   }
-  responder.send(response);
+  return response;
+}
+
+}  // namespace
+
+void handle_incremental_alter_configs(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
+  auto request = decode_request<IncrementalAlterConfigsRequest>(body, ctx.api_version);
+  admin::ForwardingOps<IncrementalAlterConfigsResponse> ops;
+  ops.local = [&] { return alter_here(ctx, request); };
+  // BROKER_LOGGER resources are this node's loggers: Kafka's broker answers
+  // them itself (a request mixing them with others is served here too).
+  for (const auto& r : request.resources)
+    if (r.resource_type == static_cast<int8_t>(ConfigResourceType::kBrokerLogger)) ops.local_only = true;
+  ops.not_controller = [](const IncrementalAlterConfigsResponse& r) {
+    for (const auto& res : r.responses)
+      if (res.error_code == protocol::code(ErrorCode::NOT_CONTROLLER)) return true;
+    return false;
+  };
+  ops.all_failed = [request](ErrorCode code) {
+    IncrementalAlterConfigsResponse response;
+    for (const auto& res : request.resources) {
+      IncrementalAlterConfigsResponse::AlterConfigsResourceResponse out;
+      out.resource_type = res.resource_type;
+      out.resource_name = res.resource_name;
+      out.error_code = protocol::code(code);
+      response.responses.push_back(std::move(out));
+    }
+    return response;
+  };
+  admin::serve_controller_api(ctx, request, std::move(responder), admin::kDefaultForwardTimeout, std::move(ops));
 }
 
 }  // namespace samsa::broker

@@ -54,7 +54,7 @@ MetadataResponse::MetadataResponseTopic describe_topic(const TopicImage& topic, 
 std::shared_ptr<const MetadataImage> auto_create(const RequestContext& ctx, const std::vector<std::string>& names,
                                                  std::map<std::string, metadata::ApiError>& errors) {
   ControllerService& controller = *ctx.services->controller;
-  return controller.commit([&](const MetadataImage& image) {
+  auto committed = controller.commit([&](const MetadataImage& image) {
     std::vector<metadata::CreatableTopic> topics;
     for (const auto& n : names) topics.push_back(metadata::CreatableTopic{n});
     auto result = metadata::create_topics(image, topics, false, controller.defaults(), controller.placer());
@@ -62,6 +62,11 @@ std::shared_ptr<const MetadataImage> auto_create(const RequestContext& ctx, cons
       if (!t.error.ok() && t.error.code != ErrorCode::TOPIC_ALREADY_EXISTS) errors[t.name] = t.error;
     return result.records;
   });
+  if (auto* image = std::get_if<std::shared_ptr<const MetadataImage>>(&committed)) return *image;
+  auto error = to_api_error(std::get<ControllerError>(committed));
+  samsa::logger("samsa.server.AutoTopicCreationManager")->warn("Auto-creating topics failed: {}", error.message);
+  for (const auto& n : names) errors[n] = error;
+  return ctx.services->metadata.current();
 }
 
 // v0: an empty list means every topic; v1+: null means every topic.

@@ -2,12 +2,10 @@
 
 #include <algorithm>
 #include <exception>
-#include <memory>
 #include <span>
 #include <vector>
 
 #include "samsa/protocol/record_batch.h"
-#include "samsa/protocol/wire_reader.h"
 #include "samsa/protocol/wire_writer.h"
 
 namespace samsa::raft::wire {

@@ -210,6 +210,7 @@ void DiskReplicatedLog::truncate_to(Offset offset) {
 
 template <typename F>
 void DiskReplicatedLog::for_each_batch(Offset from, Offset end, size_t max_bytes, F&& on_batch) const {
+  std::shared_lock reading(swap_mu_);
   auto l = log();
   end = std::min(end, l->log_end_offset());
   if (from < l->log_start_offset()) {
@@ -359,9 +360,11 @@ void DiskReplicatedLog::reset_to_snapshot(OffsetAndEpoch id) {
     std::lock_guard lock(mu_);
     if (!snapshots_.count(id)) throw std::logic_error("reset_to_snapshot: unknown snapshot");
   }
+  std::unique_lock swapping(swap_mu_);
   close();
   remove_log_files();
   open_log(id.offset);
+  swapping.unlock();
   base_epoch_ = id.epoch;
   trim_to_snapshot();  // older snapshots go
   logger()->info("Reset {} to snapshot {}", dir_, snapshot_path(id));

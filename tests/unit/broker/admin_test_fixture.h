@@ -32,11 +32,17 @@ class FakeController : public ControllerService {
   metadata::ReplicaPlacer& placer() override { return placer_; }
   void set_defaults(metadata::ControllerDefaults d) { defaults_ = std::move(d); }
 
-  std::shared_ptr<const MetadataImage> commit(const Decide& decide) override {
+  bool active() const override { return is_active; }
+  CommitResult commit(const Decide& decide) override {
     std::lock_guard lock(mu_);
+    if (!is_active) return ControllerError::kNotController;
+    if (lose_leadership) {  // another node won an election while this one was deciding
+      is_active = false;
+      return ControllerError::kNotController;
+    }
     auto base = services_.metadata.current();
     auto records = decide(*base);
-    if (fail) throw std::runtime_error("the metadata log is read-only");
+    if (fail) return ControllerError::kStorageFailed;
     if (records.empty()) return base;
     metadata::MetadataDelta delta(base);
     int64_t offset = base->offset + 1;
@@ -49,6 +55,8 @@ class FakeController : public ControllerService {
   }
 
   bool fail = false;
+  bool is_active = true;
+  bool lose_leadership = false;
   int commits = 0;
 
  private:

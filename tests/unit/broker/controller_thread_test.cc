@@ -25,16 +25,16 @@ using namespace std::chrono_literals;
 class GatedController : public ControllerService {
  public:
   explicit GatedController(ControllerService& inner) : inner_(inner) {}
-  std::shared_ptr<const MetadataImage> commit(const Decide& decide) override {
+  CommitResult commit(const Decide& decide) override {
     {
       std::unique_lock lock(mu_);
       threads.push_back(std::this_thread::get_id());
       cv_.wait(lock, [this] { return open_; });
     }
-    auto image = inner_.commit(decide);
+    auto result = inner_.commit(decide);
     std::lock_guard lock(mu_);
-    images.push_back(image);
-    return image;
+    if (auto* image = std::get_if<std::shared_ptr<const MetadataImage>>(&result)) images.push_back(*image);
+    return result;
   }
   const metadata::ControllerDefaults& defaults() const override { return inner_.defaults(); }
   metadata::ReplicaPlacer& placer() override { return inner_.placer(); }

@@ -13,8 +13,9 @@ TEST(RaftOptionsTest, QuorumKeysReachTheRaftClient) {
       Properties::parse("process.roles=broker,controller\n"
                         "node.id=2\n"
                         "controller.quorum.voters=1@host-a:9093,2@host-b:9094,3@host-c:9095\n"
-                        "listeners=PLAINTEXT://:9092,CONTROLLER://:9094\n"
-                        "controller.listener.names=CONTROLLER\n"
+                        "listeners=PLAINTEXT://:9092,CTRL://:9094\n"
+                        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CTRL:PLAINTEXT\n"
+                        "controller.listener.names=CTRL\n"
                         "controller.quorum.election.timeout.ms=700\n"
                         "controller.quorum.election.backoff.max.ms=900\n"
                         "controller.quorum.fetch.timeout.ms=1500\n"
@@ -36,6 +37,7 @@ TEST(RaftOptionsTest, QuorumKeysReachTheRaftClient) {
   EXPECT_EQ(o.raft.retry_backoff_ms, 30);
   EXPECT_EQ(o.raft.fetch_max_wait_ms, 500);
   EXPECT_EQ(o.cluster_id, std::optional<std::string>("abc"));
+  EXPECT_EQ(o.controller_listener_name, "CTRL");  // DescribeQuorum v2 names it
   EXPECT_EQ(o.metadata_dir, "/tmp/meta");
   EXPECT_EQ(o.log_config.segment_bytes, 8388608);
 }

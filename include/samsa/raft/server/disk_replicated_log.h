@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,9 @@ class DiskReplicatedLog final : public ReplicatedLog {
   const DiskLogOptions options_;
   const std::string dir_;
   mutable std::mutex mu_;  // log_ and snapshots_, for read_batches/read_snapshot from other threads
+  // Shared by reads, exclusive while the log is closed and replaced (reset):
+  // a read on another thread never runs on a closing log.
+  mutable std::shared_mutex swap_mu_;
   std::shared_ptr<log::Log> log_;
   struct SnapshotOrder {
     bool operator()(const OffsetAndEpoch& a, const OffsetAndEpoch& b) const {

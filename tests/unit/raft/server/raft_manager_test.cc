@@ -17,9 +17,7 @@
 
 #include "samsa/net/io_context_pool.h"
 #include "samsa/net/tcp_server.h"
-#include "samsa/protocol/gen/api_keys.h"
-#include "samsa/protocol/gen/request_header.h"
-#include "samsa/protocol/gen/response_header.h"
+#include "samsa/raft/server/raft_frame_handler.h"
 #include "samsa/raft/server/raft_rpc.h"
 
 namespace samsa::raft {
@@ -69,73 +67,6 @@ class RecordingListener final : public MetadataListener {
   std::vector<Offset> leader_announced_at;
   Offset next = 0;
   bool gaps = false;
-};
-
-// Serves the four Raft RPCs of whichever manager the node runs now.
-class RaftFrameHandler final : public net::FrameHandler {
- public:
-  void set(RaftManager* m) {
-    std::lock_guard lock(mu_);
-    manager_ = m;
-  }
-  void on_frame(const net::ConnectionInfo&, net::FramePtr frame, net::ReplyFn reply) override {
-    protocol::WireReader r(*frame);
-    protocol::WireReader peek(*frame);
-    const int16_t key = peek.int16();
-    const int16_t version = peek.int16();
-    protocol::RequestHeader header;
-    header.decode(r, protocol::request_header_version(key, version));
-    std::lock_guard lock(mu_);
-    if (!manager_) return reply(net::Reply::close());
-    auto answer = [reply, key, version, id = header.correlation_id](const auto& response) {
-      protocol::WireWriter w;
-      w.int32(0);
-      protocol::ResponseHeader rh;
-      rh.correlation_id = id;
-      rh.encode(w, protocol::response_header_version(key, version));
-      response.encode(w, version);
-      w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
-      reply(net::Reply::send(w.take()));
-    };
-    switch (static_cast<protocol::ApiKey>(key)) {
-      case protocol::ApiKey::Vote: {
-        protocol::VoteRequest req;
-        req.decode(r, version);
-        return serve_vote(*manager_, req, answer);
-      }
-      case protocol::ApiKey::BeginQuorumEpoch: {
-        protocol::BeginQuorumEpochRequest req;
-        req.decode(r, version);
-        return serve_begin_quorum_epoch(*manager_, req, answer);
-      }
-      case protocol::ApiKey::EndQuorumEpoch: {
-        protocol::EndQuorumEpochRequest req;
-        req.decode(r, version);
-        return serve_end_quorum_epoch(*manager_, req, answer);
-      }
-      case protocol::ApiKey::FetchSnapshot: {
-        protocol::FetchSnapshotRequest req;
-        req.decode(r, version);
-        return serve_fetch_snapshot(*manager_, req, answer);
-      }
-      case protocol::ApiKey::DescribeQuorum: {
-        protocol::DescribeQuorumRequest req;
-        req.decode(r, version);
-        return serve_describe_quorum(*manager_, req, version, /*forward=*/false, answer);
-      }
-      case protocol::ApiKey::Fetch: {
-        protocol::FetchRequest req;
-        req.decode(r, version);
-        return serve_fetch(*manager_, req, answer);
-      }
-      default:
-        return reply(net::Reply::close());
-    }
-  }
-
- private:
-  std::mutex mu_;
-  RaftManager* manager_ = nullptr;
 };
 
 struct Node {

@@ -31,13 +31,14 @@ int main(int argc, char** argv) {
     else if (a == "--seeds") count = value();
     else if (a == "--first") first = value();
     else if (a == "--voters") base.voters = static_cast<int>(value());
+    else if (a == "--observers") base.observers = static_cast<int>(value());
     else if (a == "--trace") base.trace = true;
     else if (a == "--grant-multiple-votes") base.grant_multiple_votes = true;
     else if (a == "--corrupt-snapshots") base.corrupt_snapshots = true;
     else if (a == "--controller") base.controller = 1;
     else if (a == "--no-controller") base.controller = 0;
     else {
-      std::fprintf(stderr, "usage: %s [--seed N | --seeds N [--first S]] [--voters N] [--trace] "
+      std::fprintf(stderr, "usage: %s [--seed N | --seeds N [--first S]] [--voters N] [--observers N] [--trace] "
                            "[--grant-multiple-votes] [--corrupt-snapshots] [--controller | --no-controller]\n", argv[0]);
       return 2;
     }

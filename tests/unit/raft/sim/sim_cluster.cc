@@ -27,6 +27,40 @@ void Cluster::trace_roles() {
   }
 }
 
+void Cluster::check_isolated_leaders() {
+  int64_t now = time_.now_ms();
+  for (auto& n : nodes_) {
+    if (!n->client || !n->voter) {
+      n->leader_since_ms = n->cut_off_since_ms = -1;
+      continue;
+    }
+    size_t reachable = 0;
+    for (auto& v : nodes_)
+      if (v->voter && v->client && linked(n->id, v->id)) ++reachable;
+    bool cut_off = reachable < config_.majority();
+    if (!cut_off) n->cut_off_since_ms = -1;
+    else if (n->cut_off_since_ms < 0) n->cut_off_since_ms = now;
+    if (n->client->role() != Role::kLeader) {
+      n->leader_since_ms = -1;
+      continue;
+    }
+    if (n->leader_since_ms < 0 || n->leader_epoch != n->client->epoch()) {
+      n->leader_since_ms = now;
+      n->leader_epoch = n->client->epoch();
+    }
+    // Its last fetch from a majority arrives no later than the cut plus the
+    // longest delay of a message already on its way (a crashed voter's last
+    // fetch is still delivered; a duplicate comes up to 4 delays later), or
+    // its election; plus a poll step.
+    int64_t slack = 5 * max_delay_ms_ + 2 * kStepMs;
+    if (cut_off && now > std::max(n->cut_off_since_ms, n->leader_since_ms) + config_.fetch_timeout_ms + slack) {
+      checker_.fail_external(now, fmt::format("leader {} of epoch {} cut off from a majority since t={}ms still leads",
+                                              n->id, n->client->epoch(), n->cut_off_since_ms));
+      return;
+    }
+  }
+}
+
 void Cluster::check() {
   std::vector<NodeView> views;
   for (auto& n : nodes_)
@@ -75,6 +109,7 @@ void Cluster::step() {
     }
   }
   if (options_.trace) trace_roles();
+  check_isolated_leaders();
   check();
 }
 

@@ -12,7 +12,7 @@ namespace samsa::raft::sim {
 struct SimOptions {
   uint64_t seed = 1;
   int voters = 0;                   // 0: 3 or 5, chosen by the seed
-  int observers = 1;
+  int observers = -1;               // -1: 1 or 2, chosen by the seed
   int64_t fault_phase_ms = 3000;    // faults happen only in this phase
   int64_t liveness_bound_ms = 4000; // after healing, a new entry must commit by then
   bool grant_multiple_votes = false;  // the deliberately broken rule

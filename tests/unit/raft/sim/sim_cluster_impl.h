@@ -68,6 +68,11 @@ struct Node {
   int64_t restart_ms = 0;
   Role last_role = Role::kUnattached;
   Epoch last_epoch = -1;
+  // Check-quorum: since when it has been leader (of leader_epoch), and since
+  // when it has been unable to reach a majority of live voters (-1: it can).
+  int64_t leader_since_ms = -1;
+  Epoch leader_epoch = -1;
+  int64_t cut_off_since_ms = -1;
 };
 
 class Cluster {
@@ -100,7 +105,8 @@ class Cluster {
     if (controller_) config_.fetch_snapshot_max_bytes = static_cast<int32_t>(1024 + rng_.next(8192));
     result_.controller = controller_;
     checker_.set_controller(controller_);
-    for (int i = 1; i <= voters + o.observers; ++i) {
+    int observers = o.observers >= 0 ? o.observers : static_cast<int>(1 + rng_.next(2));
+    for (int i = 1; i <= voters + observers; ++i) {
       auto n = std::make_unique<Node>();
       n->id = i;
       n->voter = i <= voters;
@@ -165,6 +171,9 @@ class Cluster {
   void heal();
   void trace_roles();
   void check();
+  // A leader cut off from a majority of live voters must resign within the
+  // fetch timeout (check-quorum: the minority side stops acting as leader).
+  void check_isolated_leaders();
 
   SimOptions options_;
   SimRandom rng_;

@@ -13,6 +13,8 @@
 //  5. No flushed committed entry is ever truncated away, and every committed
 //     entry is flushed on a majority of voters at all times.
 //  6. Observers never vote, pre-vote, stand or lead.
+//     (And, checked by the cluster, which knows the network: a leader cut off
+//     from a majority of live voters resigns within the fetch timeout.)
 //  7. Every node's applied state equals the state built from the committed
 //     log up to the offset it applied to, and every snapshot a node holds
 //     equals that state at the snapshot's offset (with the epoch of the
@@ -56,6 +58,8 @@ class InvariantChecker {
   // `log` of node `id` was replaced by snapshot `snapshot`.
   void on_reset(NodeId id, OffsetAndEpoch snapshot);
 
+  // A violation the cluster itself detects (it knows the network).
+  void fail_external(int64_t now_ms, const std::string& what) { fail(now_ms, what); }
   bool ok() const { return !violation_.has_value(); }
   const std::string& violation() const { return *violation_; }
   // The committed log, batch by batch (bases contiguous from 0).
