@@ -552,6 +552,25 @@ class Cluster:
         part = body["Topics"][0]["Partitions"][0]
         return part if part.get("ErrorCode", 0) == 0 else None
 
+    def claims_leadership(self, n: Node, epoch: int | None = None, inside: bool = False,
+                          timeout: float = 3.0) -> bool | None:
+        """Whether `n` answers DescribeQuorum as the leader (of `epoch` when
+        given): True, False (it answers as a non-leader: an error such as
+        NOT_LEADER_OR_FOLLOWER, or another leader), None (no answer)."""
+        port = n.controller_port or n.port
+        try:
+            body = self.call(n, port, "DescribeQuorum", 0,
+                             {"Topics": [{"TopicName": METADATA_TOPIC, "Partitions": [{"PartitionIndex": 0}]}]},
+                             timeout=timeout, inside=n if inside else None)
+        except WIRE_ERRORS:
+            return None
+        if body.get("ErrorCode", 0) != 0 or not body.get("Topics"):
+            return False
+        part = body["Topics"][0]["Partitions"][0]
+        if part.get("ErrorCode", 0) != 0:
+            return False
+        return part["LeaderId"] == n.node_id and (epoch is None or part["LeaderEpoch"] == epoch)
+
     def quorum_state(self, n: Node) -> dict | None:
         """The node's quorum-state file (Kafka's JSON), or None."""
         try:
@@ -690,10 +709,12 @@ def uuid_text(raw: bytes) -> str:
     return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
 
 
-def metadata_batches(n: Node) -> list[tuple[int, int, int, int]]:
-    """(base offset, last offset, leader epoch, CRC) of every complete batch
-    in the node's __cluster_metadata-0 segments, in offset order. Batches a
-    follower copied from the leader carry the same bytes, hence the same CRC."""
+def metadata_batches(n: Node) -> list[tuple[int, int, int, bool, str]]:
+    """(base offset, last offset, leader epoch, control, digest of the
+    records' keys and values) of every complete batch in the node's
+    __cluster_metadata-0 segments, in offset order. Timestamps and the CRC
+    are left out: they differ when a follower re-encodes a batch."""
+    import hashlib
     import struct
     out = []
     for seg in sorted(n.metadata_dir.glob("*.log")):
@@ -703,13 +724,39 @@ def metadata_batches(n: Node) -> list[tuple[int, int, int, int]]:
             base, length = struct.unpack_from(">qi", data, pos)
             if length < 49 or pos + 12 + length > len(data):
                 break  # a torn or preallocated tail
-            epoch, magic, crc = struct.unpack_from(">ibI", data, pos + 12)
-            last_delta = struct.unpack_from(">i", data, pos + 23)[0]
+            epoch, magic = struct.unpack_from(">ib", data, pos + 12)
             if magic != 2:
                 break
-            out.append((base, base + last_delta, epoch, crc))
+            attributes, last_delta = struct.unpack_from(">hi", data, pos + 21)
+            count = struct.unpack_from(">i", data, pos + 57)[0]
+            digest = hashlib.sha256()
+            r = kw.Reader(data[pos + 61:pos + 12 + length])
+            if attributes & 0x07 == 0:  # uncompressed: hash each record's key and value
+                for _ in range(count):
+                    _zigzag(r)  # length
+                    r._take(1)  # attributes
+                    _zigzag(r)  # timestamp delta
+                    offset_delta = _zigzag(r)
+                    for _part in ("key", "value"):
+                        size = _zigzag(r)
+                        digest.update(struct.pack(">ii", offset_delta, size))
+                        if size > 0:
+                            digest.update(r._take(size))
+                    for _h in range(_zigzag(r)):
+                        r._take(_zigzag(r))
+                        size = _zigzag(r)
+                        if size > 0:
+                            r._take(size)
+            else:
+                digest.update(data[pos + 61:pos + 12 + length])
+            out.append((base, base + last_delta, epoch, bool(attributes & 0x20), digest.hexdigest()[:16]))
             pos += 12 + length
     return out
+
+
+def _zigzag(r: kw.Reader) -> int:
+    v = r.uvarint()
+    return (v >> 1) ^ -(v & 1)
 
 
 def wait_until(predicate, timeout: float, what: str, details=lambda: "", interval: float = 0.1) -> None:
