@@ -164,9 +164,12 @@ void RaftManager::raft_loop() {
 }
 
 void RaftManager::after_poll() {
-  LeaderAndEpoch now{client_->leader_id(), client_->epoch()};
   Status s;
   s.role = client_->role();
+  LeaderAndEpoch now{client_->leader_id(), client_->epoch()};
+  // Only a leader names itself: a node that restarts resigned still holds
+  // its old leadership in quorum-state, and must not look active.
+  if (now.leader_id == options_.raft.node_id && s.role != Role::kLeader) now.leader_id = kNoNode;
   s.leader = now;
   s.high_watermark = client_->high_watermark();
   s.log_end_offset = log_->end_offset();

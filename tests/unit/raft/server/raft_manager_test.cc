@@ -282,10 +282,15 @@ TEST_F(RaftManagerTest, ThreeNodesElectReplicateFailOverAndCatchUp) {
     EXPECT_EQ(relayed.topics.at(0).partitions.at(0).current_voters.size(), 3u);
   }
 
-  // The old leader restarts from its disk and catches up.
+  // The old leader restarts from its disk and catches up. Its quorum-state
+  // still names it leader of the first epoch: it must not look active.
   start_node(*old);
   ASSERT_TRUE(old->listener->wait_for_records(expected.size()));
   EXPECT_EQ(old->listener->records(), expected);
+  {
+    std::lock_guard lock(old->listener->mu);
+    for (const auto& l : old->listener->leaders) EXPECT_NE(l.leader_id, old->id) << "epoch " << l.epoch;
+  }
   for (auto& n : nodes) {
     std::lock_guard lock(n->listener->mu);
     EXPECT_FALSE(n->listener->gaps) << "node " << n->id;
