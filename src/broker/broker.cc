@@ -11,6 +11,7 @@
 #include "samsa/broker/dynamic_broker_config.h"
 #include "samsa/broker/features.h"
 #include "samsa/broker/group/group_coordinator.h"
+#include "samsa/broker/kafka_controller_channel.h"
 #include "samsa/broker/log_cleaner_reconfigurable.h"
 #include "samsa/broker/meta_properties.h"
 #include "samsa/broker/metadata/controller.h"
@@ -60,7 +61,13 @@ Broker::Broker(BrokerConfig config, std::string cluster_id, int16_t metadata_ver
   services_.dynamic_config = dynamic_config_.get();
 }
 
-Broker::~Broker() { stop(std::chrono::seconds(1)); }
+Broker::~Broker() {
+  stop(std::chrono::seconds(1));
+  // A start-up that failed half-way: the quorum lets go of the requests it
+  // holds before the network they came from is destroyed.
+  if (raft_) raft_->stop();
+  if (controller_channel_) controller_channel_->close();
+}
 
 MetadataImage Broker::initial_image(const std::string& cluster_id) const {
   // What the metadata log does not hold: the cluster id (meta.properties)
@@ -84,8 +91,9 @@ void Broker::create_metadata() {
     fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", config_.metadata_log_dir, why));
   };
   raft_ = std::make_unique<raft::RaftManager>(options);
-  // The controller listener's Raft RPCs reach the quorum of a controller.
-  if (config_.is_controller()) services_.raft = raft_.get();
+  // A controller's listener serves the Raft RPCs; a broker-only node (an
+  // observer) relays DescribeQuorum to the leader through it too.
+  services_.raft = raft_.get();
 
   metadata::MetadataLoaderOptions loader_options;
   loader_options.node_id = config_.node_id;
@@ -103,12 +111,35 @@ void Broker::create_metadata() {
   services_.producer_ids = producer_ids_.get();
   // A new active controller of an empty log writes the bootstrap records
   // (off the listener thread, which the commit waits for).
-  util::SerialExecutor* controller_thread = controller_thread_.get();
-  QuorumController* controller = controller_.get();
-  loader_->set_on_activation([controller_thread, controller](raft::Epoch) {
-    controller_thread->post([controller] { controller->ensure_bootstrapped(); });
+  loader_->set_on_activation([this](raft::Epoch) {
+    std::lock_guard lock(controller_thread_mu_);  // stop() takes the thread away under it
+    QuorumController* controller = controller_.get();
+    if (controller_thread_) controller_thread_->post([controller] { controller->ensure_bootstrapped(); });
   });
   raft_->register_listener(loader_.get());
+  if (config_.is_broker()) start_controller_channel();
+}
+
+// The broker role reaches the active controller (forwarded admin requests,
+// producer id blocks) at the endpoint of the Raft leader's controller
+// listener: controller.quorum.voters, else the image's controllers.
+void Broker::start_controller_channel() {
+  net::KafkaClientOptions options;
+  options.client_id = fmt::format("broker-{}-to-controller", config_.node_id);
+  controller_client_ = std::make_unique<net::KafkaClient>(options);
+  raft::RaftManager* raft = raft_.get();
+  controller_channel_ = std::make_unique<KafkaControllerChannel>(
+      *controller_client_, [raft] { return raft->leader(); },
+      [this](raft::NodeId id) -> std::optional<net::Endpoint> {
+        for (const auto& v : config_.controller_quorum_voters)
+          if (v.id == id) return net::Endpoint{v.host, v.port};
+        auto image = services_.metadata.current();
+        if (auto it = image->controllers.find(id); it != image->controllers.end())
+          return net::Endpoint{it->second.host, it->second.port};
+        return std::nullopt;
+      });
+  services_.controller_channel = controller_channel_.get();
+  producer_ids_->set_controller_channel(controller_channel_.get(), &services_.metadata);
 }
 
 // Starts the quorum and waits (bounded) until the loader has applied
@@ -290,14 +321,16 @@ void Broker::start() {
   if (config_.is_broker()) register_self();
   start_group_coordinator();
   schedule_log_maintenance();
-  // Clients come in once this node's metadata has caught up.
+  // Clients come in once this node's metadata has caught up: the broker
+  // listeners bind only now, so an open port means a ready broker.
+  listen(/*controller=*/false);
   server_->start_accepting();
   running_ = true;
   log()->info("[BrokerServer id={}] Transition from STARTING to STARTED", config_.node_id);
 }
 
-// Binds every listener (a taken port fails start-up here) and accepts on
-// the controller listeners at once; the broker listeners accept later.
+// The network threads and both servers; the controller listeners bind and
+// accept at once (the quorum needs them), the broker listeners later.
 void Broker::open_listeners() {
   size_t threads = static_cast<size_t>(std::max(1, config_.num_network_threads));
   pool_ = std::make_unique<net::IoContextPool>(threads);
@@ -313,9 +346,15 @@ void Broker::open_listeners() {
   dynamic_config_->add_reconfigurable(connection_reconfigurable_);
   broker_dispatcher_ = std::make_unique<RequestDispatcher>(services_, ListenerKind::kBroker);
   controller_dispatcher_ = std::make_unique<RequestDispatcher>(services_, ListenerKind::kController);
+  listen(/*controller=*/true);
+  pool_->start();
+  controller_server_->start_accepting();
+}
 
+// Binds the controller or the broker listeners (a taken port fails here).
+void Broker::listen(bool controller) {
   for (const auto& l : config_.listeners) {
-    bool controller = is_controller_listener(config_, l.name);
+    if (is_controller_listener(config_, l.name) != controller) continue;
     if (controller ? !config_.is_controller() : !config_.is_broker()) continue;
     net::ListenerConfig lc;
     lc.name = l.name;
@@ -335,8 +374,6 @@ void Broker::open_listeners() {
     log()->info("Listening on {}://{}:{} ({} listener)", l.name, l.host, bound_ports_[l.name],
                 controller ? "controller" : "broker");
   }
-  pool_->start();
-  controller_server_->start_accepting();
 }
 
 void Broker::fatal_storage_failure(const std::string& reason) {
@@ -357,19 +394,30 @@ void Broker::stop(std::chrono::milliseconds grace) {
   pool_->stop();
   // The network is quiet: finish the admin work handed over (its replies go
   // nowhere now) before the logs and the metadata log close.
-  controller_thread_.reset();
+  std::unique_ptr<util::SerialExecutor> controller_thread;
+  {
+    std::lock_guard lock(controller_thread_mu_);
+    controller_thread = std::move(controller_thread_);
+  }
+  controller_thread.reset();
   services_.controller_thread = nullptr;
-  server_.reset();
-  controller_server_.reset();
-  pool_.reset();
+  if (controller_channel_) {  // forwarded requests still waiting are answered (to nobody) now
+    controller_channel_->close();
+    controller_client_->close();
+  }
   scheduler_->stop();
   if (!failed_) loader_->snapshot_now();  // nothing more is written to a failed disk
   try {
+    // Before the connections go: the quorum answers the Raft requests it
+    // still holds (a follower's parked Fetch) through them.
     raft_->stop();
   } catch (const std::exception& e) {
     // Reported through on_io_error; the next start recovers the log.
     log()->error("Closing the metadata log failed: {}", e.what());
   }
+  server_.reset();
+  controller_server_.reset();
+  pool_.reset();
   dynamic_config_->remove_reconfigurable(cleaner_reconfigurable_.get());
   partitions_->shutdown();
   log()->info("[BrokerServer id={}] shut down completed", config_.node_id);

@@ -23,14 +23,12 @@ std::string join_listeners(const std::vector<broker::Listener>& listeners) {
   return fmt::format("{}", fmt::join(parts, ","));
 }
 
-// Clustering (several voters, or broker-only nodes) needs the Raft quorum,
-// which this build does not have yet: refuse rather than pretend.
+// Broker-only and controller-only nodes need broker registration over the
+// network (BrokerRegistration/BrokerHeartbeat), which this build does not
+// have yet: refuse rather than pretend. Combined nodes form a Raft quorum.
 std::optional<std::string> unsupported_topology(const broker::BrokerConfig& c) {
   if (!c.is_broker() || !c.is_controller())
     return "this build runs combined nodes only (process.roles=broker,controller)";
-  if (c.controller_quorum_voters.size() != 1 || c.controller_quorum_voters[0].id != c.node_id)
-    return fmt::format("this build runs a single-voter quorum only: controller.quorum.voters must list node {} alone",
-                       c.node_id);
   return std::nullopt;
 }
 

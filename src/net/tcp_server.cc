@@ -49,6 +49,7 @@ struct TcpServer::Impl {
     std::unique_ptr<boost::asio::steady_timer> retry;  // after a failed accept (e.g. out of descriptors)
     bool accept_pending = false;
     bool blocked = false;  // at max.connections: waiting for a close
+    bool listening = false;  // listen() is called by start_accepting()
   };
   struct Live {
     std::weak_ptr<Connection> conn;
@@ -270,8 +271,10 @@ uint16_t TcpServer::listen(const ListenerConfig& config) {
     l->acceptor = std::make_unique<tcp::acceptor>(ioc);
     l->acceptor->open(endpoint.protocol());
     l->acceptor->set_option(tcp::acceptor::reuse_address(true));
+    // Bound now (a taken port fails start-up here), listening only from
+    // start_accepting(): until then a connect is refused rather than left in
+    // the backlog, so nobody mistakes a starting node for a ready one.
     l->acceptor->bind(endpoint);
-    l->acceptor->listen(boost::asio::socket_base::max_listen_connections);
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("Cannot listen on {} ({}:{}): {}", config.name,
                                          config.host.empty() ? "0.0.0.0" : config.host, config.port, e.what()));
@@ -287,6 +290,14 @@ void TcpServer::start_accepting() {
   impl_->accepting = true;
   for (auto& l : impl_->listeners) {
     Impl::Listener* listener = l.get();
+    if (!listener->listening) {
+      boost::system::error_code ec;
+      listener->acceptor->listen(boost::asio::socket_base::max_listen_connections, ec);
+      if (ec)
+        throw std::runtime_error(fmt::format("Cannot listen on {} (port {}): {}", listener->config.name,
+                                             listener->config.port, ec.message()));
+      listener->listening = true;
+    }
     boost::asio::post(listener->acceptor->get_executor(), [this, listener] {
       std::lock_guard lock(impl_->mu);
       impl_->accept_next(*listener);

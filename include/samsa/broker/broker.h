@@ -1,8 +1,9 @@
 #pragma once
 // A running Samsa node: the network reactors, the listeners and the services
-// behind them. start() binds every listener (so a busy port fails fast);
-// stop() stops accepting, lets connections finish what they have in flight,
-// then stops the reactors.
+// behind them. start() opens the controller listeners, starts the metadata
+// quorum, waits until this node's metadata caught up, then binds and opens
+// the broker listeners (a busy port fails start-up); stop() stops accepting,
+// lets connections finish what they have in flight, then stops the reactors.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -20,6 +21,7 @@ namespace samsa::net {
 class IoContextPool;
 class TcpServer;
 class ConnectionLimits;
+class KafkaClient;
 class RequestBudget;
 enum class FileTransferMode;
 }  // namespace samsa::net
@@ -35,6 +37,7 @@ class Reconfigurable;
 class RequestDispatcher;
 class PartitionManager;
 class QuorumController;
+class KafkaControllerChannel;
 class ProducerIdManager;
 class Scheduler;
 namespace metadata {
@@ -75,7 +78,9 @@ class Broker {
   MetadataImage initial_image(const std::string& cluster_id) const;
   void create_metadata();
   void open_listeners();
+  void listen(bool controller);
   void start_metadata();
+  void start_controller_channel();
   // The combined-node path: the broker role registers through the local
   // active controller. BrokerRegistration/BrokerHeartbeat RPCs
   // (BrokerLifecycleManager) replace it for broker-only nodes.
@@ -100,11 +105,14 @@ class Broker {
   std::unique_ptr<metadata::MetadataLoader> loader_;
   std::unique_ptr<raft::RaftManager> raft_;  // after loader_: stops calling it before it goes
   std::unique_ptr<QuorumController> controller_;
+  std::unique_ptr<KafkaControllerChannel> controller_channel_;  // broker role only
+  std::unique_ptr<net::KafkaClient> controller_client_;  // after the channel: closed and gone first
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<group::GroupCoordinator> groups_;
   // Blocking admin work (controller_thread.h); after the network is
   // stopped it finishes what it holds.
   std::unique_ptr<util::SerialExecutor> controller_thread_;
+  std::mutex controller_thread_mu_;  // the metadata listener posts to controller_thread_ under it
   std::unique_ptr<net::IoContextPool> pool_;
   std::unique_ptr<RequestDispatcher> broker_dispatcher_;
   std::unique_ptr<RequestDispatcher> controller_dispatcher_;

@@ -50,9 +50,10 @@ class TcpServer {
   TcpServer(const TcpServer&) = delete;
   TcpServer& operator=(const TcpServer&) = delete;
 
-  // Binds and listens now, so a taken port fails start-up. Returns the bound port.
+  // Binds now, so a taken port fails start-up. Returns the bound port.
   // Throws std::runtime_error naming the listener on failure.
   uint16_t listen(const ListenerConfig& listener);
+  // Listens and accepts: connections are refused until then.
   void start_accepting();
   void stop_accepting();
   // Asks every connection to finish its in-flight requests and close;

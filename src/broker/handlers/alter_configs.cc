@@ -36,7 +36,8 @@ AlterConfigsResponse alter_here(const RequestContext& ctx, const AlterConfigsReq
     for (const auto& c : r.configs) res.configs.push_back({c.name, metadata::AlterConfigOp::kSet, c.value});
     if (count[{r.resource_type, r.resource_name}] > 1) {
       results[i] = ApiError{ErrorCode::INVALID_REQUEST, "Each resource must appear at most once."};
-    } else if (auto e = admin::precheck_alter(services, r.resource_type, r.resource_name, res.configs, false)) {
+    } else if (auto e = admin::precheck_alter(services, r.resource_type, r.resource_name, res.configs, false,
+                                                ctx.listener_kind == ListenerKind::kBroker)) {
       results[i] = std::move(*e);
     } else {
       forward.push_back(std::move(res));

@@ -193,7 +193,8 @@ std::vector<ConfigSynonymEntry> synonyms_of(const Layers& layers, const std::str
 
 std::optional<ApiError> precheck_alter(const BrokerServices& services, int8_t resource_type,
                                        const std::string& resource_name,
-                                       const std::vector<metadata::AlterableConfig>& configs, bool incremental) {
+                                       const std::vector<metadata::AlterableConfig>& configs, bool incremental,
+                                       bool require_own_id) {
   std::set<std::string, std::less<>> keys;
   for (const auto& c : configs)
     if (!keys.insert(c.name).second) return ApiError{ErrorCode::INVALID_REQUEST, "Error due to duplicate config keys"};
@@ -217,7 +218,7 @@ std::optional<ApiError> precheck_alter(const BrokerServices& services, int8_t re
         auto [end, ec] = std::from_chars(resource_name.data(), resource_name.data() + resource_name.size(), id);
         if (ec != std::errc() || end != resource_name.data() + resource_name.size())
           return ApiError{ErrorCode::INVALID_REQUEST, "Node id must be an integer, but it is: " + resource_name};
-        if (id != services.node_id)
+        if (require_own_id && id != services.node_id)
           return ApiError{
               ErrorCode::INVALID_REQUEST,
               "Unexpected broker id, expected " + std::to_string(services.node_id) + ", but received " + resource_name};

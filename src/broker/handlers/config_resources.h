@@ -47,11 +47,13 @@ metadata::ApiError run_controller_op(
 // preprocess): duplicate keys, null values, resource types, and for BROKER
 // resources this node's id and the keys that may change dynamically.
 // nullopt: forward it. BROKER_LOGGER (incremental only) is left to the caller.
-// `configs` carries the operation (kSet for the legacy API).
+// `configs` carries the operation (kSet for the legacy API). A request that
+// reached the controller listener (forwarded by the broker it names) may
+// name any broker id: `require_own_id` false.
 std::optional<metadata::ApiError> precheck_alter(const BrokerServices& services, int8_t resource_type,
                                                  const std::string& resource_name,
                                                  const std::vector<metadata::AlterableConfig>& configs,
-                                                 bool incremental);
+                                                 bool incremental, bool require_own_id = true);
 // A controller answer for a BROKER resource as Kafka's broker reports it:
 // value errors surface as INVALID_REQUEST there (KAFKA-13609).
 metadata::ApiError broker_resource_error(int8_t resource_type, metadata::ApiError e);

@@ -94,7 +94,8 @@ IncrementalAlterConfigsResponse alter_here(const RequestContext& ctx, const Incr
       res.configs.push_back({c.name, static_cast<metadata::AlterConfigOp>(c.config_operation), c.value});
     if (count[{r.resource_type, r.resource_name}] > 1) {
       results[i] = ApiError{ErrorCode::INVALID_REQUEST, "Each resource must appear at most once."};
-    } else if (auto e = admin::precheck_alter(services, r.resource_type, r.resource_name, res.configs, true)) {
+    } else if (auto e = admin::precheck_alter(services, r.resource_type, r.resource_name, res.configs, true,
+                                                ctx.listener_kind == ListenerKind::kBroker)) {
       results[i] = std::move(*e);
     } else if (r.resource_type == static_cast<int8_t>(ConfigResourceType::kBrokerLogger)) {
       results[i] = alter_loggers(services, r, request.validate_only);

@@ -6,11 +6,14 @@
 #include "samsa/broker/authorized_operations.h"
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
+#include "samsa/broker/controller_channel.h"
 #include "samsa/broker/controller_service.h"
 #include "samsa/broker/controller_thread.h"
 #include "samsa/broker/handlers.h"
 #include "samsa/broker/internal_topics.h"
 #include "samsa/protocol/error_code.h"
+#include "samsa/protocol/gen/create_topics_request.h"
+#include "samsa/protocol/gen/create_topics_response.h"
 #include "samsa/protocol/gen/metadata_request.h"
 #include "samsa/protocol/gen/metadata_response.h"
 #include "samsa/util/logging.h"
@@ -49,11 +52,47 @@ MetadataResponse::MetadataResponseTopic describe_topic(const TopicImage& topic, 
   return t;
 }
 
+// Kafka's AutoTopicCreationManager on a broker that is not the active
+// controller: CreateTopics goes to the controller and the client hears
+// LEADER_NOT_AVAILABLE (retriable) until the topic is in the metadata.
+void request_creation(const RequestContext& ctx, const std::vector<std::string>& names) {
+  constexpr int16_t kVersion = 7;
+  protocol::CreateTopicsRequest request;
+  for (const auto& n : names) {
+    auto& t = request.topics.emplace_back();
+    t.name = n;
+    t.num_partitions = -1;  // the controller's num.partitions / default.replication.factor
+    t.replication_factor = -1;
+  }
+  request.timeout_ms = 30'000;
+  protocol::WireWriter w;
+  request.encode(w, kVersion);
+  ctx.services->controller_channel->send(
+      protocol::CreateTopicsRequest::kApiKey, kVersion, w.take(), std::chrono::milliseconds(request.timeout_ms),
+      [](const std::vector<uint8_t>& body) {
+        try {
+          protocol::WireReader r(body);
+          protocol::CreateTopicsResponse response;
+          response.decode(r, kVersion);
+          for (const auto& t : response.topics)
+            if (t.error_code == protocol::code(ErrorCode::NOT_CONTROLLER)) return true;
+        } catch (const std::exception&) {
+        }
+        return false;
+      },
+      [](std::optional<std::vector<uint8_t>>) {});
+}
+
 // Creates `names` with the server defaults; returns the image afterwards and
 // the error of each name that could not be created.
 std::shared_ptr<const MetadataImage> auto_create(const RequestContext& ctx, const std::vector<std::string>& names,
                                                  std::map<std::string, metadata::ApiError>& errors) {
   ControllerService& controller = *ctx.services->controller;
+  if (!controller.active() && ctx.services->controller_channel != nullptr) {
+    request_creation(ctx, names);
+    for (const auto& n : names) errors[n] = {ErrorCode::LEADER_NOT_AVAILABLE, ""};
+    return ctx.services->metadata.current();
+  }
   auto committed = controller.commit([&](const MetadataImage& image) {
     std::vector<metadata::CreatableTopic> topics;
     for (const auto& n : names) topics.push_back(metadata::CreatableTopic{n});

@@ -42,6 +42,9 @@ RaftClient::RaftClient(RaftConfig config, Time& time, Random& random, NetworkCha
   } else {
     become_unattached(stored.epoch, stored.voted_id);
   }
+  // As Kafka: the only voter has nobody to wait for, so it stands at once
+  // instead of after an election timeout (a one-node cluster starts fast).
+  if (config_.voters.size() == 1 && is_voter() && role() != Role::kLeader) become_candidate();
 }
 
 Role RaftClient::role() const {

@@ -15,6 +15,8 @@
 #include "samsa/protocol/gen/delete_topics_response.h"
 #include "samsa/protocol/gen/incremental_alter_configs_request.h"
 #include "samsa/protocol/gen/incremental_alter_configs_response.h"
+#include "samsa/protocol/gen/metadata_request.h"
+#include "samsa/protocol/gen/metadata_response.h"
 
 namespace samsa::broker::test {
 namespace {
@@ -210,6 +212,49 @@ TEST_F(ControllerForwardingTest, BrokerLoggerChangesStayOnThisNode) {
   ASSERT_EQ(resp.responses.size(), 1u);
   EXPECT_EQ(resp.responses[0].error_code, 0);
   EXPECT_TRUE(channel.sent.empty());
+}
+
+TEST_F(ControllerForwardingTest, MetadataAutoCreationAsksTheActiveControllerAndAnswersLeaderNotAvailable) {
+  controller.is_active = false;
+  channel.answer = encode(p::CreateTopicsResponse{}, 7);
+  p::MetadataRequest req;
+  req.topics.emplace();
+  auto& t = req.topics->emplace_back();
+  t.name = "auto";
+  req.allow_auto_topic_creation = true;
+  auto resp = call<p::MetadataResponse>(3, 9, req);
+  ASSERT_EQ(resp.topics.size(), 1u);
+  EXPECT_EQ(resp.topics[0].error_code, p::code(ErrorCode::LEADER_NOT_AVAILABLE));
+  ASSERT_EQ(channel.sent.size(), 1u);
+  EXPECT_EQ(channel.sent[0].api_key, 19);
+  auto sent = decode<p::CreateTopicsRequest>(channel.sent[0].body, channel.sent[0].api_version);
+  ASSERT_EQ(sent.topics.size(), 1u);
+  EXPECT_EQ(sent.topics[0].name, "auto");
+  EXPECT_EQ(sent.topics[0].num_partitions, -1) << "the controller's defaults";
+  EXPECT_EQ(controller.commits, 0);
+}
+
+TEST_F(ControllerForwardingTest, TheControllerAcceptsAnotherBrokersConfigsForwardedToIt) {
+  auto alter = [&](ListenerKind kind) {
+    p::IncrementalAlterConfigsRequest req;
+    auto& res = req.resources.emplace_back();
+    res.resource_type = 4;  // BROKER
+    res.resource_name = "2";
+    auto& c = res.configs.emplace_back();
+    c.name = "min.insync.replicas";
+    c.config_operation = 0;
+    c.value = "2";
+    conn.listener_name = kind == ListenerKind::kBroker ? "PLAINTEXT" : "CONTROLLER";
+    auto resp = call<p::IncrementalAlterConfigsResponse>(44, 1, req, kind);
+    return resp.responses.empty() ? int16_t{-1} : resp.responses[0].error_code;
+  };
+  // Broker 1 is asked about broker 2: Kafka's broker refuses that itself.
+  EXPECT_EQ(alter(ListenerKind::kBroker), p::code(ErrorCode::INVALID_REQUEST));
+  // The active controller gets broker 2's request from broker 2.
+  EXPECT_EQ(alter(ListenerKind::kController), 0);
+  const ConfigMap* stored = image()->config(ConfigResourceType::kBroker, "2");
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(stored->at("min.insync.replicas"), "2");
 }
 
 }  // namespace

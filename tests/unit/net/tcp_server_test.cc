@@ -360,6 +360,7 @@ TEST(TcpServerListen, BusyPortFailsWithTheListenerName) {
   TestHandler handler;
   TcpServer first(pool, {});
   uint16_t port = first.listen(ListenerConfig{"PLAINTEXT", "127.0.0.1", 0, &handler});
+  first.start_accepting();  // another process's port is in use once it listens
   TcpServer second(pool, {});
   try {
     second.listen(ListenerConfig{"OTHER", "127.0.0.1", port, &handler});

@@ -1,0 +1,93 @@
+#include "samsa/broker/kafka_controller_channel.h"
+
+#include <algorithm>
+
+#include "samsa/util/logging.h"
+
+namespace samsa::broker {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const std::shared_ptr<spdlog::logger>& log() {
+  static auto l = samsa::logger("samsa.server.NodeToControllerChannelManager");
+  return l;
+}
+
+}  // namespace
+
+struct KafkaControllerChannel::Request {
+  int16_t api_key = 0;
+  int16_t api_version = 0;
+  std::vector<uint8_t> body;
+  Clock::time_point deadline;
+  IsNotController is_not_controller;
+  OnResponse on_response;
+  int attempts = 0;
+  bool done = false;  // only touched on the channel's thread
+};
+
+KafkaControllerChannel::KafkaControllerChannel(net::KafkaClient& client, LeaderFn leader, EndpointFn endpoint,
+                                               std::chrono::milliseconds retry_backoff)
+    : client_(client),
+      leader_(std::move(leader)),
+      endpoint_(std::move(endpoint)),
+      retry_backoff_(retry_backoff),
+      executor_("controller-chan") {}
+
+KafkaControllerChannel::~KafkaControllerChannel() { close(); }
+
+void KafkaControllerChannel::close() { closed_.store(true); }
+
+void KafkaControllerChannel::send(int16_t api_key, int16_t api_version, std::vector<uint8_t> body,
+                                  std::chrono::milliseconds timeout, IsNotController is_not_controller,
+                                  OnResponse on_response) {
+  auto request = std::make_shared<Request>();
+  request->api_key = api_key;
+  request->api_version = api_version;
+  request->body = std::move(body);
+  request->deadline = Clock::now() + timeout;
+  request->is_not_controller = std::move(is_not_controller);
+  request->on_response = std::move(on_response);
+  executor_.post([this, request] { attempt(request); });
+}
+
+void KafkaControllerChannel::finish(const std::shared_ptr<Request>& request,
+                                    std::optional<std::vector<uint8_t>> body) {
+  if (request->done) return;
+  request->done = true;
+  request->on_response(std::move(body));
+}
+
+void KafkaControllerChannel::attempt(const std::shared_ptr<Request>& request) {
+  if (request->done) return;
+  if (closed_.load() || Clock::now() >= request->deadline) {
+    if (!closed_.load())
+      log()->warn("Request with api key {} found no active controller in time ({} attempts)", request->api_key,
+                  request->attempts);
+    return finish(request, std::nullopt);
+  }
+  const raft::LeaderAndEpoch leader = leader_();
+  std::optional<net::Endpoint> to;
+  if (leader.leader_id != raft::kNoNode) to = endpoint_(leader.leader_id);
+  if (!to) return retry(request);
+  ++request->attempts;
+  client_.send(*to, request->api_key, request->api_version, request->body,
+               [this, request](std::optional<std::vector<uint8_t>> body) {
+                 // Back to the channel's thread: the client's must not block.
+                 executor_.post([this, request, body = std::move(body)]() mutable {
+                   if (body && !request->is_not_controller(*body)) return finish(request, std::move(body));
+                   retry(request);
+                 });
+               });
+}
+
+void KafkaControllerChannel::retry(const std::shared_ptr<Request>& request) {
+  if (request->done) return;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(request->deadline - Clock::now());
+  if (closed_.load() || left <= std::chrono::milliseconds::zero()) return attempt(request);
+  executor_.post_after(std::min(retry_backoff_, left), [this, request] { attempt(request); });
+}
+
+}  // namespace samsa::broker
