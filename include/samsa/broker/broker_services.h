@@ -12,6 +12,7 @@
 namespace samsa::broker {
 
 struct BrokerConfig;
+class BrokerLifecycleService;
 class ControllerChannel;
 class ControllerService;
 class DynamicBrokerConfig;
@@ -37,6 +38,8 @@ struct BrokerServices {
   // Which dynamic broker keys reach the running broker (AlterConfigs asks).
   DynamicBrokerConfig* dynamic_config = nullptr;
   ControllerService* controller = nullptr;  // this node's controller role
+  // BrokerRegistration / BrokerHeartbeat on the controller role; null: not a controller.
+  BrokerLifecycleService* broker_lifecycle = nullptr;
   // The broker role's way to the active controller (forwarded admin
   // requests, producer id blocks); null: only the local controller.
   ControllerChannel* controller_channel = nullptr;

@@ -61,6 +61,8 @@ void handle_offset_delete(const RequestContext&, protocol::WireReader&, Responde
 void handle_list_groups(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_groups(const RequestContext&, protocol::WireReader&, Responder);
 void handle_delete_groups(const RequestContext&, protocol::WireReader&, Responder);
+void handle_broker_registration(const RequestContext&, protocol::WireReader&, Responder);
+void handle_broker_heartbeat(const RequestContext&, protocol::WireReader&, Responder);
 void handle_allocate_producer_ids(const RequestContext&, protocol::WireReader&, Responder);
 // Raft RPCs of the __cluster_metadata quorum (controller listener).
 void handle_vote(const RequestContext&, protocol::WireReader&, Responder);

@@ -8,7 +8,7 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 35> kHandlers = {{
+  static constexpr std::array<ApiHandler, 37> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
       {ApiKey::Produce, 0, 11, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
@@ -49,6 +49,9 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::Fetch, 13, 17, false, true, &handle_raft_fetch},
       {ApiKey::FetchSnapshot, 0, 1, false, true, &handle_fetch_snapshot},
       {ApiKey::DescribeQuorum, 0, 2, true, true, &handle_describe_quorum},
+      // KRaft broker lifecycle (KIP-631), answered by the active controller.
+      {ApiKey::BrokerRegistration, 0, 4, false, true, &handle_broker_registration},
+      {ApiKey::BrokerHeartbeat, 0, 1, false, true, &handle_broker_heartbeat},
   }};
   return kHandlers;
 }

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "controller_internal.h"
+#include "samsa/broker/metadata/broker_lifecycle.h"
 
 namespace samsa::broker::metadata {
 
@@ -24,29 +25,65 @@ bool reserved_dir(const protocol::Uuid& id) {
     if (id.bytes[i] != 0) return false;
   return id.bytes[15] < 100;  // Kafka reserves the first 100 ids
 }
+
+// Kafka's ClusterControlManager#processRegistrationFeature: the finalized
+// level (metadata.version defaults to 1, other features to 0) must be within
+// the range the broker supports.
+std::optional<ApiError> unsupported_feature(const std::string& name, int16_t finalized,
+                                            std::pair<int16_t, int16_t> range) {
+  if (finalized >= range.first && finalized <= range.second) return std::nullopt;
+  return ApiError{ErrorCode::UNSUPPORTED_VERSION,
+                  "Unable to register because the broker does not support finalized version " +
+                      std::to_string(finalized) + " of " + name + ". The broker wants a version between " +
+                      std::to_string(range.first) + " and " + std::to_string(range.second) + ", inclusive."};
+}
+
+std::optional<ApiError> check_features(const MetadataImage& image, const BrokerRegistrationInput& in) {
+  auto offered = [&](std::string_view name) -> const std::pair<int16_t, int16_t>* {
+    for (const auto& [n, range] : in.features)
+      if (n == name) return &range;
+    return nullptr;
+  };
+  // Finalized features the broker does not list: it supports level 0 only.
+  const auto* mv = offered(kMetadataVersionFeature);
+  if (auto e = unsupported_feature(std::string(kMetadataVersionFeature), image.metadata_version,
+                                   mv ? *mv : std::pair<int16_t, int16_t>{1, 1}))
+    return e;
+  for (const auto& [name, level] : image.features) {
+    const auto* range = offered(name);
+    if (auto e = unsupported_feature(name, level, range ? *range : std::pair<int16_t, int16_t>{0, 0})) return e;
+  }
+  for (const auto& [name, range] : in.features) {
+    if (name == kMetadataVersionFeature) continue;
+    auto it = image.features.find(name);
+    if (auto e = unsupported_feature(name, it == image.features.end() ? 0 : it->second, range)) return e;
+  }
+  return std::nullopt;
+}
 }  // namespace
 
 RegisterBrokerResult register_broker(const MetadataImage& image, const BrokerRegistrationInput& in,
-                                     int64_t next_offset) {
+                                     int64_t next_offset, std::optional<bool> old_session_alive) {
   RegisterBrokerResult out;
   if (!image.cluster_id.empty() && in.cluster_id != image.cluster_id) {
     out.error = {ErrorCode::INCONSISTENT_CLUSTER_ID,
                  "Expected cluster ID " + image.cluster_id + ", but got cluster ID " + in.cluster_id};
     return out;
   }
-  if (auto it = image.brokers.find(in.broker_id);
-      it != image.brokers.end() && !it->second.fenced && !(it->second.incarnation_id == in.incarnation_id)) {
+  auto existing = image.brokers.find(in.broker_id);
+  const bool same_incarnation = existing != image.brokers.end() &&
+                                existing->second.incarnation_id == in.incarnation_id && existing->second.epoch >= 0;
+  if (existing != image.brokers.end() && !same_incarnation && old_session_alive.value_or(!existing->second.fenced)) {
     out.error = {ErrorCode::DUPLICATE_BROKER_REGISTRATION, "Another broker is registered with that broker id."};
     return out;
   }
-  std::pair<int16_t, int16_t> mv_range{1, 1};
-  for (const auto& [name, range] : in.features)
-    if (name == kMetadataVersionFeature) mv_range = range;
-  if (image.metadata_version < mv_range.first || image.metadata_version > mv_range.second) {
-    out.error = {ErrorCode::UNSUPPORTED_VERSION,
-                 "Unable to register because the broker does not support finalized version " +
-                     std::to_string(image.metadata_version) + " of metadata.version. The broker wants a version between " +
-                     std::to_string(mv_range.first) + " and " + std::to_string(mv_range.second) + ", inclusive."};
+  if (auto e = check_features(image, in)) {
+    out.error = std::move(*e);
+    return out;
+  }
+  if (same_incarnation) {
+    // A retry of a registration that went through (its answer was lost).
+    out.broker_epoch = existing->second.epoch;
     return out;
   }
   int16_t version = register_broker_record_version(image.metadata_version);
@@ -64,13 +101,20 @@ RegisterBrokerResult register_broker(const MetadataImage& image, const BrokerReg
   protocol::RegisterBrokerRecord r;
   r.broker_id = in.broker_id;
   r.incarnation_id = in.incarnation_id;
-  r.broker_epoch = next_offset;
+  // A new incarnation replaces one whose session ended but that was not
+  // fenced yet: the old process leaves every ISR and leadership first
+  // (Kafka's unclean shutdown handling; fencing already did it otherwise).
+  if (existing != image.brokers.end() && !existing->second.fenced)
+    out.records = remove_broker_from_partitions(image, in.broker_id);
+  const int64_t epoch = next_offset + static_cast<int64_t>(out.records.size());
+  r.broker_epoch = epoch;
   r.rack = in.rack;
   r.fenced = true;
   for (const auto& l : in.listeners) {
     int16_t protocol_id = security_protocol_id(l.security_protocol);
     if (protocol_id < 0) {
       out.error = {ErrorCode::INVALID_REGISTRATION, "Unknown security protocol " + l.security_protocol};
+      out.records.clear();
       return out;
     }
     protocol::RegisterBrokerRecord::BrokerEndpoint e;
@@ -88,7 +132,7 @@ RegisterBrokerResult register_broker(const MetadataImage& image, const BrokerReg
     r.features.push_back(std::move(f));
   }
   if (version >= 3) r.log_dirs = in.log_dirs;
-  out.broker_epoch = next_offset;
+  out.broker_epoch = epoch;
   out.records.push_back({std::move(r), version});
   return out;
 }

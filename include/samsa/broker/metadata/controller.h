@@ -133,9 +133,16 @@ struct RegisterBrokerResult {
   int64_t broker_epoch = -1;
   std::vector<RecordAndVersion> records;
 };
-// `next_offset` is the offset the record will get: it becomes the broker epoch.
+// `next_offset` is the offset the batch will start at; the RegisterBrokerRecord
+// comes last and its offset becomes the broker epoch. Kafka's checks: the
+// cluster id (INCONSISTENT_CLUSTER_ID), another incarnation while the old one's
+// session is alive (DUPLICATE_BROKER_REGISTRATION; `old_session_alive` comes
+// from the controller's heartbeat tracking, nullopt: "while it is unfenced"),
+// every finalized feature within the broker's range (UNSUPPORTED_VERSION). The
+// same incarnation registering again gets its epoch back and no records. A new
+// incarnation first takes the old one out of every ISR and leadership.
 RegisterBrokerResult register_broker(const MetadataImage& image, const BrokerRegistrationInput& input,
-                                     int64_t next_offset);
+                                     int64_t next_offset, std::optional<bool> old_session_alive = std::nullopt);
 // The record that fences / unfences a registered broker.
 std::variant<RecordAndVersion, ApiError> fence_broker(const MetadataImage& image, int32_t broker_id, bool fenced);
 
