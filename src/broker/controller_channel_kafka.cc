@@ -26,6 +26,10 @@ struct KafkaControllerChannel::Request {
   OnResponse on_response;
   int attempts = 0;
   bool done = false;  // only touched on the channel's thread
+  // The latest attempt (only touched on the channel's thread): its number
+  // and the controller it went to.
+  uint64_t generation = 0;
+  raft::NodeId target = raft::kNoNode;
 };
 
 KafkaControllerChannel::KafkaControllerChannel(net::KafkaClient& client, LeaderFn leader, EndpointFn endpoint,
@@ -73,14 +77,39 @@ void KafkaControllerChannel::attempt(const std::shared_ptr<Request>& request) {
   if (leader.leader_id != raft::kNoNode) to = endpoint_(leader.leader_id);
   if (!to) return retry(request);
   ++request->attempts;
+  const uint64_t generation = ++request->generation;
+  request->target = leader.leader_id;
   client_.send(*to, request->api_key, request->api_version, request->body,
-               [this, request](std::optional<std::vector<uint8_t>> body) {
+               [this, request, generation](std::optional<std::vector<uint8_t>> body) {
                  // Back to the channel's thread: the client's must not block.
-                 executor_.post([this, request, body = std::move(body)]() mutable {
+                 executor_.post([this, request, generation, body = std::move(body)]() mutable {
+                   // A real answer counts even from a superseded attempt:
+                   // the first one ends the request.
                    if (body && !request->is_not_controller(*body)) return finish(request, std::move(body));
+                   if (generation != request->generation) return;  // a newer attempt is out
                    retry(request);
                  });
                });
+  watch(request, generation);
+}
+
+void KafkaControllerChannel::watch(const std::shared_ptr<Request>& request, uint64_t generation) {
+  executor_.post_after(retry_backoff_, [this, request, generation] {
+    if (request->done || generation != request->generation || closed_.load()) return;
+    // The attempt went to a controller that is no longer the leader (it
+    // died: the request may wait out the client's reconnect backoff or
+    // request timeout there), or the deadline passed: do not wait for it,
+    // try the new leader now. Kafka's channel resends on a disconnect the
+    // same way; a request the old controller did commit is answered by the
+    // new one as a retry would be (e.g. TOPIC_ALREADY_EXISTS).
+    const raft::NodeId now = leader_().leader_id;
+    if ((now != raft::kNoNode && now != request->target) || Clock::now() >= request->deadline) {
+      log()->debug("Request with api key {} to controller {} goes to the new leader {}", request->api_key,
+                   request->target, now);
+      return attempt(request);
+    }
+    watch(request, generation);
+  });
 }
 
 void KafkaControllerChannel::retry(const std::shared_ptr<Request>& request) {

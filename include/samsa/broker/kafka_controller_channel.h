@@ -6,6 +6,10 @@
 // else the controllers of the metadata image). No leader, no endpoint, a
 // failed connection or a NOT_CONTROLLER answer: retried after
 // `retry_backoff` against the newest leader, until the request's deadline.
+// An attempt still unanswered when the leader changes is not waited for
+// (the old controller may be dead and its connection in reconnect backoff):
+// the request goes to the new leader at once, and the first real answer of
+// either attempt ends it.
 //
 // Threading: send() and close() are thread-safe. Attempts and callbacks run
 // on the channel's own thread (never a network or KafkaClient thread), one
@@ -42,6 +46,9 @@ class KafkaControllerChannel final : public ControllerChannel {
   struct Request;
   void attempt(const std::shared_ptr<Request>& request);
   void retry(const std::shared_ptr<Request>& request);
+  // Every retry_backoff while attempt `generation` is out: re-attempts when
+  // the leader moved away from its target or the deadline passed.
+  void watch(const std::shared_ptr<Request>& request, uint64_t generation);
   static void finish(const std::shared_ptr<Request>& request, std::optional<std::vector<uint8_t>> body);
 
   net::KafkaClient& client_;

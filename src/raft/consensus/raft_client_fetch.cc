@@ -189,6 +189,7 @@ void RaftClient::on_fetch_response(const RaftMessage& m, const FetchResponse& r)
   }
   f->fetch_deadline_ms = now + config_.fetch_timeout_ms;
   f->last_fetch_ok_ms = now;
+  f->fetch_failures = 0;
   if (r.snapshot_id) {
     // Behind the leader's log start: fetch its snapshot from the start.
     f->snapshot = SnapshotFetch{*r.snapshot_id, {}};

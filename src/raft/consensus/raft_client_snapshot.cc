@@ -85,6 +85,7 @@ void RaftClient::on_fetch_snapshot_response(const RaftMessage& m, const FetchSna
   }
   f->fetch_deadline_ms = now + config_.fetch_timeout_ms;
   f->last_fetch_ok_ms = now;
+  f->fetch_failures = 0;
   f->next_fetch_ms = now;
   SnapshotFetch& s = *f->snapshot;
   if (r.error == RaftError::kSnapshotNotFound || !(r.snapshot_id == s.id)) {

@@ -89,7 +89,7 @@ void RaftClient::on_vote_request(const RaftMessage& m, const VoteRequest& r) {
     // that went back to following after a refused pre-vote must not keep
     // refusing on behalf of a leader nobody reaches.
     if (auto* f = std::get_if<FollowerState>(&state_))
-      leader_alive = f->last_fetch_ok_ms >= 0 && time_.now_ms() - f->last_fetch_ok_ms < config_.fetch_timeout_ms;
+      leader_alive = follower_vouches(*f);
     return reply(log_ok && !leader_alive);
   }
   if (r.candidate_epoch > election_.epoch) become_unattached(r.candidate_epoch, kNoNode);

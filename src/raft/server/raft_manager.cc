@@ -72,7 +72,8 @@ RaftManager::RaftManager(RaftManagerOptions options)
     if (id != options_.raft.node_id) peers.emplace(id, endpoint);
   network_ = std::make_unique<RaftNetwork>(
       options_.raft.node_id, std::move(peers), options_.cluster_id, client_options,
-      [this](RaftMessage m) { post([this, m = std::move(m)] { client_->handle(m); }); });
+      [this](RaftMessage m) { post([this, m = std::move(m)] { client_->handle(m); }); },
+      [this](NodeId to, int64_t id) { post([this, to, id] { client_->on_request_failed(to, id); }); });
   client_ = std::make_unique<RaftClient>(options_.raft, *clock_, *rng_, *network_, *log_, *store_);
 }
 

@@ -18,11 +18,13 @@ inline constexpr bool kAlwaysFalse = false;
 }  // namespace
 
 RaftNetwork::RaftNetwork(NodeId self, std::map<NodeId, net::Endpoint> voters, std::optional<std::string> cluster_id,
-                         net::KafkaClientOptions client_options, std::function<void(RaftMessage)> deliver)
+                         net::KafkaClientOptions client_options, std::function<void(RaftMessage)> deliver,
+                         Failed failed)
     : self_(self),
       voters_(std::move(voters)),
       cluster_id_(std::move(cluster_id)),
       deliver_(std::move(deliver)),
+      failed_(std::move(failed)),
       client_(std::make_unique<net::KafkaClient>(std::move(client_options))) {}
 
 RaftNetwork::~RaftNetwork() { close(); }
@@ -56,6 +58,15 @@ void RaftNetwork::send_request(const RaftMessage& m, const net::Endpoint& to) {
   auto reply = [deliver = deliver_, from = m.to, self = self_, id = m.correlation_id](RaftPayload payload) {
     deliver(RaftMessage{from, self, id, std::move(payload)});
   };
+  // No answer will come (refused or reset connection, closing client, a
+  // timeout, which the Raft client tells apart by the time it took, or an
+  // answer without a usable partition, e.g. the top-level REQUEST_TIMED_OUT
+  // of a node that is shutting down its quorum): the
+  // Raft client reacts to a dead leader at once instead of after its fetch
+  // timeout (raft_client_unreachable.cc).
+  auto no_answer = [failed = failed_, to = m.to, id = m.correlation_id] {
+    if (failed) failed(to, id);
+  };
   std::visit(
       [&](const auto& payload) {
         using T = std::decay_t<decltype(payload)>;
@@ -63,37 +74,42 @@ void RaftNetwork::send_request(const RaftMessage& m, const net::Endpoint& to) {
           auto request = wire::to_wire(payload, ctx);
           if (!request) return;
           client_->call<protocol::VoteResponse>(to, wire::kVoteMaxVersion, *request,
-                                                [reply](std::optional<protocol::VoteResponse> r) {
-                                                  if (!r) return;
-                                                  if (auto p = wire::from_wire(*r)) reply(std::move(*p));
+                                                [reply, no_answer](std::optional<protocol::VoteResponse> r) {
+                                                  if (!r) return no_answer();
+                                                  if (auto p = wire::from_wire(*r)) return reply(std::move(*p));
+                                                  no_answer();
                                                 });
         } else if constexpr (std::is_same_v<T, BeginQuorumEpochRequest>) {
           client_->call<protocol::BeginQuorumEpochResponse>(
               to, wire::kQuorumEpochMaxVersion, wire::to_wire(payload, ctx),
-              [reply](std::optional<protocol::BeginQuorumEpochResponse> r) {
-                if (!r) return;
-                if (auto p = wire::from_wire(*r)) reply(std::move(*p));
+              [reply, no_answer](std::optional<protocol::BeginQuorumEpochResponse> r) {
+                if (!r) return no_answer();
+                if (auto p = wire::from_wire(*r)) return reply(std::move(*p));
+                no_answer();
               });
         } else if constexpr (std::is_same_v<T, EndQuorumEpochRequest>) {
           client_->call<protocol::EndQuorumEpochResponse>(
               to, wire::kQuorumEpochMaxVersion, wire::to_wire(payload, ctx),
-              [reply](std::optional<protocol::EndQuorumEpochResponse> r) {
-                if (!r) return;
-                if (auto p = wire::from_wire(*r)) reply(std::move(*p));
+              [reply, no_answer](std::optional<protocol::EndQuorumEpochResponse> r) {
+                if (!r) return no_answer();
+                if (auto p = wire::from_wire(*r)) return reply(std::move(*p));
+                no_answer();
               });
         } else if constexpr (std::is_same_v<T, FetchRequest>) {
           client_->call<protocol::FetchResponse>(
               to, wire::kFetchMaxVersion, wire::to_wire(payload, self_, ctx),
-              [reply, fetch_offset = payload.fetch_offset](std::optional<protocol::FetchResponse> r) {
-                if (!r) return;
-                if (auto p = wire::from_wire(*r, fetch_offset)) reply(std::move(*p));
+              [reply, no_answer, fetch_offset = payload.fetch_offset](std::optional<protocol::FetchResponse> r) {
+                if (!r) return no_answer();
+                if (auto p = wire::from_wire(*r, fetch_offset)) return reply(std::move(*p));
+                no_answer();
               });
         } else if constexpr (std::is_same_v<T, FetchSnapshotRequest>) {
           client_->call<protocol::FetchSnapshotResponse>(
               to, wire::kFetchSnapshotMaxVersion, wire::to_wire(payload, self_, ctx),
-              [reply](std::optional<protocol::FetchSnapshotResponse> r) {
-                if (!r) return;
-                if (auto p = wire::from_wire(*r)) reply(std::move(*p));
+              [reply, no_answer](std::optional<protocol::FetchSnapshotResponse> r) {
+                if (!r) return no_answer();
+                if (auto p = wire::from_wire(*r)) return reply(std::move(*p));
+                no_answer();
               });
         } else if constexpr (std::is_same_v<T, VoteResponse> || std::is_same_v<T, QuorumEpochResponse> ||
                              std::is_same_v<T, FetchResponse> || std::is_same_v<T, FetchSnapshotResponse>) {

@@ -24,8 +24,14 @@ class RaftNetwork final : public NetworkChannel {
   // nullopt when none will come (shutdown, or the client dropped it).
   using Respond = std::function<void(std::optional<RaftPayload>)>;
 
+  // `failed` (may be empty) hears of a request that got no answer because
+  // the connection failed or the answer did not decode, with the request's
+  // destination and correlation id (RaftClient::on_request_failed); it runs
+  // on the KafkaClient's thread, or on the caller's after close().
+  using Failed = std::function<void(NodeId to, int64_t correlation_id)>;
+
   RaftNetwork(NodeId self, std::map<NodeId, net::Endpoint> voters, std::optional<std::string> cluster_id,
-              net::KafkaClientOptions client_options, std::function<void(RaftMessage)> deliver);
+              net::KafkaClientOptions client_options, std::function<void(RaftMessage)> deliver, Failed failed = {});
   ~RaftNetwork() override;
 
   void send(RaftMessage message) override;
@@ -50,6 +56,7 @@ class RaftNetwork final : public NetworkChannel {
   const std::map<NodeId, net::Endpoint> voters_;
   const std::optional<std::string> cluster_id_;
   std::function<void(RaftMessage)> deliver_;
+  Failed failed_;
   std::unique_ptr<net::KafkaClient> client_;
   struct Waiting {
     Respond respond;

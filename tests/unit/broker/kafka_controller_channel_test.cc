@@ -50,12 +50,37 @@ class FixedAnswer : public net::FrameHandler {
   std::string answer_;
 };
 
+// Takes every request and answers none (a hung or vanished controller)
+// until release().
+class Silent : public net::FrameHandler {
+ public:
+  void on_frame(const net::ConnectionInfo&, net::FramePtr, net::ReplyFn reply) override {
+    std::lock_guard lock(mu_);
+    held_.push_back(std::move(reply));
+    ++requests;
+  }
+  void release() {
+    std::vector<net::ReplyFn> held;
+    {
+      std::lock_guard lock(mu_);
+      held.swap(held_);
+    }
+    for (auto& r : held) r(net::Reply::close());
+  }
+  std::atomic<int> requests{0};
+
+ private:
+  std::mutex mu_;
+  std::vector<net::ReplyFn> held_;
+};
+
 class KafkaControllerChannelTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server = std::make_unique<net::TcpServer>(pool, net::ConnectionOptions{});
     port_refusing = server->listen(net::ListenerConfig{"CONTROLLER", "127.0.0.1", 0, &refusing});
     port_active = server->listen(net::ListenerConfig{"CONTROLLER2", "127.0.0.1", 0, &active});
+    port_silent = server->listen(net::ListenerConfig{"CONTROLLER3", "127.0.0.1", 0, &silent});
     pool.start();
     server->start_accepting();
     net::KafkaClientOptions o;
@@ -71,11 +96,13 @@ class KafkaControllerChannelTest : public ::testing::Test {
         [this](raft::NodeId id) -> std::optional<net::Endpoint> {
           if (id == 1) return net::Endpoint{"127.0.0.1", port_refusing};
           if (id == 2) return net::Endpoint{"127.0.0.1", port_active};
+          if (id == 3) return net::Endpoint{"127.0.0.1", port_silent};
           return std::nullopt;
         },
         10ms);
   }
   void TearDown() override {
+    silent.release();
     channel->close();
     client->close();
     channel.reset();
@@ -106,6 +133,8 @@ class KafkaControllerChannelTest : public ::testing::Test {
   std::unique_ptr<net::TcpServer> server;
   uint16_t port_refusing = 0;
   uint16_t port_active = 0;
+  Silent silent;
+  uint16_t port_silent = 0;
   std::unique_ptr<net::KafkaClient> client;
   std::unique_ptr<KafkaControllerChannel> channel;
   std::mutex mu;
@@ -120,6 +149,22 @@ TEST_F(KafkaControllerChannelTest, RetriesNotControllerUntilTheNewLeaderAnswers)
   EXPECT_EQ(answer.wait_for(0ms), std::future_status::timeout) << "and never relayed";
   set_leader(2);  // the quorum elected node 2
   ASSERT_EQ(answer.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(text(answer.get()), "created");
+  EXPECT_EQ(active.requests.load(), 1);
+}
+
+TEST_F(KafkaControllerChannelTest, AnAttemptToAnOldLeaderIsNotWaitedForOnceTheLeaderMoves) {
+  // Node 3 takes the request and never answers (a controller that died
+  // with its connection still to be noticed, or in reconnect backoff); the
+  // client's own request timeout is 2 s.
+  set_leader(3);
+  auto answer = send(10s);
+  for (int i = 0; i < 400 && silent.requests.load() < 1; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(silent.requests.load(), 1);
+  auto moved = std::chrono::steady_clock::now();
+  set_leader(2);
+  ASSERT_EQ(answer.wait_for(5s), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - moved, 1s) << "waited for the old leader's attempt";
   EXPECT_EQ(text(answer.get()), "created");
   EXPECT_EQ(active.requests.load(), 1);
 }

@@ -36,6 +36,14 @@ class RaftClient {
   void poll();
   // One inbound request or response.
   void handle(const RaftMessage& message);
+  // The request `correlation_id` this node sent to `to` failed without an
+  // answer: the connection was refused or reset (not a timeout; a request
+  // that gets no answer simply expires). A follower whose fetch to the
+  // leader fails like this stops vouching for it (grants pre-votes); after
+  // kUnreachableAfter in a row it pre-votes soon (raft_client_unreachable.cc).
+  void on_request_failed(NodeId to, int64_t correlation_id);
+  static constexpr int kUnreachableAfter = 2;
+
   // Leader only: appends `records` as one entry (one batch, records.size()
   // offsets) in the current epoch and returns its BASE offset (the offset of
   // its first record); nullopt if not leader or `records` is empty. The
@@ -97,6 +105,15 @@ class RaftClient {
   void on_end_quorum_epoch(const RaftMessage& m, const EndQuorumEpochRequest& r);
   void on_quorum_epoch_response(const RaftMessage& m, const QuorumEpochResponse& r);
   bool candidate_log_ok(Epoch last_epoch, Offset end) const;
+
+  // Fast failover (raft_client_unreachable.cc).
+  // A follower still hears from its leader: a recent successful fetch, and
+  // no refused fetch since.
+  bool follower_vouches(const FollowerState& f) const;
+  // How long a voter that found its leader unreachable waits before its
+  // pre-vote: 0 for the voter after the leader in the voter list, longer
+  // for the next ones, so the survivors do not split the vote.
+  int64_t unreachable_election_delay_ms() const;
 
   // Replication (raft_client_fetch.cc).
   void poll_leader();

@@ -52,6 +52,9 @@ struct FollowerState {
   // this follower may since have truncated or extended.
   int64_t fetch_correlation = -1;
   int64_t last_fetch_ok_ms = -1;  // last successful fetch from the leader; -1: none yet
+  // Fetches to the leader that failed fast (refused/reset connection) since
+  // the last successful one (raft_client_unreachable.cc).
+  int fetch_failures = 0;
   // Set while the leader's answer was "fetch this snapshot": FetchSnapshot
   // requests replace Fetch until it is complete.
   std::optional<SnapshotFetch> snapshot;

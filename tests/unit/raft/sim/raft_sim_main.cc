@@ -4,13 +4,16 @@
 //   --trace                      role changes and faults to stderr
 //   --grant-multiple-votes       the deliberately broken rule
 //   --corrupt-snapshots          nodes store wrong snapshots (the checker must fail)
+//   --no-refusals                a failed connection is silence, never a refusal
 //   --controller / --no-controller  metadata state machine in every / no seed
 //                                (default: a quarter of the seeds, chosen by the seed)
 // Exit status 0 iff every seed passed. Each failure prints its seed.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "sim_cluster.h"
 
@@ -37,13 +40,15 @@ int main(int argc, char** argv) {
     else if (a == "--corrupt-snapshots") base.corrupt_snapshots = true;
     else if (a == "--controller") base.controller = 1;
     else if (a == "--no-controller") base.controller = 0;
+    else if (a == "--no-refusals") base.refusals = false;
     else {
       std::fprintf(stderr, "usage: %s [--seed N | --seeds N [--first S]] [--voters N] [--observers N] [--trace] "
-                           "[--grant-multiple-votes] [--corrupt-snapshots] [--controller | --no-controller]\n", argv[0]);
+                           "[--grant-multiple-votes] [--corrupt-snapshots] [--no-refusals] [--controller | --no-controller]\n", argv[0]);
       return 2;
     }
   }
   uint64_t failed = 0;
+  std::vector<int64_t> failovers;  // seeds whose newest leader died for good at the heal
   int64_t leaders = 0, committed = 0, crashes = 0, partitions = 0, snapshots = 0, controller = 0, images = 0;
   for (uint64_t seed = first; seed < first + count; ++seed) {
     SimOptions o = base;
@@ -56,6 +61,7 @@ int main(int argc, char** argv) {
     snapshots += r.snapshots_loaded;
     controller += r.controller;
     images += r.images_compared;
+    if (r.failover_ms >= 0) failovers.push_back(r.failover_ms);
     if (!r.ok) {
       ++failed;
       std::printf("FAILED seed %llu: %s (replay: --seed %llu)\n", static_cast<unsigned long long>(seed),
@@ -68,5 +74,13 @@ int main(int argc, char** argv) {
               static_cast<long long>(leaders), static_cast<long long>(committed), static_cast<long long>(crashes),
               static_cast<long long>(partitions), static_cast<long long>(snapshots),
               static_cast<long long>(controller), static_cast<long long>(images));
+  if (!failovers.empty()) {
+    std::sort(failovers.begin(), failovers.end());
+    auto at = [&](double p) { return failovers[static_cast<size_t>(p * static_cast<double>(failovers.size() - 1))]; };
+    std::printf("leader killed at the heal in %zu seeds: new leader after p50 %lld ms, p99 %lld ms, max %lld ms "
+                "(fetch timeout 200 ms)\n",
+                failovers.size(), static_cast<long long>(at(0.5)), static_cast<long long>(at(0.99)),
+                static_cast<long long>(failovers.back()));
+  }
   return failed == 0 ? 0 : 1;
 }

@@ -5,8 +5,42 @@ namespace detail {
 
 void SimChannel::send(RaftMessage message) { cluster_.enqueue(std::move(message)); }
 
+namespace {
+
+bool is_request(const RaftMessage& m) {
+  return std::holds_alternative<VoteRequest>(m.payload) || std::holds_alternative<BeginQuorumEpochRequest>(m.payload) ||
+         std::holds_alternative<EndQuorumEpochRequest>(m.payload) || std::holds_alternative<FetchRequest>(m.payload) ||
+         std::holds_alternative<FetchSnapshotRequest>(m.payload);
+}
+
+}  // namespace
+
+void Cluster::refuse(const RaftMessage& request) {
+  if (!options_.refusals) return;
+  int incarnation = node(request.from).incarnation;
+  network_.push(InFlightMessage{time_.now_ms() + 1 + refusal_rng_.next(max_delay_ms_), seq_++, request, true, incarnation});
+}
+
+void Cluster::refuse_unanswered(NodeId dead) {
+  auto waiting = std::move(unanswered_[dead]);
+  unanswered_.erase(dead);
+  if (!options_.refusals) return;
+  for (const auto& [key, incarnation] : waiting) {
+    RaftMessage m{key.first, dead, key.second, FetchRequest{}};
+    network_.push(InFlightMessage{time_.now_ms() + 1 + refusal_rng_.next(max_delay_ms_), seq_++, m, true, incarnation});
+  }
+}
+
 void Cluster::enqueue(RaftMessage m) {
-  if (!linked(m.from, m.to) || rng_.chance(drop_rate_)) return;
+  bool request = is_request(m);
+  if (!request) {
+    auto it = unanswered_.find(m.from);
+    if (it != unanswered_.end()) it->second.erase({m.to, m.correlation_id});
+  }
+  if (!linked(m.from, m.to) || rng_.chance(drop_rate_)) {
+    if (request && refusal_rng_.chance(refusal_share_)) refuse(m);
+    return;
+  }
   int64_t at = time_.now_ms() + 1 + rng_.next(max_delay_ms_);
   // Now and then a message arrives twice (a retried send): handlers must be
   // idempotent and stale responses ignored.
@@ -32,14 +66,24 @@ void Cluster::check_isolated_leaders() {
   for (auto& n : nodes_) {
     if (!n->client || !n->voter) {
       n->leader_since_ms = n->cut_off_since_ms = -1;
+      n->last_linked_ms.clear();
       continue;
     }
-    size_t reachable = 0;
-    for (auto& v : nodes_)
-      if (v->voter && v->client && linked(n->id, v->id)) ++reachable;
-    bool cut_off = reachable < config_.majority();
-    if (!cut_off) n->cut_off_since_ms = -1;
-    else if (n->cut_off_since_ms < 0) n->cut_off_since_ms = now;
+    // As check-quorum counts it: per voter, the last time it could reach
+    // this node; the majority-th most recent of those is when this node last
+    // had a majority (a rolling set of voters, e.g. one partition replaced by
+    // another, keeps a leader as long as each of them fetched lately).
+    std::vector<int64_t> last;
+    for (auto& v : nodes_) {
+      if (!v->voter) continue;
+      if (v->client && linked(n->id, v->id)) n->last_linked_ms[v->id] = now;
+      auto it = n->last_linked_ms.find(v->id);
+      last.push_back(it == n->last_linked_ms.end() ? -1 : it->second);
+    }
+    std::sort(last.begin(), last.end(), std::greater<>());
+    int64_t majority_seen = last[config_.majority() - 1];
+    bool cut_off = majority_seen < now;
+    n->cut_off_since_ms = cut_off ? majority_seen : -1;
     if (n->client->role() != Role::kLeader) {
       n->leader_since_ms = -1;
       continue;
@@ -72,11 +116,22 @@ void Cluster::step() {
   time_.advance(kStepMs);
   int64_t now = time_.now_ms();
   while (!network_.empty() && network_.top().deliver_ms <= now) {
-    RaftMessage m = network_.top().message;
+    InFlightMessage event = network_.top();
     network_.pop();
+    RaftMessage& m = event.message;
+    if (event.refused) {
+      Node& from = node(m.from);
+      if (from.client && from.incarnation == event.incarnation) from.client->on_request_failed(m.to, m.correlation_id);
+      check();
+      if (!checker_.ok()) return;
+      continue;
+    }
     Node& to = node(m.to);
-    // A message in flight when the link broke or the node died is lost.
+    // A request to a dead node is refused (no process listens); any other
+    // message in flight when the link broke or the node died is lost.
+    if (!to.client && is_request(m)) refuse(m);
     if (to.client && linked(m.from, m.to)) {
+      if (is_request(m)) unanswered_[m.to][{m.from, m.correlation_id}] = node(m.from).incarnation;
       to.client->handle(m);
       // Crash right after answering a vote now and then: the answer is out,
       // so the vote must already be durable.
@@ -128,6 +183,10 @@ SimResult Cluster::run() {
   size_t scanned = 0;
   while (checker_.ok() && time_.now_ms() < heal_ms + options_.liveness_bound_ms) {
     step();
+    if (heal_crash_ms_ >= 0 && result_.failover_ms < 0)
+      for (auto& n : nodes_)
+        if (n->client && n->client->role() == Role::kLeader && n->client->epoch() > heal_crash_epoch_)
+          result_.failover_ms = time_.now_ms() - heal_crash_ms_;
     const auto& committed = checker_.committed();
     for (; !target && scanned < committed.size(); ++scanned)
       if (written_after_heal_.contains({committed[scanned].entry.epoch, committed[scanned].base}))

@@ -22,6 +22,10 @@ struct SimOptions {
   // the seeds (chosen by the seed), 0 never, 1 always.
   int controller = -1;
   bool trace = false;                 // print role changes and faults to stderr
+  // Senders hear of refused connections (a dead node, some lost requests):
+  // RaftClient::on_request_failed. False: every failure is silence (the
+  // contrast for the fast-failover figures).
+  bool refusals = true;
 };
 
 struct SimResult {
@@ -34,6 +38,9 @@ struct SimResult {
   int64_t snapshots_loaded = 0;  // snapshots fetched from a leader (a lagging or empty node)
   bool controller = false;       // the run used the metadata state machine
   int64_t images_compared = 0;   // node images compared with the committed log's
+  // When the newest leader died for good at the heal: ms until a leader of
+  // a later epoch was elected (-1: it did not die, or none was elected).
+  int64_t failover_ms = -1;
 };
 
 SimResult run_simulation(const SimOptions& options);

@@ -17,6 +17,7 @@ void Cluster::crash(Node& n, int64_t max_down_ms) {
   int64_t now = time_.now_ms();
   n.client.reset();
   n.log.crash();
+  refuse_unanswered(n.id);  // its connections are reset: parked fetches fail at their senders
   // Now and then an observer comes back with an empty disk (a new broker):
   // it must catch up, from the leader's snapshot when the log was trimmed.
   // (A voter may not: its vote and acked entries must survive.)
@@ -73,6 +74,8 @@ void Cluster::heal() {
       if (n->client->role() == Role::kLeader && (!newest || n->client->epoch() > newest->client->epoch()))
         newest = n.get();
     if (newest) {
+      heal_crash_ms_ = time_.now_ms();
+      heal_crash_epoch_ = newest->client->epoch();
       crash(*newest);
       newest->restart_ms = std::numeric_limits<int64_t>::max();
     }

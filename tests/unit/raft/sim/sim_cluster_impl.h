@@ -32,6 +32,10 @@ struct InFlightMessage {
   int64_t deliver_ms;
   uint64_t seq;  // ties broken by send order: deterministic
   RaftMessage message;
+  // A refusal notice: `message` is a request that could not be delivered,
+  // and its sender (of this incarnation) learns it as a refused connection.
+  bool refused = false;
+  int incarnation = 0;
   bool operator>(const InFlightMessage& o) const {
     return deliver_ms != o.deliver_ms ? deliver_ms > o.deliver_ms : seq > o.seq;
   }
@@ -66,6 +70,7 @@ struct Node {
   Offset controller_start = 0;
   std::vector<MemoryLog::Batch> pending;
   int64_t restart_ms = 0;
+  int incarnation = 0;  // bumped at every start: a dead process's connections die with it
   Role last_role = Role::kUnattached;
   Epoch last_epoch = -1;
   // Check-quorum: since when it has been leader (of leader_epoch), and since
@@ -73,12 +78,13 @@ struct Node {
   int64_t leader_since_ms = -1;
   Epoch leader_epoch = -1;
   int64_t cut_off_since_ms = -1;
+  std::map<NodeId, int64_t> last_linked_ms;  // per voter: last step it was up and linked to this node
 };
 
 class Cluster {
  public:
   explicit Cluster(const SimOptions& o)
-      : options_(o), rng_(o.seed), checker_(0) {
+      : options_(o), rng_(o.seed), refusal_rng_(o.seed ^ 0x5EF05ED0u), checker_(0) {
     int voters = o.voters > 0 ? o.voters : (rng_.chance(0.5) ? 3 : 5);
     checker_ = InvariantChecker(static_cast<size_t>(voters));
     config_.voters.clear();
@@ -116,6 +122,12 @@ class Cluster {
       nodes_.push_back(std::move(n));
     }
     drop_rate_ = static_cast<double>(rng_.next(15)) / 100.0;
+    // What a TCP stack tells the sender (sim_cluster.cc, refuse()), drawn
+    // from its own generator so the seed's other parameters stay as they
+    // were before refusals were modelled: a dead
+    // node refuses (always); a lost request or a partitioned link is silence
+    // in a third of the seeds, a refusal in a third, either in the rest.
+    refusal_share_ = static_cast<double>(refusal_rng_.next(3)) / 2.0;
     max_delay_ms_ = 1 + rng_.next(20);
     crash_rate_ = static_cast<double>(1 + rng_.next(10)) / 1000.0;
     partition_rate_ = static_cast<double>(1 + rng_.next(8)) / 1000.0;
@@ -159,12 +171,17 @@ class Cluster {
     RaftConfig c = config_;
     c.node_id = n.id;
     n.client = std::make_unique<RaftClient>(c, time_, *n.random, *n.channel, n.log, n.store);
+    ++n.incarnation;
     checker_.on_restart(n.id);
     load_latest_snapshot(n);
   }
   void apply_and_snapshot(Node& n);
   bool linked(NodeId a, NodeId b) const { return group_.empty() || group_.at(a) == group_.at(b); }
   void step();
+  // Fast failover modelling (sim_cluster.cc): a request that cannot be
+  // delivered comes back to its sender as a refused connection.
+  void refuse(const RaftMessage& request);
+  void refuse_unanswered(NodeId dead);
   void inject_faults();
   Node* pick_victim();
   void crash(Node& n, int64_t max_down_ms = 300);
@@ -177,6 +194,7 @@ class Cluster {
 
   SimOptions options_;
   SimRandom rng_;
+  SimRandom refusal_rng_;  // refusals only
   SimTime time_;
   RaftConfig config_;
   InvariantChecker checker_;
@@ -186,6 +204,11 @@ class Cluster {
   std::map<NodeId, int> group_;  // empty: no partition
   int64_t partition_end_ms_ = 0;
   double drop_rate_ = 0;
+  double refusal_share_ = 0;  // of lost requests, the part the sender sees refused
+  // Requests delivered to a node and not answered yet (a parked fetch):
+  // (from, correlation id) -> the sender's incarnation. The node's crash
+  // resets those connections.
+  std::map<NodeId, std::map<std::pair<NodeId, int64_t>, int>> unanswered_;
   double crash_rate_ = 0;      // per step
   double partition_rate_ = 0;  // per step, while healed
   int64_t max_delay_ms_ = 1;
@@ -193,6 +216,8 @@ class Cluster {
   int64_t snapshot_every_ = 0;  // offsets applied between a node's snapshots
   bool controller_ = false;
   bool healed_ = false;
+  int64_t heal_crash_ms_ = -1;  // the newest leader died for good then (in that epoch)
+  Epoch heal_crash_epoch_ = -1;
   std::set<std::pair<Epoch, Offset>> written_after_heal_;  // (epoch, base) of entries appended after the heal
   SimResult result_;
 };
