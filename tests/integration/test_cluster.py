@@ -248,7 +248,7 @@ def test_dedicated_controllers_and_broker_only_nodes(make_cluster):
 
 
 def test_dynamic_quorum_add_then_remove_a_voter(make_cluster):
-    c = make_cluster(["broker,controller"] * 3 + ["controller"], dynamic_quorum=True)
+    c = make_cluster(["broker,controller"] * 4, dynamic_quorum=True)
     initial = c.nodes[:3]
     extra = c.nodes[3]
     dir_ids = c.format_dynamic(initial)
