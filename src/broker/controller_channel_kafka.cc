@@ -116,7 +116,12 @@ void KafkaControllerChannel::retry(const std::shared_ptr<Request>& request) {
   if (request->done) return;
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(request->deadline - Clock::now());
   if (closed_.load() || left <= std::chrono::milliseconds::zero()) return attempt(request);
-  executor_.post_after(std::min(retry_backoff_, left), [this, request] { attempt(request); });
+  // The watch of the same attempt may move on first (the leader changed):
+  // then this retry is stale and must not send the request a second time.
+  const uint64_t generation = request->generation;
+  executor_.post_after(std::min(retry_backoff_, left), [this, request, generation] {
+    if (generation == request->generation) attempt(request);
+  });
 }
 
 }  // namespace samsa::broker
