@@ -305,9 +305,15 @@ net::KafkaClient& RaftManager::kafka_client() { return network_->client(); }
 std::optional<net::Endpoint> RaftManager::leader_endpoint() const {
   auto l = leader();
   auto endpoints = voter_endpoints();
-  auto it = endpoints.find(l.leader_id);
-  if (l.leader_id == kNoNode || it == endpoints.end()) return std::nullopt;
-  return it->second;
+  if (l.leader_id == kNoNode) return std::nullopt;
+  if (auto it = endpoints.find(l.leader_id); it != endpoints.end()) return it->second;
+  // An observer that knows no voter set yet (KIP-853, --no-initial-
+  // controllers) learnt the leader's endpoint from a Fetch answer.
+  if (network_) {
+    auto learnt = network_->voters();
+    if (auto it = learnt.find(l.leader_id); it != learnt.end()) return it->second;
+  }
+  return std::nullopt;
 }
 
 void RaftManager::handle_request(NodeId from, RaftPayload request, Respond respond) {
