@@ -4,29 +4,28 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <future>
+
 #include "samsa/util/logging.h"
 
 namespace samsa::util {
 
 SerialExecutor::SerialExecutor(std::string name, int nice) : name_(std::move(name)) {
-  std::mutex started_mu;
-  std::condition_variable started_cv;
-  bool started = false;
-  thread_ = std::thread([this, nice, &started_mu, &started_cv, &started] {
-    {
-      std::lock_guard lock(started_mu);
-      thread_id_ = std::this_thread::get_id();
-      started = true;
-    }
-    started_cv.notify_one();
+  // A promise, not a local mutex and condition variable: the thread may still
+  // be inside notify when the constructor returns and its locals are gone;
+  // the promise's shared state lives until both sides let go of it.
+  std::promise<void> started;
+  std::future<void> started_future = started.get_future();
+  thread_ = std::thread([this, nice, started = std::move(started)]() mutable {
+    thread_id_ = std::this_thread::get_id();
+    started.set_value();
     // Linux limits thread names to 15 characters.
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
     // On Linux nice is per thread; failing to lower it is harmless.
     if (nice > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
     run();
   });
-  std::unique_lock lock(started_mu);
-  started_cv.wait(lock, [&] { return started; });
+  started_future.wait();
 }
 
 SerialExecutor::~SerialExecutor() {
