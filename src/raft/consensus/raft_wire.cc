@@ -66,14 +66,14 @@ protocol::Records encode_entries(Offset base_offset, const std::vector<Entry>& e
     opts.base_offset = offset;
     opts.partition_leader_epoch = e.epoch;
     opts.control = e.control;
-    opts.base_timestamp = 0;  // entries carry no timestamp
+    opts.base_timestamp = e.timestamp_ms;  // the leader's stamp travels with the batch
     protocol::RecordBatchBuilder b(opts);
     std::vector<uint8_t> key;
     if (e.control) key = control_key(e.control_type);
     for (const std::string& value : e.records) {
       std::optional<std::span<const uint8_t>> k;
       if (e.control) k = std::span<const uint8_t>(key);
-      b.append(0, k, bytes_of(value));
+      b.append(e.timestamp_ms, k, bytes_of(value));
     }
     b.build_into(out);
     offset += e.size();
@@ -105,6 +105,7 @@ std::optional<std::vector<Entry>> decode_entries(const protocol::Records& record
       Entry e;
       e.epoch = batch.header.partition_leader_epoch;
       e.control = batch.header.is_control();
+      e.timestamp_ms = batch.header.max_timestamp;
       for (const auto& rec : protocol::decode_records(batch)) {
         if (batch.header.base_offset + rec.offset_delta != *next) return std::nullopt;
         if (e.control) {

@@ -75,6 +75,7 @@ Entry entry_of(const protocol::BatchView& batch) {
   Entry e;
   e.epoch = batch.header.partition_leader_epoch;
   e.control = batch.header.is_control();
+  e.timestamp_ms = batch.header.max_timestamp;
   for (auto& r : protocol::decode_records(batch)) {
     if (e.control && e.records.empty() && r.key && r.key->size() >= 4)
       e.control_type = static_cast<int16_t>(((*r.key)[2] << 8) | (*r.key)[3]);
@@ -181,7 +182,10 @@ void DiskReplicatedLog::append_entries(std::vector<Entry>& entries, const Epoch*
   Offset next = l->log_end_offset();
   for (auto& e : entries) {
     if (leader_epoch) e.epoch = *leader_epoch;
-    append_batch(out, e, next, e.epoch, ts);
+    // The leader stamps a batch once; a follower keeps the leader's stamp,
+    // so its bytes (and CRC) are the leader's.
+    if (e.timestamp_ms < 0) e.timestamp_ms = ts;
+    append_batch(out, e, next, e.epoch, e.timestamp_ms);
     next += static_cast<Offset>(e.records.size());
   }
   auto result = l->append_as_follower(out.view());

@@ -33,8 +33,15 @@ struct Entry {
   bool control = false;
   int16_t control_type = 0;          // Kafka ControlRecordType of every record when control
   std::vector<std::string> records;  // the record values; size() >= 1 offsets
+  // The batch's timestamp: stamped once by the leader's log when it appends
+  // (-1 until then) and carried by Fetch, so every replica writes the very
+  // bytes the leader wrote (same CRC), as Kafka's followers do.
+  int64_t timestamp_ms = -1;
   Offset size() const { return static_cast<Offset>(records.size()); }
-  bool operator==(const Entry&) const = default;
+  // The same entry whatever its timestamp: consensus compares content.
+  bool operator==(const Entry& o) const {
+    return epoch == o.epoch && control == o.control && control_type == o.control_type && records == o.records;
+  }
 };
 
 // Kafka's ControlRecordType.LEADER_CHANGE.
