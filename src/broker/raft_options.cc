@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "samsa/raft/bootstrap_voters.h"
+
 namespace samsa::broker {
 
 raft::RaftManagerOptions raft_manager_options(const BrokerConfig& config, const std::string& cluster_id) {
@@ -10,6 +12,44 @@ raft::RaftManagerOptions raft_manager_options(const BrokerConfig& config, const 
   for (const auto& v : config.controller_quorum_voters) {
     o.raft.voters.push_back(v.id);
     o.voter_endpoints[v.id] = net::Endpoint{v.host, v.port};
+  }
+  // KIP-853: without static voters the quorum is dynamic (kraft.version 1:
+  // the voter set lives in the log). Its initial set is the one `storage
+  // format --standalone / --initial-controllers` wrote; a node that knows no
+  // voter yet (--no-initial-controllers) finds the leader through
+  // controller.quorum.bootstrap.servers, numbered -2, -3, ... as Kafka does.
+  if (config.controller_quorum_voters.empty()) {
+    o.raft.kraft_version = 1;
+    if (auto bootstrap = raft::read_bootstrap_voters(config.metadata_log_dir)) {
+      const std::string listener =
+          config.controller_listener_names.empty() ? "CONTROLLER" : config.controller_listener_names.front();
+      for (const auto& v : bootstrap->voters) {
+        if (v.endpoints.empty()) continue;
+        const raft::VoterEndpoint* e = &v.endpoints.front();
+        for (const auto& candidate : v.endpoints)
+          if (candidate.listener == listener) e = &candidate;
+        o.raft.voters.push_back(v.id);
+        o.voter_endpoints[v.id] = net::Endpoint{e->host, e->port};
+        raft::Voter voter;
+        voter.voter_id = v.id;
+        voter.voter_directory_id = v.directory_id;
+        for (const auto& ep : v.endpoints) {
+          raft::Voter::Endpoint out;
+          out.name = ep.listener;
+          out.host = ep.host;
+          out.port = ep.port;
+          voter.endpoints.push_back(std::move(out));
+        }
+        voter.kraft_version_feature.min_supported_version = v.min_kraft_version;
+        voter.kraft_version_feature.max_supported_version = v.max_kraft_version;
+        o.raft.initial_voters.push_back(std::move(voter));
+      }
+    }
+    raft::NodeId id = -2;
+    for (const auto& s : config.controller_quorum_bootstrap_servers) {
+      o.raft.bootstrap_ids.push_back(id);
+      o.voter_endpoints[id--] = net::Endpoint{s.host, s.port};
+    }
   }
   o.raft.election_timeout_ms = config.controller_quorum_election_timeout_ms;
   o.raft.election_backoff_max_ms = config.controller_quorum_election_backoff_max_ms;

@@ -19,6 +19,11 @@ struct FormatOptions {
   std::string config_file;
   std::vector<std::string> overrides;
   bool ignore_formatted = false;
+  // KIP-853 quorum flags (at most one), as kafka-storage.sh format 4.x.
+  bool standalone = false;
+  bool has_initial_controllers = false;  // given, even if empty (an error then)
+  std::string initial_controllers;
+  bool no_initial_controllers = false;
 };
 
 int run_server(const ServerOptions& options);

@@ -2,6 +2,7 @@
 //   samsa server <server.properties> [--override key=value]...
 //   samsa storage random-uuid
 //   samsa storage format -t <cluster-id> -c <server.properties> [--ignore-formatted]
+//         [--standalone | --initial-controllers id@host:port:dir,... | --no-initial-controllers]
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
@@ -30,11 +31,23 @@ int main(int argc, char** argv) {
   format_cmd->add_option("--override", format.overrides, "Override a property: key=value (repeatable)");
   format_cmd->add_flag("-g,--ignore-formatted", format.ignore_formatted,
                        "Skip directories that are already formatted instead of failing");
+  auto* standalone = format_cmd->add_flag("-s,--standalone", format.standalone,
+                                          "Initialize this controller as a single-node dynamic quorum");
+  auto* initial = format_cmd->add_option(
+      "-I,--initial-controllers", format.initial_controllers,
+      "Initialize a dynamic quorum with these voters: id@host:port:directoryId,... (the same on every node)");
+  auto* none = format_cmd->add_flag("-N,--no-initial-controllers", format.no_initial_controllers,
+                                    "Initialize a node without a dynamic quorum topology (it joins an existing one)");
+  standalone->excludes(initial)->excludes(none);
+  initial->excludes(none);
 
   CLI11_PARSE(app, argc, argv);
 
   if (*server_cmd) return samsa::cli::run_server(server);
   if (*uuid_cmd) return samsa::cli::run_random_uuid();
-  if (*format_cmd) return samsa::cli::run_storage_format(format);
+  if (*format_cmd) {
+    format.has_initial_controllers = initial->count() > 0;
+    return samsa::cli::run_storage_format(format);
+  }
   return 1;
 }

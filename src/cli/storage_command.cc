@@ -18,9 +18,23 @@ int run_storage_format(const FormatOptions& options) {
   auto config = load_config(options.config_file, options.overrides);
   if (!config) return 1;
   try {
-    auto report = broker::format_storage(*config, options.cluster_id, options.ignore_formatted);
+    broker::FormatRequest request;
+    request.cluster_id = options.cluster_id;
+    request.ignore_formatted = options.ignore_formatted;
+    if (options.standalone) {
+      request.quorum = broker::QuorumBootstrap::kStandalone;
+    } else if (options.has_initial_controllers) {
+      request.quorum = broker::QuorumBootstrap::kInitialControllers;
+      request.initial_controllers = options.initial_controllers;
+    } else if (options.no_initial_controllers) {
+      request.quorum = broker::QuorumBootstrap::kNoInitialControllers;
+    }
+    auto report = broker::format_storage(*config, request);
     for (const auto& dir : report.skipped) fmt::print("Skipping {}: already formatted\n", dir);
-    for (const auto& dir : report.formatted) fmt::print("Formatted {} for cluster {}\n", dir, options.cluster_id);
+    for (size_t i = 0; i < report.formatted.size(); ++i)
+      fmt::print("Formatting {} {} with metadata.version level {} (kraft.version {}) for cluster {}.\n",
+                 report.kinds[i], report.formatted[i], report.metadata_version, report.kraft_version,
+                 options.cluster_id);
     if (report.formatted.empty()) fmt::print("All of the log directories are already formatted.\n");
     return 0;
   } catch (const broker::StorageError& e) {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "samsa/protocol/gen/kraft_version_record.h"
 #include "samsa/protocol/gen/snapshot_footer_record.h"
 #include "samsa/protocol/gen/snapshot_header_record.h"
 #include "samsa/util/file_util.h"
@@ -43,7 +44,7 @@ void append_control_batch(protocol::WireWriter& out, int64_t offset, int32_t epo
 }  // namespace
 
 std::vector<uint8_t> encode_snapshot(const std::vector<std::vector<uint8_t>>& values, int32_t epoch,
-                                     size_t records_per_batch) {
+                                     size_t records_per_batch, const std::optional<std::vector<Voter>>& voters) {
   int64_t ts = now_ms();
   protocol::WireWriter out;
   int64_t offset = 0;
@@ -51,6 +52,16 @@ std::vector<uint8_t> encode_snapshot(const std::vector<std::vector<uint8_t>>& va
   header.version = 0;
   header.last_contained_log_timestamp = ts;
   append_control_batch(out, offset++, epoch, kSnapshotHeaderType, header, ts);
+  if (voters) {
+    protocol::KRaftVersionRecord version;
+    version.version = 0;
+    version.kraft_version = 1;
+    append_control_batch(out, offset++, epoch, kKRaftVersionControlType, version, ts);
+    protocol::VotersRecord record;
+    record.version = 0;
+    record.voters = *voters;
+    append_control_batch(out, offset++, epoch, kVotersControlType, record, ts);
+  }
   for (size_t i = 0; i < values.size(); i += records_per_batch) {
     protocol::RecordBatchOptions options;
     options.base_offset = offset;
@@ -95,6 +106,21 @@ void decode_snapshot(std::span<const uint8_t> data, const std::function<void(con
     on_batch(batch);
   }
   if (!footer) throw protocol::DecodeError("no snapshot footer: the file is incomplete");
+}
+
+std::optional<std::vector<Voter>> snapshot_voters(std::span<const uint8_t> data) {
+  try {
+    auto split = protocol::split_batches(data, /*require_complete=*/false);
+    for (const auto& batch : split.batches) {
+      if (!batch.header.is_control()) break;  // they follow the header, before any data
+      for (const auto& r : protocol::decode_records(batch)) {
+        if (!r.key || r.key->size() != 4 || (*r.key)[3] != kVotersControlType || !r.value) continue;
+        return decode_voters_record(std::string(r.value->begin(), r.value->end()));
+      }
+    }
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
 }
 
 }  // namespace samsa::raft

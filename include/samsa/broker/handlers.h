@@ -71,5 +71,7 @@ void handle_end_quorum_epoch(const RequestContext&, protocol::WireReader&, Respo
 void handle_raft_fetch(const RequestContext&, protocol::WireReader&, Responder);
 void handle_fetch_snapshot(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_quorum(const RequestContext&, protocol::WireReader&, Responder);
+void handle_add_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
+void handle_remove_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

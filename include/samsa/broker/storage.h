@@ -18,13 +18,43 @@ class StorageError : public std::runtime_error {
 // log.dirs plus metadata.log.dir, without duplicates, in that order.
 std::vector<std::string> storage_directories(const BrokerConfig& config);
 
+// How `storage format` sets up the controller quorum, as Kafka 4.x's
+// kafka-storage.sh (KIP-853). The three flags exclude each other.
+enum class QuorumBootstrap {
+  kStatic,                // no flag: controller.quorum.voters must be set on a controller
+  kStandalone,            // --standalone: this controller is the only initial voter
+  kInitialControllers,    // --initial-controllers id@host:port:dir,...
+  kNoInitialControllers,  // --no-initial-controllers: joins an existing dynamic quorum
+};
+
+struct FormatRequest {
+  std::string cluster_id;
+  bool ignore_formatted = false;
+  QuorumBootstrap quorum = QuorumBootstrap::kStatic;
+  std::string initial_controllers;  // the --initial-controllers argument
+};
+
 struct FormatReport {
   std::vector<std::string> formatted;  // directories written now
   std::vector<std::string> skipped;    // already formatted (--ignore-formatted)
+  // Kafka's words for each formatted directory ("data directory", "metadata
+  // directory", "dynamic metadata voter directory", ...), same order.
+  std::vector<std::string> kinds;
+  int16_t metadata_version = 0;
+  int16_t kraft_version = 0;  // 1 for a dynamic quorum
 };
 
-// Throws StorageError if the cluster id is not a Kafka Uuid or if a directory
-// is already formatted and !ignore_formatted.
+// Throws StorageError (one line, Kafka's wording where Kafka has one) if the
+// cluster id is not a Kafka Uuid, a directory is already formatted and
+// !ignore_formatted, or the quorum flags do not fit the configuration:
+// --standalone on a node without the controller role, --standalone or
+// --initial-controllers together with controller.quorum.voters, or a
+// controller without controller.quorum.voters and without any of the flags.
+// With --standalone / --initial-controllers the metadata log dir receives the
+// bootstrap voter snapshot (raft/bootstrap_voters.h) and, on a listed voter,
+// the directory.id given for it.
+FormatReport format_storage(const BrokerConfig& config, const FormatRequest& request);
+// The static-quorum form, kept for existing callers.
 FormatReport format_storage(const BrokerConfig& config, const std::string& cluster_id, bool ignore_formatted);
 
 struct StorageState {

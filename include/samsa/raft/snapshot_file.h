@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "samsa/protocol/record_batch.h"
+#include "samsa/raft/consensus/voter_set.h"
 
 namespace samsa::raft {
 
@@ -20,8 +23,15 @@ void write_snapshot_file(const std::string& path, const std::vector<std::vector<
 
 // The bytes write_snapshot_file writes (for a snapshot sent by FetchSnapshot
 // or stored through the Raft log's snapshot store).
+// `voters` (KIP-853, kraft.version 1): the voter set in force at the
+// snapshot's offset, written as Kafka does: a KRaftVersionRecord and a
+// VotersRecord control batch right after the SnapshotHeader.
 std::vector<uint8_t> encode_snapshot(const std::vector<std::vector<uint8_t>>& values, int32_t epoch,
-                                     size_t records_per_batch = 1000);
+                                     size_t records_per_batch = 1000,
+                                     const std::optional<std::vector<Voter>>& voters = std::nullopt);
+// The voter set a snapshot's VotersRecord names; nullopt if it has none or
+// the bytes do not decode.
+std::optional<std::vector<Voter>> snapshot_voters(std::span<const uint8_t> data);
 // decode_snapshot is read_snapshot_file over bytes: throws
 // protocol::DecodeError when they are not a complete, valid snapshot.
 void decode_snapshot(std::span<const uint8_t> data, const std::function<void(const protocol::BatchView&)>& on_batch);

@@ -90,6 +90,24 @@ bool LeaderState::fetched_within(NodeId voter, int64_t now_ms, int64_t window_ms
          now_ms - it->second.last_fetch_ms < window_ms;
 }
 
+void LeaderState::set_voters(const std::vector<NodeId>& voters) {
+  std::map<NodeId, Progress> next;
+  for (NodeId v : voters) {
+    if (auto it = voters_.find(v); it != voters_.end()) next[v] = it->second;
+    else if (auto ob = observers_.find(v); ob != observers_.end()) next[v] = ob->second;
+    else next[v] = Progress{};
+  }
+  for (auto& [id, p] : voters_)
+    if (!next.contains(id)) observers_[id] = p;
+  for (NodeId v : voters) observers_.erase(v);
+  voters_ = std::move(next);
+}
+
+int64_t LeaderState::last_caught_up_ms(NodeId replica) const {
+  const Progress* p = find(replica);
+  return p == nullptr ? -1 : p->last_caught_up_ms;
+}
+
 void LeaderState::describe(int64_t now_ms, Offset leader_end, const std::vector<NodeId>& voters,
                            QuorumInfo& out) const {
   auto state_of = [](NodeId id, const Progress& p) {

@@ -28,6 +28,7 @@ RaftClient::RaftClient(RaftConfig config, Time& time, Random& random, NetworkCha
   // The log can never be ahead of quorum-state in epochs (a node persists the
   // epoch before it appends in it), but a hand-copied log could be: trust the
   // larger one so an epoch is never reused.
+  load_voter_history();
   Epoch epoch = std::max(stored.epoch, log_.last_fetched_epoch());
   election_ = stored;
   if (epoch != stored.epoch) {

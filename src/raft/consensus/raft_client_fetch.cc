@@ -51,10 +51,12 @@ void RaftClient::poll_follower() {
 void RaftClient::poll_unattached_observer() {
   auto& u = std::get<UnattachedState>(state_);
   int64_t now = time_.now_ms();
-  if (now < u.next_discovery_ms || config_.voters.empty()) return;
+  // KIP-853: with no voter known yet, the bootstrap servers are asked.
+  const std::vector<NodeId>& targets = config_.voters.empty() ? config_.bootstrap_ids : config_.voters;
+  if (now < u.next_discovery_ms || targets.empty()) return;
   u.next_discovery_ms = now + config_.retry_backoff_ms * 5;
   // Any voter's answer names the leader (or proves ours is stale).
-  send_fetch(config_.voters[random_.next(static_cast<int64_t>(config_.voters.size()))]);
+  send_fetch(targets[random_.next(static_cast<int64_t>(targets.size()))]);
 }
 
 void RaftClient::send_fetch(NodeId to) {
@@ -217,12 +219,15 @@ void RaftClient::on_fetch_response(const RaftMessage& m, const FetchResponse& r)
     // Never below our own log start: what lies below is a snapshot of
     // committed entries, which the leader holds too. (Were it to differ, the
     // fetch from the start would be answered with the leader's snapshot.)
-    log_.truncate_to(std::clamp(to, log_.start_offset(), log_.end_offset()));
+    Offset truncate_at = std::clamp(to, log_.start_offset(), log_.end_offset());
+    log_.truncate_to(truncate_at);
+    voters_truncated(truncate_at);
     f->next_fetch_ms = now;
     return;
   }
   if (!r.records.empty() && r.base_offset == log_.end_offset()) {
     log_.append_as_follower(r.records);
+    voters_appended(r.base_offset, r.records);
     // Flushed before the next fetch reports the new end offset to the leader,
     // which counts it toward the high watermark.
     log_.flush();

@@ -105,6 +105,7 @@ void RaftClient::on_fetch_snapshot_response(const RaftMessage& m, const FetchSna
   log_.store_snapshot(id, std::move(s.bytes));
   f->snapshot.reset();
   log_.reset_to_snapshot(id);
+  voters_reset(id);
   // A snapshot holds only committed state, so its offset is committed.
   advance_high_watermark(id.offset);
   loaded_snapshot_ = id;

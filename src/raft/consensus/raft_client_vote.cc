@@ -79,7 +79,11 @@ void RaftClient::on_vote_request(const RaftMessage& m, const VoteRequest& r) {
   auto reply = [&](bool granted) {
     respond(m, VoteResponse{RaftError::kNone, election_.epoch, election_.leader_id, granted});
   };
-  if (!is_voter() || r.candidate_epoch < election_.epoch) return reply(false);
+  // KIP-853: a node that does not see itself as a voter still answers (it
+  // may not have the Voters record that added it yet); a candidate counts
+  // only the votes of its own voter set, so this cannot make two leaders.
+  bool may_vote = is_voter() || config_.kraft_version >= 1;
+  if (!may_vote || r.candidate_epoch < election_.epoch) return reply(false);
   bool log_ok = candidate_log_ok(r.last_offset_epoch, r.last_offset);
   if (r.pre_vote) {
     // Refuse while we still hear from a leader (KIP-996): this is what keeps a

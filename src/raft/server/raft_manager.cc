@@ -74,7 +74,14 @@ RaftManager::RaftManager(RaftManagerOptions options)
       options_.raft.node_id, std::move(peers), options_.cluster_id, client_options,
       [this](RaftMessage m) { post([this, m = std::move(m)] { client_->handle(m); }); },
       [this](NodeId to, int64_t id) { post([this, to, id] { client_->on_request_failed(to, id); }); });
-  client_ = std::make_unique<RaftClient>(options_.raft, *clock_, *rng_, *network_, *log_, *store_);
+  RaftConfig config = options_.raft;
+  // KIP-853: a snapshot's VotersRecord is the voter set at its offset.
+  if (config.kraft_version >= 1) {
+    config.snapshot_voters = [](const std::string& content) {
+      return snapshot_voters(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
+    };
+  }
+  client_ = std::make_unique<RaftClient>(config, *clock_, *rng_, *network_, *log_, *store_);
 }
 
 RaftManager::~RaftManager() { stop(); }
@@ -106,6 +113,7 @@ void RaftManager::stop() {
   }
   state_cv_.notify_all();
   if (raft_thread_.joinable()) raft_thread_.join();
+  fail_voter_changes();
   network_->close();
   std::deque<std::function<void()>> dropped;
   {
@@ -191,6 +199,7 @@ void RaftManager::after_poll() {
     }
   }
   if (changed) state_cv_.notify_all();
+  poll_voter_changes();
 }
 
 void RaftManager::fail(const std::string& why) {
@@ -251,7 +260,9 @@ void RaftManager::create_snapshot(OffsetAndEpoch id, std::vector<std::string> re
   values.reserve(records.size());
   for (const auto& r : records) values.emplace_back(r.begin(), r.end());
   records.clear();
-  auto bytes = encode_snapshot(values, id.epoch);
+  std::optional<std::vector<Voter>> voters;
+  if (options_.raft.kraft_version >= 1) run_on_raft_thread([&] { voters = client_->voters_at(id.offset); });
+  auto bytes = encode_snapshot(values, id.epoch, 1000, voters);
   values.clear();
   run_on_raft_thread([&] {
     // The client checks the id (committed, the epoch of the entry ending
@@ -293,8 +304,9 @@ net::KafkaClient& RaftManager::kafka_client() { return network_->client(); }
 
 std::optional<net::Endpoint> RaftManager::leader_endpoint() const {
   auto l = leader();
-  auto it = options_.voter_endpoints.find(l.leader_id);
-  if (l.leader_id == kNoNode || it == options_.voter_endpoints.end()) return std::nullopt;
+  auto endpoints = voter_endpoints();
+  auto it = endpoints.find(l.leader_id);
+  if (l.leader_id == kNoNode || it == endpoints.end()) return std::nullopt;
   return it->second;
 }
 

@@ -41,12 +41,16 @@ void RaftNetwork::send(RaftMessage m) {
           waiting_.erase(it);
           respond(RaftPayload(std::move(payload)));
         } else {
-          auto to = voters_.find(m.to);
-          if (to == voters_.end()) {
+          std::optional<net::Endpoint> to;
+          {
+            std::lock_guard lock(voters_mu_);
+            if (auto it = voters_.find(m.to); it != voters_.end()) to = it->second;
+          }
+          if (!to) {
             logger()->debug("No endpoint for node {}: dropping a request to it", m.to);
             return;
           }
-          send_request(m, to->second);
+          send_request(m, *to);
         }
       },
       m.payload);
@@ -98,8 +102,9 @@ void RaftNetwork::send_request(const RaftMessage& m, const net::Endpoint& to) {
         } else if constexpr (std::is_same_v<T, FetchRequest>) {
           client_->call<protocol::FetchResponse>(
               to, wire::kFetchMaxVersion, wire::to_wire(payload, self_, ctx),
-              [reply, no_answer, fetch_offset = payload.fetch_offset](std::optional<protocol::FetchResponse> r) {
+              [this, reply, no_answer, fetch_offset = payload.fetch_offset](std::optional<protocol::FetchResponse> r) {
                 if (!r) return no_answer();
+                for (const auto& e : r->node_endpoints) learn_endpoint(e.node_id, net::Endpoint{e.host, static_cast<uint16_t>(e.port)});
                 if (auto p = wire::from_wire(*r, fetch_offset)) return reply(std::move(*p));
                 no_answer();
               });

@@ -9,12 +9,14 @@
 // and go to `deliver`, which must hand them to the Raft thread.
 #include <functional>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "samsa/net/kafka_client.h"
 #include "samsa/raft/consensus/raft_io.h"
+#include "samsa/raft/consensus/voter_set.h"
 
 namespace samsa::raft {
 
@@ -43,7 +45,19 @@ class RaftNetwork final : public NetworkChannel {
   void expire(int64_t now_ms, int64_t max_age_ms);
   // The client itself, for requests that are not Raft's (thread-safe).
   net::KafkaClient& client() { return *client_; }
-  const std::map<NodeId, net::Endpoint>& voters() const { return voters_; }
+  std::map<NodeId, net::Endpoint> voters() const {
+    std::lock_guard lock(voters_mu_);
+    return voters_;
+  }
+  // A leader's endpoint from a Fetch response's NodeEndpoints (any thread).
+  void learn_endpoint(NodeId id, const net::Endpoint& endpoint) {
+    if (id == self_ || id < 0) return;
+    std::lock_guard lock(voters_mu_);
+    voters_.insert_or_assign(id, endpoint);
+  }
+  // KIP-853: voters added through the log are reached at the endpoint their
+  // Voters record names for `listener` (else their first one). Raft thread.
+  void learn_endpoints(const std::vector<Voter>& voters, const std::string& listener);
 
   // Stops the client (requests in flight fail and are not delivered) and
   // answers every waiting inbound request with nullopt.
@@ -53,7 +67,8 @@ class RaftNetwork final : public NetworkChannel {
   void send_request(const RaftMessage& m, const net::Endpoint& to);
 
   const NodeId self_;
-  const std::map<NodeId, net::Endpoint> voters_;
+  mutable std::mutex voters_mu_;  // voters_ also grows from the KafkaClient's thread
+  std::map<NodeId, net::Endpoint> voters_;
   const std::optional<std::string> cluster_id_;
   std::function<void(RaftMessage)> deliver_;
   Failed failed_;

@@ -75,8 +75,15 @@ void serve_fetch(RaftManager& raft, const protocol::FetchRequest& request,
   auto m = wire::from_wire(request);
   if (!m) return done(top_level_error<protocol::FetchResponse>(ErrorCode::INVALID_REQUEST));
   NodeId from = wire::fetch_replica_id(request);
-  serve<FetchResponse>(raft, from, std::move(*m), std::move(done),
-                       [](const FetchResponse& a) { return wire::to_wire(a); });
+  serve<FetchResponse>(raft, from, std::move(*m), std::move(done), [&raft](const FetchResponse& a) {
+    protocol::FetchResponse w = wire::to_wire(a);
+    // KIP-853 (Fetch v17 NodeEndpoints): where the leader it names listens,
+    // so an observer that found it through a bootstrap server can fetch.
+    auto endpoints = raft.voter_endpoints();
+    if (auto it = endpoints.find(a.leader_id); a.leader_id != kNoNode && it != endpoints.end())
+      w.node_endpoints.push_back({a.leader_id, it->second.host, it->second.port, std::nullopt, {}});
+    return w;
+  });
 }
 
 void serve_fetch_snapshot(RaftManager& raft, const protocol::FetchSnapshotRequest& request,

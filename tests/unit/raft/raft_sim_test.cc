@@ -22,6 +22,38 @@ TEST(RaftSimTest, ThreeAndFiveVotersWithAnObserverStaySafeAndLive) {
     }
 }
 
+// KIP-853: the leader adds observers as voters and removes voters while
+// crashes and partitions happen; every invariant holds under the voter set
+// in force, and snapshots name that set.
+TEST(RaftSimTest, VoterChangesUnderFaultsStaySafeAndLive) {
+  int64_t changes = 0;
+  for (int voters : {3, 5})
+    for (uint64_t seed = 1; seed <= 150; ++seed) {
+      SimOptions o;
+      o.seed = seed;
+      o.voters = voters;
+      o.voter_changes = 1;
+      auto r = run_simulation(o);
+      ASSERT_TRUE(r.ok) << "voters " << voters << " seed " << seed << ": " << r.failure;
+      EXPECT_GT(r.committed, 0);
+      changes += r.voter_changes;
+    }
+  EXPECT_GT(changes, 300);
+}
+
+TEST(RaftSimTest, GrantingTwoVotesInOneEpochIsCaughtWithVoterChanges) {
+  int caught = 0;
+  for (uint64_t seed = 1; seed <= 500 && caught == 0; ++seed) {
+    SimOptions o;
+    o.seed = seed;
+    o.grant_multiple_votes = true;
+    o.voter_changes = 1;
+    auto r = run_simulation(o);
+    caught += !r.ok && r.failure.find("two leaders in epoch") != std::string::npos;
+  }
+  EXPECT_GT(caught, 0);
+}
+
 // Fast failover: in the seeds where the newest leader dies for good at the
 // heal, its followers hear the refused connections and elect a successor
 // well within the fetch timeout (200 ms in the simulation); with every

@@ -48,6 +48,7 @@ struct Harness {
   };
   std::map<NodeId, Node> nodes;
   std::vector<NodeId> voters;
+  int16_t kraft_version = 0;  // 1: KIP-853 dynamic voters
   std::function<void(const RaftMessage&)> on_deliver;  // sees every delivered message
 
   void add(NodeId id, double fraction) {
@@ -60,6 +61,7 @@ struct Harness {
       RaftConfig c;
       c.node_id = id;
       c.voters = voters;
+      c.kraft_version = kraft_version;
       c.election_timeout_ms = 100;
       c.fetch_timeout_ms = 200;
       c.fetch_max_wait_ms = 50;

@@ -47,6 +47,12 @@ class LeaderState {
   bool fetched_within(NodeId voter, int64_t now_ms, int64_t window_ms) const;
   std::map<NodeId, int64_t>& begin_epoch_sent_ms() { return begin_epoch_sent_ms_; }
 
+  // KIP-853: the voter set changed to `voters` (it always holds the leader).
+  // Progress moves between voters and observers; only voters count.
+  void set_voters(const std::vector<NodeId>& voters);
+  // When `replica` last held the leader's whole log (-1: never in this epoch).
+  int64_t last_caught_up_ms(NodeId replica) const;
+
   // Per-replica state for DescribeQuorum; the leader itself reports
   // `leader_end` fetched and caught up at `now_ms`.
   void describe(int64_t now_ms, Offset leader_end, const std::vector<NodeId>& voters, QuorumInfo& out) const;

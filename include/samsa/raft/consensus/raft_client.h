@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "samsa/protocol/error_code.h"
 #include "samsa/raft/consensus/quorum_info.h"
 #include "samsa/raft/consensus/raft_config.h"
 #include "samsa/raft/consensus/raft_io.h"
@@ -62,6 +63,28 @@ class RaftClient {
   // the snapshot's content (log.read_snapshot(id)) before it applies entries
   // from id.offset on.
   std::optional<OffsetAndEpoch> take_loaded_snapshot();
+
+  // KIP-853 voter changes (raft_client_voters.cc), leader only. Appends a
+  // Voters control entry with the new set, which is in force from then on
+  // (committed or not, as in Kafka); `offset` is the end of that entry: the
+  // change is committed once high_watermark() >= offset. Refused unless
+  // kraft_version is 1 (UNSUPPORTED_VERSION), this node leads
+  // (NOT_LEADER_OR_FOLLOWER), the leader committed in its epoch and no
+  // other change is uncommitted (REQUEST_TIMED_OUT: retry later), the new
+  // voter fetched and was caught up with the leader's log within the fetch
+  // timeout (REQUEST_TIMED_OUT), the id is not a voter yet
+  // (DUPLICATE_VOTER) / is one (VOTER_NOT_FOUND). Removing the leader
+  // itself is not supported (INVALID_REQUEST).
+  struct VoterChange {
+    protocol::ErrorCode error = protocol::ErrorCode::NONE;
+    Offset offset = -1;
+  };
+  VoterChange add_voter(const Voter& voter);
+  VoterChange remove_voter(NodeId id);
+  // The voter set in force now (with endpoints), and after the entries
+  // below `offset` (what a snapshot at `offset` must record).
+  const std::vector<Voter>& voters() const { return voter_history_.latest(); }
+  const std::vector<Voter>& voters_at(Offset offset) const { return voter_history_.at(offset); }
 
   // Leader only (nullopt otherwise): the quorum as DescribeQuorum reports it.
   std::optional<QuorumInfo> quorum_info() const;
@@ -134,6 +157,16 @@ class RaftClient {
   // longer serve (it stopped leading).
   void complete_parked_fetches();
 
+  // Voter sets (raft_client_voters.cc): the history rebuilt from the log at
+  // start-up, and kept in step with every append, truncation and snapshot
+  // reset; sync_voters() makes the newest set the one in force.
+  void load_voter_history();
+  void voters_appended(Offset base, const std::vector<Entry>& entries);
+  void voters_truncated(Offset offset);
+  void voters_reset(OffsetAndEpoch snapshot);
+  void sync_voters();
+  VoterChange append_voters(std::vector<Voter> next);
+
   // Snapshots (raft_client_snapshot.cc).
   void send_fetch_snapshot(NodeId to);
   void on_fetch_snapshot_request(const RaftMessage& m, const FetchSnapshotRequest& r);
@@ -159,6 +192,7 @@ class RaftClient {
   };
   std::vector<ParkedFetch> parked_fetches_;
   std::optional<OffsetAndEpoch> loaded_snapshot_;
+  VoterSetHistory voter_history_;
 };
 
 }  // namespace samsa::raft

@@ -1,15 +1,38 @@
 #pragma once
 // Configuration of one Raft client. Names follow Kafka's controller.quorum.*
 // settings; defaults are Kafka's.
+#include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "samsa/raft/consensus/raft_types.h"
+#include "samsa/raft/consensus/voter_set.h"
 
 namespace samsa::raft {
 
 struct RaftConfig {
   NodeId node_id = kNoNode;
-  std::vector<NodeId> voters;               // controller.quorum.voters (ids); others are observers
+  // The voter set in force: controller.quorum.voters (ids), or the initial
+  // set of a dynamic quorum. Others are observers. With kraft_version 1 the
+  // RaftClient replaces it by the newest Voters record in its log
+  // (voter_set.h); read it through RaftClient::config().
+  std::vector<NodeId> voters;
+  // KIP-853: 0 = static voters (Voters records are neither written nor
+  // obeyed; AddRaftVoter/RemoveRaftVoter fail with UNSUPPORTED_VERSION),
+  // 1 = dynamic voters.
+  int16_t kraft_version = 0;
+  // controller.quorum.bootstrap.servers as node ids (Kafka numbers them -2,
+  // -3, ...): a node that knows no voter yet (formatted with
+  // --no-initial-controllers) asks them who leads, by an observer Fetch.
+  std::vector<NodeId> bootstrap_ids;
+  // kraft_version 1: the initial voters with their endpoints (same ids as
+  // `voters`; empty: voters known by id only).
+  std::vector<Voter> initial_voters;
+  // kraft_version 1: the voter set a snapshot's content records (Kafka puts
+  // a VotersRecord after the SnapshotHeader); nullopt if none. Unset: the
+  // snapshot's set is not known and the initial set stays in force below it.
+  std::function<std::optional<std::vector<Voter>>(const std::string& content)> snapshot_voters;
   int64_t election_timeout_ms = 1000;       // controller.quorum.election.timeout.ms
   int64_t election_backoff_max_ms = 1000;   // controller.quorum.election.backoff.max.ms
   int64_t fetch_timeout_ms = 2000;          // controller.quorum.fetch.timeout.ms

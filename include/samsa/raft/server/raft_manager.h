@@ -33,6 +33,8 @@
 #include "samsa/log/log_config.h"
 #include "samsa/net/kafka_client.h"
 #include "samsa/raft/consensus/quorum_info.h"
+#include "samsa/protocol/error_code.h"
+#include "samsa/raft/consensus/raft_client.h"
 #include "samsa/raft/consensus/raft_config.h"
 #include "samsa/raft/consensus/raft_messages.h"
 #include "samsa/raft/metadata_raft.h"
@@ -103,8 +105,20 @@ class RaftManager final : public MetadataRaft {
   // forwards to the active controller (DescribeQuorum).
   net::KafkaClient& kafka_client();
   std::optional<net::Endpoint> leader_endpoint() const;
-  const std::map<NodeId, net::Endpoint>& voter_endpoints() const { return options_.voter_endpoints; }
+  // The voters' controller endpoints: the configured ones, and with
+  // kraft.version 1 those of the voter set in force (its Voters record),
+  // removed voters left out. Thread-safe (raft_voters.cc).
+  std::map<NodeId, net::Endpoint> voter_endpoints() const;
   const std::string& controller_listener_name() const { return options_.controller_listener_name; }
+
+  // KIP-853 (raft_voters.cc): adds `voter` to / removes voter `id` from the
+  // voter set as leader, and calls `done` once the change is committed
+  // (NONE), or with the error: RaftClient::add_voter's, NOT_LEADER_OR_FOLLOWER
+  // if the leadership is lost first, REQUEST_TIMED_OUT after `timeout_ms`
+  // or at stop(). `done` runs on the Raft thread (or the caller's).
+  using VoterChangeDone = std::function<void(protocol::ErrorCode)>;
+  void add_voter(Voter voter, int64_t timeout_ms, VoterChangeDone done);
+  void remove_voter(NodeId id, int64_t timeout_ms, VoterChangeDone done);
 
   // Role and offsets, as last published by the Raft thread.
   struct Status {
@@ -124,6 +138,12 @@ class RaftManager final : public MetadataRaft {
   void after_poll();
   void listener_loop();
   void fail(const std::string& why);
+  // raft_voters.cc, on the Raft thread: starts a change; completes the
+  // changes in flight; learns the endpoints of a changed voter set.
+  void start_voter_change(const std::function<RaftClient::VoterChange(RaftClient&)>& op, int64_t timeout_ms,
+                          VoterChangeDone done);
+  void poll_voter_changes();
+  void fail_voter_changes();
 
   const RaftManagerOptions options_;
   std::unique_ptr<DiskReplicatedLog> log_;
@@ -158,6 +178,18 @@ class RaftManager final : public MetadataRaft {
   std::optional<OffsetAndEpoch> loaded_snapshot_;
   bool failed_ = false;
   std::thread listener_thread_;
+
+  // Raft thread only: voter changes waiting for their commit.
+  struct PendingVoterChange {
+    Offset offset;
+    Epoch epoch;
+    int64_t deadline_ms;
+    VoterChangeDone done;
+  };
+  std::vector<PendingVoterChange> pending_voter_changes_;
+  std::vector<NodeId> known_voters_;
+  mutable std::mutex endpoints_mu_;
+  std::optional<std::map<NodeId, net::Endpoint>> dynamic_endpoints_;  // kraft.version 1: the set in force
 };
 
 }  // namespace samsa::raft

@@ -13,7 +13,11 @@
 // thread or on the caller's.
 #include <functional>
 
+#include "samsa/protocol/gen/add_raft_voter_request.h"
+#include "samsa/protocol/gen/add_raft_voter_response.h"
 #include "samsa/protocol/gen/begin_quorum_epoch_request.h"
+#include "samsa/protocol/gen/remove_raft_voter_request.h"
+#include "samsa/protocol/gen/remove_raft_voter_response.h"
 #include "samsa/protocol/gen/describe_quorum_request.h"
 #include "samsa/protocol/gen/describe_quorum_response.h"
 #include "samsa/protocol/gen/begin_quorum_epoch_response.h"
@@ -51,5 +55,13 @@ void serve_fetch_snapshot(RaftManager& raft, const protocol::FetchSnapshotReques
 // known: then the leader's answer is relayed.
 void serve_describe_quorum(RaftManager& raft, const protocol::DescribeQuorumRequest& request, int16_t version,
                            bool forward, std::function<void(protocol::DescribeQuorumResponse)> done);
+
+// AddRaftVoter / RemoveRaftVoter (KIP-853) on the leader: answered once the
+// new voter set is committed, or with the error (RaftManager::add_voter).
+// The voter's directory id is recorded but not checked against the set.
+void serve_add_raft_voter(RaftManager& raft, const protocol::AddRaftVoterRequest& request,
+                          std::function<void(protocol::AddRaftVoterResponse)> done);
+void serve_remove_raft_voter(RaftManager& raft, const protocol::RemoveRaftVoterRequest& request,
+                             std::function<void(protocol::RemoveRaftVoterResponse)> done);
 
 }  // namespace samsa::raft

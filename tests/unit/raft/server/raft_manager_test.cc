@@ -389,3 +389,101 @@ TEST_F(RaftManagerTest, StoppedManagerAnswersRequestsAndRefusesAppends) {
 
 }  // namespace
 }  // namespace samsa::raft
+
+namespace samsa::raft {
+namespace {
+
+// KIP-853 over real sockets: node 2 knows no voter, only a bootstrap server
+// (node 1, the one voter of a kraft.version 1 quorum); it finds the leader
+// through it (Fetch NodeEndpoints) and replicates as an observer, is added by
+// AddRaftVoter once caught up (node 1 learns its endpoint from the Voters
+// record), survives a restart as a voter, then is removed.
+class RaftManagerVotersTest : public RaftManagerTest {};
+
+struct ErrorCodeResult {
+  protocol::ErrorCode error;
+};
+
+ErrorCodeResult change(const std::function<void(RaftManager::VoterChangeDone)>& start) {
+  auto deadline = Clock::now() + 10s;
+  protocol::ErrorCode last = protocol::ErrorCode::UNKNOWN_SERVER_ERROR;
+  while (Clock::now() < deadline) {
+    std::promise<protocol::ErrorCode> p;
+    auto f = p.get_future();
+    start([&p](protocol::ErrorCode e) { p.set_value(e); });
+    last = f.get();
+    // Not caught up yet, or the previous change still commits: retry.
+    if (last != protocol::ErrorCode::REQUEST_TIMED_OUT) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  return ErrorCodeResult{last};
+}
+
+TEST_F(RaftManagerVotersTest, AnObserverIsAddedAsVoterAndRemovedAgain) {
+  make_nodes(2);
+  auto dynamic = [&](Node& n) {
+    RaftManagerOptions o = options_for(n);
+    o.raft.kraft_version = 1;
+    if (n.id == 1) {  // formatted --standalone: the one initial voter, with its endpoint
+      o.raft.voters = {1};
+      o.voter_endpoints = {{1, net::Endpoint{"127.0.0.1", nodes[0]->port}}};
+      Voter one = voter_with_id(1);
+      one.endpoints.push_back({"CONTROLLER", "127.0.0.1", nodes[0]->port, {}});
+      o.raft.initial_voters = {one};
+    } else {  // --no-initial-controllers: only controller.quorum.bootstrap.servers
+      o.raft.voters = {};
+      o.raft.bootstrap_ids = {-2};
+      o.voter_endpoints = {{-2, net::Endpoint{"127.0.0.1", nodes[0]->port}}};
+    }
+    n.listener = std::make_unique<RecordingListener>();
+    n.raft = std::make_unique<RaftManager>(o);
+    n.raft->register_listener(n.listener.get());
+    n.handler.set(n.raft.get());
+    n.raft->start();
+  };
+  for (auto& n : nodes) dynamic(*n);
+  Node* leader = wait_for_leader();
+  ASSERT_NE(leader, nullptr);
+  ASSERT_EQ(leader->id, 1);
+  append_somewhere({"before"});
+  ASSERT_TRUE(nodes[1]->listener->wait_for_records(1));
+
+  Voter two = voter_with_id(2);
+  two.endpoints.push_back({"CONTROLLER", "127.0.0.1", nodes[1]->port, {}});
+  EXPECT_EQ(change([&](auto done) { leader->raft->add_voter(two, 5000, done); }).error, protocol::ErrorCode::NONE);
+  auto d = leader->raft->describe_quorum();
+  ASSERT_TRUE(d && d->info);
+  ASSERT_EQ(d->info->current_voters.size(), 2u);
+  EXPECT_EQ(d->info->current_voters[1].replica_id, 2);
+  // Its endpoint, from the Voters record, for DescribeQuorum v2 and forwarding.
+  auto endpoints = leader->raft->voter_endpoints();
+  ASSERT_TRUE(endpoints.contains(2));
+  EXPECT_EQ(endpoints[2].port, nodes[1]->port);
+  // Commits now need node 2 too, and still succeed.
+  append_somewhere({"with-two"});
+  ASSERT_TRUE(nodes[1]->listener->wait_for_records(2));
+  // The voter set outlives a restart of node 2 (it is in its log).
+  stop_node(*nodes[1]);
+  dynamic(*nodes[1]);
+  append_somewhere({"after-restart"});
+  ASSERT_TRUE(nodes[1]->listener->wait_for_records(3));
+
+  EXPECT_EQ(change([&](auto done) { leader->raft->add_voter(two, 5000, done); }).error,
+            protocol::ErrorCode::DUPLICATE_VOTER);
+  EXPECT_EQ(change([&](auto done) { leader->raft->remove_voter(2, 5000, done); }).error, protocol::ErrorCode::NONE);
+  d = leader->raft->describe_quorum();
+  ASSERT_TRUE(d && d->info);
+  EXPECT_EQ(d->info->current_voters.size(), 1u);
+  EXPECT_FALSE(leader->raft->voter_endpoints().contains(2));
+  // Node 1 alone commits again.
+  stop_node(*nodes[1]);
+  auto r = leader->raft->append(leader->raft->leader().epoch, {"alone"});
+  ASSERT_TRUE(std::holds_alternative<Offset>(r));
+  auto deadline = Clock::now() + 5s;
+  while (leader->raft->high_watermark() <= std::get<Offset>(r) && Clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_GT(leader->raft->high_watermark(), std::get<Offset>(r));
+}
+
+}  // namespace
+}  // namespace samsa::raft

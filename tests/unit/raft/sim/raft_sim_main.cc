@@ -7,6 +7,8 @@
 //   --no-refusals                a failed connection is silence, never a refusal
 //   --controller / --no-controller  metadata state machine in every / no seed
 //                                (default: a quarter of the seeds, chosen by the seed)
+//   --voter-changes / --no-voter-changes  KIP-853 add/remove of voters in every / no seed
+//                                (default: half the seeds, chosen by the seed)
 // Exit status 0 iff every seed passed. Each failure prints its seed.
 #include <algorithm>
 #include <cstdio>
@@ -40,16 +42,20 @@ int main(int argc, char** argv) {
     else if (a == "--corrupt-snapshots") base.corrupt_snapshots = true;
     else if (a == "--controller") base.controller = 1;
     else if (a == "--no-controller") base.controller = 0;
+    else if (a == "--voter-changes") base.voter_changes = 1;
+    else if (a == "--no-voter-changes") base.voter_changes = 0;
     else if (a == "--no-refusals") base.refusals = false;
     else {
       std::fprintf(stderr, "usage: %s [--seed N | --seeds N [--first S]] [--voters N] [--observers N] [--trace] "
-                           "[--grant-multiple-votes] [--corrupt-snapshots] [--no-refusals] [--controller | --no-controller]\n", argv[0]);
+                           "[--grant-multiple-votes] [--corrupt-snapshots] [--no-refusals] [--controller | --no-controller] "
+                           "[--voter-changes | --no-voter-changes]\n", argv[0]);
       return 2;
     }
   }
   uint64_t failed = 0;
   std::vector<int64_t> failovers;  // seeds whose newest leader died for good at the heal
-  int64_t leaders = 0, committed = 0, crashes = 0, partitions = 0, snapshots = 0, controller = 0, images = 0;
+  int64_t leaders = 0, committed = 0, crashes = 0, partitions = 0, snapshots = 0, controller = 0, images = 0,
+          voter_changes = 0;
   for (uint64_t seed = first; seed < first + count; ++seed) {
     SimOptions o = base;
     o.seed = seed;
@@ -61,6 +67,7 @@ int main(int argc, char** argv) {
     snapshots += r.snapshots_loaded;
     controller += r.controller;
     images += r.images_compared;
+    voter_changes += r.voter_changes;
     if (r.failover_ms >= 0) failovers.push_back(r.failover_ms);
     if (!r.ok) {
       ++failed;
@@ -69,11 +76,12 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("%llu seeds, %llu failed; leaders elected %lld, offsets committed %lld, crashes %lld, "
-              "partitions %lld, snapshots fetched %lld; controller seeds %lld, images compared %lld\n",
+              "partitions %lld, snapshots fetched %lld; controller seeds %lld, images compared %lld; voter changes %lld\n",
               static_cast<unsigned long long>(count), static_cast<unsigned long long>(failed),
               static_cast<long long>(leaders), static_cast<long long>(committed), static_cast<long long>(crashes),
               static_cast<long long>(partitions), static_cast<long long>(snapshots),
-              static_cast<long long>(controller), static_cast<long long>(images));
+              static_cast<long long>(controller), static_cast<long long>(images),
+              static_cast<long long>(voter_changes));
   if (!failovers.empty()) {
     std::sort(failovers.begin(), failovers.end());
     auto at = [&](double p) { return failovers[static_cast<size_t>(p * static_cast<double>(failovers.size() - 1))]; };

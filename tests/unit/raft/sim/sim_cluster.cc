@@ -64,24 +64,29 @@ void Cluster::trace_roles() {
 void Cluster::check_isolated_leaders() {
   int64_t now = time_.now_ms();
   for (auto& n : nodes_) {
-    if (!n->client || !n->voter) {
+    if (!n->client) continue;
+    for (auto& v : nodes_)
+      if (v->client && linked(n->id, v->id)) n->last_linked_ms[v->id] = now;
+  }
+  for (auto& n : nodes_) {
+    if (!n->client || !n->client->config().is_voter(n->id)) {
       n->leader_since_ms = n->cut_off_since_ms = -1;
-      n->last_linked_ms.clear();
+      if (!n->client) n->last_linked_ms.clear();
       continue;
     }
     // As check-quorum counts it: per voter, the last time it could reach
     // this node; the majority-th most recent of those is when this node last
     // had a majority (a rolling set of voters, e.g. one partition replaced by
-    // another, keeps a leader as long as each of them fetched lately).
+    // another, keeps a leader as long as each of them fetched lately). The
+    // voters are the set the node itself has in force (KIP-853: it changes).
+    const RaftConfig& c = n->client->config();
     std::vector<int64_t> last;
-    for (auto& v : nodes_) {
-      if (!v->voter) continue;
-      if (v->client && linked(n->id, v->id)) n->last_linked_ms[v->id] = now;
-      auto it = n->last_linked_ms.find(v->id);
+    for (NodeId v : c.voters) {
+      auto it = n->last_linked_ms.find(v);
       last.push_back(it == n->last_linked_ms.end() ? -1 : it->second);
     }
     std::sort(last.begin(), last.end(), std::greater<>());
-    int64_t majority_seen = last[config_.majority() - 1];
+    int64_t majority_seen = last[c.majority() - 1];
     bool cut_off = majority_seen < now;
     n->cut_off_since_ms = cut_off ? majority_seen : -1;
     if (n->client->role() != Role::kLeader) {
@@ -144,7 +149,15 @@ void Cluster::step() {
   }
   for (auto& n : nodes_) {
     if (!n->client) continue;
+    Offset hw_before = n->client->high_watermark();
     n->client->poll();
+    // A leader's HW can move inside poll() alone (a voter removal shrinks
+    // the majority): the checker learns the new commits before the node
+    // applies, snapshots and trims them.
+    if (n->client->high_watermark() != hw_before) {
+      check();
+      if (!checker_.ok()) return;
+    }
     apply_and_snapshot(*n);
     if (n->client->role() != Role::kLeader) {  // not (or no longer) the active controller: revert
       n->controller_epoch = -1;
@@ -152,6 +165,7 @@ void Cluster::step() {
     }
     // The leader's state machine writes continuously, with back-pressure (as
     // a controller has): at most 32 uncommitted entries.
+    if (n->client->role() == Role::kLeader && time_.now_ms() < options_.fault_phase_ms) maybe_change_voters(*n);
     if (n->client->role() == Role::kLeader && n->log.end_offset() - n->client->high_watermark() < 32 &&
         rng_.chance(0.4)) {
       std::vector<std::string> records = next_write(*n);
@@ -199,10 +213,10 @@ SimResult Cluster::run() {
   if (options_.trace)
     for (auto& n : nodes_)
       if (n->client)
-        fmt::print(stderr, "end: node {} {} epoch {} leader {} voted {} log end {} (last epoch {}) hw {}\n", n->id,
+        fmt::print(stderr, "end: node {} {} epoch {} leader {} voted {} log end {} (last epoch {}) hw {} voters {}\n", n->id,
                    role_name(n->client->role()), n->client->epoch(), n->client->leader_id(),
                    n->client->voted_id(), n->log.end_offset(), n->log.last_fetched_epoch(),
-                   n->client->high_watermark());
+                   n->client->high_watermark(), fmt::join(n->client->config().voters, ","));
   if (controller_ && checker_.ok())  // every live node's image, at the end
     for (auto& n : nodes_)
       if (n->client) compare_image(*n);

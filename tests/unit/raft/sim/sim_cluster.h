@@ -21,6 +21,9 @@ struct SimOptions {
   // every node keeps a MetadataImage (sim_metadata.h): -1 in a quarter of
   // the seeds (chosen by the seed), 0 never, 1 always.
   int controller = -1;
+  // KIP-853: the leader adds and removes voters during the fault phase: -1 in
+  // half the seeds (chosen by the seed), 0 never, 1 always.
+  int voter_changes = -1;
   bool trace = false;                 // print role changes and faults to stderr
   // Senders hear of refused connections (a dead node, some lost requests):
   // RaftClient::on_request_failed. False: every failure is silence (the
@@ -38,6 +41,7 @@ struct SimResult {
   int64_t snapshots_loaded = 0;  // snapshots fetched from a leader (a lagging or empty node)
   bool controller = false;       // the run used the metadata state machine
   int64_t images_compared = 0;   // node images compared with the committed log's
+  int64_t voter_changes = 0;     // AddRaftVoter/RemoveRaftVoter changes the leader appended
   // When the newest leader died for good at the heal: ms until a leader of
   // a later epoch was elected (-1: it did not die, or none was elected).
   int64_t failover_ms = -1;

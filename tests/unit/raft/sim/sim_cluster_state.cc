@@ -53,7 +53,16 @@ void Cluster::apply_and_snapshot(Node& n) {
   if (n.state.applied - last >= snapshot_every_) {
     SimState snap = n.state;
     if (options_.corrupt_snapshots) ++snap.records;
-    n.client->create_snapshot(OffsetAndEpoch{n.state.applied, n.state.last_epoch}, encode_snapshot(snap, n.image));
+    // The voter set in force at its offset, when it is not the initial one
+    // (a snapshot naming none means the initial set: the content, and so
+    // the chunked transfers, stay as small as without KIP-853).
+    std::string content = encode_snapshot(snap, n.image);
+    std::vector<NodeId> voters = voter_ids(n.client->voters_at(n.state.applied));
+    std::vector<NodeId> initial;
+    for (size_t i = 1; i <= initial_voters_; ++i) initial.push_back(static_cast<NodeId>(i));
+    if (voters != initial)
+      content = snapshot_with_voters(std::move(content), voters);
+    n.client->create_snapshot(OffsetAndEpoch{n.state.applied, n.state.last_epoch}, std::move(content));
   }
 }
 

@@ -107,6 +107,10 @@ void InvariantChecker::check_snapshot(int64_t now_ms, const NodeView& n) {
   if (!(snap->state == *want) || want->last_epoch != id->epoch)
     return fail(now_ms, fmt::format("node {} snapshot {}-{} holds {}, the committed log gives {}", n.id, id->offset,
                                     id->epoch, snap->state.encode(), want->encode()));
+  auto voters = snapshot_voters(*content);  // none: the initial set
+  if ((voters ? voter_ids(*voters) : committed_voters_.begin()->second) != committed_voters_at(id->offset))
+    return fail(now_ms, fmt::format("node {} snapshot {}-{} does not name the voter set in force at its offset",
+                                    n.id, id->offset, id->epoch));
   if (controller_ && snap->image_bytes != *committed_image_at(id->offset))
     fail(now_ms, fmt::format("node {} snapshot {}-{}: its metadata image differs from the committed log's", n.id,
                              id->offset, id->epoch));
@@ -167,6 +171,7 @@ void InvariantChecker::check_node(int64_t now_ms, const NodeView& n) {
       next.apply(b);
       committed_.push_back(b);
       states_.push_back(next);
+      if (auto voters = voters_of(b.entry)) committed_voters_[b.base] = voter_ids(*voters);
       if (controller_) {
         images_.push_back(apply_entry(images_.empty() ? empty_image() : images_.back(), b));
         canonical_.emplace_back();
@@ -186,11 +191,19 @@ void InvariantChecker::check(int64_t now_ms, const std::vector<NodeView>& nodes)
     if (ok()) check_snapshot(now_ms, n);
   }
   if (!ok() || committed_.empty()) return;
-  size_t durable = 0;
+  std::vector<NodeId> durable;
   for (const auto& n : nodes)
-    if (n.voter && holds_committed_prefix(*n.log, true)) ++durable;
-  if (durable < majority_)
-    fail(now_ms, fmt::format("committed offset {} is durable on only {} voters", committed_end(), durable));
+    if (holds_committed_prefix(*n.log, true)) durable.push_back(n.id);
+  auto durable_on_majority = [&](const std::vector<NodeId>& voters) {
+    size_t count = 0;
+    for (NodeId v : voters) count += std::count(durable.begin(), durable.end(), v);
+    return count >= voters.size() / 2 + 1;
+  };
+  const std::vector<NodeId>& committed_set = committed_voters_.rbegin()->second;
+  if (durable_on_majority(committed_set)) return;
+  if (durable_on_majority(proposed_voters_)) return;
+  fail(now_ms, fmt::format("committed offset {} is durable on only {} nodes, no majority of any voter set",
+                           committed_end(), durable.size()));
 }
 
 }  // namespace samsa::raft::sim

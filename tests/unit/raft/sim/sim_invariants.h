@@ -11,14 +11,18 @@
 //     all prefixes any node has reported committed), batch for batch; a HW
 //     is always a batch boundary.
 //  5. No flushed committed entry is ever truncated away, and every committed
-//     entry is flushed on a majority of voters at all times.
+//     entry is flushed on a majority of voters at all times. With voter
+//     changes (KIP-853, one voter at a time) "the voters" are the committed
+//     voter set or the newest one a leader appended: a change in
+//     flight commits under the new set, whose majorities overlap the old's.
 //  6. Observers never vote, pre-vote, stand or lead.
 //     (And, checked by the cluster, which knows the network: a leader cut off
 //     from a majority of live voters resigns within the fetch timeout.)
 //  7. Every node's applied state equals the state built from the committed
 //     log up to the offset it applied to, and every snapshot a node holds
 //     equals that state at the snapshot's offset (with the epoch of the
-//     committed entry ending there).
+//     committed entry ending there), and names the voter set the committed
+//     log has in force at that offset.
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +32,7 @@
 #include "samsa/raft/consensus/raft_client.h"
 #include "sim_metadata.h"
 #include "sim_state.h"
+#include "sim_voters.h"
 
 namespace samsa::raft::sim {
 
@@ -41,7 +46,12 @@ struct NodeView {
 
 class InvariantChecker {
  public:
-  explicit InvariantChecker(size_t voters) : majority_(voters / 2 + 1) {}
+  // The initial voters are nodes 1..voters.
+  explicit InvariantChecker(size_t voters) {
+    std::vector<NodeId> initial;
+    for (size_t i = 1; i <= voters; ++i) initial.push_back(static_cast<NodeId>(i));
+    committed_voters_[-1] = initial;
+  }
 
   void check(int64_t now_ms, const std::vector<NodeView>& nodes);
   // Before `log` of node `id` loses [offset, end).
@@ -53,6 +63,8 @@ class InvariantChecker {
   // canonical bytes (sim_metadata.h): must equal the committed log's.
   void check_image(int64_t now_ms, NodeId id, Offset applied, const std::string& canonical_image);
   void on_restart(NodeId id);
+  // A leader appended a Voters entry naming `voters` (KIP-853).
+  void on_voters_proposed(std::vector<NodeId> voters) { proposed_voters_ = std::move(voters); }
   // Node `id` (an observer) lost its disk: it starts over from epoch 0.
   void on_wipe(NodeId id) { last_epoch_.erase(id); }
   // `log` of node `id` was replaced by snapshot `snapshot`.
@@ -83,7 +95,13 @@ class InvariantChecker {
   // The committed batch starting at `base`; nullptr if none does.
   const MemoryLog::Batch* committed_at(Offset base) const;
 
-  size_t majority_;
+  // Where the committed log changes the voter set (base offset -> voter
+  // ids); key -1 holds the initial set.
+  std::map<Offset, std::vector<NodeId>> committed_voters_;
+  std::vector<NodeId> proposed_voters_;
+  const std::vector<NodeId>& committed_voters_at(Offset offset) const {
+    return std::prev(committed_voters_.lower_bound(offset))->second;
+  }
   std::vector<MemoryLog::Batch> committed_;
   std::vector<SimState> states_;  // states_[i]: the state after committed_[i]
   bool controller_ = false;

@@ -1,0 +1,139 @@
+// KIP-853 in the server: AddRaftVoter / RemoveRaftVoter on the leader's Raft
+// thread, completed when the Voters record commits, and the endpoints of
+// voters that joined through the log.
+#include <algorithm>
+
+#include "raft_network.h"
+#include "samsa/raft/consensus/raft_client.h"
+#include "samsa/raft/server/raft_manager.h"
+#include "samsa/raft/server/raft_rpc.h"
+#include "samsa/util/logging.h"
+
+#include <fmt/ranges.h>
+
+namespace samsa::raft {
+
+using protocol::ErrorCode;
+
+void RaftNetwork::learn_endpoints(const std::vector<Voter>& voters, const std::string& listener) {
+  for (const Voter& v : voters) {
+    if (v.voter_id == self_ || v.endpoints.empty()) continue;
+    const auto* e = &v.endpoints.front();
+    for (const auto& candidate : v.endpoints)
+      if (candidate.name == listener) e = &candidate;
+    learn_endpoint(v.voter_id, net::Endpoint{e->host, e->port});
+  }
+}
+
+std::map<NodeId, net::Endpoint> RaftManager::voter_endpoints() const {
+  std::lock_guard lock(endpoints_mu_);
+  return dynamic_endpoints_ ? *dynamic_endpoints_ : options_.voter_endpoints;
+}
+
+void RaftManager::add_voter(Voter voter, int64_t timeout_ms, VoterChangeDone done) {
+  post([this, voter = std::move(voter), timeout_ms, done = std::move(done)]() mutable {
+    start_voter_change([&](RaftClient& c) { return c.add_voter(voter); }, timeout_ms, std::move(done));
+  });
+}
+
+void RaftManager::remove_voter(NodeId id, int64_t timeout_ms, VoterChangeDone done) {
+  post([this, id, timeout_ms, done = std::move(done)]() mutable {
+    start_voter_change([&](RaftClient& c) { return c.remove_voter(id); }, timeout_ms, std::move(done));
+  });
+}
+
+void RaftManager::start_voter_change(const std::function<RaftClient::VoterChange(RaftClient&)>& op,
+                                     int64_t timeout_ms, VoterChangeDone done) {
+  RaftClient::VoterChange change = op(*client_);
+  if (change.error != ErrorCode::NONE) return done(change.error);
+  samsa::logger("samsa.raft.RaftManager")->info("Node {} appended a voter set change (voters {}), in force from offset {}",
+                             options_.raft.node_id, fmt::join(client_->config().voters, ","), change.offset - 1);
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch()).count();
+  pending_voter_changes_.push_back(PendingVoterChange{change.offset, client_->epoch(), now + timeout_ms,
+                                                      std::move(done)});
+  poll_voter_changes();
+}
+
+void RaftManager::poll_voter_changes() {
+  std::vector<NodeId> voters = client_->config().voters;
+  if (voters != known_voters_) {
+    known_voters_ = voters;
+    network_->learn_endpoints(client_->voters(), options_.controller_listener_name);
+    if (options_.raft.kraft_version >= 1) {
+      std::map<NodeId, net::Endpoint> endpoints;
+      for (const Voter& v : client_->voters()) {
+        if (auto it = options_.voter_endpoints.find(v.voter_id); it != options_.voter_endpoints.end())
+          endpoints[v.voter_id] = it->second;
+        const auto* e = v.endpoints.empty() ? nullptr : &v.endpoints.front();
+        for (const auto& candidate : v.endpoints)
+          if (candidate.name == options_.controller_listener_name) e = &candidate;
+        if (e != nullptr) endpoints[v.voter_id] = net::Endpoint{e->host, e->port};
+      }
+      std::lock_guard lock(endpoints_mu_);
+      dynamic_endpoints_ = std::move(endpoints);
+    }
+  }
+  if (pending_voter_changes_.empty()) return;
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch()).count();
+  bool leading = client_->role() == Role::kLeader;
+  std::vector<PendingVoterChange> still;
+  for (auto& p : pending_voter_changes_) {
+    if (client_->high_watermark() >= p.offset && client_->epoch() == p.epoch) p.done(ErrorCode::NONE);
+    else if (!leading || client_->epoch() != p.epoch) p.done(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+    else if (now >= p.deadline_ms) p.done(ErrorCode::REQUEST_TIMED_OUT);
+    else still.push_back(std::move(p));
+  }
+  pending_voter_changes_ = std::move(still);
+}
+
+void RaftManager::fail_voter_changes() {
+  for (auto& p : pending_voter_changes_) p.done(ErrorCode::REQUEST_TIMED_OUT);
+  pending_voter_changes_.clear();
+}
+
+namespace {
+
+bool other_cluster(const RaftManager& raft, const std::optional<std::string>& cluster_id) {
+  return cluster_id && raft.cluster_id() && *cluster_id != *raft.cluster_id();
+}
+
+template <typename Response>
+Response answer(ErrorCode error) {
+  Response r;
+  r.error_code = protocol::code(error);
+  if (error != ErrorCode::NONE) r.error_message = std::string(protocol::error_name(error));
+  else r.error_message = std::nullopt;
+  return r;
+}
+
+}  // namespace
+
+void serve_add_raft_voter(RaftManager& raft, const protocol::AddRaftVoterRequest& request,
+                          std::function<void(protocol::AddRaftVoterResponse)> done) {
+  using protocol::AddRaftVoterResponse;
+  if (other_cluster(raft, request.cluster_id)) return done(answer<AddRaftVoterResponse>(ErrorCode::INCONSISTENT_CLUSTER_ID));
+  if (request.voter_id < 0 || request.listeners.empty())
+    return done(answer<AddRaftVoterResponse>(ErrorCode::INVALID_REQUEST));
+  Voter v = voter_with_id(request.voter_id);
+  v.voter_directory_id = request.voter_directory_id;
+  for (const auto& l : request.listeners) v.endpoints.push_back({l.name, l.host, l.port, {}});
+  int64_t timeout = request.timeout_ms > 0 ? request.timeout_ms : 30'000;
+  raft.add_voter(std::move(v), timeout, [done = std::move(done)](ErrorCode e) {
+    done(answer<AddRaftVoterResponse>(e));
+  });
+}
+
+void serve_remove_raft_voter(RaftManager& raft, const protocol::RemoveRaftVoterRequest& request,
+                             std::function<void(protocol::RemoveRaftVoterResponse)> done) {
+  using protocol::RemoveRaftVoterResponse;
+  if (other_cluster(raft, request.cluster_id))
+    return done(answer<RemoveRaftVoterResponse>(ErrorCode::INCONSISTENT_CLUSTER_ID));
+  // Kafka's own timeout for a removal without one in the request.
+  raft.remove_voter(request.voter_id, 30'000, [done = std::move(done)](ErrorCode e) {
+    done(answer<RemoveRaftVoterResponse>(e));
+  });
+}
+
+}  // namespace samsa::raft
