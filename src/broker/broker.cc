@@ -128,7 +128,7 @@ void Broker::create_metadata() {
 
 // The broker role reaches the active controller (forwarded admin requests,
 // producer id blocks) at the endpoint of the Raft leader's controller
-// listener: controller.quorum.voters, else the image's controllers.
+// listener: the quorum's voter endpoints, else the image's controllers.
 void Broker::start_controller_channel() {
   net::KafkaClientOptions options;
   options.client_id = fmt::format("broker-{}-to-controller", config_.node_id);
@@ -136,9 +136,13 @@ void Broker::start_controller_channel() {
   raft::RaftManager* raft = raft_.get();
   controller_channel_ = std::make_unique<KafkaControllerChannel>(
       *controller_client_, [raft] { return raft->leader(); },
-      [this](raft::NodeId id) -> std::optional<net::Endpoint> {
-        for (const auto& v : config_.controller_quorum_voters)
-          if (v.id == id) return net::Endpoint{v.host, v.port};
+      [this, raft](raft::NodeId id) -> std::optional<net::Endpoint> {
+        // Static voters, else (KIP-853) the voter set in force or the
+        // leader's endpoint as its Fetch answers named it.
+        auto voters = raft->voter_endpoints();
+        if (auto it = voters.find(id); it != voters.end()) return it->second;
+        if (raft->leader().leader_id == id)
+          if (auto endpoint = raft->leader_endpoint()) return endpoint;
         auto image = services_.metadata.current();
         if (auto it = image->controllers.find(id); it != image->controllers.end())
           return net::Endpoint{it->second.host, it->second.port};
