@@ -304,10 +304,14 @@ net::KafkaClient& RaftManager::kafka_client() { return network_->client(); }
 
 std::optional<net::Endpoint> RaftManager::leader_endpoint() const {
   auto l = leader();
+  if (l.leader_id == kNoNode) return std::nullopt;
   auto endpoints = voter_endpoints();
-  auto it = endpoints.find(l.leader_id);
-  if (l.leader_id == kNoNode || it == endpoints.end()) return std::nullopt;
-  return it->second;
+  if (auto it = endpoints.find(l.leader_id); it != endpoints.end()) return it->second;
+  // An observer that is not in the voter set it knows (a node about to be
+  // added, KIP-853) reaches the leader where its Fetch answers named it.
+  endpoints = network_->voters();
+  if (auto it = endpoints.find(l.leader_id); it != endpoints.end()) return it->second;
+  return std::nullopt;
 }
 
 void RaftManager::handle_request(NodeId from, RaftPayload request, Respond respond) {
