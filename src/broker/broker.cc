@@ -137,11 +137,12 @@ void Broker::start_controller_channel() {
   controller_channel_ = std::make_unique<KafkaControllerChannel>(
       *controller_client_, [raft] { return raft->leader(); },
       [this, raft](raft::NodeId id) -> std::optional<net::Endpoint> {
-        // The quorum's voters: controller.quorum.voters, or the dynamic set
-        // in force (KIP-853) with the endpoints its Voters record lists.
-        if (auto leader = raft->leader_endpoint(); leader && raft->leader().leader_id == id) return leader;
+        // Static voters, else (KIP-853) the voter set in force or the
+        // leader's endpoint as its Fetch answers named it.
         auto voters = raft->voter_endpoints();
         if (auto it = voters.find(id); it != voters.end()) return it->second;
+        if (raft->leader().leader_id == id)
+          if (auto endpoint = raft->leader_endpoint()) return endpoint;
         auto image = services_.metadata.current();
         if (auto it = image->controllers.find(id); it != image->controllers.end())
           return net::Endpoint{it->second.host, it->second.port};

@@ -47,9 +47,9 @@ void request_offsets_topic(ControllerChannel& channel, const std::shared_ptr<std
   t.name = kOffsetsTopic;
   t.num_partitions = partitions;
   t.replication_factor = replication_factor;
-  for (const auto& [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
-           {"cleanup.policy", "compact"}, {"compression.type", "producer"}, {"segment.bytes", std::to_string(segment_bytes)}})
-    t.configs.push_back({k, v, {}});
+  t.configs.push_back({"cleanup.policy", "compact", {}});
+  t.configs.push_back({"compression.type", "producer", {}});
+  t.configs.push_back({"segment.bytes", std::to_string(segment_bytes), {}});
   request.timeout_ms = 30'000;
   protocol::WireWriter w;
   request.encode(w, kVersion);

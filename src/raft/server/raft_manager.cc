@@ -304,15 +304,13 @@ net::KafkaClient& RaftManager::kafka_client() { return network_->client(); }
 
 std::optional<net::Endpoint> RaftManager::leader_endpoint() const {
   auto l = leader();
-  auto endpoints = voter_endpoints();
   if (l.leader_id == kNoNode) return std::nullopt;
+  auto endpoints = voter_endpoints();
   if (auto it = endpoints.find(l.leader_id); it != endpoints.end()) return it->second;
-  // An observer that knows no voter set yet (KIP-853, --no-initial-
-  // controllers) learnt the leader's endpoint from a Fetch answer.
-  if (network_) {
-    auto learnt = network_->voters();
-    if (auto it = learnt.find(l.leader_id); it != learnt.end()) return it->second;
-  }
+  // An observer that is not in the voter set it knows (a node about to be
+  // added, KIP-853) reaches the leader where its Fetch answers named it.
+  endpoints = network_->voters();
+  if (auto it = endpoints.find(l.leader_id); it != endpoints.end()) return it->second;
   return std::nullopt;
 }
 
