@@ -42,10 +42,14 @@ void RaftManager::remove_voter(NodeId id, int64_t timeout_ms, VoterChangeDone do
   });
 }
 
-void RaftManager::update_voter(Voter voter, Epoch request_epoch, int64_t timeout_ms, VoterChangeDone done) {
-  post([this, voter = std::move(voter), request_epoch, timeout_ms, done = std::move(done)]() mutable {
-    start_voter_change([&](RaftClient& c) { return c.update_voter(voter, request_epoch); }, timeout_ms,
-                       std::move(done));
+void RaftManager::update_voter(Voter voter, Epoch request_epoch, VoterChangeDone done) {
+  post([this, voter = std::move(voter), request_epoch, done = std::move(done)]() mutable {
+    RaftClient::VoterChange change = client_->update_voter(voter, request_epoch);
+    // Answered once appended, not committed (as Kafka does): the voter asks
+    // on the connection it fetches on, so waiting for its next fetch to
+    // commit the record would wait for itself. It retries until the set it
+    // replicates names it right.
+    done(change.error);
   });
 }
 
@@ -63,9 +67,10 @@ void RaftManager::start_voter_change(const std::function<RaftClient::VoterChange
 }
 
 void RaftManager::poll_voter_changes() {
-  std::vector<NodeId> voters = client_->config().voters;
-  if (voters != known_voters_) {
-    known_voters_ = voters;
+  // Any change of the set in force (ids, or a voter's endpoints after
+  // UpdateRaftVoter) refreshes where the voters are.
+  if (client_->voters() != known_voters_) {
+    known_voters_ = client_->voters();
     network_->learn_endpoints(client_->voters(), options_.controller_listener_name);
     if (options_.raft.kraft_version >= 1) {
       std::map<NodeId, net::Endpoint> endpoints;
@@ -120,12 +125,8 @@ void RaftManager::maybe_update_self(int64_t now_ms) {
   auto log = samsa::logger("samsa.raft.RaftManager");
   if (leader == options_.raft.node_id) {
     if (client_->role() != Role::kLeader) return;
-    self_update_in_flight_ = true;
-    start_voter_change([&](RaftClient& c) { return c.update_voter(self, c.epoch()); }, options_.raft.request_timeout_ms,
-                       [this, log](ErrorCode e) {
-                         self_update_in_flight_ = false;
-                         if (e != ErrorCode::NONE) log->info("Updating this voter's own record failed: {}", protocol::error_name(e));
-                       });
+    ErrorCode e = client_->update_voter(self, client_->epoch()).error;
+    if (e != ErrorCode::NONE) log->info("Updating this voter's own record failed: {}", protocol::error_name(e));
     return;
   }
   std::optional<net::Endpoint> to = leader_endpoint();
@@ -231,7 +232,7 @@ void serve_update_raft_voter(RaftManager& raft, const protocol::UpdateRaftVoterR
   for (const auto& l : request.listeners) v.endpoints.push_back({l.name, l.host, l.port, {}});
   v.kraft_version_feature.min_supported_version = request.kraft_version_feature.min_supported_version;
   v.kraft_version_feature.max_supported_version = request.kraft_version_feature.max_supported_version;
-  raft.update_voter(std::move(v), request.current_leader_epoch, 30'000,
+  raft.update_voter(std::move(v), request.current_leader_epoch,
                     [respond, done = std::move(done)](ErrorCode e) { done(respond(e)); });
 }
 

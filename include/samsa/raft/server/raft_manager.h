@@ -125,8 +125,9 @@ class RaftManager final : public MetadataRaft {
   using VoterChangeDone = std::function<void(protocol::ErrorCode)>;
   void add_voter(Voter voter, int64_t timeout_ms, VoterChangeDone done);
   void remove_voter(NodeId id, int64_t timeout_ms, VoterChangeDone done);
-  // UpdateRaftVoter: RaftClient::update_voter, completed like add_voter.
-  void update_voter(Voter voter, Epoch request_epoch, int64_t timeout_ms, VoterChangeDone done);
+  // UpdateRaftVoter: RaftClient::update_voter; `done` once the record is
+  // appended (NONE) or refused, on the Raft thread.
+  void update_voter(Voter voter, Epoch request_epoch, VoterChangeDone done);
 
   // Role and offsets, as last published by the Raft thread.
   struct Status {
@@ -197,7 +198,7 @@ class RaftManager final : public MetadataRaft {
     VoterChangeDone done;
   };
   std::vector<PendingVoterChange> pending_voter_changes_;
-  std::vector<NodeId> known_voters_;
+  std::vector<Voter> known_voters_;
   bool self_update_in_flight_ = false;
   int64_t next_self_update_ms_ = 0;
   int64_t self_update_backoff_ms_ = 0;
