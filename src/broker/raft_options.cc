@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "samsa/broker/meta_properties.h"
 #include "samsa/raft/bootstrap_voters.h"
 
 namespace samsa::broker {
@@ -44,6 +45,31 @@ raft::RaftManagerOptions raft_manager_options(const BrokerConfig& config, const 
         voter.kraft_version_feature.max_supported_version = v.max_kraft_version;
         o.raft.initial_voters.push_back(std::move(voter));
       }
+    }
+    // KIP-853 UpdateRaftVoter: this controller as its voter record should
+    // read (metadata dir's directory.id, advertised controller listeners,
+    // kraft.version 0..1); the quorum updates the record when it differs,
+    // e.g. after a restart on another port. Not without a concrete host and
+    // port to advertise, or a directory id.
+    auto meta = MetaProperties::read(config.metadata_log_dir);
+    bool concrete = !config.advertised_controller_listeners.empty() &&
+                    std::all_of(config.advertised_controller_listeners.begin(),
+                                config.advertised_controller_listeners.end(),
+                                [](const Listener& l) { return !l.host.empty() && l.port != 0; });
+    if (config.is_controller() && concrete && meta && meta->directory_id) {
+      raft::Voter self;
+      self.voter_id = config.node_id;
+      self.voter_directory_id = *meta->directory_id;
+      for (const auto& l : config.advertised_controller_listeners) {
+        raft::Voter::Endpoint e;
+        e.name = l.name;
+        e.host = l.host;
+        e.port = l.port;
+        self.endpoints.push_back(std::move(e));
+      }
+      self.kraft_version_feature.min_supported_version = 0;
+      self.kraft_version_feature.max_supported_version = 1;
+      o.self_voter = std::move(self);
     }
     raft::NodeId id = -2;
     for (const auto& s : config.controller_quorum_bootstrap_servers) {

@@ -296,3 +296,31 @@ def test_standalone_formatted_controller_leads_alone(make_cluster):
     assert [v["ReplicaId"] for v in dq["CurrentVoters"]] == [1], dq
     c.create_topic_until_ok(c.nodes[0], "standalone", timeout=WRITE_S)
     assert "standalone" in c.topics(c.nodes[0])
+
+
+def test_voter_restarted_on_another_port_updates_its_endpoint(make_cluster):
+    """KIP-853 UpdateRaftVoter: a voter of a dynamic quorum restarted on a
+    new controller port asks the leader to record it; DescribeQuorum v2
+    then shows the new port and the quorum still commits."""
+    c = make_cluster(["broker,controller"] * 3, dynamic_quorum=True)
+    c.format_dynamic(c.nodes)
+    c.start()
+    leader, _ = c.active_controller(ELECTION_S)
+    moved = next(n for n in c.nodes if n.node_id != leader)
+    old_port = moved.controller_port
+    moved.stop()
+    moved.controller_port = cl.free_port()
+    assert moved.controller_port != old_port
+    c.write_configs()
+    c.restart(moved)
+
+    def endpoint_ports() -> dict:
+        lead = c.node(c.active_controller(ELECTION_S)[0])
+        body = c.call(lead, lead.controller_port, "DescribeQuorum", 2,
+                      {"Topics": [{"TopicName": "__cluster_metadata", "Partitions": [{"PartitionIndex": 0}]}]},
+                      timeout=5)
+        return {n["NodeId"]: [l["Port"] for l in n["Listeners"]] for n in body.get("Nodes", [])}
+    cl.wait_until(lambda: endpoint_ports().get(moved.node_id) == [moved.controller_port], 20,
+                  f"node {moved.node_id}'s new controller port in the voter set", lambda: str(endpoint_ports()))
+    c.create_topic_until_ok(c.nodes[0], "after-move", timeout=WRITE_S)
+    c.wait_topics_everywhere({"after-move"}, timeout=15)

@@ -73,5 +73,6 @@ void handle_fetch_snapshot(const RequestContext&, protocol::WireReader&, Respond
 void handle_describe_quorum(const RequestContext&, protocol::WireReader&, Responder);
 void handle_add_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
 void handle_remove_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
+void handle_update_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

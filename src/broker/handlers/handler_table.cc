@@ -8,7 +8,7 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 39> kHandlers = {{
+  static constexpr std::array<ApiHandler, 40> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
       {ApiKey::Produce, 0, 11, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
@@ -54,6 +54,7 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::BrokerHeartbeat, 0, 1, false, true, &handle_broker_heartbeat},
       {ApiKey::AddRaftVoter, 0, 0, true, true, &handle_add_raft_voter},
       {ApiKey::RemoveRaftVoter, 0, 0, true, true, &handle_remove_raft_voter},
+      {ApiKey::UpdateRaftVoter, 0, 0, false, true, &handle_update_raft_voter},
   }};
   return kHandlers;
 }

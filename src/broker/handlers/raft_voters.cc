@@ -1,4 +1,4 @@
-// AddRaftVoter (80) and RemoveRaftVoter (81), KIP-853: the active
+// AddRaftVoter (80), RemoveRaftVoter (81) and UpdateRaftVoter (82), KIP-853: the active
 // controller (the Raft leader) changes the voter set and answers once it is
 // committed. Any other node relays the request to the leader's controller
 // listener and its answer back, so `kafka-metadata-quorum.sh
@@ -57,6 +57,21 @@ void handle_remove_raft_voter(const RequestContext& ctx, protocol::WireReader& b
   if (relay_to_leader<RemoveRaftVoterResponse>(*ctx.services->raft, ctx.api_version, request, responder)) return;
   raft::serve_remove_raft_voter(*ctx.services->raft, request,
                                 [responder](const RemoveRaftVoterResponse& r) mutable { responder.send(r); });
+}
+
+// UpdateRaftVoter (82), KIP-853: controller to controller, never relayed:
+// a node that does not lead answers NOT_LEADER_OR_FOLLOWER with the leader
+// it knows, and the voter asks that one.
+void handle_update_raft_voter(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
+  using protocol::UpdateRaftVoterResponse;
+  auto request = decode_request<protocol::UpdateRaftVoterRequest>(body, ctx.api_version);
+  if (!ctx.services->raft) {
+    UpdateRaftVoterResponse r;
+    r.error_code = protocol::code(protocol::ErrorCode::NOT_LEADER_OR_FOLLOWER);
+    return responder.send(r);
+  }
+  raft::serve_update_raft_voter(*ctx.services->raft, request,
+                                [responder](const UpdateRaftVoterResponse& r) mutable { responder.send(r); });
 }
 
 }  // namespace samsa::broker

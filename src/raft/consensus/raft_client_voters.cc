@@ -115,6 +115,34 @@ RaftClient::VoterChange RaftClient::remove_voter(NodeId id) {
   return append_voters(std::move(next));
 }
 
+RaftClient::VoterChange RaftClient::update_voter(const Voter& voter, Epoch request_epoch) {
+  if (config_.kraft_version == 0) return {ErrorCode::UNSUPPORTED_VERSION};
+  auto* leader = std::get_if<std::unique_ptr<LeaderState>>(&state_);
+  // As Kafka validates a leader-only request: an older epoch is fenced, a
+  // newer one means this node has not heard of it yet.
+  if (request_epoch >= 0 && request_epoch < election_.epoch) return {ErrorCode::FENCED_LEADER_EPOCH};
+  if (request_epoch > election_.epoch) return {ErrorCode::UNKNOWN_LEADER_EPOCH};
+  if (leader == nullptr) return {ErrorCode::NOT_LEADER_OR_FOLLOWER};
+  if (high_watermark_ <= (*leader)->epoch_start_offset() || voter_history_.latest_offset() >= high_watermark_)
+    return {ErrorCode::REQUEST_TIMED_OUT};
+  // The new range must be a range and include the kraft.version in force,
+  // else the voter could not read the log it votes on.
+  const auto& f = voter.kraft_version_feature;
+  if (voter.endpoints.empty() || f.min_supported_version < 0 || f.min_supported_version > f.max_supported_version ||
+      config_.kraft_version < f.min_supported_version || config_.kraft_version > f.max_supported_version)
+    return {ErrorCode::INVALID_REQUEST};
+  std::vector<Voter> next = voter_history_.latest();
+  // The directory id must match too: a voter whose disk was replaced is a
+  // new replica, to be added, not updated.
+  auto it = std::find_if(next.begin(), next.end(), [&](const Voter& v) {
+    return v.voter_id == voter.voter_id && v.voter_directory_id == voter.voter_directory_id;
+  });
+  if (it == next.end()) return {ErrorCode::VOTER_NOT_FOUND};
+  it->endpoints = voter.endpoints;
+  it->kraft_version_feature = voter.kraft_version_feature;
+  return append_voters(std::move(next));
+}
+
 RaftClient::VoterChange RaftClient::append_voters(std::vector<Voter> next) {
   std::vector<Entry> entries{voters_entry(next)};
   Offset base = log_.append_as_leader(entries, election_.epoch);

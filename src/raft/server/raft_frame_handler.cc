@@ -66,6 +66,11 @@ void RaftFrameHandler::on_frame(const net::ConnectionInfo&, net::FramePtr frame,
         req.decode(r, version);
         return serve_describe_quorum(*manager_, req, version, /*forward=*/false, answer);
       }
+      case protocol::ApiKey::UpdateRaftVoter: {
+        protocol::UpdateRaftVoterRequest req;
+        req.decode(r, version);
+        return serve_update_raft_voter(*manager_, req, answer);
+      }
       default:
         return reply(net::Reply::close());
     }

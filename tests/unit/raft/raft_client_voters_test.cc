@@ -1,5 +1,7 @@
 // KIP-853 in the RaftClient: AddRaftVoter/RemoveRaftVoter on the leader, the
 // voter set every node takes from its log, and the errors Kafka answers.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "raft_test_harness.h"
@@ -56,6 +58,62 @@ TEST(RaftClientVotersTest, AnObserverIsAddedThenRemovedThroughTheLog) {
   EXPECT_EQ(n2.client->config().voters, (std::vector<NodeId>{1}));
 }
 
+// UpdateRaftVoter (KIP-853): a voter's endpoints and kraft.version range
+// change through a new Voters record; id and directory id must both match.
+TEST(RaftClientVotersTest, AVoterUpdatesItsEndpointsThroughTheLog) {
+  Harness h;
+  h.voters = {1, 2};
+  h.kraft_version = 1;
+  h.add(1, 0.0);
+  h.add(2, 0.5);
+  h.start();
+  h.run(300);
+  NodeId leader_id = h.nodes[1].client->role() == Role::kLeader ? 1 : 2;
+  NodeId other_id = 3 - leader_id;
+  RaftClient& leader = *h.nodes[leader_id].client;
+  RaftClient& other = *h.nodes[other_id].client;
+  ASSERT_EQ(leader.role(), Role::kLeader);
+
+  Voter v = voter_with_id(other_id);  // the initial set's voters have the zero directory id
+  v.endpoints.push_back({"CONTROLLER", "127.0.0.1", 19093, {}});
+  v.kraft_version_feature.min_supported_version = 0;
+  v.kraft_version_feature.max_supported_version = 1;
+
+  EXPECT_EQ(other.update_voter(v).error, ErrorCode::NOT_LEADER_OR_FOLLOWER);
+  EXPECT_EQ(leader.update_voter(v, leader.epoch() - 1).error, ErrorCode::FENCED_LEADER_EPOCH);
+  EXPECT_EQ(leader.update_voter(v, leader.epoch() + 1).error, ErrorCode::UNKNOWN_LEADER_EPOCH);
+  Voter wrong_dir = v;
+  wrong_dir.voter_directory_id.bytes[0] = 7;
+  EXPECT_EQ(leader.update_voter(wrong_dir).error, ErrorCode::VOTER_NOT_FOUND);
+  Voter unknown = v;
+  unknown.voter_id = 9;
+  EXPECT_EQ(leader.update_voter(unknown).error, ErrorCode::VOTER_NOT_FOUND);
+  Voter empty_range = v;
+  empty_range.kraft_version_feature.min_supported_version = 2;
+  EXPECT_EQ(leader.update_voter(empty_range).error, ErrorCode::INVALID_REQUEST);
+  Voter too_old = v;
+  too_old.kraft_version_feature.max_supported_version = 0;  // cannot read kraft.version 1
+  EXPECT_EQ(leader.update_voter(too_old).error, ErrorCode::INVALID_REQUEST);
+  Voter no_endpoints = v;
+  no_endpoints.endpoints.clear();
+  EXPECT_EQ(leader.update_voter(no_endpoints).error, ErrorCode::INVALID_REQUEST);
+
+  auto updated = leader.update_voter(v, leader.epoch());
+  ASSERT_EQ(updated.error, ErrorCode::NONE);
+  EXPECT_EQ(leader.update_voter(v).error, ErrorCode::REQUEST_TIMED_OUT);  // one change at a time
+  h.run(100);
+  EXPECT_GE(leader.high_watermark(), updated.offset);
+  for (RaftClient* c : {&leader, &other}) {
+    EXPECT_EQ(voter_ids(c->voters()), (std::vector<NodeId>{1, 2}));
+    auto it = std::find_if(c->voters().begin(), c->voters().end(),
+                           [&](const Voter& x) { return x.voter_id == other_id; });
+    ASSERT_NE(it, c->voters().end());
+    ASSERT_EQ(it->endpoints.size(), 1u);
+    EXPECT_EQ(it->endpoints[0].port, 19093);
+    EXPECT_EQ(it->kraft_version_feature.max_supported_version, 1);
+  }
+}
+
 TEST(RaftClientVotersTest, StaticVotersCannotChange) {
   Harness h;
   h.voters = {1};
@@ -65,6 +123,7 @@ TEST(RaftClientVotersTest, StaticVotersCannotChange) {
   ASSERT_EQ(h.nodes[1].client->role(), Role::kLeader);
   EXPECT_EQ(h.nodes[1].client->add_voter(voter_with_id(2)).error, ErrorCode::UNSUPPORTED_VERSION);
   EXPECT_EQ(h.nodes[1].client->remove_voter(1).error, ErrorCode::UNSUPPORTED_VERSION);
+  EXPECT_EQ(h.nodes[1].client->update_voter(voter_with_id(1)).error, ErrorCode::UNSUPPORTED_VERSION);
 }
 
 TEST(RaftClientVotersTest, ATruncatedVotersRecordIsNoLongerInForce) {

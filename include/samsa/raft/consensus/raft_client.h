@@ -81,6 +81,13 @@ class RaftClient {
   };
   VoterChange add_voter(const Voter& voter);
   VoterChange remove_voter(NodeId id);
+  // UpdateRaftVoter: replaces the endpoints and kraft.version range of the
+  // voter with voter.voter_id AND voter.voter_directory_id (else
+  // VOTER_NOT_FOUND). Also refused when `request_epoch` (-1: unknown) is
+  // older (FENCED_LEADER_EPOCH) or newer (UNKNOWN_LEADER_EPOCH) than this
+  // node's, and with INVALID_REQUEST when there are no endpoints or the
+  // range is empty or excludes the kraft.version in force.
+  VoterChange update_voter(const Voter& voter, Epoch request_epoch = -1);
   // The voter set in force now (with endpoints), and after the entries
   // below `offset` (what a snapshot at `offset` must record).
   const std::vector<Voter>& voters() const { return voter_history_.latest(); }

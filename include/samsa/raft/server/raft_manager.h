@@ -58,6 +58,12 @@ struct RaftManagerOptions {
   std::function<void(const std::string&)> on_io_error;
   // The controller listener's name, for DescribeQuorum v2's node endpoints.
   std::string controller_listener_name = "CONTROLLER";
+  // kraft.version 1: this node as a voter record should name it (its
+  // directory id, its controller listener endpoints, its kraft.version
+  // range). While it is a voter whose record in the voter set in force
+  // differs, it sends UpdateRaftVoter to the leader (KIP-853), retrying
+  // with backoff until the set names it so. Unset: never.
+  std::optional<Voter> self_voter;
   // How often the Raft thread polls the client when nothing arrives.
   int64_t poll_interval_ms = 5;
   size_t max_batch_bytes = 8u << 20;  // a larger append fails with kTooLarge (Kafka: 8 MiB)
@@ -119,6 +125,9 @@ class RaftManager final : public MetadataRaft {
   using VoterChangeDone = std::function<void(protocol::ErrorCode)>;
   void add_voter(Voter voter, int64_t timeout_ms, VoterChangeDone done);
   void remove_voter(NodeId id, int64_t timeout_ms, VoterChangeDone done);
+  // UpdateRaftVoter: RaftClient::update_voter; `done` once the record is
+  // appended (NONE) or refused, on the Raft thread.
+  void update_voter(Voter voter, Epoch request_epoch, VoterChangeDone done);
 
   // Role and offsets, as last published by the Raft thread.
   struct Status {
@@ -144,6 +153,8 @@ class RaftManager final : public MetadataRaft {
                           VoterChangeDone done);
   void poll_voter_changes();
   void fail_voter_changes();
+  // Sends UpdateRaftVoter when options_.self_voter and the set disagree.
+  void maybe_update_self(int64_t now_ms);
 
   const RaftManagerOptions options_;
   std::unique_ptr<DiskReplicatedLog> log_;
@@ -187,7 +198,10 @@ class RaftManager final : public MetadataRaft {
     VoterChangeDone done;
   };
   std::vector<PendingVoterChange> pending_voter_changes_;
-  std::vector<NodeId> known_voters_;
+  std::vector<Voter> known_voters_;
+  bool self_update_in_flight_ = false;
+  int64_t next_self_update_ms_ = 0;
+  int64_t self_update_backoff_ms_ = 0;
   mutable std::mutex endpoints_mu_;
   std::optional<std::map<NodeId, net::Endpoint>> dynamic_endpoints_;  // kraft.version 1: the set in force
 };

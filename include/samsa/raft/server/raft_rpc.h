@@ -18,6 +18,8 @@
 #include "samsa/protocol/gen/begin_quorum_epoch_request.h"
 #include "samsa/protocol/gen/remove_raft_voter_request.h"
 #include "samsa/protocol/gen/remove_raft_voter_response.h"
+#include "samsa/protocol/gen/update_raft_voter_request.h"
+#include "samsa/protocol/gen/update_raft_voter_response.h"
 #include "samsa/protocol/gen/describe_quorum_request.h"
 #include "samsa/protocol/gen/describe_quorum_response.h"
 #include "samsa/protocol/gen/begin_quorum_epoch_response.h"
@@ -63,5 +65,9 @@ void serve_add_raft_voter(RaftManager& raft, const protocol::AddRaftVoterRequest
                           std::function<void(protocol::AddRaftVoterResponse)> done);
 void serve_remove_raft_voter(RaftManager& raft, const protocol::RemoveRaftVoterRequest& request,
                              std::function<void(protocol::RemoveRaftVoterResponse)> done);
+// UpdateRaftVoter (KIP-853), sent by a voter to the leader: every answer
+// carries the leader this node knows as CurrentLeader.
+void serve_update_raft_voter(RaftManager& raft, const protocol::UpdateRaftVoterRequest& request,
+                             std::function<void(protocol::UpdateRaftVoterResponse)> done);
 
 }  // namespace samsa::raft

@@ -485,5 +485,117 @@ TEST_F(RaftManagerVotersTest, AnObserverIsAddedAsVoterAndRemovedAgain) {
   EXPECT_GT(leader->raft->high_watermark(), std::get<Offset>(r));
 }
 
+// UpdateRaftVoter (KIP-853): a voter restarted on another port asks the
+// leader to record its new endpoint; the leader answers the RPC's errors.
+TEST_F(RaftManagerVotersTest, AVoterRestartedOnAnotherPortUpdatesItsEndpoint) {
+  make_nodes(2);
+  Voter two = voter_with_id(2);
+  two.voter_directory_id.bytes[0] = 2;
+  two.kraft_version_feature.max_supported_version = 1;
+  auto dynamic = [&](Node& n, std::optional<Voter> self) {
+    RaftManagerOptions o = options_for(n);
+    o.raft.kraft_version = 1;
+    if (n.id == 1) {
+      o.raft.voters = {1};
+      o.voter_endpoints = {{1, net::Endpoint{"127.0.0.1", nodes[0]->port}}};
+      Voter one = voter_with_id(1);
+      one.endpoints.push_back({"CONTROLLER", "127.0.0.1", nodes[0]->port, {}});
+      o.raft.initial_voters = {one};
+    } else {
+      o.raft.voters = {};
+      o.raft.bootstrap_ids = {-2};
+      o.voter_endpoints = {{-2, net::Endpoint{"127.0.0.1", nodes[0]->port}}};
+    }
+    o.self_voter = std::move(self);
+    n.listener = std::make_unique<RecordingListener>();
+    n.raft = std::make_unique<RaftManager>(o);
+    n.raft->register_listener(n.listener.get());
+    n.handler.set(n.raft.get());
+    n.raft->start();
+  };
+  dynamic(*nodes[0], std::nullopt);
+  dynamic(*nodes[1], std::nullopt);
+  Node* leader = wait_for_leader();
+  ASSERT_NE(leader, nullptr);
+  ASSERT_EQ(leader->id, 1);
+  append_somewhere({"before"});
+  ASSERT_TRUE(nodes[1]->listener->wait_for_records(1));
+  two.endpoints.push_back({"CONTROLLER", "127.0.0.1", nodes[1]->port, {}});
+  ASSERT_EQ(change([&](auto done) { leader->raft->add_voter(two, 5000, done); }).error, protocol::ErrorCode::NONE);
+
+  // The leader's answers, as the handler sends them.
+  auto serve = [](RaftManager& raft, protocol::UpdateRaftVoterRequest req) {
+    std::promise<protocol::UpdateRaftVoterResponse> p;
+    auto f = p.get_future();
+    serve_update_raft_voter(raft, req, [&p](protocol::UpdateRaftVoterResponse r) { p.set_value(std::move(r)); });
+    return f.get();
+  };
+  protocol::UpdateRaftVoterRequest req;
+  req.cluster_id = "test-cluster";
+  req.current_leader_epoch = leader->raft->leader().epoch;
+  req.voter_id = 2;
+  req.voter_directory_id = two.voter_directory_id;
+  req.listeners.push_back({"CONTROLLER", "127.0.0.1", nodes[1]->port, {}});
+  req.kraft_version_feature.max_supported_version = 1;
+  auto r = serve(*nodes[1]->raft, req);  // not the leader: names it
+  EXPECT_EQ(r.error_code, protocol::code(protocol::ErrorCode::NOT_LEADER_OR_FOLLOWER));
+  EXPECT_EQ(r.current_leader.leader_id, 1);
+  EXPECT_EQ(r.current_leader.port, nodes[0]->port);
+  auto bad = req;
+  bad.cluster_id = "other";
+  EXPECT_EQ(serve(*leader->raft, bad).error_code, protocol::code(protocol::ErrorCode::INCONSISTENT_CLUSTER_ID));
+  bad = req;
+  bad.listeners[0].name = "PLAINTEXT";  // no controller listener
+  EXPECT_EQ(serve(*leader->raft, bad).error_code, protocol::code(protocol::ErrorCode::INVALID_REQUEST));
+  bad = req;
+  bad.voter_directory_id.bytes[0] = 9;
+  EXPECT_EQ(serve(*leader->raft, bad).error_code, protocol::code(protocol::ErrorCode::VOTER_NOT_FOUND));
+  bad = req;
+  bad.current_leader_epoch = req.current_leader_epoch + 1;
+  EXPECT_EQ(serve(*leader->raft, bad).error_code, protocol::code(protocol::ErrorCode::UNKNOWN_LEADER_EPOCH));
+
+  // Node 2 comes back on a new port, knowing only its own new endpoint.
+  stop_node(*nodes[1]);
+  nodes[1]->server->stop_accepting();
+  nodes[1]->server->drain(1s);
+  nodes[1]->server = std::make_unique<net::TcpServer>(pool, net::ConnectionOptions{});
+  uint16_t old_port = nodes[1]->port;
+  nodes[1]->port = nodes[1]->server->listen(net::ListenerConfig{"CONTROLLER", "127.0.0.1", 0, &nodes[1]->handler});
+  nodes[1]->server->start_accepting();
+  ASSERT_NE(nodes[1]->port, old_port);
+  Voter moved = two;
+  moved.endpoints = {{"CONTROLLER", "127.0.0.1", nodes[1]->port, {}}};
+  dynamic(*nodes[1], moved);
+  auto deadline = Clock::now() + 10s;
+  auto port_of_two = [&](RaftManager& raft) {
+    auto endpoints = raft.voter_endpoints();
+    return endpoints.contains(2) ? endpoints[2].port : 0;
+  };
+  while (Clock::now() < deadline && (port_of_two(*leader->raft) != nodes[1]->port ||
+                                     port_of_two(*nodes[1]->raft) != nodes[1]->port))
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(port_of_two(*leader->raft), nodes[1]->port);
+  EXPECT_EQ(port_of_two(*nodes[1]->raft), nodes[1]->port);
+  auto d = leader->raft->describe_quorum();
+  ASSERT_TRUE(d && d->info);
+  EXPECT_EQ(d->info->current_voters.size(), 2u);
+  // DescribeQuorum v2 (kafka-metadata-quorum.sh describe) shows the new port.
+  std::promise<protocol::DescribeQuorumResponse> dq;
+  protocol::DescribeQuorumRequest dq_req;
+  dq_req.topics.resize(1);
+  dq_req.topics[0].topic_name = "__cluster_metadata";
+  dq_req.topics[0].partitions.resize(1);
+  serve_describe_quorum(*leader->raft, dq_req, 2, /*forward=*/false,
+                        [&dq](protocol::DescribeQuorumResponse r) { dq.set_value(std::move(r)); });
+  auto dq_resp = dq.get_future().get();
+  auto node2 = std::find_if(dq_resp.nodes.begin(), dq_resp.nodes.end(), [](const auto& n) { return n.node_id == 2; });
+  ASSERT_NE(node2, dq_resp.nodes.end());
+  ASSERT_EQ(node2->listeners.size(), 1u);
+  EXPECT_EQ(node2->listeners[0].port, nodes[1]->port);
+  // Still two voters that commit together.
+  append_somewhere({"after-move"});
+  EXPECT_TRUE(nodes[1]->listener->wait_for_records(2));
+}
+
 }  // namespace
 }  // namespace samsa::raft
