@@ -213,10 +213,13 @@ void Broker::register_broker() {
   lifecycle_ =
       make_broker_lifecycle_manager(config_, cluster_id_, *controller_channel_, *scheduler_, services_.metadata);
   lifecycle_->start();
-  if (!lifecycle_->wait_until_unfenced(kInitialRegistrationTimeout))
+  // initial.broker.registration.timeout.ms, as Kafka's BrokerServer.
+  const std::chrono::milliseconds timeout(config_.initial_broker_registration_timeout_ms);
+  if (!lifecycle_->wait_until_unfenced(timeout))
     throw std::runtime_error(fmt::format(
-        "the broker was not registered and unfenced by the active controller within {} ms (state {}, last error {})",
-        kInitialRegistrationTimeout.count(), to_string(lifecycle_->state()),
+        "the broker was not registered and unfenced by the active controller within {} ms "
+        "(initial.broker.registration.timeout.ms; state {}, last error {})",
+        timeout.count(), to_string(lifecycle_->state()),
         static_cast<int>(lifecycle_->last_error())));
   log()->info("Registered with the active controller as broker epoch {}; unfenced", lifecycle_->broker_epoch());
 }

@@ -167,13 +167,34 @@ def broker_sockets(pid: int) -> int:
     return n
 
 
+def connections_on_port(port: int) -> int:
+    """Open TCP connections whose local end is `port`:
+    the broker's side of its clients' connections on that listener, and
+    nothing else the broker holds (its own client connections to the
+    controller listener for registration and heartbeats)."""
+    n = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                    # ESTABLISHED, SYN_RECV, CLOSE_WAIT: a connection the broker holds
+                    if local_port == port and fields[3] in ("01", "03", "08"):
+                        n += 1
+        except FileNotFoundError:
+            pass
+    return n
+
+
 def settle(b) -> None:
-    """Waits until the readiness probes' connections (which may still sit in
-    the listen backlog) are accepted and closed: only the listeners remain."""
+    """Waits until the readiness probes' connections to the broker listener
+    are accepted and closed: no client connection remains on it."""
     deadline = time.monotonic() + 10
     quiet_since = None
     while time.monotonic() < deadline:
-        if broker_sockets(b.proc.pid) <= 2:
+        if connections_on_port(b.port) == 0:
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since >= 0.5:
                 return

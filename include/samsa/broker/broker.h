@@ -100,9 +100,6 @@ class Broker {
   // How long start-up waits for a quorum leader and for the loader to catch
   // up with the committed metadata before giving up.
   static constexpr std::chrono::seconds kMetadataCatchUpTimeout{60};
-  // Kafka's initial.broker.registration.timeout.ms default: how long the
-  // broker role waits to be registered and unfenced before start-up fails.
-  static constexpr std::chrono::milliseconds kInitialRegistrationTimeout{60000};
   // How long stop() waits for the controller to grant a controlled shutdown.
   static constexpr std::chrono::milliseconds kControlledShutdownTimeout{5000};
 

@@ -108,6 +108,7 @@ struct BrokerConfig {
   std::int32_t controller_quorum_append_linger_ms = 0;
   std::int32_t broker_heartbeat_interval_ms = 0;
   std::int32_t broker_session_timeout_ms = 0;
+  std::int32_t initial_broker_registration_timeout_ms = 0;
   std::string metadata_log_dir;  // metadata.log.dir, else the first log dir
   std::int32_t metadata_log_segment_bytes = 0;
   std::int64_t metadata_log_segment_ms = 0;

@@ -58,6 +58,7 @@ void read_identity(BrokerConfig& c, const ConfigReader& r) {
   c.controller_quorum_append_linger_ms = r.get_int("controller.quorum.append.linger.ms");
   c.broker_heartbeat_interval_ms = r.get_int("broker.heartbeat.interval.ms");
   c.broker_session_timeout_ms = r.get_int("broker.session.timeout.ms");
+  c.initial_broker_registration_timeout_ms = r.get_int("initial.broker.registration.timeout.ms");
   c.metadata_log_segment_bytes = r.get_int("metadata.log.segment.bytes");
   c.metadata_log_segment_ms = r.get_long("metadata.log.segment.ms");
   c.metadata_max_bytes_between_snapshots = r.get_long("metadata.log.max.record.bytes.between.snapshots");

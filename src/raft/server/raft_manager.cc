@@ -1,5 +1,6 @@
 #include "samsa/raft/server/raft_manager.h"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <random>
@@ -57,6 +58,11 @@ RaftManager::RaftManager(RaftManagerOptions options)
   DiskLogOptions log_options;
   log_options.metadata_dir = options_.metadata_dir;
   log_options.config = options_.log_config;
+  // The metadata log takes any batch append() lets through (Kafka's
+  // KafkaMetadataLog sets max.message.bytes to the Raft batch limit too):
+  // a large CreateTopics is one batch, not a failed metadata dir.
+  log_options.config.max_message_bytes =
+      std::max<int32_t>(log_options.config.max_message_bytes, static_cast<int32_t>(options_.max_batch_bytes + 1024));
   log_options.on_io_error = options_.on_io_error;
   log_ = std::make_unique<DiskReplicatedLog>(log_options);
   store_ = std::make_unique<FileQuorumStateStore>(log_->dir(), options_.raft.voters);
@@ -236,8 +242,10 @@ RaftManager::Status RaftManager::status() const {
 }
 
 std::variant<Offset, AppendError> RaftManager::append(Epoch epoch, std::vector<std::string> records) {
-  size_t bytes = 0;
-  for (const auto& r : records) bytes += r.size();
+  // The batch as written: a 61-byte header, and per record its value plus at
+  // most 24 bytes of length, attributes, deltas and key/header counts.
+  size_t bytes = 61;
+  for (const auto& r : records) bytes += r.size() + 24;
   if (records.empty() || bytes > options_.max_batch_bytes) return AppendError::kTooLarge;
   std::variant<Offset, AppendError> result = AppendError::kNotLeader;
   bool ran = run_on_raft_thread([&] {

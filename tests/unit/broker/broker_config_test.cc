@@ -55,6 +55,7 @@ TEST(BrokerConfigTest, Defaults) {
   EXPECT_EQ(c.controller_quorum_append_linger_ms, 25);
   EXPECT_EQ(c.broker_heartbeat_interval_ms, 2000);
   EXPECT_EQ(c.broker_session_timeout_ms, 9000);
+  EXPECT_EQ(c.initial_broker_registration_timeout_ms, 60000);
   EXPECT_EQ(c.metadata_log_dir, "/tmp/kafka-logs");
   EXPECT_EQ(c.metadata_log_segment_bytes, 1073741824);
   EXPECT_EQ(c.metadata_log_segment_ms, 604800000);
@@ -137,6 +138,13 @@ TEST(BrokerConfigTest, Defaults) {
   EXPECT_EQ(c.fetch_transfer, FetchTransfer::Auto);
   EXPECT_EQ(c.log_level, "info");
   EXPECT_TRUE(c.ignored_keys().empty());
+}
+
+TEST(BrokerConfigTest, InitialBrokerRegistrationTimeoutIsRead) {
+  BrokerConfig c = build(kMinimal + "initial.broker.registration.timeout.ms=1500\n");
+  EXPECT_EQ(c.initial_broker_registration_timeout_ms, 1500);
+  EXPECT_TRUE(std::find(c.ignored_keys().begin(), c.ignored_keys().end(), "initial.broker.registration.timeout.ms") ==
+              c.ignored_keys().end());
 }
 
 TEST(BrokerConfigTest, DescribeReportsDefaultsAndExplicitValues) {
