@@ -31,3 +31,18 @@ class ControllerChannel {
 };
 
 }  // namespace samsa::broker
+
+namespace samsa::protocol {
+struct CreateTopicsRequest;
+}
+
+namespace samsa::broker {
+
+// Asks the active controller to create topics (CreateTopics v7, as Kafka's
+// AutoTopicCreationManager does), retried while it answers NOT_CONTROLLER.
+// `done(answered)` runs on the channel's thread: false when no answer came
+// before the request's timeout_ms.
+void send_create_topics(ControllerChannel& channel, const protocol::CreateTopicsRequest& request,
+                        std::function<void(bool answered)> done);
+
+}  // namespace samsa::broker

@@ -41,7 +41,6 @@ int64_t system_now() {
 void request_offsets_topic(ControllerChannel& channel, const std::shared_ptr<std::atomic<bool>>& in_flight,
                            int32_t partitions, int16_t replication_factor, int32_t segment_bytes) {
   if (in_flight->exchange(true)) return;
-  constexpr int16_t kVersion = 7;
   protocol::CreateTopicsRequest request;
   auto& t = request.topics.emplace_back();
   t.name = kOffsetsTopic;
@@ -51,25 +50,10 @@ void request_offsets_topic(ControllerChannel& channel, const std::shared_ptr<std
   t.configs.push_back({"compression.type", "producer", {}});
   t.configs.push_back({"segment.bytes", std::to_string(segment_bytes), {}});
   request.timeout_ms = 30'000;
-  protocol::WireWriter w;
-  request.encode(w, kVersion);
-  channel.send(
-      protocol::CreateTopicsRequest::kApiKey, kVersion, w.take(), std::chrono::milliseconds(request.timeout_ms),
-      [](const std::vector<uint8_t>& body) {
-        try {
-          protocol::WireReader r(body);
-          protocol::CreateTopicsResponse response;
-          response.decode(r, kVersion);
-          for (const auto& topic : response.topics)
-            if (topic.error_code == protocol::code(ErrorCode::NOT_CONTROLLER)) return true;
-        } catch (const std::exception&) {
-        }
-        return false;
-      },
-      [in_flight](std::optional<std::vector<uint8_t>> body) {
-        in_flight->store(false);
-        if (!body) log()->warn("Asking the controller to create {} got no answer", kOffsetsTopic);
-      });
+  send_create_topics(channel, request, [in_flight](bool answered) {
+    in_flight->store(false);
+    if (!answered) log()->warn("Asking the controller to create {} got no answer", kOffsetsTopic);
+  });
 }
 
 }  // namespace

@@ -56,7 +56,6 @@ MetadataResponse::MetadataResponseTopic describe_topic(const TopicImage& topic, 
 // controller: CreateTopics goes to the controller and the client hears
 // LEADER_NOT_AVAILABLE (retriable) until the topic is in the metadata.
 void request_creation(const RequestContext& ctx, const std::vector<std::string>& names) {
-  constexpr int16_t kVersion = 7;
   protocol::CreateTopicsRequest request;
   for (const auto& n : names) {
     auto& t = request.topics.emplace_back();
@@ -65,22 +64,7 @@ void request_creation(const RequestContext& ctx, const std::vector<std::string>&
     t.replication_factor = -1;
   }
   request.timeout_ms = 30'000;
-  protocol::WireWriter w;
-  request.encode(w, kVersion);
-  ctx.services->controller_channel->send(
-      protocol::CreateTopicsRequest::kApiKey, kVersion, w.take(), std::chrono::milliseconds(request.timeout_ms),
-      [](const std::vector<uint8_t>& body) {
-        try {
-          protocol::WireReader r(body);
-          protocol::CreateTopicsResponse response;
-          response.decode(r, kVersion);
-          for (const auto& t : response.topics)
-            if (t.error_code == protocol::code(ErrorCode::NOT_CONTROLLER)) return true;
-        } catch (const std::exception&) {
-        }
-        return false;
-      },
-      [](std::optional<std::vector<uint8_t>>) {});
+  send_create_topics(*ctx.services->controller_channel, request, [](bool) {});
 }
 
 // Creates `names` with the server defaults; returns the image afterwards and
