@@ -19,7 +19,7 @@
 #include "samsa/broker/meta_properties.h"
 #include "samsa/broker/metadata/controller.h"
 #include "samsa/broker/metadata/metadata_loader.h"
-#include "samsa/broker/partition_manager.h"
+#include "samsa/broker/replica/replica_manager.h"
 #include "samsa/broker/producer_id_manager.h"
 #include "samsa/broker/quorum_controller.h"
 #include "samsa/broker/request_dispatcher.h"
@@ -189,7 +189,7 @@ void Broker::start_metadata() {
   // From here on every new image reaches the running components, in order.
   loader_->install_publisher([this](const std::shared_ptr<const MetadataImage>& img) {
     dynamic_config_->on_image(*img);
-    if (partitions_) partitions_->apply(*img);
+    if (replicas_) replicas_->apply(*img);
   });
 }
 
@@ -237,7 +237,7 @@ void Broker::controlled_shutdown(std::chrono::milliseconds timeout) {
 }
 
 void Broker::schedule_log_maintenance() {
-  auto* partitions = partitions_.get();
+  auto* partitions = replicas_.get();
   scheduler_->schedule_periodic(std::chrono::milliseconds(config_.log_retention_check_interval_ms),
                                 [partitions] { partitions->logs().retention_check(); });
   // flush_check applies flush.ms per log and flushes rolled segments, so it
@@ -332,7 +332,7 @@ void Broker::start() {
 }
 
 void Broker::start_partitions() {
-  partitions_ = std::make_unique<PartitionManager>(
+  replicas_ = std::make_unique<ReplicaManager>(
       config_, config_.node_id, [this](const std::string& dir, const std::string& why, bool all_offline) {
         namespace fs = std::filesystem;
         if (all_offline)
@@ -341,9 +341,9 @@ void Broker::start_partitions() {
         else if (fs::path(dir).lexically_normal() == fs::path(config_.metadata_log_dir).lexically_normal())
           fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", dir, why));
       });
-  partitions_->startup();
-  services_.partitions = partitions_.get();
-  cleaner_reconfigurable_ = make_log_cleaner_reconfigurable(partitions_->logs(), config_);
+  replicas_->startup();
+  services_.replicas = replicas_.get();
+  cleaner_reconfigurable_ = make_log_cleaner_reconfigurable(replicas_->logs(), config_);
   dynamic_config_->add_reconfigurable(cleaner_reconfigurable_);
 }
 
@@ -440,9 +440,9 @@ void Broker::stop(std::chrono::milliseconds grace) {
   server_.reset();
   controller_server_.reset();
   pool_.reset();
-  if (partitions_) {
+  if (replicas_) {
     dynamic_config_->remove_reconfigurable(cleaner_reconfigurable_.get());
-    partitions_->shutdown();
+    replicas_->shutdown();
   }
   log()->info("[BrokerServer id={}] shut down completed", config_.node_id);
 }

@@ -35,7 +35,7 @@ namespace samsa::broker {
 class DynamicBrokerConfig;
 class Reconfigurable;
 class RequestDispatcher;
-class PartitionManager;
+class ReplicaManager;
 class QuorumController;
 class KafkaControllerChannel;
 class BrokerLifecycleManager;
@@ -113,7 +113,7 @@ class Broker {
   // Before scheduler_: the session checks it runs are gone before it is.
   std::unique_ptr<BrokerLifecycleService> lifecycle_service_;  // controller role only
   std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<PartitionManager> partitions_;
+  std::unique_ptr<ReplicaManager> replicas_;
   std::unique_ptr<metadata::MetadataLoader> loader_;
   std::unique_ptr<raft::RaftManager> raft_;  // after loader_: stops calling it before it goes
   std::unique_ptr<QuorumController> controller_;

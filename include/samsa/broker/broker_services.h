@@ -16,7 +16,7 @@ class BrokerLifecycleService;
 class ControllerChannel;
 class ControllerService;
 class DynamicBrokerConfig;
-class PartitionManager;
+class ReplicaManager;
 class ProducerIdManager;
 class Scheduler;
 namespace group {
@@ -47,7 +47,7 @@ struct BrokerServices {
   // node): the controller listener's Vote, BeginQuorumEpoch,
   // EndQuorumEpoch, Fetch and DescribeQuorum reach it.
   raft::RaftManager* raft = nullptr;
-  PartitionManager* partitions = nullptr;
+  ReplicaManager* replicas = nullptr;
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
   ProducerIdManager* producer_ids = nullptr;  // InitProducerId
   group::GroupCoordinator* groups = nullptr;  // consumer groups and committed offsets

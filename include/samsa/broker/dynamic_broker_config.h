@@ -6,7 +6,7 @@
 //
 // Two routes reach running components:
 //  - the log defaults (log.segment.bytes, log.retention.*, ...): the
-//    PartitionManager derives every log's config from the image itself
+//    ReplicaManager derives every log's config from the image itself
 //    (effective_log_config.h), so topic and broker changes apply in one step;
 //  - everything else: components implement Reconfigurable and register here;
 //    on_image() calls them when the effective value of one of their keys

@@ -10,7 +10,7 @@ PartitionLookup lookup_leader_partition(const BrokerServices& services, const Me
                                         const std::string& topic, int32_t partition, int32_t current_leader_epoch) {
   const TopicImage* t = image.topic(topic);
   if (!t || !t->partition(partition)) return {nullptr, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION};
-  auto hosted = services.partitions ? services.partitions->get(topic, partition) : nullptr;
+  auto hosted = services.replicas ? services.replicas->get(topic, partition) : nullptr;
   if (!hosted || !hosted->log) return {nullptr, ErrorCode::NOT_LEADER_OR_FOLLOWER};
   if (current_leader_epoch >= 0) {
     if (current_leader_epoch < hosted->leader_epoch) return {nullptr, ErrorCode::FENCED_LEADER_EPOCH};

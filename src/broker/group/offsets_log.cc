@@ -10,7 +10,7 @@
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/fetch/fetch_waiters.h"
 #include "samsa/broker/fetch/partition_access.h"
-#include "samsa/broker/partition_manager.h"
+#include "samsa/broker/replica/replica_manager.h"
 #include "samsa/protocol/compression.h"
 #include "samsa/protocol/decode_error.h"
 #include "samsa/protocol/record_batch.h"
@@ -111,7 +111,7 @@ ErrorCode OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecor
 }
 
 size_t OffsetsLog::load(int32_t partition, const std::function<void(CoordinatorRecord&&)>& apply) {
-  auto hosted = services_.partitions ? services_.partitions->get(kOffsetsTopic, partition) : nullptr;
+  auto hosted = services_.replicas ? services_.replicas->get(kOffsetsTopic, partition) : nullptr;
   if (!hosted || !hosted->log)
     throw std::runtime_error(std::string(kOffsetsTopic) + "-" + std::to_string(partition) + " is not hosted here");
   log::Log& plog = *hosted->log;

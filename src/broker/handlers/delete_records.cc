@@ -5,7 +5,7 @@
 // for.
 #include "config_resources.h"
 #include "samsa/broker/handlers.h"
-#include "samsa/broker/partition_manager.h"
+#include "samsa/broker/replica/replica_manager.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/delete_records_request.h"
 #include "samsa/protocol/gen/delete_records_response.h"
@@ -29,7 +29,7 @@ std::pair<ErrorCode, int64_t> delete_before(const RequestContext& ctx, const Met
   const PartitionImage* p = t ? t->partition(partition) : nullptr;
   if (p == nullptr) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, kInvalidLowWatermark};
   if (is_internal_topic(topic)) return {ErrorCode::INVALID_TOPIC_EXCEPTION, kInvalidLowWatermark};
-  PartitionManager* partitions = ctx.services->partitions;
+  ReplicaManager* partitions = ctx.services->replicas;
   if (p->leader != ctx.services->node_id || partitions == nullptr)
     return {ErrorCode::NOT_LEADER_OR_FOLLOWER, kInvalidLowWatermark};
   std::shared_ptr<log::Log> log = partitions->logs().get(topic, partition);

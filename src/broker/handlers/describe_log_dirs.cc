@@ -12,7 +12,7 @@
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/handlers.h"
-#include "samsa/broker/partition_manager.h"
+#include "samsa/broker/replica/replica_manager.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/describe_log_dirs_request.h"
 #include "samsa/protocol/gen/describe_log_dirs_response.h"
@@ -48,16 +48,16 @@ void handle_describe_log_dirs(const RequestContext& ctx, protocol::WireReader& b
 
   // Logs by absolute parent dir, then topic.
   std::map<std::string, std::map<std::string, std::vector<std::shared_ptr<log::Log>>>> by_dir;
-  if (services.partitions != nullptr) {
-    log::LogManager& logs = services.partitions->logs();
+  if (services.replicas != nullptr) {
+    log::LogManager& logs = services.replicas->logs();
     for (const log::TopicPartition& tp : logs.partitions())
       if (auto l = logs.get(tp.topic, tp.partition))
         by_dir[absolute_dir(std::filesystem::path(l->dir()).parent_path().string())][tp.topic].push_back(l);
   }
 
   std::set<std::string> offline;  // after an I/O error (log_manager.h)
-  if (services.partitions != nullptr)
-    for (const std::string& d : services.partitions->logs().offline_dirs()) offline.insert(d);
+  if (services.replicas != nullptr)
+    for (const std::string& d : services.replicas->logs().offline_dirs()) offline.insert(d);
 
   DescribeLogDirsResponse response;
   for (const std::string& dir : services.config->log_dirs) {

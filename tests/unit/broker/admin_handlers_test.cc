@@ -55,7 +55,7 @@ class AdminHandlersTest : public AdminTest {
     ASSERT_EQ(resp.topics[0].error_code, 0) << resp.topics[0].error_message.value_or("");
   }
   void produce(const std::string& topic, int32_t partition, int records) {
-    auto log = services.partitions->logs().get(topic, partition);
+    auto log = services.replicas->logs().get(topic, partition);
     ASSERT_TRUE(log);
     protocol::RecordBatchBuilder b;
     std::vector<uint8_t> value = {'v'};
@@ -101,7 +101,7 @@ TEST_F(AdminHandlersTest, CreateTopicsAtEveryVersion) {
     EXPECT_EQ(t->partitions.at(0).leader, kNode);
     ASSERT_NE(image()->config(ConfigResourceType::kTopic, name), nullptr);
     EXPECT_EQ(image()->config(ConfigResourceType::kTopic, name)->at("retention.ms"), "1000");
-    EXPECT_TRUE(services.partitions->logs().get(name, 2)) << "the logs follow the image";
+    EXPECT_TRUE(services.replicas->logs().get(name, 2)) << "the logs follow the image";
     if (v >= 5) {
       EXPECT_EQ(r.num_partitions, 3);
       EXPECT_EQ(r.replication_factor, 1);
@@ -208,7 +208,7 @@ TEST_F(AdminHandlersTest, DeleteTopicsByNameAtEveryVersionAndById) {
     EXPECT_EQ(resp.responses[0].error_code, 0);
     EXPECT_EQ(resp.responses[1].error_code, code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
     EXPECT_EQ(image()->topic(name), nullptr);
-    EXPECT_FALSE(services.partitions->logs().get(name, 0)) << "the log goes with the topic";
+    EXPECT_FALSE(services.replicas->logs().get(name, 0)) << "the log goes with the topic";
   }
   create_ok("by-id", 1);
   p::Uuid id = image()->topic("by-id")->id;
@@ -289,7 +289,7 @@ TEST_F(AdminHandlersTest, DeleteRecordsMovesTheLowWatermark) {
   hwm.topics.push_back(t);
   auto resp = call<p::DeleteRecordsResponse>(21, 2, hwm);
   EXPECT_EQ(resp.topics[0].partitions[0].low_watermark, 10) << "-1 = the high watermark";
-  EXPECT_EQ(services.partitions->logs().get("recs", 0)->log_start_offset(), 10);
+  EXPECT_EQ(services.replicas->logs().get("recs", 0)->log_start_offset(), 10);
 }
 
 TEST_F(AdminHandlersTest, DeleteRecordsOfACompactedTopicIsAPolicyViolation) {

@@ -1,7 +1,7 @@
 #pragma once
 // A broker without the network or the metadata log, for the admin handler
 // tests: a fake ControllerService applies the decided records to the image
-// with MetadataDelta, publishes it and brings a real PartitionManager (logs
+// with MetadataDelta, publishes it and brings a real ReplicaManager (logs
 // in a temporary dir) in line, as the broker's controller does.
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@
 #include "samsa/broker/controller_service.h"
 #include "samsa/broker/features.h"
 #include "samsa/broker/metadata/metadata_delta.h"
-#include "samsa/broker/partition_manager.h"
+#include "samsa/broker/replica/replica_manager.h"
 #include "samsa/broker/request_dispatcher.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/request_header.h"
@@ -49,7 +49,7 @@ class FakeController : public ControllerService {
     for (const auto& r : records) delta.replay(metadata::frame(r), offset++);  // through the wire format
     auto image = delta.apply();
     services_.metadata.publish(image);
-    if (services_.partitions) services_.partitions->apply(*image);
+    if (services_.replicas) services_.replicas->apply(*image);
     ++commits;
     return image;
   }
@@ -106,9 +106,9 @@ class AdminTest : public ::testing::Test {
     image.quorum_leader_id = 1;
     services.metadata.publish(std::make_shared<const MetadataImage>(image));
 
-    partitions_ = std::make_unique<PartitionManager>(config_, kNode);
+    partitions_ = std::make_unique<ReplicaManager>(config_, kNode);
     partitions_->startup();
-    services.partitions = partitions_.get();
+    services.replicas = partitions_.get();
     conn.id = 7;
     conn.peer = "127.0.0.1:5555";
     conn.listener_name = "PLAINTEXT";
@@ -168,7 +168,7 @@ class AdminTest : public ::testing::Test {
  private:
   std::filesystem::path dir_;
   BrokerConfig config_;
-  std::unique_ptr<PartitionManager> partitions_;
+  std::unique_ptr<ReplicaManager> partitions_;
 };
 
 }  // namespace samsa::broker::test

@@ -155,7 +155,7 @@ TEST_F(ControllerThreadTest, CreateTopicsRepliesFromTheControllerThreadOthersAre
   ASSERT_TRUE(image()->topic("made-off-thread"));
   EXPECT_EQ(image()->topic("made-off-thread")->partitions.size(), 3u);
   // The partitions' logs were created too (by the commit, off the network thread).
-  EXPECT_TRUE(services.partitions->logs().get("made-off-thread", 2));
+  EXPECT_TRUE(services.replicas->logs().get("made-off-thread", 2));
   ASSERT_EQ(gated.threads.size(), 1u);
   EXPECT_NE(gated.threads[0], std::this_thread::get_id());
 }

@@ -1,5 +1,5 @@
 // The classic group protocol driven straight through GroupCoordinator, on a
-// real PartitionManager (so every change really lands in __consumer_offsets)
+// real ReplicaManager (so every change really lands in __consumer_offsets)
 // with a hand-moved clock for session and rebalance timeouts.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/group/group_coordinator.h"
-#include "samsa/broker/partition_manager.h"
+#include "samsa/broker/replica/replica_manager.h"
 #include "samsa/protocol/error_code.h"
 #include "single_node_env.h"
 #include "samsa/protocol/error_code.h"
@@ -45,11 +45,11 @@ class GroupCoordinatorTest : public ::testing::Test {
   GroupCoordinatorTest() {
     dir = test_env::fresh_dir("samsa-groups");
     config = test_env::single_node_config(dir.string());
-    pm = std::make_unique<PartitionManager>(config, 1);
+    pm = std::make_unique<ReplicaManager>(config, 1);
     pm->startup();
     services.node_id = 1;
     services.config = &config;
-    services.partitions = pm.get();
+    services.replicas = pm.get();
     auto image = std::make_shared<MetadataImage>();
     auto topics = std::make_shared<TopicsImage>();
     for (auto t : {topic_image(kOffsetsTopic, 9, 1), topic_image("events", 7, 4)}) {
@@ -149,7 +149,7 @@ class GroupCoordinatorTest : public ::testing::Test {
 
   fs::path dir;
   BrokerConfig config;
-  std::unique_ptr<PartitionManager> pm;
+  std::unique_ptr<ReplicaManager> pm;
   BrokerServices services;
   CoordinatorConfig gc;
   int64_t now = 1700000000000;

@@ -1,4 +1,4 @@
-// OffsetsLog on a real PartitionManager: appends land in
+// OffsetsLog on a real ReplicaManager: appends land in
 // __consumer_offsets as Kafka-format batches (compressed when configured)
 // and load() replays them in order, skipping what the coordinator does not own.
 #include <gtest/gtest.h>
@@ -14,7 +14,7 @@
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/fetch/fetch_waiters.h"
 #include "samsa/broker/group/offsets_log.h"
-#include "samsa/broker/partition_manager.h"
+#include "samsa/broker/replica/replica_manager.h"
 #include "samsa/broker/properties.h"
 #include "single_node_env.h"
 #include "samsa/protocol/compression.h"
@@ -50,11 +50,11 @@ class OffsetsLogTest : public ::testing::Test {
   OffsetsLogTest() {
     dir = test_env::fresh_dir("samsa-offsets");
     config = parse_config(dir.string());
-    pm = std::make_unique<PartitionManager>(config, 1);
+    pm = std::make_unique<ReplicaManager>(config, 1);
     pm->startup();
     services.node_id = 1;
     services.config = &config;
-    services.partitions = pm.get();
+    services.replicas = pm.get();
 
     auto image = std::make_shared<MetadataImage>();
     image->cluster_id = "HevfdPNPTNuKi0P2-qq7VQ";
@@ -135,7 +135,7 @@ class OffsetsLogTest : public ::testing::Test {
 
   fs::path dir;
   BrokerConfig config;
-  std::unique_ptr<PartitionManager> pm;
+  std::unique_ptr<ReplicaManager> pm;
   BrokerServices services;
   OffsetsLog offsets{services};
 };

@@ -1,6 +1,6 @@
 #pragma once
 // Fixture: Produce, Fetch and ListOffsets driven through the RequestDispatcher with a
-// real PartitionManager on a temporary log dir; replies are decoded with the
+// real ReplicaManager on a temporary log dir; replies are decoded with the
 // generated codecs (file-backed record data is read back from its splice).
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/fetch/fetch_waiters.h"
-#include "samsa/broker/partition_manager.h"
+#include "samsa/broker/replica/replica_manager.h"
 #include "samsa/broker/properties.h"
 #include "samsa/broker/request_dispatcher.h"
 #include "samsa/broker/scheduler.h"
@@ -51,11 +51,11 @@ class ProduceFetchTest : public ::testing::Test {
   ProduceFetchTest() {
     dir = test_env::fresh_dir("samsa-pf");
     config = test_env::single_node_config(dir.string());
-    pm = std::make_unique<PartitionManager>(config, 1);
+    pm = std::make_unique<ReplicaManager>(config, 1);
     pm->startup();
     services.node_id = 1;
     services.config = &config;
-    services.partitions = pm.get();
+    services.replicas = pm.get();
     services.scheduler = &scheduler;
     auto image = std::make_shared<MetadataImage>();
     image->cluster_id = "HevfdPNPTNuKi0P2-qq7VQ";
@@ -198,7 +198,7 @@ class ProduceFetchTest : public ::testing::Test {
 
   fs::path dir;
   BrokerConfig config;
-  std::unique_ptr<PartitionManager> pm;
+  std::unique_ptr<ReplicaManager> pm;
   Scheduler scheduler;
   BrokerServices services;
   RequestDispatcher dispatcher{services, ListenerKind::kBroker};

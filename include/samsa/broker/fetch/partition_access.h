@@ -8,7 +8,7 @@
 #include <string>
 
 #include "samsa/broker/metadata_image.h"
-#include "samsa/broker/partition_manager.h"
+#include "samsa/broker/replica/replica_manager.h"
 #include "samsa/log/log_error.h"
 #include "samsa/protocol/error_code.h"
 

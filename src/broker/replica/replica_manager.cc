@@ -1,4 +1,4 @@
-#include "samsa/broker/partition_manager.h"
+#include "samsa/broker/replica/replica_manager.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -23,7 +23,7 @@ bool same_layers(const BrokerConfigLayers& a, const BrokerConfigLayers& b) {
 
 }  // namespace
 
-PartitionManager::PartitionManager(const BrokerConfig& config, int32_t node_id,
+ReplicaManager::ReplicaManager(const BrokerConfig& config, int32_t node_id,
                                    std::function<void(const std::string&, const std::string&, bool)> on_dir_offline)
     : config_(config), node_id_(node_id) {
   log::LogManagerConfig lm;
@@ -46,13 +46,13 @@ PartitionManager::PartitionManager(const BrokerConfig& config, int32_t node_id,
   logs_ = std::make_unique<log::LogManager>(std::move(lm));
 }
 
-PartitionManager::~PartitionManager() = default;
+ReplicaManager::~ReplicaManager() = default;
 
-void PartitionManager::startup() { logs_->startup(); }
+void ReplicaManager::startup() { logs_->startup(); }
 
-void PartitionManager::shutdown() { logs_->shutdown(); }
+void ReplicaManager::shutdown() { logs_->shutdown(); }
 
-void PartitionManager::apply(const MetadataImage& image) {
+void ReplicaManager::apply(const MetadataImage& image) {
   std::lock_guard lock(apply_mu_);
   auto current = hosted_.load();
   auto next = std::make_shared<Map>();
@@ -145,7 +145,7 @@ void PartitionManager::apply(const MetadataImage& image) {
   hosted_.store(std::shared_ptr<const Map>(std::move(next)));
 }
 
-std::shared_ptr<const HostedPartition> PartitionManager::get(const std::string& topic, int32_t partition) const {
+std::shared_ptr<const HostedPartition> ReplicaManager::get(const std::string& topic, int32_t partition) const {
   auto map = hosted_.load();
   auto it = map->find({topic, partition});
   return it == map->end() ? nullptr : it->second;

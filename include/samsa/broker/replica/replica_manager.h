@@ -31,12 +31,12 @@ struct HostedPartition {
   int32_t min_insync_replicas = 1;  // the topic's effective min.insync.replicas
 };
 
-class PartitionManager {
+class ReplicaManager {
  public:
   // `on_dir_offline`: see LogManagerConfig::on_dir_offline.
-  PartitionManager(const BrokerConfig& config, int32_t node_id,
+  ReplicaManager(const BrokerConfig& config, int32_t node_id,
                    std::function<void(const std::string&, const std::string&, bool)> on_dir_offline = {});
-  ~PartitionManager();
+  ~ReplicaManager();
 
   void startup();   // loads existing logs (recovering after an unclean stop)
   void shutdown();  // flushes, closes, writes the clean-shutdown markers
