@@ -45,8 +45,4 @@ void Partition::update_from_leader(int64_t leader_high_watermark, int64_t leader
 
 std::optional<int32_t> Partition::latest_epoch() const { return log_->leader_epoch_cache().latest_epoch(); }
 
-std::pair<int32_t, int64_t> Partition::end_offset_for_epoch(int32_t epoch) const {
-  return log_->leader_epoch_cache().end_offset_for(epoch, log_->log_end_offset());
-}
-
 }  // namespace samsa::broker::replica
