@@ -193,6 +193,8 @@ struct BrokerConfig {
   std::int32_t replica_fetch_response_max_bytes = 0;
   std::int32_t fetch_max_bytes = 0;
 
+  std::int64_t replica_high_watermark_checkpoint_interval_ms = 0;  // replication-offset-checkpoint period
+
   // --- Group coordinator and internal topics ---
   std::int32_t offsets_topic_num_partitions = 0;
   std::int16_t offsets_topic_replication_factor = 0;

@@ -214,6 +214,8 @@ void read_replication_and_groups(BrokerConfig& c, const ConfigReader& r) {
   c.replica_fetch_response_max_bytes = r.get_int("replica.fetch.response.max.bytes");
   c.fetch_max_bytes = r.get_int("fetch.max.bytes");
 
+  c.replica_high_watermark_checkpoint_interval_ms = r.get_long("replica.high.watermark.checkpoint.interval.ms");
+
   c.offsets_topic_num_partitions = r.get_int("offsets.topic.num.partitions");
   c.offsets_topic_replication_factor = r.get_short("offsets.topic.replication.factor");
   c.offsets_topic_segment_bytes = r.get_int("offsets.topic.segment.bytes");

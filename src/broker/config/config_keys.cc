@@ -132,6 +132,7 @@ const ConfigKey kKeys[] = {
     {.name = "log.message.timestamp.before.max.ms", .type = T::Long, .default_value = kLongMax, .min = 0},
     {.name = "log.message.timestamp.after.max.ms", .type = T::Long, .default_value = "3600000", .min = 0},
     {.name = "min.insync.replicas", .type = T::Int, .default_value = "1", .min = 1},
+    {.name = "replica.high.watermark.checkpoint.interval.ms", .type = T::Long, .default_value = "5000", .min = 1},
     {.name = "producer.id.expiration.ms", .type = T::Int, .default_value = "86400000", .min = 1},
     // Kafka's internal key: how often producer.id.expiration.ms is applied.
     {.name = "producer.id.expiration.check.interval.ms", .type = T::Int, .default_value = "600000", .min = 1},
@@ -142,7 +143,7 @@ const ConfigKey kKeys[] = {
     {.name = "replica.fetch.wait.max.ms", .type = T::Int, .default_value = "500"},
     {.name = "replica.fetch.min.bytes", .type = T::Int, .default_value = "1"},
     {.name = "replica.socket.timeout.ms", .type = T::Int, .default_value = "30000"},
-    {.name = "replica.lag.time.max.ms", .type = T::Long, .default_value = "30000", .unsupported = true},
+    {.name = "replica.lag.time.max.ms", .type = T::Long, .default_value = "30000"},
     {.name = "num.replica.fetchers", .type = T::Int, .default_value = "1", .min = 1},
     {.name = "replica.fetch.backoff.ms", .type = T::Int, .default_value = "1000", .min = 0},
     {.name = "replica.fetch.response.max.bytes", .type = T::Int, .default_value = "10485760", .min = 0},
