@@ -42,7 +42,10 @@ std::optional<AlterPartitionResponse> decode(const std::vector<uint8_t>& body) {
 }  // namespace
 
 AlterPartitionManager::AlterPartitionManager(ControllerChannel& channel, Options options)
-    : channel_(channel), options_(std::move(options)) {}
+    : AlterPartitionManager([&channel] { return &channel; }, std::move(options)) {}
+
+AlterPartitionManager::AlterPartitionManager(std::function<ControllerChannel*()> channel, Options options)
+    : channel_(std::move(channel)), options_(std::move(options)) {}
 
 size_t AlterPartitionManager::pending() const {
   std::lock_guard lock(mu_);
@@ -67,42 +70,65 @@ void AlterPartitionManager::submit(std::shared_ptr<IsrUpdate> update, std::funct
   maybe_send();
 }
 
+AlterPartitionRequest AlterPartitionManager::take_request_locked() {
+  AlterPartitionRequest request;
+  request.broker_id = options_.broker_id;
+  request.broker_epoch = options_.broker_epoch ? options_.broker_epoch() : -1;
+  std::map<protocol::Uuid, size_t, UuidLess> topic_index;
+  for (auto& [key, item] : items_) {
+    item.in_flight = true;
+    const IsrUpdate& u = *item.update;
+    auto [it, added] = topic_index.emplace(u.topic_id, request.topics.size());
+    if (added) {
+      AlterPartitionRequest::TopicData t;
+      t.topic_id = u.topic_id;
+      t.topic_name = u.topic;
+      request.topics.push_back(std::move(t));
+    }
+    AlterPartitionRequest::TopicData::PartitionData p;
+    p.partition_index = u.partition;
+    p.leader_epoch = u.leader_epoch;
+    p.partition_epoch = u.partition_epoch;
+    p.leader_recovery_state = u.leader_recovery_state;
+    for (auto [id, epoch] : u.new_isr) {
+      AlterPartitionRequest::TopicData::PartitionData::BrokerState s;
+      s.broker_id = id;
+      s.broker_epoch = epoch;
+      p.new_isr_with_epochs.push_back(s);
+    }
+    request.topics[it->second].partitions.push_back(std::move(p));
+  }
+  request_in_flight_ = true;
+  return request;
+}
+
 void AlterPartitionManager::maybe_send() {
+  ControllerChannel* channel = channel_();
   AlterPartitionRequest request;
   {
     std::lock_guard lock(mu_);
     if (request_in_flight_ || items_.empty()) return;
-    request.broker_id = options_.broker_id;
-    request.broker_epoch = options_.broker_epoch ? options_.broker_epoch() : -1;
-    std::map<protocol::Uuid, size_t, UuidLess> topic_index;
-    for (auto& [key, item] : items_) {
-      item.in_flight = true;
-      const IsrUpdate& u = *item.update;
-      auto [it, added] = topic_index.emplace(u.topic_id, request.topics.size());
-      if (added) {
-        AlterPartitionRequest::TopicData t;
-        t.topic_id = u.topic_id;
-        t.topic_name = u.topic;
-        request.topics.push_back(std::move(t));
-      }
-      AlterPartitionRequest::TopicData::PartitionData p;
-      p.partition_index = u.partition;
-      p.leader_epoch = u.leader_epoch;
-      p.partition_epoch = u.partition_epoch;
-      p.leader_recovery_state = u.leader_recovery_state;
-      for (auto [id, epoch] : u.new_isr) {
-        AlterPartitionRequest::TopicData::PartitionData::BrokerState s;
-        s.broker_id = id;
-        s.broker_epoch = epoch;
-        p.new_isr_with_epochs.push_back(s);
-      }
-      request.topics[it->second].partitions.push_back(std::move(p));
+    if (channel == nullptr) {
+      // No way to the controller yet: the queued updates wait for it.
+      if (retry_scheduled_ || !options_.schedule) return;
+      retry_scheduled_ = true;
+    } else {
+      request = take_request_locked();
     }
-    request_in_flight_ = true;
+  }
+  if (channel == nullptr) {
+    options_.schedule(options_.retry_backoff, [this] {
+      {
+        std::lock_guard lock(mu_);
+        retry_scheduled_ = false;
+      }
+      maybe_send();
+    });
+    return;
   }
   protocol::WireWriter w;
   request.encode(w, kVersion);
-  channel_.send(
+  channel->send(
       AlterPartitionRequest::kApiKey, kVersion, w.take(), options_.request_timeout,
       [](const std::vector<uint8_t>& body) {
         auto response = decode(body);

@@ -225,3 +225,31 @@ TEST_F(AlterPartitionManagerTest, ADoneCallbackMaySubmitAgain) {
 
 }  // namespace
 }  // namespace samsa::broker::replica
+
+namespace samsa::broker::replica {
+namespace {
+
+TEST(AlterPartitionManagerChannel, UpdatesWaitUntilTheChannelExists) {
+  FakeChannel channel;
+  ControllerChannel* current = nullptr;
+  std::vector<std::function<void()>> scheduled;
+  AlterPartitionManager::Options o;
+  o.broker_id = 1;
+  o.broker_epoch = [] { return int64_t{5}; };
+  o.schedule = [&](std::chrono::milliseconds, std::function<void()> fn) { scheduled.push_back(std::move(fn)); };
+  AlterPartitionManager manager([&] { return current; }, o);
+  std::vector<IsrUpdateResult> results;
+  auto topic = protocol::Uuid::random();
+  manager.submit(update(topic, 0, {1, 2}), [&](IsrUpdateResult r) { results.push_back(r); });
+  manager.submit(update(topic, 1, {1}), [&](IsrUpdateResult r) { results.push_back(r); });
+  EXPECT_TRUE(channel.sent.empty());
+  ASSERT_EQ(scheduled.size(), 1u);  // one wait, not one per update
+  current = &channel;
+  scheduled.front()();
+  ASSERT_EQ(channel.sent.size(), 1u);
+  EXPECT_EQ(channel.sent.front().request.topics.at(0).partitions.size(), 2u);
+  EXPECT_TRUE(results.empty());
+}
+
+}  // namespace
+}  // namespace samsa::broker::replica

@@ -30,6 +30,7 @@
 
 #include "samsa/broker/controller_channel.h"
 #include "samsa/broker/replica/alter_partition_sender.h"
+#include "samsa/protocol/gen/alter_partition_request.h"
 
 namespace samsa::broker::replica {
 
@@ -47,6 +48,10 @@ class AlterPartitionManager : public AlterPartitionSender {
   };
 
   AlterPartitionManager(ControllerChannel& channel, Options options);
+  // The channel as it is at each send (a broker creates its controller
+  // channel after its partitions); while it is null, sends are retried
+  // after `retry_backoff`.
+  AlterPartitionManager(std::function<ControllerChannel*()> channel, Options options);
 
   void submit(std::shared_ptr<IsrUpdate> update, std::function<void(IsrUpdateResult)> done) override;
 
@@ -68,14 +73,17 @@ class AlterPartitionManager : public AlterPartitionSender {
   };
 
   void maybe_send();
+  // Marks every queued update in flight and builds their request.
+  protocol::AlterPartitionRequest take_request_locked();
   void on_response(std::optional<std::vector<uint8_t>> body);
   void retry_later();
 
-  ControllerChannel& channel_;
+  std::function<ControllerChannel*()> channel_;
   Options options_;
   mutable std::mutex mu_;
   std::map<Key, Item, KeyLess> items_;  // queued and in flight
   bool request_in_flight_ = false;
+  bool retry_scheduled_ = false;  // a wait for the channel is scheduled
 };
 
 }  // namespace samsa::broker::replica
