@@ -76,5 +76,8 @@ void handle_describe_quorum(const RequestContext&, protocol::WireReader&, Respon
 void handle_add_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
 void handle_remove_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
 void handle_update_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
+// Partition replication: a partition leader asks to change its ISR
+// (controller listener).
+void handle_alter_partition(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

@@ -136,7 +136,7 @@ const ConfigKey kKeys[] = {
     {.name = "producer.id.expiration.ms", .type = T::Int, .default_value = "86400000", .min = 1},
     // Kafka's internal key: how often producer.id.expiration.ms is applied.
     {.name = "producer.id.expiration.check.interval.ms", .type = T::Int, .default_value = "600000", .min = 1},
-    {.name = "unclean.leader.election.enable", .type = T::Boolean, .default_value = "false", .unsupported = true},
+    {.name = "unclean.leader.election.enable", .type = T::Boolean, .default_value = "false"},
 
     // Replication and fetch
     {.name = "replica.fetch.max.bytes", .type = T::Int, .default_value = "1048576", .min = 0},
