@@ -36,6 +36,10 @@ class DynamicBrokerConfig;
 class Reconfigurable;
 class RequestDispatcher;
 class ReplicaManager;
+namespace replica {
+class ReplicaFetcherManager;
+struct ReplicaFetcherOptions;
+}
 class QuorumController;
 class KafkaControllerChannel;
 class BrokerLifecycleManager;
@@ -79,6 +83,7 @@ class Broker {
   void apply_connection_configs();
   MetadataImage initial_image(const std::string& cluster_id) const;
   void start_partitions();
+  replica::ReplicaFetcherOptions fetcher_options();
   void create_metadata();
   void open_listeners();
   void listen(bool controller);
@@ -114,6 +119,8 @@ class Broker {
   std::unique_ptr<BrokerLifecycleService> lifecycle_service_;  // controller role only
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<ReplicaManager> replicas_;
+  // After replicas_: its threads append to the partitions, so they stop first.
+  std::unique_ptr<replica::ReplicaFetcherManager> fetchers_;
   std::unique_ptr<metadata::MetadataLoader> loader_;
   std::unique_ptr<raft::RaftManager> raft_;  // after loader_: stops calling it before it goes
   std::unique_ptr<QuorumController> controller_;
