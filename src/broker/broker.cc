@@ -19,6 +19,8 @@
 #include "samsa/broker/meta_properties.h"
 #include "samsa/broker/metadata/controller.h"
 #include "samsa/broker/metadata/metadata_loader.h"
+#include "samsa/broker/replica/alter_partition_manager.h"
+#include "samsa/broker/replica/replica_fetcher_config.h"
 #include "samsa/broker/replica/replica_fetcher_manager.h"
 #include "samsa/broker/replica/replica_manager.h"
 #include "samsa/broker/producer_id_manager.h"
@@ -333,32 +335,6 @@ void Broker::start() {
               config_.node_id);
 }
 
-// The follower side: what the fetcher threads need from this node.
-replica::ReplicaFetcherOptions Broker::fetcher_options() {
-  replica::ReplicaFetcherOptions o;
-  o.broker_id = config_.node_id;
-  o.fetch_max_wait_ms = config_.replica_fetch_wait_max_ms;
-  o.fetch_min_bytes = config_.replica_fetch_min_bytes;
-  o.partition_max_bytes = config_.replica_fetch_max_bytes;
-  o.socket_timeout_ms = config_.replica_socket_timeout_ms;
-  // KIP-903: the epoch of this broker's registration as the image has it.
-  o.broker_epoch = [this]() -> int64_t {
-    auto image = services_.metadata.current();
-    auto it = image->brokers.find(config_.node_id);
-    return it == image->brokers.end() ? -1 : it->second.epoch;
-  };
-  o.endpoint = [this](int32_t broker_id) -> std::optional<std::pair<std::string, uint16_t>> {
-    auto image = services_.metadata.current();
-    auto it = image->brokers.find(broker_id);
-    if (it == image->brokers.end() || it->second.fenced) return std::nullopt;
-    const BrokerEndpoint* e = it->second.endpoint(config_.inter_broker_listener_name);
-    if (!e) return std::nullopt;
-    return std::make_pair(e->host.empty() ? std::string("127.0.0.1") : e->host, e->port);
-  };
-  o.partition = [this](const std::string& topic, int32_t partition) { return replicas_->get(topic, partition); };
-  return o;
-}
-
 void Broker::start_partitions() {
   replicas_ = std::make_unique<ReplicaManager>(
       config_, config_.node_id, [this](const std::string& dir, const std::string& why, bool all_offline) {
@@ -375,15 +351,31 @@ void Broker::start_partitions() {
   };
   wiring.waiters = &fetch_waiters(&services_);
   wiring.scheduler = scheduler_.get();
-  fetchers_ = std::make_unique<replica::ReplicaFetcherManager>(fetcher_options());
+  // ISR changes go to the active controller (AlterPartition) through the
+  // controller channel, which create_metadata() opens before any image is
+  // applied; the broker epoch is this broker's registration in the image.
+  replica::AlterPartitionManager::Options alter;
+  alter.broker_id = config_.node_id;
+  alter.broker_epoch = [this] {
+    auto image = services_.metadata.current();
+    auto it = image->brokers.find(config_.node_id);
+    return it == image->brokers.end() ? int64_t{-1} : it->second.epoch;
+  };
+  alter.schedule = [scheduler = scheduler_.get()](std::chrono::milliseconds delay, std::function<void()> fn) {
+    scheduler->schedule(delay, std::move(fn));
+  };
+  alter_partition_ = std::make_unique<replica::AlterPartitionManager>(
+      [this]() -> ControllerChannel* { return controller_channel_.get(); }, std::move(alter));
+  wiring.alter_partition = alter_partition_.get();
+  fetchers_ = std::make_unique<replica::ReplicaFetcherManager>(replica::replica_fetcher_options(
+      config_, config_.node_id, [this] { return services_.metadata.current(); },
+      [this](const std::string& topic, int32_t partition) { return replicas_->get(topic, partition); }));
   wiring.add_followers = [f = fetchers_.get()](const std::vector<replica::FollowTarget>& targets) {
     f->add_partitions(targets);
   };
   wiring.remove_followers = [f = fetchers_.get()](const std::vector<std::pair<std::string, int32_t>>& partitions) {
     f->remove_partitions(partitions);
   };
-  // The AlterPartition sender is wired here once the controller part lands;
-  // until then the ISR stays as the controller made it.
   replicas_->wire(std::move(wiring));
   replicas_->startup();
   services_.replicas = replicas_.get();

@@ -36,10 +36,6 @@ class DynamicBrokerConfig;
 class Reconfigurable;
 class RequestDispatcher;
 class ReplicaManager;
-namespace replica {
-class ReplicaFetcherManager;
-struct ReplicaFetcherOptions;
-}
 class QuorumController;
 class KafkaControllerChannel;
 class BrokerLifecycleManager;
@@ -51,6 +47,10 @@ class MetadataLoader;
 }
 namespace group {
 class GroupCoordinator;
+}
+namespace replica {
+class AlterPartitionManager;
+class ReplicaFetcherManager;
 }
 
 class Broker {
@@ -83,7 +83,6 @@ class Broker {
   void apply_connection_configs();
   MetadataImage initial_image(const std::string& cluster_id) const;
   void start_partitions();
-  replica::ReplicaFetcherOptions fetcher_options();
   void create_metadata();
   void open_listeners();
   void listen(bool controller);
@@ -118,6 +117,9 @@ class Broker {
   // Before scheduler_: the session checks it runs are gone before it is.
   std::unique_ptr<BrokerLifecycleService> lifecycle_service_;  // controller role only
   std::unique_ptr<Scheduler> scheduler_;
+  // ISR changes to the controller; outlives replicas_ (whose partitions
+  // submit to it) and the controller channel (whose answers come back to it).
+  std::unique_ptr<replica::AlterPartitionManager> alter_partition_;
   std::unique_ptr<ReplicaManager> replicas_;
   // After replicas_: its threads append to the partitions, so they stop first.
   std::unique_ptr<replica::ReplicaFetcherManager> fetchers_;
