@@ -20,6 +20,8 @@
 #include "samsa/broker/metadata/controller.h"
 #include "samsa/broker/metadata/metadata_loader.h"
 #include "samsa/broker/replica/alter_partition_manager.h"
+#include "samsa/broker/replica/replica_fetcher_config.h"
+#include "samsa/broker/replica/replica_fetcher_manager.h"
 #include "samsa/broker/replica/replica_manager.h"
 #include "samsa/broker/producer_id_manager.h"
 #include "samsa/broker/quorum_controller.h"
@@ -365,8 +367,15 @@ void Broker::start_partitions() {
   alter_partition_ = std::make_unique<replica::AlterPartitionManager>(
       [this]() -> ControllerChannel* { return controller_channel_.get(); }, std::move(alter));
   wiring.alter_partition = alter_partition_.get();
-  // The replica fetchers are wired here once their part lands; until then
-  // nothing is followed.
+  fetchers_ = std::make_unique<replica::ReplicaFetcherManager>(replica::replica_fetcher_options(
+      config_, config_.node_id, [this] { return services_.metadata.current(); },
+      [this](const std::string& topic, int32_t partition) { return replicas_->get(topic, partition); }));
+  wiring.add_followers = [f = fetchers_.get()](const std::vector<replica::FollowTarget>& targets) {
+    f->add_partitions(targets);
+  };
+  wiring.remove_followers = [f = fetchers_.get()](const std::vector<std::pair<std::string, int32_t>>& partitions) {
+    f->remove_partitions(partitions);
+  };
   replicas_->wire(std::move(wiring));
   replicas_->startup();
   services_.replicas = replicas_.get();
@@ -467,6 +476,8 @@ void Broker::stop(std::chrono::milliseconds grace) {
   server_.reset();
   controller_server_.reset();
   pool_.reset();
+  // No follower appends to a closing log.
+  if (fetchers_) fetchers_->shutdown();
   if (replicas_) {
     dynamic_config_->remove_reconfigurable(cleaner_reconfigurable_.get());
     replicas_->shutdown();

@@ -50,6 +50,7 @@ class GroupCoordinator;
 }
 namespace replica {
 class AlterPartitionManager;
+class ReplicaFetcherManager;
 }
 
 class Broker {
@@ -120,6 +121,8 @@ class Broker {
   // submit to it) and the controller channel (whose answers come back to it).
   std::unique_ptr<replica::AlterPartitionManager> alter_partition_;
   std::unique_ptr<ReplicaManager> replicas_;
+  // After replicas_: its threads append to the partitions, so they stop first.
+  std::unique_ptr<replica::ReplicaFetcherManager> fetchers_;
   std::unique_ptr<metadata::MetadataLoader> loader_;
   std::unique_ptr<raft::RaftManager> raft_;  // after loader_: stops calling it before it goes
   std::unique_ptr<QuorumController> controller_;
