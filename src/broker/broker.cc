@@ -19,6 +19,7 @@
 #include "samsa/broker/meta_properties.h"
 #include "samsa/broker/metadata/controller.h"
 #include "samsa/broker/metadata/metadata_loader.h"
+#include "samsa/broker/replica/replica_fetcher_config.h"
 #include "samsa/broker/replica/replica_manager.h"
 #include "samsa/broker/producer_id_manager.h"
 #include "samsa/broker/quorum_controller.h"
@@ -347,9 +348,19 @@ void Broker::start_partitions() {
   };
   wiring.waiters = &fetch_waiters(&services_);
   wiring.scheduler = scheduler_.get();
-  // The replica fetchers and the AlterPartition sender are wired here once
-  // their parts land; until then nothing is followed and the ISR stays as
-  // the controller made it.
+  // Follower partitions fetch from their leaders' inter-broker listeners.
+  replica_fetchers_ = std::make_unique<replica::ReplicaFetcherManager>(replica::replica_fetcher_options(
+      config_, config_.node_id, [this] { return services_.metadata.current(); },
+      [this](const std::string& topic, int32_t partition) { return replicas_->get(topic, partition); }));
+  wiring.add_followers = [f = replica_fetchers_.get()](const std::vector<replica::FollowTarget>& targets) {
+    f->add_partitions(targets);
+  };
+  wiring.remove_followers = [f = replica_fetchers_.get()](
+                                const std::vector<std::pair<std::string, int32_t>>& partitions) {
+    f->remove_partitions(partitions);
+  };
+  // The AlterPartition sender is wired here once its part lands; until
+  // then the ISR stays as the controller made it.
   replicas_->wire(std::move(wiring));
   replicas_->startup();
   services_.replicas = replicas_.get();
@@ -417,6 +428,9 @@ void Broker::stop(std::chrono::milliseconds grace) {
   // While everything still runs (this node may be the active controller
   // that grants it): leaderships move away before the clients go.
   controlled_shutdown(std::min(grace, kControlledShutdownTimeout));
+  // Leaderships have moved: stop following (an in-flight fetch is
+  // abandoned) before the logs close below.
+  if (replica_fetchers_) replica_fetchers_->shutdown();
   server_->stop_accepting();
   controller_server_->stop_accepting();
   dynamic_config_->remove_reconfigurable(connection_reconfigurable_.get());

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "samsa/broker/replica/replica_fetcher_manager.h"
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
 #include "samsa/util/serial_executor.h"
@@ -114,6 +115,8 @@ class Broker {
   std::unique_ptr<BrokerLifecycleService> lifecycle_service_;  // controller role only
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<ReplicaManager> replicas_;
+  // After replicas_: its fetch threads stop before the partitions they write go.
+  std::unique_ptr<replica::ReplicaFetcherManager> replica_fetchers_;
   std::unique_ptr<metadata::MetadataLoader> loader_;
   std::unique_ptr<raft::RaftManager> raft_;  // after loader_: stops calling it before it goes
   std::unique_ptr<QuorumController> controller_;
