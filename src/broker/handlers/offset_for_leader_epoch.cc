@@ -21,6 +21,8 @@ using EpochEndOffset = OffsetForLeaderEpochResponse::OffsetForLeaderTopicResult:
 
 namespace {
 
+constexpr int32_t kDebuggingReplicaId = -2;
+
 EpochEndOffset answer(int32_t partition, ErrorCode e, int32_t epoch = -1, int64_t end_offset = -1) {
   EpochEndOffset out;
   out.partition = partition;
@@ -31,11 +33,13 @@ EpochEndOffset answer(int32_t partition, ErrorCode e, int32_t epoch = -1, int64_
 }
 
 EpochEndOffset end_offset_for(const BrokerServices& services, const MetadataImage& image, const std::string& topic,
-                              const OffsetForLeaderEpochRequest::OffsetForLeaderTopic::OffsetForLeaderPartition& p) {
-  // Only the leader answers (Kafka's fetchOnlyFromLeader; a "debugging"
-  // replica id -2 may read a follower in Kafka, and every partition this
-  // lookup finds is led here).
-  auto found = lookup_leader_partition(services, image, topic, p.partition, p.current_leader_epoch);
+                              const OffsetForLeaderEpochRequest::OffsetForLeaderTopic::OffsetForLeaderPartition& p,
+                              int32_t replica_id) {
+  // Kafka's fetchOnlyFromLeader: only the "debugging" replica id -2 (the
+  // default before v3) may ask a follower.
+  auto found = replica_id == kDebuggingReplicaId
+                   ? lookup_hosted_partition(services, image, topic, p.partition, p.current_leader_epoch)
+                   : lookup_leader_partition(services, image, topic, p.partition, p.current_leader_epoch);
   if (found.error != ErrorCode::NONE) return answer(p.partition, found.error);
   // (-1, -1): no epoch at or below the requested one is known, which
   // Kafka answers as NONE with undefined epoch and offset.
@@ -52,7 +56,7 @@ void handle_offset_for_leader_epoch(const RequestContext& ctx, protocol::WireRea
   for (const auto& t : req.topics) {
     auto& tr = response.topics.emplace_back();
     tr.topic = t.topic;
-    for (const auto& p : t.partitions) tr.partitions.push_back(end_offset_for(*ctx.services, *image, t.topic, p));
+    for (const auto& p : t.partitions) tr.partitions.push_back(end_offset_for(*ctx.services, *image, t.topic, p, req.replica_id));
   }
   responder.send(response);
 }
