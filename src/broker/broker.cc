@@ -251,6 +251,7 @@ void Broker::schedule_log_maintenance() {
   scheduler_->schedule_periodic(std::chrono::seconds(60), [partitions] { partitions->logs().checkpoint(); });
   scheduler_->schedule_periodic(std::chrono::milliseconds(config_.producer_id_expiration_check_interval_ms),
                                 [partitions] { partitions->logs().remove_expired_producers(); });
+  partitions->schedule_periodic_tasks(*scheduler_);
 }
 
 // The coordinator loads the __consumer_offsets partitions this node leads

@@ -50,6 +50,8 @@ void handle_incremental_alter_configs(const RequestContext&, protocol::WireReade
 void handle_describe_topic_partitions(const RequestContext&, protocol::WireReader&, Responder);
 void handle_init_producer_id(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_producers(const RequestContext&, protocol::WireReader&, Responder);
+// Partition replication (src/broker/replica/).
+void handle_offset_for_leader_epoch(const RequestContext&, protocol::WireReader&, Responder);
 void handle_find_coordinator(const RequestContext&, protocol::WireReader&, Responder);
 void handle_join_group(const RequestContext&, protocol::WireReader&, Responder);
 void handle_sync_group(const RequestContext&, protocol::WireReader&, Responder);
