@@ -143,6 +143,21 @@ std::vector<int32_t> BrokerLifecycleService::fence_expired_sessions() {
   return fenced;
 }
 
+size_t BrokerLifecycleService::elect_leaderless_partitions() {
+  std::lock_guard lock(mu_);
+  if (!options_.active_epoch()) return 0;
+  size_t changed = 0;
+  ApiError failure = commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
+    if (check_active(image, options_.now_ms())) return {};
+    auto records = metadata::elect_leaderless_partitions(image, -1, controller_.defaults());
+    changed = records.size();
+    return records;
+  });
+  if (!failure.ok()) return 0;
+  if (changed > 0) log()->info("Elected leaders for {} leaderless partition(s)", changed);
+  return changed;
+}
+
 void BrokerLifecycleService::schedule_session_checks(Scheduler& scheduler, util::SerialExecutor* thread,
                                                      std::chrono::milliseconds period) {
   Post post;
@@ -153,15 +168,24 @@ void BrokerLifecycleService::schedule_session_checks(Scheduler& scheduler, util:
 void BrokerLifecycleService::schedule_session_checks(Scheduler& scheduler, Post post,
                                                      std::chrono::milliseconds period) {
   scheduler.schedule_periodic(period, [this, post = std::move(post)] {
-    if (!post) {
+    auto check = [this] {
       fence_expired_sessions();
+      const int64_t now = options_.now_ms();
+      if (next_election_check_ms_ < 0) next_election_check_ms_ = now + options_.unclean_election_check_interval_ms;
+      if (now >= next_election_check_ms_) {
+        next_election_check_ms_ = now + options_.unclean_election_check_interval_ms;
+        elect_leaderless_partitions();
+      }
+    };
+    if (!post) {
+      check();
       return;
     }
     // At most one check waits in the controller queue behind slow commits.
     if (check_queued_.exchange(true)) return;
-    post([this] {
+    post([this, check] {
       check_queued_.store(false);
-      fence_expired_sessions();
+      check();
     });
   });
 }

@@ -47,6 +47,10 @@ class BrokerLifecycleService {
     std::function<int64_t(const MetadataImage&)> next_offset;
     // Monotonic milliseconds. Default: std::chrono::steady_clock.
     std::function<int64_t()> now_ms;
+    // How often the periodic check also looks for leaderless partitions to
+    // elect (Kafka's uncleanLeaderElectionCheckIntervalMs, 5 minutes): an
+    // unclean.leader.election.enable turned on later takes effect then.
+    int64_t unclean_election_check_interval_ms = 300000;
   };
 
   BrokerLifecycleService(ControllerService& controller, Options options);
@@ -64,9 +68,16 @@ class BrokerLifecycleService {
   // returns their ids. Does nothing when this node is not active.
   std::vector<int32_t> fence_expired_sessions();
 
+  // Elects leaders for leaderless partitions where the rules now allow one
+  // (an unclean election once the topic's unclean.leader.election.enable is
+  // true), in one commit; returns how many partitions changed. Does nothing
+  // when this node is not active.
+  size_t elect_leaderless_partitions();
+
   // Runs fence_expired_sessions every `period` on `thread` (inline on the
-  // scheduler thread when null). The scheduler and thread must be stopped
-  // before this object is destroyed.
+  // scheduler thread when null), and elect_leaderless_partitions every
+  // unclean_election_check_interval_ms. The scheduler and thread must be
+  // stopped before this object is destroyed.
   void schedule_session_checks(Scheduler& scheduler, util::SerialExecutor* thread,
                                std::chrono::milliseconds period = std::chrono::milliseconds(250));
   // The same with the hand-over to the controller thread left to `post`
@@ -89,6 +100,7 @@ class BrokerLifecycleService {
   std::optional<int32_t> active_epoch_;  // the epoch sessions_ was reset for
   std::mutex mu_;
   std::atomic<bool> check_queued_{false};
+  int64_t next_election_check_ms_ = -1;  // periodic check thread only
 };
 
 }  // namespace samsa::broker

@@ -162,6 +162,45 @@ TEST_F(BrokerLifecycleServiceTest, ExpiredSessionsAreFencedAndANewIncarnationMay
   EXPECT_GT(second.broker_epoch, first.broker_epoch);
 }
 
+// Kafka's periodic maybeElectUncleanLeaders: a leaderless partition whose
+// only ISR member is down gets a live replica as leader once the topic
+// allows unclean elections, and not before.
+TEST_F(BrokerLifecycleServiceTest, LeaderlessPartitionsGetAnUncleanLeaderOnceTheTopicAllowsIt) {
+  const protocol::Uuid id = protocol::Uuid::random();
+  protocol::TopicRecord topic;
+  topic.name = "u";
+  topic.topic_id = id;
+  protocol::PartitionRecord p;
+  p.topic_id = id;
+  p.partition_id = 0;
+  p.replicas = {2, 1};
+  p.isr = {2};  // broker 2 is fenced; broker 1 is alive but out of the ISR
+  p.leader = -1;
+  p.leader_epoch = 3;
+  p.partition_epoch = 5;
+  controller.commit([&](const MetadataImage& image) -> std::vector<metadata::RecordAndVersion> {
+    return {{topic, 0}, {p, metadata::partition_record_version(image.metadata_version)}};
+  });
+  ASSERT_NE(image()->topic("u"), nullptr);
+  EXPECT_EQ(lifecycle->elect_leaderless_partitions(), 0u);
+  EXPECT_EQ(image()->topic("u")->partition(0)->leader, -1);
+
+  protocol::ConfigRecord unclean;
+  unclean.resource_type = static_cast<int8_t>(ConfigResourceType::kTopic);
+  unclean.resource_name = "u";
+  unclean.name = "unclean.leader.election.enable";
+  unclean.value = "true";
+  controller.commit([&](const MetadataImage&) -> std::vector<metadata::RecordAndVersion> { return {{unclean, 0}}; });
+  EXPECT_EQ(lifecycle->elect_leaderless_partitions(), 1u);
+  const PartitionImage* after = image()->topic("u")->partition(0);
+  EXPECT_EQ(after->leader, 1);
+  EXPECT_EQ(after->isr, (std::vector<int32_t>{1}));
+  EXPECT_EQ(after->leader_recovery_state, 1);  // RECOVERING
+  EXPECT_EQ(after->leader_epoch, 4);
+  active_epoch.reset();
+  EXPECT_EQ(lifecycle->elect_leaderless_partitions(), 0u);  // only the active controller
+}
+
 TEST_F(BrokerLifecycleServiceTest, ANewActiveControllerGivesEveryBrokerAFreshSession) {
   auto first = register_(registration(4));
   ASSERT_FALSE(heartbeat(4, first.broker_epoch, first.broker_epoch).is_fenced);
