@@ -8,7 +8,6 @@
 
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
-#include "samsa/broker/fetch/fetch_waiters.h"
 #include "samsa/broker/fetch/partition_access.h"
 #include "samsa/broker/replica/replica_manager.h"
 #include "samsa/protocol/compression.h"
@@ -88,12 +87,11 @@ void OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecord> re
                         AppendDone done) {
   auto fail = [&](ErrorCode e) { done(AppendOutcome{e, -1}); };
   auto image = services_.metadata.current();
-  if (!image) return fail(ErrorCode::NOT_COORDINATOR);
+  if (!image || !services_.replicas) return fail(ErrorCode::NOT_COORDINATOR);
   auto found = lookup_leader_partition(services_, *image, kOffsetsTopic, partition);
   // A missing topic or partition means this broker cannot coordinate it.
   if (found.error != ErrorCode::NONE) return fail(ErrorCode::NOT_COORDINATOR);
   if (records.empty()) return done(AppendOutcome{});
-  const HostedPartition& hosted = *found.partition;
 
   protocol::RecordBatchOptions options;
   options.base_timestamp = timestamp_ms;
@@ -111,24 +109,26 @@ void OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecord> re
     return fail(ErrorCode::UNKNOWN_SERVER_ERROR);
   }
 
-  auto result = hosted.log->append_as_leader(std::span<uint8_t>(batch), hosted.leader_epoch,
-                                             log::AppendOrigin::kCoordinator);
-  if (!result) {
-    log()->debug("Append of {} coordinator records to {}-{} failed: {}", records.size(), kOffsetsTopic, partition,
-                 result.error().message);
-    return fail(coordinator_error(kafka_error(result.error().code)));
-  }
-  // Single replica: the leader's log end is the high watermark (as in Produce).
-  hosted.log->set_high_watermark(hosted.log->log_end_offset());
-  fetch_waiters(&services_).notify(kOffsetsTopic, partition);
-  done(AppendOutcome{ErrorCode::NONE, result->last_offset});
+  // acks=-1 always (Kafka 4.0 dropped offsets.commit.required.acks): a
+  // write the coordinator answers for must survive the loss of its node.
+  const size_t count = records.size();
+  services_.replicas->append_records(
+      kOffsetsTopic, partition, std::move(batch), -1, log::AppendOrigin::kCoordinator, commit_timeout_ms_,
+      [partition, count, done = std::move(done)](replica::PartitionResult<log::AppendInfo> result) {
+        if (!result) {
+          log()->debug("Write of {} coordinator records to {}-{} failed: {} {}", count, kOffsetsTopic, partition,
+                       protocol::error_name(result.error().code), result.error().message);
+          return done(AppendOutcome{coordinator_error(result.error().code), -1});
+        }
+        done(AppendOutcome{ErrorCode::NONE, result->last_offset});
+      });
 }
 
 size_t OffsetsLog::load(int32_t partition, const std::function<void(CoordinatorRecord&&)>& apply) {
   auto hosted = services_.replicas ? services_.replicas->get(kOffsetsTopic, partition) : nullptr;
-  if (!hosted || !hosted->log)
+  if (!hosted)
     throw std::runtime_error(std::string(kOffsetsTopic) + "-" + std::to_string(partition) + " is not hosted here");
-  log::Log& plog = *hosted->log;
+  log::Log& plog = *hosted->log();
   const int32_t configured = services_.config ? services_.config->offsets_load_buffer_size : 0;
   const size_t chunk = static_cast<size_t>(configured > 0 ? configured : kDefaultLoadBufferSize);
 
