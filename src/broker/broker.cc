@@ -268,10 +268,12 @@ void Broker::start_group_coordinator() {
   gc.offsets_retention_ms = int64_t{config_.offsets_retention_minutes} * 60 * 1000;
   gc.retention_check_interval_ms = config_.offsets_retention_check_interval_ms;
   gc.offset_metadata_max_bytes = config_.offset_metadata_max_bytes;
+  gc.commit_timeout_ms = config_.offsets_commit_timeout_ms;
   groups_ = std::make_unique<group::GroupCoordinator>(services_, gc);
   group::GroupCoordinator* groups = groups_.get();
   loader_->install_publisher([groups](const std::shared_ptr<const MetadataImage>& img) { groups->on_image(*img); });
   services_.groups = groups;
+  groups_->await_loads();  // the partitions led at startup, loaded on the loader thread
   groups_->start();
 }
 

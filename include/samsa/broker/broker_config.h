@@ -203,6 +203,7 @@ struct BrokerConfig {
   std::int64_t offsets_retention_check_interval_ms = 0;
   std::int32_t offsets_topic_compression_codec = 0;  // record batch codec id (0 none .. 4 zstd)
   std::int32_t offsets_load_buffer_size = 0;
+  std::int32_t offsets_commit_timeout_ms = 0;
   std::int32_t transaction_state_log_num_partitions = 0;
   std::int16_t transaction_state_log_replication_factor = 0;
   std::int32_t transaction_state_log_min_isr = 0;

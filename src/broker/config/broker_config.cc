@@ -223,6 +223,7 @@ void read_replication_and_groups(BrokerConfig& c, const ConfigReader& r) {
   c.offsets_retention_check_interval_ms = r.get_long("offsets.retention.check.interval.ms");
   c.offsets_topic_compression_codec = r.get_int("offsets.topic.compression.codec");
   c.offsets_load_buffer_size = r.get_int("offsets.load.buffer.size");
+  c.offsets_commit_timeout_ms = r.get_int("offsets.commit.timeout.ms");
   c.transaction_state_log_num_partitions = r.get_int("transaction.state.log.num.partitions");
   c.transaction_state_log_replication_factor = r.get_short("transaction.state.log.replication.factor");
   c.transaction_state_log_min_isr = r.get_int("transaction.state.log.min.isr");

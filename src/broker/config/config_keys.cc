@@ -158,6 +158,7 @@ const ConfigKey kKeys[] = {
     // Kafka has no validator here but refuses to start on a codec id it does not know.
     {.name = "offsets.topic.compression.codec", .type = T::Int, .default_value = "0", .min = 0, .max = 4},
     {.name = "offsets.load.buffer.size", .type = T::Int, .default_value = "5242880", .min = 1},
+    {.name = "offsets.commit.timeout.ms", .type = T::Int, .default_value = "5000", .min = 1},
     {.name = "transaction.state.log.num.partitions", .type = T::Int, .default_value = "50", .min = 1, .unsupported = true},
     {.name = "transaction.state.log.replication.factor", .type = T::Short, .default_value = "3", .min = 1, .unsupported = true},
     {.name = "transaction.state.log.min.isr", .type = T::Int, .default_value = "2", .min = 1, .unsupported = true},
@@ -191,7 +192,7 @@ constexpr std::string_view kKnownKafkaKeys[] = {
     "max.incremental.fetch.session.cache.slots", "max.request.partition.size.limit",
     "metadata.log.max.snapshot.interval.ms",
     "metadata.max.idle.interval.ms", "num.replica.alter.log.dirs.threads",
-    "offsets.commit.timeout.ms", "principal.builder.class",
+    "principal.builder.class",
     "replica.high.watermark.checkpoint.interval.ms", "replica.selector.class",
     "replica.socket.receive.buffer.bytes", "request.timeout.ms", "reserved.broker.max.id",
     "socket.connection.setup.timeout.max.ms", "socket.connection.setup.timeout.ms", "socket.listen.backlog.size",

@@ -273,4 +273,15 @@ void Group::load(const GroupRecord& record, int64_t now_ms) {
   transition(members_.empty() ? GroupState::kEmpty : GroupState::kStable, ts);
 }
 
+void Group::apply_offset(const std::pair<std::string, int32_t>& key, const std::optional<OffsetAndMetadata>& value,
+                         int64_t log_offset) {
+  auto& applied = offset_log_offsets_[key];  // 0 when new: any write is later
+  if (log_offset >= 0) {
+    if (log_offset < applied) return;
+    applied = log_offset;
+  }
+  if (value) offsets_[key] = *value;
+  else offsets_.erase(key);
+}
+
 }  // namespace samsa::broker::group

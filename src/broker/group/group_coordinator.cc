@@ -59,7 +59,7 @@ void request_offsets_topic(ControllerChannel& channel, const std::shared_ptr<std
 }  // namespace
 
 GroupCoordinator::GroupCoordinator(BrokerServices& services, CoordinatorConfig config)
-    : services_(services), config_(config), log_(services), now_(system_now) {}
+    : services_(services), config_(config), log_(services, config.commit_timeout_ms), now_(system_now) {}
 
 GroupCoordinator::~GroupCoordinator() = default;
 
@@ -130,7 +130,7 @@ void GroupCoordinator::on_image(const MetadataImage& image) {
     for (const auto& [index, p] : t->partitions)
       if (p.leader == services_.node_id && index < config_.offsets_partitions) led.insert(index);
 
-  std::vector<int32_t> to_load;
+  std::vector<std::pair<int32_t, uint64_t>> to_load;  // partition, load id
   std::vector<int32_t> to_drop;
   std::set<std::string> deleted_topics;
   {
@@ -142,10 +142,14 @@ void GroupCoordinator::on_image(const MetadataImage& image) {
       for (const auto& name : *topics_)
         if (!names.count(name)) deleted_topics.insert(name);
     topics_ = std::move(names);
+    // Only a partition newly led here is loaded: a new leader epoch with
+    // this broker still leader keeps its groups (the log did not change
+    // under them).
     for (int32_t p : led)
       if (!partitions_.count(p)) {
-        partitions_[p] = Partition{};
-        to_load.push_back(p);
+        Partition& part = partitions_[p];
+        part.load_id = ++next_load_id_;
+        to_load.emplace_back(p, part.load_id);
       }
     for (const auto& [p, _] : partitions_)
       if (!led.count(p)) to_drop.push_back(p);
@@ -171,11 +175,22 @@ void GroupCoordinator::on_image(const MetadataImage& image) {
       erase_if_dead(g);
     }
   }
-  for (int32_t p : to_load) load_partition(p);
+  // Replaying a partition reads files: not on the metadata publisher thread.
+  for (auto [p, id] : to_load) loader_.submit([this, p = p, id = id] { load_partition(p, id); });
   if (!deleted_topics.empty()) delete_offsets_of_topics(deleted_topics);
 }
 
-void GroupCoordinator::load_partition(int32_t partition) {
+void GroupCoordinator::await_loads() { loader_.drain(); }
+
+void GroupCoordinator::load_partition(int32_t partition, uint64_t load_id) {
+  auto is_current = [&] {
+    auto it = partitions_.find(partition);
+    return it != partitions_.end() && it->second.load_id == load_id;
+  };
+  {
+    std::lock_guard lock(mu_);
+    if (!is_current()) return;  // dropped (or dropped and led again) before its turn
+  }
   auto started = std::chrono::steady_clock::now();
   std::map<std::string, std::shared_ptr<Group>> loaded;
   std::set<std::string> tombstoned;
@@ -207,8 +222,8 @@ void GroupCoordinator::load_partition(int32_t partition) {
   }
   size_t groups = 0;
   std::lock_guard lock(mu_);
+  if (!is_current()) return;  // dropped while loading
   auto it = partitions_.find(partition);
-  if (it == partitions_.end()) return;  // dropped while loading
   for (auto& [id, g] : loaded) {
     if (tombstoned.count(id) && g->offsets().empty()) continue;
     groups_[id] = g;
@@ -308,23 +323,50 @@ GroupDescription GroupCoordinator::describe(const std::string& group_id) {
   return d;
 }
 
-ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
-  if (group_id.empty()) return ErrorCode::INVALID_GROUP_ID;
-  if (auto e = check(group_id); e != ErrorCode::NONE) return e;
+void GroupCoordinator::delete_group(const std::string& group_id, std::function<void(ErrorCode)> done) {
+  if (group_id.empty()) return done(ErrorCode::INVALID_GROUP_ID);
+  if (auto e = check(group_id); e != ErrorCode::NONE) return done(e);
   auto g = find(group_id);
-  if (!g) return ErrorCode::GROUP_ID_NOT_FOUND;
+  if (!g) return done(ErrorCode::GROUP_ID_NOT_FOUND);
+  Deferred later;
   std::lock_guard lock(g->mu);
-  if (g->state() == GroupState::kDead) return ErrorCode::GROUP_ID_NOT_FOUND;
-  if (g->state() != GroupState::kEmpty) return ErrorCode::NON_EMPTY_GROUP;
+  auto fail = [&](ErrorCode e) { later.add([done, e] { done(e); }); };
+  if (g->state() == GroupState::kDead) return fail(ErrorCode::GROUP_ID_NOT_FOUND);
+  if (g->state() != GroupState::kEmpty) return fail(ErrorCode::NON_EMPTY_GROUP);
   std::vector<CoordinatorRecord> records;
   for (const auto& [tp, _] : g->offsets())
     records.push_back(CoordinatorRecord::offset_commit(group_id, tp.first, tp.second, std::nullopt));
   records.push_back(CoordinatorRecord::group_metadata(group_id, std::nullopt));
-  if (auto e = log_.append(g->partition(), records, now()); e != ErrorCode::NONE) return e;
-  g->offsets().clear();
-  g->transition(GroupState::kDead, now());
-  erase_if_dead(g);
-  return ErrorCode::NONE;
+  write(*g, records, later, [this, done, records](Group& g, const AppendOutcome& out, Deferred& replies) {
+    if (out.error == ErrorCode::NONE) {
+      for (const auto& rec : records)
+        if (rec.kind == CoordinatorRecord::Kind::kOffsetCommit)
+          g.apply_offset({rec.topic, rec.partition}, std::nullopt, out.last_offset);
+      // A member that joined while the tombstone was on its way keeps the
+      // group: its next metadata write supersedes the tombstone.
+      if (g.state() == GroupState::kEmpty) {
+        g.transition(GroupState::kDead, now());
+        erase_if_dead(g.shared_from_this());
+      }
+    }
+    replies.add([done, e = out.error] { done(e); });
+  });
+}
+
+// --- writes ---
+
+void GroupCoordinator::write(Group& g, std::vector<CoordinatorRecord> records, Deferred& later, StoredCallback stored) {
+  std::shared_ptr<Group> group = g.shared_from_this();
+  const int64_t t = now();
+  // After the group lock is released: the append may complete at once, on
+  // this thread, and `stored` takes the lock.
+  later.add([this, group, records = std::move(records), t, stored = std::move(stored)] {
+    log_.append(group->partition(), records, t, [group, stored](AppendOutcome out) {
+      Deferred replies;  // declared first: runs after the lock is released
+      std::lock_guard lock(group->mu);
+      stored(*group, out, replies);
+    });
+  });
 }
 
 }  // namespace samsa::broker::group

@@ -136,20 +136,30 @@ void GroupCoordinator::join_static_member(Group& g, JoinRequest& r, const std::s
         m->rebalance_timeout_ms = r.rebalance_timeout_ms;
         m->client_id = r.client_id;
         m->client_host = r.client_host;
-        if (auto e = store_group(g); e != ErrorCode::NONE) {
-          // Not persisted: undo, so the old member id stays valid.
-          m->session_timeout_ms = old_session;
-          m->rebalance_timeout_ms = old_rebalance;
-          g.replace_static_member(instance, new_id, *old_id, later);
-          later.join(done, join_error(e));
-          return;
-        }
-        heartbeat_received(*m);
-        JoinResult result = current_join_result(g, new_id);
-        result.skip_assignment = g.is_leader(new_id);  // v9+: the leader need not assign again
-        later.join(done, std::move(result));
-        log()->info("Static member {} of group {} with unknown member id rejoins, assigning new member id {}",
-                    instance, g.id(), new_id);
+        // Answered once persisted; not persisted, the change is undone so
+        // the old member id stays valid.
+        store_group(g, later,
+                    [this, instance, old = *old_id, new_id, old_session, old_rebalance, done = std::move(done)](
+                        Group& g, const AppendOutcome& out, Deferred& replies) mutable {
+                      Member* m = g.member(new_id);
+                      if (out.error != ErrorCode::NONE) {
+                        if (m) {
+                          m->session_timeout_ms = old_session;
+                          m->rebalance_timeout_ms = old_rebalance;
+                          g.replace_static_member(instance, new_id, old, replies);
+                        }
+                        replies.join(done, join_error(out.error));
+                        return;
+                      }
+                      // Fenced again or removed while the write was out.
+                      if (!m) return replies.join(done, join_error(ErrorCode::UNKNOWN_MEMBER_ID, new_id));
+                      heartbeat_received(*m);
+                      JoinResult result = current_join_result(g, new_id);
+                      result.skip_assignment = g.is_leader(new_id);  // v9+: the leader need not assign again
+                      replies.join(done, std::move(result));
+                      log()->info("Static member {} of group {} with unknown member id rejoins, assigning new member id {}",
+                                  instance, g.id(), new_id);
+                    });
         return;
       }
       update_member_and_rebalance(g, *m, r, done, later);
@@ -294,8 +304,10 @@ void GroupCoordinator::complete_join(Group& g, Deferred& later) {
   g.elect_leader_if_needed();
   g.init_next_generation(now());
   if (g.state() == GroupState::kEmpty) {
-    if (auto e = store_group(g); e != ErrorCode::NONE)
-      log()->warn("Failed to write the empty metadata of group {}: {}", g.id(), protocol::error_name(e));
+    store_group(g, later, [](Group& g, const AppendOutcome& out, Deferred&) {
+      if (out.error != ErrorCode::NONE)
+        log()->warn("Failed to write the empty metadata of group {}: {}", g.id(), protocol::error_name(out.error));
+    });
     log()->info("Group {} with generation {} is now empty", g.id(), g.generation());
     return;
   }
@@ -366,9 +378,8 @@ void GroupCoordinator::propagate_assignment(Group& g, Deferred& later) {
 
 void GroupCoordinator::heartbeat_received(Member& m) { m.heartbeat_deadline_ms = now() + m.session_timeout_ms; }
 
-ErrorCode GroupCoordinator::store_group(Group& g) {
-  CoordinatorRecord record = CoordinatorRecord::group_metadata(g.id(), g.to_record());
-  return log_.append(g.partition(), std::span(&record, 1), now());
+void GroupCoordinator::store_group(Group& g, Deferred& later, StoredCallback stored) {
+  write(g, {CoordinatorRecord::group_metadata(g.id(), g.to_record())}, later, std::move(stored));
 }
 
 // --- SyncGroup ---
@@ -405,13 +416,18 @@ void GroupCoordinator::sync(SyncRequest r, SyncCallback done) {
       for (auto& [id, member] : g->members()) member.assignment.clear();
       for (auto& [id, bytes] : r.assignments)
         if (Member* target = g->member(id)) target->assignment = std::move(bytes);
-      if (auto e = store_group(*g); e != ErrorCode::NONE) {
-        reset_and_propagate_assignment_error(*g, e, later);
-        maybe_prepare_rebalance(*g, "failed to persist the assignment", later);
-        return;
-      }
-      propagate_assignment(*g, later);
-      g->transition(GroupState::kStable, now());
+      // The members get their assignment once it is persisted (Kafka's
+      // storeGroup callback); a rebalance started meanwhile supersedes it.
+      store_group(*g, later, [this, generation = g->generation()](Group& g, const AppendOutcome& out, Deferred& replies) {
+        if (g.state() != GroupState::kCompletingRebalance || g.generation() != generation) return;
+        if (out.error != ErrorCode::NONE) {
+          reset_and_propagate_assignment_error(g, out.error, replies);
+          maybe_prepare_rebalance(g, "failed to persist the assignment", replies);
+          return;
+        }
+        propagate_assignment(g, replies);
+        g.transition(GroupState::kStable, now());
+      });
       return;
     }
     case GroupState::kStable: {

@@ -22,7 +22,7 @@ const std::shared_ptr<spdlog::logger>& log() {
 
 }  // namespace
 
-std::vector<ErrorCode> GroupCoordinator::commit_offsets(const CommitRequest& r) {
+void GroupCoordinator::commit_offsets(CommitRequest r, CommitCallback done) {
   std::vector<ErrorCode> errors(r.partitions.size(), ErrorCode::NONE);
   // Partitions of topics that do not exist are refused first, whatever the
   // group says (Kafka filters them before the coordinator sees the request).
@@ -35,30 +35,40 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(const CommitRequest& r) 
   }
   auto all = [&](ErrorCode e) {
     for (size_t i : known) errors[i] = e;
-    return errors;
   };
-  if (known.empty()) return errors;
-  if (auto e = check(r.group_id); e != ErrorCode::NONE) return all(e);
+  if (known.empty()) return done(std::move(errors));
+  if (auto e = check(r.group_id); e != ErrorCode::NONE) {
+    all(e);
+    return done(std::move(errors));
+  }
   auto g = find(r.group_id);
   if (!g) {
     // Without group management (generation -1) a commit creates a simple
     // group; otherwise the member's group no longer exists.
-    if (r.generation_id >= 0)
-      return all(r.api_version >= 9 ? ErrorCode::GROUP_ID_NOT_FOUND : ErrorCode::ILLEGAL_GENERATION);
+    if (r.generation_id >= 0) {
+      all(r.api_version >= 9 ? ErrorCode::GROUP_ID_NOT_FOUND : ErrorCode::ILLEGAL_GENERATION);
+      return done(std::move(errors));
+    }
     g = get_or_create(r.group_id);
   }
+  Deferred later;
   std::lock_guard lock(g->mu);
+  auto answer = [&] { later.add([done, errors] { done(errors); }); };
+  auto fail = [&](ErrorCode e) {
+    all(e);
+    answer();
+  };
   // Kafka's ClassicGroup.validateOffsetCommit.
-  if (g->state() == GroupState::kDead) return all(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+  if (g->state() == GroupState::kDead) return fail(ErrorCode::COORDINATOR_NOT_AVAILABLE);
   if (!(r.generation_id < 0 && g->state() == GroupState::kEmpty)) {
     if (r.generation_id >= 0 || !r.member_id.empty() || r.group_instance_id) {
-      if (auto e = g->validate_member(r.member_id, r.group_instance_id); e != ErrorCode::NONE) return all(e);
-      if (r.generation_id != g->generation()) return all(ErrorCode::ILLEGAL_GENERATION);
+      if (auto e = g->validate_member(r.member_id, r.group_instance_id); e != ErrorCode::NONE) return fail(e);
+      if (r.generation_id != g->generation()) return fail(ErrorCode::ILLEGAL_GENERATION);
     } else {
-      return all(ErrorCode::UNKNOWN_MEMBER_ID);  // no membership: only an empty group takes it
+      return fail(ErrorCode::UNKNOWN_MEMBER_ID);  // no membership: only an empty group takes it
     }
     // Assignments are not out yet: the member will rejoin or sync first.
-    if (g->state() == GroupState::kCompletingRebalance) return all(ErrorCode::REBALANCE_IN_PROGRESS);
+    if (g->state() == GroupState::kCompletingRebalance) return fail(ErrorCode::REBALANCE_IN_PROGRESS);
     if (Member* m = g->member(r.member_id)) heartbeat_received(*m);
   }
 
@@ -81,18 +91,24 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(const CommitRequest& r) 
     records.push_back(CoordinatorRecord::offset_commit(r.group_id, p.topic, p.partition, value));
     written.push_back(i);
   }
-  if (!records.empty()) {
-    if (auto e = log_.append(g->partition(), records, t); e != ErrorCode::NONE) {
-      for (size_t i : written) errors[i] = e;
-    } else {
-      for (auto& rec : records) g->offsets()[{rec.topic, rec.partition}] = *rec.offset;
+  if (records.empty()) {
+    if (g->state() == GroupState::kEmpty && g->size() == 0 && g->offsets().empty() && g->generation() == 0) {
+      g->transition(GroupState::kDead, t);  // created for a commit that wrote nothing
+      erase_if_dead(g);
     }
+    return answer();
   }
-  if (g->state() == GroupState::kEmpty && g->size() == 0 && g->offsets().empty() && g->generation() == 0) {
-    g->transition(GroupState::kDead, t);  // created for a commit that wrote nothing
-    erase_if_dead(g);
-  }
-  return errors;
+  // The offsets become visible (OffsetFetch) only once the ISR has them, as
+  // Kafka's pending offset commits.
+  write(*g, records, later,
+        [done, errors, written, records](Group& g, const AppendOutcome& out, Deferred& replies) mutable {
+          if (out.error != ErrorCode::NONE) {
+            for (size_t i : written) errors[i] = out.error;
+          } else {
+            for (const auto& rec : records) g.apply_offset({rec.topic, rec.partition}, rec.offset, out.last_offset);
+          }
+          replies.add([done, errors = std::move(errors)]() mutable { done(std::move(errors)); });
+        });
 }
 
 ErrorCode GroupCoordinator::fetch_offsets(const std::string& group_id,
@@ -124,19 +140,22 @@ ErrorCode GroupCoordinator::fetch_offsets(const std::string& group_id,
   return ErrorCode::NONE;
 }
 
-ErrorCode GroupCoordinator::delete_offsets(const std::string& group_id, const std::vector<TopicPartitions>& topics,
-                                           std::vector<ErrorCode>& partition_errors) {
-  if (auto e = check(group_id); e != ErrorCode::NONE) return e;
+void GroupCoordinator::delete_offsets(const std::string& group_id, const std::vector<TopicPartitions>& topics,
+                                      DeleteOffsetsCallback done) {
+  if (auto e = check(group_id); e != ErrorCode::NONE) return done(e, {});
   auto g = find(group_id);
-  if (!g) return ErrorCode::GROUP_ID_NOT_FOUND;
+  if (!g) return done(ErrorCode::GROUP_ID_NOT_FOUND, {});
+  Deferred later;
   std::lock_guard lock(g->mu);
-  if (g->state() == GroupState::kDead) return ErrorCode::GROUP_ID_NOT_FOUND;
+  auto fail = [&](ErrorCode e) { later.add([done, e] { done(e, {}); }); };
+  if (g->state() == GroupState::kDead) return fail(ErrorCode::GROUP_ID_NOT_FOUND);
   bool consumer = g->protocol_type() && *g->protocol_type() == "consumer";
-  if (!consumer && g->state() != GroupState::kEmpty) return ErrorCode::NON_EMPTY_GROUP;
+  if (!consumer && g->state() != GroupState::kEmpty) return fail(ErrorCode::NON_EMPTY_GROUP);
   std::set<std::string> subscribed;
   if (g->state() != GroupState::kEmpty)
     if (auto s = g->subscribed_topics()) subscribed = std::move(*s);
 
+  std::vector<ErrorCode> partition_errors;
   std::vector<CoordinatorRecord> records;
   std::vector<size_t> written;
   for (const auto& t : topics)
@@ -151,29 +170,39 @@ ErrorCode GroupCoordinator::delete_offsets(const std::string& group_id, const st
       }
       partition_errors.push_back(ErrorCode::NONE);
     }
-  if (records.empty()) return ErrorCode::NONE;
-  if (auto e = log_.append(g->partition(), records, now()); e != ErrorCode::NONE) {
-    for (size_t i : written) partition_errors[i] = e;
-    return ErrorCode::NONE;
+  if (records.empty()) {
+    later.add([done, partition_errors]() mutable { done(ErrorCode::NONE, std::move(partition_errors)); });
+    return;
   }
-  for (const auto& rec : records) g->offsets().erase({rec.topic, rec.partition});
-  return ErrorCode::NONE;
+  write(*g, records, later,
+        [done, partition_errors, written, records](Group& g, const AppendOutcome& out, Deferred& replies) mutable {
+          if (out.error != ErrorCode::NONE) {
+            for (size_t i : written) partition_errors[i] = out.error;
+          } else {
+            for (const auto& rec : records) g.apply_offset({rec.topic, rec.partition}, std::nullopt, out.last_offset);
+          }
+          replies.add([done, errors = std::move(partition_errors)]() mutable { done(ErrorCode::NONE, std::move(errors)); });
+        });
 }
 
 void GroupCoordinator::delete_offsets_of_topics(const std::set<std::string>& topics) {
   for (auto& g : all_groups()) {
+    Deferred later;
     std::lock_guard lock(g->mu);
     std::vector<CoordinatorRecord> records;
     for (const auto& [tp, _] : g->offsets())
       if (topics.count(tp.first))
         records.push_back(CoordinatorRecord::offset_commit(g->id(), tp.first, tp.second, std::nullopt));
     if (records.empty()) continue;
-    if (auto e = log_.append(g->partition(), records, now()); e != ErrorCode::NONE) {
-      log()->warn("Could not remove the offsets of deleted topics from group {}: {}", g->id(), protocol::error_name(e));
-      continue;
-    }
-    for (const auto& rec : records) g->offsets().erase({rec.topic, rec.partition});
-    log()->info("Removed {} offsets of deleted topics from group {}", records.size(), g->id());
+    write(*g, records, later, [records](Group& g, const AppendOutcome& out, Deferred&) {
+      if (out.error != ErrorCode::NONE) {
+        log()->warn("Could not remove the offsets of deleted topics from group {}: {}", g.id(),
+                    protocol::error_name(out.error));
+        return;
+      }
+      for (const auto& rec : records) g.apply_offset({rec.topic, rec.partition}, std::nullopt, out.last_offset);
+      log()->info("Removed {} offsets of deleted topics from group {}", records.size(), g.id());
+    });
   }
 }
 
@@ -183,6 +212,7 @@ void GroupCoordinator::delete_offsets_of_topics(const std::set<std::string>& top
 // v2-4 retention) wins. An empty group left without offsets is deleted.
 void GroupCoordinator::expire_offsets(int64_t t) {
   for (auto& g : all_groups()) {
+    Deferred later;
     std::lock_guard lock(g->mu);
     if (g->state() == GroupState::kDead) continue;
     bool has_protocol = g->protocol_type().has_value() && !g->protocol_type()->empty();
@@ -208,19 +238,25 @@ void GroupCoordinator::expire_offsets(int64_t t) {
     bool dead = g->state() == GroupState::kEmpty && g->offsets().size() == records.size();
     if (dead) records.push_back(CoordinatorRecord::group_metadata(g->id(), std::nullopt));
     if (records.empty()) continue;
-    if (auto e = log_.append(g->partition(), records, t); e != ErrorCode::NONE) {
-      log()->warn("Could not expire offsets of group {}: {}", g->id(), protocol::error_name(e));
-      continue;
-    }
-    size_t removed = 0;
-    for (const auto& rec : records)
-      if (rec.kind == CoordinatorRecord::Kind::kOffsetCommit && g->offsets().erase({rec.topic, rec.partition})) ++removed;
-    if (removed) log()->info("Removed {} expired offsets of group {}", removed, g->id());
-    if (dead) {
-      g->transition(GroupState::kDead, t);
-      erase_if_dead(g);
-      log()->info("Group {} transitioned to Dead (empty, no offsets left)", g->id());
-    }
+    write(*g, records, later, [this, records, dead, t](Group& g, const AppendOutcome& out, Deferred&) {
+      if (out.error != ErrorCode::NONE) {
+        log()->warn("Could not expire offsets of group {}: {}", g.id(), protocol::error_name(out.error));
+        return;
+      }
+      size_t removed = 0;
+      for (const auto& rec : records)
+        if (rec.kind == CoordinatorRecord::Kind::kOffsetCommit && g.offsets().count({rec.topic, rec.partition})) {
+          g.apply_offset({rec.topic, rec.partition}, std::nullopt, out.last_offset);
+          removed += g.offsets().count({rec.topic, rec.partition}) == 0;
+        }
+      if (removed) log()->info("Removed {} expired offsets of group {}", removed, g.id());
+      // Still empty with nothing committed meanwhile: the tombstone stands.
+      if (dead && g.state() == GroupState::kEmpty && g.offsets().empty()) {
+        g.transition(GroupState::kDead, t);
+        erase_if_dead(g.shared_from_this());
+        log()->info("Group {} transitioned to Dead (empty, no offsets left)", g.id());
+      }
+    });
   }
 }
 

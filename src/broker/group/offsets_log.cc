@@ -8,7 +8,6 @@
 
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
-#include "samsa/broker/fetch/fetch_waiters.h"
 #include "samsa/broker/fetch/partition_access.h"
 #include "samsa/broker/replica/replica_manager.h"
 #include "samsa/protocol/compression.h"
@@ -37,14 +36,26 @@ protocol::CompressionType offsets_codec(const BrokerServices& services) {
   return id >= 0 && id <= 4 ? static_cast<protocol::CompressionType>(id) : protocol::CompressionType::kNone;
 }
 
-// GroupMetadataManager.storeOffsets' mapping of append errors.
+// What a coordinator answers for a failed write (Kafka's
+// GroupCoordinatorService.normalizeException, with GroupMetadataManager's
+// INVALID_COMMIT_OFFSET_SIZE for a batch too large): retriable replication
+// trouble is COORDINATOR_NOT_AVAILABLE (the client retries here), a
+// partition this node no longer leads is NOT_COORDINATOR (the client looks
+// the coordinator up again).
 ErrorCode coordinator_error(ErrorCode e) {
   switch (e) {
+    case ErrorCode::UNKNOWN_TOPIC_OR_PARTITION:
+    case ErrorCode::NOT_ENOUGH_REPLICAS:
+    case ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case ErrorCode::REQUEST_TIMED_OUT:
+      return ErrorCode::COORDINATOR_NOT_AVAILABLE;
     case ErrorCode::NOT_LEADER_OR_FOLLOWER:
+    case ErrorCode::FENCED_LEADER_EPOCH:
     case ErrorCode::KAFKA_STORAGE_ERROR:
       return ErrorCode::NOT_COORDINATOR;
     case ErrorCode::MESSAGE_TOO_LARGE:
     case ErrorCode::RECORD_LIST_TOO_LARGE:
+    case ErrorCode::INVALID_FETCH_SIZE:
       return ErrorCode::INVALID_COMMIT_OFFSET_SIZE;
     default:
       return e;
@@ -72,14 +83,15 @@ size_t read_range(const log::FetchRange& range, std::vector<uint8_t>& buf) {
 
 }  // namespace
 
-ErrorCode OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecord> records, int64_t timestamp_ms) {
+void OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecord> records, int64_t timestamp_ms,
+                        AppendDone done) {
+  auto fail = [&](ErrorCode e) { done(AppendOutcome{e, -1}); };
   auto image = services_.metadata.current();
-  if (!image) return ErrorCode::NOT_COORDINATOR;
+  if (!image || !services_.replicas) return fail(ErrorCode::NOT_COORDINATOR);
   auto found = lookup_leader_partition(services_, *image, kOffsetsTopic, partition);
   // A missing topic or partition means this broker cannot coordinate it.
-  if (found.error != ErrorCode::NONE) return ErrorCode::NOT_COORDINATOR;
-  if (records.empty()) return ErrorCode::NONE;
-  replica::Partition& hosted = *found.partition;
+  if (found.error != ErrorCode::NONE) return fail(ErrorCode::NOT_COORDINATOR);
+  if (records.empty()) return done(AppendOutcome{});
 
   protocol::RecordBatchOptions options;
   options.base_timestamp = timestamp_ms;
@@ -94,17 +106,22 @@ ErrorCode OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecor
     batch = protocol::build_compressed_batch(builder, offsets_codec(services_));
   } catch (const std::exception& e) {
     log()->error("Failed to build a batch for {}-{}: {}", kOffsetsTopic, partition, e.what());
-    return ErrorCode::UNKNOWN_SERVER_ERROR;
+    return fail(ErrorCode::UNKNOWN_SERVER_ERROR);
   }
 
-  // The partition moves the high watermark and wakes fetchers.
-  auto result = hosted.append_as_leader(std::span<uint8_t>(batch), 1, log::AppendOrigin::kCoordinator);
-  if (!result) {
-    log()->debug("Append of {} coordinator records to {}-{} failed: {}", records.size(), kOffsetsTopic, partition,
-                 result.error().message);
-    return coordinator_error(result.error().code);
-  }
-  return ErrorCode::NONE;
+  // acks=-1 always (Kafka 4.0 dropped offsets.commit.required.acks): a
+  // write the coordinator answers for must survive the loss of its node.
+  const size_t count = records.size();
+  services_.replicas->append_records(
+      kOffsetsTopic, partition, std::move(batch), -1, log::AppendOrigin::kCoordinator, commit_timeout_ms_,
+      [partition, count, done = std::move(done)](replica::PartitionResult<log::AppendInfo> result) {
+        if (!result) {
+          log()->debug("Write of {} coordinator records to {}-{} failed: {} {}", count, kOffsetsTopic, partition,
+                       protocol::error_name(result.error().code), result.error().message);
+          return done(AppendOutcome{coordinator_error(result.error().code), -1});
+        }
+        done(AppendOutcome{ErrorCode::NONE, result->last_offset});
+      });
 }
 
 size_t OffsetsLog::load(int32_t partition, const std::function<void(CoordinatorRecord&&)>& apply) {
@@ -117,14 +134,14 @@ size_t OffsetsLog::load(int32_t partition, const std::function<void(CoordinatorR
 
   std::vector<uint8_t> buf;  // reused for every chunk; grows to the largest batch
   size_t applied = 0;
-  const int64_t high_watermark = plog.high_watermark();
+  const int64_t log_end = plog.log_end_offset();
   int64_t offset = plog.log_start_offset();
-  while (offset < high_watermark) {
-    auto range = plog.read(offset, chunk, /*min_one_message=*/true, high_watermark);
+  while (offset < log_end) {
+    auto range = plog.read(offset, chunk, /*min_one_message=*/true, log_end);
     if (!range)
       throw std::runtime_error("Reading " + std::string(kOffsetsTopic) + "-" + std::to_string(partition) +
                                " at offset " + std::to_string(offset) + " failed: " + range.error().message);
-    if (range->size == 0) break;  // nothing below the high watermark after all
+    if (range->size == 0) break;  // nothing below the log end after all
     const size_t n = read_range(*range, buf);
     const auto split = protocol::split_batches(std::span<const uint8_t>(buf.data(), n), false);
     if (split.batches.empty())

@@ -27,23 +27,26 @@ void handle_offset_commit(const RequestContext& ctx, protocol::WireReader& body,
       cr.partitions.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
                                p.committed_metadata, ctx.api_version == 1 ? p.commit_timestamp : -1});
 
-  auto* groups = group::coordinator(ctx);
-  std::vector<protocol::ErrorCode> errors =
-      groups ? groups->commit_offsets(cr)
-             : std::vector<protocol::ErrorCode>(cr.partitions.size(), protocol::ErrorCode::COORDINATOR_NOT_AVAILABLE);
-
-  OffsetCommitResponse response;
-  size_t i = 0;
-  for (const auto& t : request.topics) {
-    auto& rt = response.topics.emplace_back();
-    rt.name = t.name;
-    for (const auto& p : t.partitions) {
-      auto& rp = rt.partitions.emplace_back();
-      rp.partition_index = p.partition_index;
-      rp.error_code = protocol::code(errors[i++]);
+  // Answered once the commit is replicated (or failed), on whichever thread
+  // completes it.
+  auto answer = [request = std::move(request), responder](std::vector<protocol::ErrorCode> errors) mutable {
+    OffsetCommitResponse response;
+    size_t i = 0;
+    for (const auto& t : request.topics) {
+      auto& rt = response.topics.emplace_back();
+      rt.name = t.name;
+      for (const auto& p : t.partitions) {
+        auto& rp = rt.partitions.emplace_back();
+        rp.partition_index = p.partition_index;
+        rp.error_code = protocol::code(errors[i++]);
+      }
     }
-  }
-  responder.send(response);
+    responder.send(response);
+  };
+  auto* groups = group::coordinator(ctx);
+  if (!groups)
+    return answer(std::vector<protocol::ErrorCode>(cr.partitions.size(), protocol::ErrorCode::COORDINATOR_NOT_AVAILABLE));
+  groups->commit_offsets(std::move(cr), std::move(answer));
 }
 
 }  // namespace samsa::broker

@@ -15,25 +15,26 @@ void handle_offset_delete(const RequestContext& ctx, protocol::WireReader& body,
     auto& tp = topics.emplace_back(group::TopicPartitions{t.name, {}});
     for (const auto& p : t.partitions) tp.partitions.push_back(p.partition_index);
   }
-  std::vector<protocol::ErrorCode> errors;
-  auto* groups = group::coordinator(ctx);
-  auto error = groups ? groups->delete_offsets(request.group_id, topics, errors)
-                      : protocol::ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  protocol::OffsetDeleteResponse response;
-  response.error_code = protocol::code(error);
-  if (error == protocol::ErrorCode::NONE) {
-    size_t i = 0;
-    for (const auto& t : request.topics) {
-      auto& rt = response.topics.emplace_back();
-      rt.name = t.name;
-      for (const auto& p : t.partitions) {
-        auto& rp = rt.partitions.emplace_back();
-        rp.partition_index = p.partition_index;
-        rp.error_code = protocol::code(errors[i++]);
+  auto answer = [request, responder](protocol::ErrorCode error, std::vector<protocol::ErrorCode> errors) mutable {
+    protocol::OffsetDeleteResponse response;
+    response.error_code = protocol::code(error);
+    if (error == protocol::ErrorCode::NONE) {
+      size_t i = 0;
+      for (const auto& t : request.topics) {
+        auto& rt = response.topics.emplace_back();
+        rt.name = t.name;
+        for (const auto& p : t.partitions) {
+          auto& rp = rt.partitions.emplace_back();
+          rp.partition_index = p.partition_index;
+          rp.error_code = protocol::code(errors[i++]);
+        }
       }
     }
-  }
-  responder.send(response);
+    responder.send(response);
+  };
+  auto* groups = group::coordinator(ctx);
+  if (!groups) return answer(protocol::ErrorCode::COORDINATOR_NOT_AVAILABLE, {});
+  groups->delete_offsets(request.group_id, topics, std::move(answer));
 }
 
 }  // namespace samsa::broker

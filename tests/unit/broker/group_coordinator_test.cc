@@ -74,7 +74,46 @@ class GroupCoordinatorTest : public ::testing::Test {
     auto c = std::make_unique<GroupCoordinator>(services, gc);
     c->set_clock([this] { return now; });
     c->on_image(*services.metadata.current());
+    c->await_loads();
     return c;
+  }
+
+  // The asynchronous calls, waited for. On one replica a write is
+  // acknowledged as it is appended, so the answer is there on return.
+  std::vector<ErrorCode> commit_offsets(CommitRequest r) {
+    std::optional<std::vector<ErrorCode>> out;
+    coordinator->commit_offsets(std::move(r), [&](std::vector<ErrorCode> e) { out = std::move(e); });
+    EXPECT_TRUE(out.has_value());
+    return out.value_or(std::vector<ErrorCode>{ErrorCode::UNKNOWN_SERVER_ERROR});
+  }
+  ErrorCode delete_group(const std::string& id) {
+    std::optional<ErrorCode> out;
+    coordinator->delete_group(id, [&](ErrorCode e) { out = e; });
+    EXPECT_TRUE(out.has_value());
+    return out.value_or(ErrorCode::UNKNOWN_SERVER_ERROR);
+  }
+  ErrorCode delete_offsets(const std::string& id, const std::vector<TopicPartitions>& topics,
+                           std::vector<ErrorCode>& errors) {
+    std::optional<ErrorCode> out;
+    coordinator->delete_offsets(id, topics, [&](ErrorCode e, std::vector<ErrorCode> per_partition) {
+      out = e;
+      errors = std::move(per_partition);
+    });
+    EXPECT_TRUE(out.has_value());
+    return out.value_or(ErrorCode::UNKNOWN_SERVER_ERROR);
+  }
+
+  // The current image with __consumer_offsets-0 led by `leader` at `epoch`.
+  std::shared_ptr<MetadataImage> offsets_led_by(int32_t leader, int32_t epoch) {
+    auto image = std::make_shared<MetadataImage>(*services.metadata.current());
+    auto topics = std::make_shared<TopicsImage>(*image->topics);
+    auto offsets = std::make_shared<TopicImage>(*topics->by_name.at(kOffsetsTopic));
+    offsets->partitions.at(0).leader = leader;
+    offsets->partitions.at(0).leader_epoch = epoch;
+    topics->by_name[kOffsetsTopic] = offsets;
+    topics->by_id[offsets->id] = offsets;
+    image->topics = topics;
+    return image;
   }
 
   JoinRequest join_request(const std::string& member_id, std::vector<uint8_t> metadata = {1, 2, 3}) {
@@ -228,37 +267,37 @@ TEST_F(GroupCoordinatorTest, RebalanceTimeoutDropsMembersThatDidNotRejoin) {
 
 TEST_F(GroupCoordinatorTest, CommitsAreCheckedAgainstMemberAndGeneration) {
   std::string a = stable_single_member();
-  EXPECT_EQ(coordinator->commit_offsets(commit(a, 1, 10))[0], ErrorCode::NONE);
+  EXPECT_EQ(commit_offsets(commit(a, 1, 10))[0], ErrorCode::NONE);
   EXPECT_EQ(committed(), 10);
-  EXPECT_EQ(coordinator->commit_offsets(commit(a, 0, 11))[0], ErrorCode::ILLEGAL_GENERATION);
-  EXPECT_EQ(coordinator->commit_offsets(commit("zombie", 1, 12))[0], ErrorCode::UNKNOWN_MEMBER_ID);
+  EXPECT_EQ(commit_offsets(commit(a, 0, 11))[0], ErrorCode::ILLEGAL_GENERATION);
+  EXPECT_EQ(commit_offsets(commit("zombie", 1, 12))[0], ErrorCode::UNKNOWN_MEMBER_ID);
   // Without membership (admin tools) an active group refuses the commit.
-  EXPECT_EQ(coordinator->commit_offsets(commit("", -1, 13))[0], ErrorCode::UNKNOWN_MEMBER_ID);
+  EXPECT_EQ(commit_offsets(commit("", -1, 13))[0], ErrorCode::UNKNOWN_MEMBER_ID);
   EXPECT_EQ(committed(), 10) << "rejected commits change nothing";
 
   auto unknown_topic = commit(a, 1, 14);
   unknown_topic.partitions[0].topic = "missing";
-  EXPECT_EQ(coordinator->commit_offsets(unknown_topic)[0], ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+  EXPECT_EQ(commit_offsets(unknown_topic)[0], ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
   auto big = commit(a, 1, 15);
   big.partitions[0].metadata = std::string(5000, 'x');
-  EXPECT_EQ(coordinator->commit_offsets(big)[0], ErrorCode::OFFSET_METADATA_TOO_LARGE);
+  EXPECT_EQ(commit_offsets(big)[0], ErrorCode::OFFSET_METADATA_TOO_LARGE);
 }
 
 TEST_F(GroupCoordinatorTest, SimpleCommitsCreateAGroupWithoutMembers) {
-  EXPECT_EQ(coordinator->commit_offsets(commit("", -1, 7))[0], ErrorCode::NONE);
+  EXPECT_EQ(commit_offsets(commit("", -1, 7))[0], ErrorCode::NONE);
   EXPECT_EQ(committed(), 7);
   EXPECT_EQ(coordinator->describe("g").state, "Empty");
   CommitRequest stale = commit("m", 3, 8);
   stale.group_id = "never-created";
   stale.api_version = 8;
-  EXPECT_EQ(coordinator->commit_offsets(stale)[0], ErrorCode::ILLEGAL_GENERATION);
+  EXPECT_EQ(commit_offsets(stale)[0], ErrorCode::ILLEGAL_GENERATION);
   stale.api_version = 9;  // from v9 the group is reported missing
-  EXPECT_EQ(coordinator->commit_offsets(stale)[0], ErrorCode::GROUP_ID_NOT_FOUND);
+  EXPECT_EQ(commit_offsets(stale)[0], ErrorCode::GROUP_ID_NOT_FOUND);
 }
 
 TEST_F(GroupCoordinatorTest, OffsetsAndGroupSurviveAReload) {
   std::string a = stable_single_member();
-  ASSERT_EQ(coordinator->commit_offsets(commit(a, 1, 99))[0], ErrorCode::NONE);
+  ASSERT_EQ(commit_offsets(commit(a, 1, 99))[0], ErrorCode::NONE);
   coordinator = make_coordinator();
   EXPECT_EQ(committed(), 99);
   auto d = coordinator->describe("g");
@@ -322,14 +361,14 @@ TEST_F(GroupCoordinatorTest, InconsistentProtocolAndMaxSize) {
 
 TEST_F(GroupCoordinatorTest, LeaveAndDeleteGroup) {
   std::string a = stable_single_member();
-  ASSERT_EQ(coordinator->commit_offsets(commit(a, 1, 5))[0], ErrorCode::NONE);
-  EXPECT_EQ(coordinator->delete_group("g"), ErrorCode::NON_EMPTY_GROUP);
+  ASSERT_EQ(commit_offsets(commit(a, 1, 5))[0], ErrorCode::NONE);
+  EXPECT_EQ(delete_group("g"), ErrorCode::NON_EMPTY_GROUP);
   auto left = coordinator->leave("g", {{"nobody", std::nullopt}, {a, std::nullopt}});
   EXPECT_EQ(left.error, ErrorCode::NONE);
   EXPECT_EQ(left.members, (std::vector<ErrorCode>{ErrorCode::UNKNOWN_MEMBER_ID, ErrorCode::NONE}));
   EXPECT_EQ(coordinator->describe("g").state, "Empty");
-  EXPECT_EQ(coordinator->delete_group("g"), ErrorCode::NONE);
-  EXPECT_EQ(coordinator->delete_group("g"), ErrorCode::GROUP_ID_NOT_FOUND);
+  EXPECT_EQ(delete_group("g"), ErrorCode::NONE);
+  EXPECT_EQ(delete_group("g"), ErrorCode::GROUP_ID_NOT_FOUND);
   coordinator = make_coordinator();
   EXPECT_EQ(coordinator->describe("g").state, "Dead") << "the tombstones survive a reload";
   EXPECT_EQ(committed(), -1);
@@ -340,7 +379,7 @@ TEST_F(GroupCoordinatorTest, EmptyGroupOffsetsExpireAfterRetention) {
   gc.retention_check_interval_ms = 1000;
   coordinator = make_coordinator();
   std::string a = stable_single_member();
-  ASSERT_EQ(coordinator->commit_offsets(commit(a, 1, 5))[0], ErrorCode::NONE);
+  ASSERT_EQ(commit_offsets(commit(a, 1, 5))[0], ErrorCode::NONE);
   now += 120000;  // an active group keeps its offsets however old
   EXPECT_EQ(coordinator->heartbeat("g", a, std::nullopt, 1), ErrorCode::NONE);
   coordinator->tick();
@@ -362,21 +401,21 @@ TEST_F(GroupCoordinatorTest, OffsetDeleteRespectsSubscriptions) {
   auto ja = join(join_request(a, subscription));
   ASSERT_TRUE(ja->has_value());
   ASSERT_EQ((*sync(a, 1, {{a, {}}}))->error, ErrorCode::NONE);
-  ASSERT_EQ(coordinator->commit_offsets(commit(a, 1, 5))[0], ErrorCode::NONE);
+  ASSERT_EQ(commit_offsets(commit(a, 1, 5))[0], ErrorCode::NONE);
   std::vector<ErrorCode> errors;
-  EXPECT_EQ(coordinator->delete_offsets("g", {{"events", {0}}}, errors), ErrorCode::NONE);
+  EXPECT_EQ(delete_offsets("g", {{"events", {0}}}, errors), ErrorCode::NONE);
   EXPECT_EQ(errors, std::vector<ErrorCode>{ErrorCode::GROUP_SUBSCRIBED_TO_TOPIC});
   EXPECT_EQ(committed(), 5);
   ASSERT_EQ(coordinator->leave("g", {{a, std::nullopt}}).members[0], ErrorCode::NONE);
   errors.clear();
-  EXPECT_EQ(coordinator->delete_offsets("g", {{"events", {0}}}, errors), ErrorCode::NONE);
+  EXPECT_EQ(delete_offsets("g", {{"events", {0}}}, errors), ErrorCode::NONE);
   EXPECT_EQ(errors, std::vector<ErrorCode>{ErrorCode::NONE});
   EXPECT_EQ(committed(), -1);
-  EXPECT_EQ(coordinator->delete_offsets("nope", {{"events", {0}}}, errors), ErrorCode::GROUP_ID_NOT_FOUND);
+  EXPECT_EQ(delete_offsets("nope", {{"events", {0}}}, errors), ErrorCode::GROUP_ID_NOT_FOUND);
 }
 
 TEST_F(GroupCoordinatorTest, DeletingATopicDeletesItsOffsets) {
-  ASSERT_EQ(coordinator->commit_offsets(commit("", -1, 7))[0], ErrorCode::NONE);
+  ASSERT_EQ(commit_offsets(commit("", -1, 7))[0], ErrorCode::NONE);
   auto image = std::make_shared<MetadataImage>(*services.metadata.current());
   auto topics = std::make_shared<TopicsImage>(*image->topics);
   auto events = topics->by_name.at("events");
@@ -387,6 +426,61 @@ TEST_F(GroupCoordinatorTest, DeletingATopicDeletesItsOffsets) {
   EXPECT_EQ(committed(), -1);
   coordinator = make_coordinator();
   EXPECT_EQ(committed(), -1) << "the tombstones were written";
+}
+
+// Failover: losing the leadership of the group's partition drops the group
+// (parked requests hear NOT_COORDINATOR); leading it again reloads it from
+// the log. A new leader epoch with this node still leader keeps it as is.
+TEST_F(GroupCoordinatorTest, GroupsFollowTheLeadershipOfTheirPartition) {
+  std::string a = stable_single_member();
+  ASSERT_EQ(commit_offsets(commit(a, 1, 42))[0], ErrorCode::NONE);
+  std::string b = new_member_id();
+  auto jb = join(join_request(b));
+  ASSERT_FALSE(jb->has_value());
+
+  coordinator->on_image(*offsets_led_by(1, 1));  // same leader, new epoch
+  coordinator->await_loads();
+  EXPECT_FALSE(jb->has_value()) << "the parked join is still parked";
+  EXPECT_EQ(coordinator->check("g"), ErrorCode::NONE);
+  EXPECT_EQ(coordinator->describe("g").state, "PreparingRebalance");
+
+  coordinator->on_image(*offsets_led_by(2, 2));  // another broker leads now
+  ASSERT_TRUE(jb->has_value());
+  EXPECT_EQ((*jb)->error, ErrorCode::NOT_COORDINATOR);
+  EXPECT_EQ(coordinator->check("g"), ErrorCode::NOT_COORDINATOR);
+  EXPECT_EQ(commit_offsets(commit(a, 1, 43))[0], ErrorCode::NOT_COORDINATOR);
+  EXPECT_EQ(coordinator->heartbeat("g", a, std::nullopt, 1), ErrorCode::NOT_COORDINATOR);
+
+  coordinator->on_image(*offsets_led_by(1, 3));  // and back
+  coordinator->await_loads();
+  EXPECT_EQ(coordinator->check("g"), ErrorCode::NONE);
+  EXPECT_EQ(committed(), 42);
+  auto d = coordinator->describe("g");
+  EXPECT_EQ(d.state, "Stable") << "the last stored generation, as Kafka reloads it";
+  ASSERT_EQ(d.members.size(), 1u);
+  EXPECT_EQ(d.members[0].member_id, a);
+  EXPECT_EQ(coordinator->heartbeat("g", a, std::nullopt, 1), ErrorCode::NONE);
+}
+
+// Replicated writes can complete out of order; memory ends as the log
+// reads (the write at the higher offset wins), whatever the order.
+TEST(GroupOffsets, LaterWriteWinsWhateverTheCompletionOrder) {
+  Group g("g", 0, 0);
+  const std::pair<std::string, int32_t> tp{"t", 0};
+  OffsetAndMetadata v10, v11;
+  v10.offset = 10;
+  v11.offset = 11;
+  g.apply_offset(tp, v11, 8);
+  g.apply_offset(tp, v10, 7);  // completes after the later write
+  EXPECT_EQ(g.offsets().at(tp).offset, 11);
+  g.apply_offset(tp, std::nullopt, 6);  // an older tombstone
+  EXPECT_EQ(g.offsets().count(tp), 1u);
+  g.apply_offset(tp, std::nullopt, 9);
+  EXPECT_EQ(g.offsets().count(tp), 0u);
+  g.apply_offset(tp, v10, 5);
+  EXPECT_EQ(g.offsets().count(tp), 0u) << "a commit older than the tombstone stays deleted";
+  g.apply_offset(tp, v10, -1);  // loading replays in order: always applies
+  EXPECT_EQ(g.offsets().at(tp).offset, 10);
 }
 
 TEST_F(GroupCoordinatorTest, GroupsOfPartitionsNotLedHereAreRefused) {

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,13 +36,19 @@ BrokerConfig parse_config(const std::string& log_dir, const std::string& extra =
   return test_env::single_node_config(log_dir, extra);
 }
 
-TEST(OffsetsLogConfig, CompressionCodecAndLoadBufferKeys) {
+TEST(OffsetsLogConfig, CompressionCodecLoadBufferAndCommitTimeoutKeys) {
   auto defaults = parse_config("/tmp/unused");
   EXPECT_EQ(defaults.offsets_topic_compression_codec, 0);
   EXPECT_EQ(defaults.offsets_load_buffer_size, 5242880);
-  auto set = parse_config("/tmp/unused", "offsets.topic.compression.codec=4\noffsets.load.buffer.size=1024\n");
+  EXPECT_EQ(defaults.offsets_commit_timeout_ms, 5000);
+  EXPECT_EQ(defaults.offsets_topic_replication_factor, 3);
+  auto set = parse_config("/tmp/unused",
+                          "offsets.topic.compression.codec=4\noffsets.load.buffer.size=1024\n"
+                          "offsets.commit.timeout.ms=1500\n");
   EXPECT_EQ(set.offsets_topic_compression_codec, 4);
   EXPECT_EQ(set.offsets_load_buffer_size, 1024);
+  EXPECT_EQ(set.offsets_commit_timeout_ms, 1500);
+  EXPECT_THROW(parse_config("/tmp/unused", "offsets.commit.timeout.ms=0\n"), ConfigError);
   EXPECT_THROW(parse_config("/tmp/unused", "offsets.topic.compression.codec=5\n"), ConfigError);
   EXPECT_THROW(parse_config("/tmp/unused", "offsets.load.buffer.size=0\n"), ConfigError);
 }
@@ -85,6 +93,22 @@ class OffsetsLogTest : public ::testing::Test {
     pm->shutdown();
     std::error_code ec;
     fs::remove_all(dir, ec);
+  }
+
+  // Appends and waits (bounded) for the write to be acknowledged.
+  ErrorCode append(int32_t partition, std::span<const CoordinatorRecord> records, int64_t ts) {
+    auto outcome = std::make_shared<std::promise<AppendOutcome>>();
+    auto future = outcome->get_future();
+    offsets.append(partition, records, ts, [outcome](AppendOutcome o) { outcome->set_value(o); });
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      ADD_FAILURE() << "append did not complete";
+      return ErrorCode::UNKNOWN_SERVER_ERROR;
+    }
+    auto o = future.get();
+    if (o.error == ErrorCode::NONE && !records.empty()) {
+      EXPECT_EQ(o.last_offset, partition_log(partition)->log_end_offset() - 1);
+    }
+    return o.error;
   }
 
   std::vector<CoordinatorRecord> load(int32_t partition) {
@@ -154,8 +178,8 @@ TEST_F(OffsetsLogTest, AppendThenLoadInOrderWithTombstones) {
       CoordinatorRecord::offset_commit("g1", "t", 1, std::nullopt),
       CoordinatorRecord::group_metadata("g1", std::nullopt),
   };
-  ASSERT_EQ(offsets.append(0, first, kNow), ErrorCode::NONE);
-  ASSERT_EQ(offsets.append(0, second, kNow + 1), ErrorCode::NONE);
+  ASSERT_EQ(append(0, first, kNow), ErrorCode::NONE);
+  ASSERT_EQ(append(0, second, kNow + 1), ErrorCode::NONE);
 
   auto l = partition_log(0);
   EXPECT_EQ(l->log_end_offset(), 6);
@@ -172,6 +196,17 @@ TEST_F(OffsetsLogTest, AppendThenLoadInOrderWithTombstones) {
   EXPECT_TRUE(load(1).empty());
 }
 
+// A coordinator taking over a partition reads to the log end: the records
+// past its high watermark were acknowledged by the old leader (the new
+// leader's high watermark catches up only with the followers' next fetch).
+TEST_F(OffsetsLogTest, LoadReadsPastTheHighWatermarkToTheLogEnd) {
+  std::vector<CoordinatorRecord> records = {commit("g", "t", 0, 1), commit("g", "t", 0, 2)};
+  ASSERT_EQ(append(0, std::span(records).first(1), kNow), ErrorCode::NONE);
+  ASSERT_EQ(append(0, std::span(records).last(1), kNow), ErrorCode::NONE);
+  partition_log(0)->set_high_watermark(1);
+  EXPECT_EQ(load(0), records);
+}
+
 TEST_F(OffsetsLogTest, CompressedBatchesWithConfiguredCodec) {
   std::vector<CoordinatorRecord> want;
   const int32_t codecs[] = {1, 2, 3, 4, 0};
@@ -180,7 +215,7 @@ TEST_F(OffsetsLogTest, CompressedBatchesWithConfiguredCodec) {
     std::vector<CoordinatorRecord> batch;
     for (int i = 0; i < 20; ++i) batch.push_back(commit("group-" + std::to_string(codec), "t", i, 100 + i));
     batch.push_back(CoordinatorRecord::offset_commit("group-x", "t", 0, std::nullopt));
-    ASSERT_EQ(offsets.append(1, batch, kNow), ErrorCode::NONE) << "codec " << codec;
+    ASSERT_EQ(append(1, batch, kNow), ErrorCode::NONE) << "codec " << codec;
     want.insert(want.end(), batch.begin(), batch.end());
   }
   EXPECT_EQ(first_batch(1).compression(), CompressionType::kGzip);
@@ -193,7 +228,7 @@ TEST_F(OffsetsLogTest, LoadReadsInSmallChunks) {
   std::vector<CoordinatorRecord> want;
   for (int b = 0; b < 30; ++b) {
     std::vector<CoordinatorRecord> batch = {commit("g", "t", b % 3, b), commit("g", "u", 0, b)};
-    ASSERT_EQ(offsets.append(0, batch, kNow), ErrorCode::NONE);
+    ASSERT_EQ(append(0, batch, kNow), ErrorCode::NONE);
     want.insert(want.end(), batch.begin(), batch.end());
   }
   EXPECT_EQ(load(0), want);
@@ -202,7 +237,7 @@ TEST_F(OffsetsLogTest, LoadReadsInSmallChunks) {
 }
 
 TEST_F(OffsetsLogTest, LoadSkipsControlBatchesForeignAndBadRecords) {
-  ASSERT_EQ(offsets.append(0, std::vector{commit("g", "t", 0, 1)}, kNow), ErrorCode::NONE);
+  ASSERT_EQ(append(0, std::vector{commit("g", "t", 0, 1)}, kNow), ErrorCode::NONE);
 
   // A transaction marker: control batch, key = version 0 + type 1 (commit).
   protocol::RecordBatchOptions control;
@@ -224,7 +259,7 @@ TEST_F(OffsetsLogTest, LoadSkipsControlBatchesForeignAndBadRecords) {
   other.append(kNow, std::span<const uint8_t>(bad_key), std::span<const uint8_t>(bad_value));
   append_raw(0, other);
 
-  ASSERT_EQ(offsets.append(0, std::vector{commit("g", "t", 0, 2)}, kNow), ErrorCode::NONE);
+  ASSERT_EQ(append(0, std::vector{commit("g", "t", 0, 2)}, kNow), ErrorCode::NONE);
   EXPECT_EQ(partition_log(0)->log_end_offset(), 6);
   EXPECT_EQ(load(0), (std::vector{commit("g", "t", 0, 1), commit("g", "t", 0, 2)}));
 }
@@ -233,16 +268,16 @@ TEST_F(OffsetsLogTest, AppendWakesParkedFetches) {
   std::atomic<int> woken = 0;
   auto id = fetch_waiters(&services).add({{kOffsetsTopic, 0}},
                                          std::make_shared<const std::function<void()>>([&] { ++woken; }));
-  ASSERT_EQ(offsets.append(0, std::vector{commit("g", "t", 0, 1)}, kNow), ErrorCode::NONE);
+  ASSERT_EQ(append(0, std::vector{commit("g", "t", 0, 1)}, kNow), ErrorCode::NONE);
   fetch_waiters(&services).remove(id);
   EXPECT_EQ(woken.load(), 1);
 }
 
 TEST_F(OffsetsLogTest, NotCoordinatorUnlessLeader) {
   const std::vector records = {commit("g", "t", 0, 1)};
-  EXPECT_EQ(offsets.append(2, records, kNow), ErrorCode::NOT_COORDINATOR);  // follower here
-  EXPECT_EQ(offsets.append(3, records, kNow), ErrorCode::NOT_COORDINATOR);  // not hosted
-  EXPECT_EQ(offsets.append(9, records, kNow), ErrorCode::NOT_COORDINATOR);  // no such partition
+  EXPECT_EQ(append(2, records, kNow), ErrorCode::NOT_COORDINATOR);  // follower here
+  EXPECT_EQ(append(3, records, kNow), ErrorCode::NOT_COORDINATOR);  // not hosted
+  EXPECT_EQ(append(9, records, kNow), ErrorCode::NOT_COORDINATOR);  // no such partition
   EXPECT_EQ(partition_log(2)->log_end_offset(), 0);
 
   EXPECT_THROW(load(3), std::runtime_error);
@@ -251,7 +286,7 @@ TEST_F(OffsetsLogTest, NotCoordinatorUnlessLeader) {
 
 TEST_F(OffsetsLogTest, NotCoordinatorWithoutTheTopic) {
   services.metadata.publish(std::make_shared<MetadataImage>());
-  EXPECT_EQ(offsets.append(0, std::vector{commit("g", "t", 0, 1)}, kNow), ErrorCode::NOT_COORDINATOR);
+  EXPECT_EQ(append(0, std::vector{commit("g", "t", 0, 1)}, kNow), ErrorCode::NOT_COORDINATOR);
 }
 
 TEST_F(OffsetsLogTest, OversizedBatchIsInvalidCommitOffsetSize) {
@@ -261,7 +296,7 @@ TEST_F(OffsetsLogTest, OversizedBatchIsInvalidCommitOffsetSize) {
   l->update_config(cfg);
   std::vector<CoordinatorRecord> records;
   for (int i = 0; i < 20; ++i) records.push_back(commit("g", "t", i, i));
-  EXPECT_EQ(offsets.append(0, records, kNow), ErrorCode::INVALID_COMMIT_OFFSET_SIZE);
+  EXPECT_EQ(append(0, records, kNow), ErrorCode::INVALID_COMMIT_OFFSET_SIZE);
 }
 
 }  // namespace

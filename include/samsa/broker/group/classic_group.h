@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -104,7 +105,8 @@ struct Member {
   bool matches(const std::vector<Protocol>& other) const { return protocols == other; }
 };
 
-class Group {
+// Always owned by a shared_ptr: writes in flight keep the group alive.
+class Group : public std::enable_shared_from_this<Group> {
  public:
   Group(std::string id, int32_t partition, int64_t now_ms) : id_(std::move(id)), partition_(partition), state_timestamp_ms_(now_ms) {}
 
@@ -176,6 +178,12 @@ class Group {
   // --- offsets ---
   std::map<std::pair<std::string, int32_t>, OffsetAndMetadata>& offsets() { return offsets_; }
   const std::map<std::pair<std::string, int32_t>, OffsetAndMetadata>& offsets() const { return offsets_; }
+  // Applies a committed offset (nullopt: its removal) once its write to
+  // __consumer_offsets at `log_offset` is replicated, unless a later write of
+  // the same partition is already applied: replicated writes can complete
+  // out of order, and memory must end as a reload of the log would.
+  void apply_offset(const std::pair<std::string, int32_t>& key, const std::optional<OffsetAndMetadata>& value,
+                    int64_t log_offset);
   // Topics the members subscribe to (consumer protocol only; nullopt when
   // the subscriptions cannot be read).
   std::optional<std::set<std::string>> subscribed_topics() const;
@@ -201,6 +209,7 @@ class Group {
   std::map<std::string, std::string> static_members_;  // instance id -> member id
   std::map<std::string, int64_t> pending_;
   std::map<std::pair<std::string, int32_t>, OffsetAndMetadata> offsets_;
+  std::map<std::pair<std::string, int32_t>, int64_t> offset_log_offsets_;  // where each applied write is
 };
 
 }  // namespace samsa::broker::group

@@ -5,9 +5,13 @@
 //
 // A group lives in partition partition_for(group_id) of __consumer_offsets.
 // When this broker becomes leader of such a partition the coordinator
-// replays it (COORDINATOR_LOAD_IN_PROGRESS meanwhile) and from then on
-// appends every change there before answering. Each group has its own lock;
-// the group map has a short one; nothing blocks across groups.
+// replays it on its loader thread (COORDINATOR_LOAD_IN_PROGRESS meanwhile);
+// when it stops leading it the groups are dropped (NOT_COORDINATOR) and the
+// clients find the new leader, which loads them from its replica. Every
+// change is appended there with acks=-1 and applied in memory, and
+// answered, only once the ISR has it. Each group has its own lock; the group
+// map has a short one; nothing blocks across groups, and no lock is held
+// while a write waits for replication.
 //
 // Timers (session expiry, rebalance and sync deadlines, the initial
 // rebalance delay, offset retention) are checked by a periodic tick on the
@@ -24,6 +28,7 @@
 #include <vector>
 
 #include "samsa/broker/group/classic_group.h"
+#include "samsa/broker/group/load_executor.h"
 #include "samsa/broker/group/offsets_log.h"
 #include "samsa/protocol/error_code.h"
 
@@ -44,6 +49,7 @@ struct CoordinatorConfig {
   int64_t retention_check_interval_ms = 600000;    // offsets.retention.check.interval.ms
   int32_t offset_metadata_max_bytes = 4096;        // offset.metadata.max.bytes
   int64_t tick_ms = 100;                           // how often deadlines are checked
+  int32_t commit_timeout_ms = kDefaultCommitTimeoutMs;  // offsets.commit.timeout.ms
 };
 
 struct JoinRequest {
@@ -139,9 +145,13 @@ class GroupCoordinator {
 
   // Starts the periodic tick on the services' scheduler.
   void start();
-  // Follows the metadata image: loads the __consumer_offsets partitions this
-  // broker now leads and drops the groups of those it no longer leads.
+  // Follows the metadata image: loads (on the loader thread) the
+  // __consumer_offsets partitions this broker now leads and drops the groups
+  // of those it no longer leads. A new leader epoch with this broker still
+  // leader keeps the loaded groups.
   void on_image(const MetadataImage& image);
+  // Blocks until the loads queued so far have finished.
+  void await_loads();
 
   int32_t partition_for(const std::string& group_id) const;
   // NONE when this broker coordinates the group and has loaded its
@@ -158,20 +168,26 @@ class GroupCoordinator {
   LeaveResult leave(const std::string& group_id, const std::vector<LeavingMember>& members);
 
   // --- offsets ---
-  // One error per partition, request order.
-  std::vector<protocol::ErrorCode> commit_offsets(const CommitRequest& request);
+  // `done` gets one error per partition, request order, once the commit is
+  // replicated or failed; it may run on this thread before commit_offsets
+  // returns, or later on another.
+  using CommitCallback = std::function<void(std::vector<protocol::ErrorCode>)>;
+  void commit_offsets(CommitRequest request, CommitCallback done);
   // nullopt topics: every committed offset of the group. Top-level error in
   // the return value (then `out` is empty).
   protocol::ErrorCode fetch_offsets(const std::string& group_id, const std::optional<std::vector<TopicPartitions>>& topics,
                                     std::vector<FetchedOffset>& out);
-  // OffsetDelete: top-level error, and per partition in `partition_errors`.
-  protocol::ErrorCode delete_offsets(const std::string& group_id, const std::vector<TopicPartitions>& topics,
-                                     std::vector<protocol::ErrorCode>& partition_errors);
+  // OffsetDelete: `done` gets the top-level error and, when NONE, one error
+  // per requested partition (request order). Same threading as commits.
+  using DeleteOffsetsCallback = std::function<void(protocol::ErrorCode, std::vector<protocol::ErrorCode>)>;
+  void delete_offsets(const std::string& group_id, const std::vector<TopicPartitions>& topics,
+                      DeleteOffsetsCallback done);
 
   // --- admin ---
   protocol::ErrorCode list_groups(const std::set<GroupState>& states, std::vector<GroupListing>& out) const;
   GroupDescription describe(const std::string& group_id);
-  protocol::ErrorCode delete_group(const std::string& group_id);
+  // Same threading as commits.
+  void delete_group(const std::string& group_id, std::function<void(protocol::ErrorCode)> done);
 
   // For tests: runs the timer checks now.
   void tick();
@@ -182,13 +198,20 @@ class GroupCoordinator {
   enum class PartitionState { kLoading, kLoaded };
   struct Partition {
     PartitionState state = PartitionState::kLoading;
+    uint64_t load_id = 0;  // which load this is: a load finishing for a dropped and re-led partition is stale
   };
+  // Runs under the group's lock once a write finished, with a Deferred for
+  // replies (released after the lock).
+  using StoredCallback = std::function<void(Group&, const AppendOutcome&, Deferred&)>;
 
   std::shared_ptr<Group> find(const std::string& group_id) const;
   std::shared_ptr<Group> get_or_create(const std::string& group_id);
   void erase_if_dead(const std::shared_ptr<Group>& group);
   std::vector<std::shared_ptr<Group>> all_groups() const;
-  void load_partition(int32_t partition);
+  void load_partition(int32_t partition, uint64_t load_id);
+  // Appends `records` for group `g` after `later` releases the group lock;
+  // then calls `stored` with the group locked.
+  void write(Group& g, std::vector<CoordinatorRecord> records, Deferred& later, StoredCallback stored);
 
   // --- membership (group_membership.cc), called with the group locked ---
   void join_new_member(Group& g, JoinRequest& r, JoinCallback& done, Deferred& later);
@@ -207,7 +230,8 @@ class GroupCoordinator {
   JoinResult current_join_result(const Group& g, const std::string& member_id) const;
   void heartbeat_received(Member& m);
   void check_deadlines(Group& g, int64_t now, Deferred& later);
-  protocol::ErrorCode store_group(Group& g);
+  // Writes the group's metadata (write()); `stored` as there.
+  void store_group(Group& g, Deferred& later, StoredCallback stored);
 
   // --- offsets (group_offsets.cc) ---
   void expire_offsets(int64_t now);
@@ -228,8 +252,11 @@ class GroupCoordinator {
   std::optional<std::set<std::string>> topics_;  // topic names of the last image seen
   int64_t last_retention_check_ms_ = 0;
   std::atomic<bool> started_{false};
+  uint64_t next_load_id_ = 0;  // under mu_
   // A CreateTopics for __consumer_offsets is on its way to the controller.
   std::shared_ptr<std::atomic<bool>> offsets_topic_requested_ = std::make_shared<std::atomic<bool>>(false);
+  // Last member: destroyed first, so no load runs on a half-destroyed coordinator.
+  LoadExecutor loader_;
 };
 
 }  // namespace samsa::broker::group
