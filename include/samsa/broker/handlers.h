@@ -74,5 +74,9 @@ void handle_describe_quorum(const RequestContext&, protocol::WireReader&, Respon
 void handle_add_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
 void handle_remove_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
 void handle_update_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
+// Leadership and reassignment (controller APIs, forwarded from brokers).
+void handle_elect_leaders(const RequestContext&, protocol::WireReader&, Responder);
+void handle_alter_partition_reassignments(const RequestContext&, protocol::WireReader&, Responder);
+void handle_list_partition_reassignments(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker
