@@ -10,6 +10,7 @@
 #include "samsa/broker/broker_lifecycle_manager.h"
 #include "samsa/broker/broker_lifecycle_options.h"
 #include "samsa/broker/broker_lifecycle_service.h"
+#include "samsa/broker/leadership_controller.h"
 #include "samsa/broker/connection_reconfigurable.h"
 #include "samsa/broker/dynamic_broker_config.h"
 #include "samsa/broker/features.h"
@@ -203,6 +204,17 @@ void Broker::start_lifecycle_service() {
     std::lock_guard lock(controller_thread_mu_);
     if (controller_thread_) controller_thread_->post(std::move(job));
   });
+  // Leader balancing and reassignment completion, on the same thread.
+  leadership_ = std::make_unique<LeadershipController>(
+      *controller_, LeadershipController::options_from(config_), [this](std::function<void()> job) {
+        std::lock_guard lock(controller_thread_mu_);
+        if (controller_thread_) controller_thread_->post(std::move(job));
+      });
+  LeadershipController* leadership = leadership_.get();
+  loader_->install_publisher([leadership](const std::shared_ptr<const MetadataImage>& img) {
+    leadership->on_image(img);
+  });
+  leadership_->schedule(*scheduler_);
 }
 
 // The broker role registers with the active controller through the

@@ -40,6 +40,7 @@ class QuorumController;
 class KafkaControllerChannel;
 class BrokerLifecycleManager;
 class BrokerLifecycleService;
+class LeadershipController;
 class ProducerIdManager;
 class Scheduler;
 namespace metadata {
@@ -112,6 +113,7 @@ class Broker {
   std::shared_ptr<Reconfigurable> connection_reconfigurable_;  // dynamic max.connections* keys
   // Before scheduler_: the session checks it runs are gone before it is.
   std::unique_ptr<BrokerLifecycleService> lifecycle_service_;  // controller role only
+  std::unique_ptr<LeadershipController> leadership_;  // controller role only
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<ReplicaManager> replicas_;
   std::unique_ptr<metadata::MetadataLoader> loader_;

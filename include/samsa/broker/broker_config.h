@@ -190,6 +190,11 @@ struct BrokerConfig {
   std::int64_t replica_lag_time_max_ms = 0;
   std::int32_t fetch_max_bytes = 0;
 
+  // --- Leadership ---
+  bool auto_leader_rebalance_enable = true;
+  std::int64_t leader_imbalance_check_interval_seconds = 0;
+  std::int32_t leader_imbalance_per_broker_percentage = 0;
+
   // --- Group coordinator and internal topics ---
   std::int32_t offsets_topic_num_partitions = 0;
   std::int16_t offsets_topic_replication_factor = 0;

@@ -210,6 +210,9 @@ void read_replication_and_groups(BrokerConfig& c, const ConfigReader& r) {
   c.replica_socket_timeout_ms = r.get_int("replica.socket.timeout.ms");
   c.replica_lag_time_max_ms = r.get_long("replica.lag.time.max.ms");
   c.fetch_max_bytes = r.get_int("fetch.max.bytes");
+  c.auto_leader_rebalance_enable = r.get_bool("auto.leader.rebalance.enable");
+  c.leader_imbalance_check_interval_seconds = r.get_long("leader.imbalance.check.interval.seconds");
+  c.leader_imbalance_per_broker_percentage = r.get_int("leader.imbalance.per.broker.percentage");
 
   c.offsets_topic_num_partitions = r.get_int("offsets.topic.num.partitions");
   c.offsets_topic_replication_factor = r.get_short("offsets.topic.replication.factor");

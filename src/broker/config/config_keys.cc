@@ -145,6 +145,11 @@ const ConfigKey kKeys[] = {
     {.name = "replica.lag.time.max.ms", .type = T::Long, .default_value = "30000", .unsupported = true},
     {.name = "fetch.max.bytes", .type = T::Int, .default_value = "57671680", .min = 1024, .unsupported = true},
 
+    // Leadership (the active controller's leader balancing)
+    {.name = "auto.leader.rebalance.enable", .type = T::Boolean, .default_value = "true"},
+    {.name = "leader.imbalance.check.interval.seconds", .type = T::Long, .default_value = "300", .min = 1},
+    {.name = "leader.imbalance.per.broker.percentage", .type = T::Int, .default_value = "10"},
+
     // Group coordinator and internal topics
     {.name = "offsets.topic.num.partitions", .type = T::Int, .default_value = "50", .min = 1},
     {.name = "offsets.topic.replication.factor", .type = T::Short, .default_value = "3", .min = 1},
@@ -173,13 +178,12 @@ const ConfigKey kKeys[] = {
 // Kafka broker keys Samsa does not act on (yet). Listing them lets the
 // startup log say "known Kafka setting, not used" rather than "unknown".
 constexpr std::string_view kKnownKafkaKeys[] = {
-    "alter.config.policy.class.name", "authorizer.class.name", "auto.leader.rebalance.enable",
+    "alter.config.policy.class.name", "authorizer.class.name",
     "background.threads", "compression.gzip.level", "compression.lz4.level", "compression.zstd.level",
     "connection.failed.authentication.delay.ms", "controlled.shutdown.enable",
     "controlled.shutdown.max.retries", "controlled.shutdown.retry.backoff.ms", "controller.socket.timeout.ms",
     "create.topic.policy.class.name", "early.start.listeners", "eligible.leader.replicas.enable",
     "inter.broker.protocol.version",
-    "leader.imbalance.check.interval.seconds", "leader.imbalance.per.broker.percentage",
     "log.dir.failure.timeout.ms", "log.flush.offset.checkpoint.interval.ms",
     "log.flush.start.offset.checkpoint.interval.ms", "log.initial.task.delay.ms", "log.local.retention.bytes",
     "log.local.retention.ms", "log.message.downconversion.enable", "log.message.format.version",
