@@ -11,6 +11,7 @@
 #include "samsa/broker/broker_lifecycle_options.h"
 #include "samsa/broker/broker_lifecycle_service.h"
 #include "samsa/broker/leadership_controller.h"
+#include "samsa/broker/replica/replication_quota.h"
 #include "samsa/broker/connection_reconfigurable.h"
 #include "samsa/broker/dynamic_broker_config.h"
 #include "samsa/broker/features.h"
@@ -367,6 +368,12 @@ void Broker::start_partitions() {
   services_.replicas = replicas_.get();
   cleaner_reconfigurable_ = make_log_cleaner_reconfigurable(replicas_->logs(), config_);
   dynamic_config_->add_reconfigurable(cleaner_reconfigurable_);
+  // Replication throttles: the leader side is in the follower fetch path
+  // (handlers/fetch.cc), the follower side in the fetchers' allowance.
+  replication_quotas_ = std::make_unique<replica::ReplicationQuotas>(config_.node_id);
+  services_.replication_quotas = replication_quotas_.get();
+  quota_reconfigurable_ = replication_quotas_->reconfigurable();
+  dynamic_config_->add_reconfigurable(quota_reconfigurable_);
 }
 
 // The network threads and both servers; the controller listeners bind and
@@ -464,6 +471,7 @@ void Broker::stop(std::chrono::milliseconds grace) {
   pool_.reset();
   if (replicas_) {
     dynamic_config_->remove_reconfigurable(cleaner_reconfigurable_.get());
+    dynamic_config_->remove_reconfigurable(quota_reconfigurable_.get());
     replicas_->shutdown();
   }
   log()->info("[BrokerServer id={}] shut down completed", config_.node_id);

@@ -187,3 +187,57 @@ def test_auto_leader_rebalance_moves_leadership_to_the_preferred_replica(make_cl
     assert reassign(c, "auto", [3, 1, 2], c.node(2)) == 0
     wait_partition(c, "auto", lambda p: p["ReplicaNodes"] == [3, 1, 2] and p["LeaderId"] == 3,
                    "the balancer to move the leadership to broker 3", timeout=20.0)
+
+
+def test_consumer_fetch_goes_to_a_follower_in_its_rack(make_cluster):
+    """KIP-392: replica.selector.class=RackAwareReplicaSelector, one rack per
+    broker. The leader answers a Fetch v11 from a consumer in a follower's
+    rack with that follower as preferred read replica and no records; the
+    follower serves the consumer's fetch up to its high watermark."""
+    c = make_cluster(["broker,controller"] * 3, extra={
+        "auto.leader.rebalance.enable": "false",
+        "replica.selector.class": "org.apache.kafka.common.replica.RackAwareReplicaSelector"})
+    for n in c.nodes:
+        with open(n.config_path, "a") as f:
+            f.write(f"broker.rack=rack{n.node_id}\n")
+    c.format()
+    c.start()
+    c.active_controller(ELECTION_S)
+    cl.wait_until(lambda: all(c.broker_ids(b) == [1, 2, 3] for b in c.brokers), 20.0, "every broker registered")
+    create_assigned(c, "near", [1, 2, 3])
+
+    from kafka import KafkaProducer
+    producer = KafkaProducer(bootstrap_servers=c.node(1).bootstrap, acks="all", linger_ms=5)
+    for i in range(100):
+        producer.send("near", f"near-{i}".encode(), partition=0)
+    producer.flush(30)
+    producer.close(10)
+    wait_partition(c, "near", lambda p: p["LeaderId"] == 1 and sorted(p["IsrNodes"]) == [1, 2, 3],
+                   "a full ISR")
+
+    def fetch(n: cl.Node, rack: str) -> dict:
+        body = c.call(n, n.port, "Fetch", 11, {
+            "ReplicaId": -1, "MaxWaitMs": 0, "MinBytes": 1, "MaxBytes": 1 << 20, "IsolationLevel": 0,
+            "SessionId": 0, "SessionEpoch": -1,
+            "Topics": [{"Topic": "near", "Partitions": [{
+                "Partition": 0, "CurrentLeaderEpoch": -1, "FetchOffset": 0, "LogStartOffset": -1,
+                "PartitionMaxBytes": 1 << 20}]}],
+            "ForgottenTopicsData": [], "RackId": rack})
+        return body["Responses"][0]["Partitions"][0]
+
+    part = {}
+
+    def redirected():
+        part["leader"] = fetch(c.node(1), "rack2")
+        return part["leader"]["ErrorCode"] == 0 and part["leader"]["PreferredReadReplica"] == 2
+    cl.wait_until(redirected, 20.0, "the leader to name broker 2 for a consumer in rack2", lambda: f"{part}")
+    assert not part["leader"]["Records"]
+    own = fetch(c.node(1), "rack1")  # the leader's own rack: served by the leader
+    assert own["PreferredReadReplica"] == -1 and own["Records"]
+    follower = {}
+
+    def served():
+        follower["p"] = fetch(c.node(2), "rack2")
+        return follower["p"]["ErrorCode"] == 0 and bool(follower["p"]["Records"])
+    cl.wait_until(served, 20.0, "broker 2 to serve the consumer", lambda: f"{follower}")
+    assert follower["p"]["HighWatermark"] == 100

@@ -43,6 +43,9 @@ class BrokerLifecycleService;
 class LeadershipController;
 class ProducerIdManager;
 class Scheduler;
+namespace replica {
+class ReplicationQuotas;
+}
 namespace metadata {
 class MetadataLoader;
 }
@@ -114,6 +117,8 @@ class Broker {
   // Before scheduler_: the session checks it runs are gone before it is.
   std::unique_ptr<BrokerLifecycleService> lifecycle_service_;  // controller role only
   std::unique_ptr<LeadershipController> leadership_;  // controller role only
+  std::unique_ptr<replica::ReplicationQuotas> replication_quotas_;  // broker role only
+  std::shared_ptr<Reconfigurable> quota_reconfigurable_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<ReplicaManager> replicas_;
   std::unique_ptr<metadata::MetadataLoader> loader_;

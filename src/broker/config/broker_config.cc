@@ -213,6 +213,7 @@ void read_replication_and_groups(BrokerConfig& c, const ConfigReader& r) {
   c.auto_leader_rebalance_enable = r.get_bool("auto.leader.rebalance.enable");
   c.leader_imbalance_check_interval_seconds = r.get_long("leader.imbalance.check.interval.seconds");
   c.leader_imbalance_per_broker_percentage = r.get_int("leader.imbalance.per.broker.percentage");
+  c.replica_selector_class = r.get_string("replica.selector.class");
 
   c.offsets_topic_num_partitions = r.get_int("offsets.topic.num.partitions");
   c.offsets_topic_replication_factor = r.get_short("offsets.topic.replication.factor");

@@ -19,6 +19,7 @@ constexpr std::string_view kCleanupPolicies[] = {"compact", "delete"};
 constexpr std::string_view kCompressionTypes[] = {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"};
 constexpr std::string_view kTimestampTypes[] = {"CreateTime", "LogAppendTime"};
 constexpr std::string_view kFetchTransfers[] = {"auto", "pread", "sendfile", "io_uring"};
+constexpr std::string_view kReplicaSelectors[] = {"org.apache.kafka.common.replica.RackAwareReplicaSelector"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
 constexpr const char* kLongMax = "9223372036854775807";
@@ -149,6 +150,8 @@ const ConfigKey kKeys[] = {
     {.name = "auto.leader.rebalance.enable", .type = T::Boolean, .default_value = "true"},
     {.name = "leader.imbalance.check.interval.seconds", .type = T::Long, .default_value = "300", .min = 1},
     {.name = "leader.imbalance.per.broker.percentage", .type = T::Int, .default_value = "10"},
+    // KIP-392 fetch from the closest replica: the one selector Samsa has (null: the leader only).
+    {.name = "replica.selector.class", .type = T::String, .allowed = kReplicaSelectors},
 
     // Group coordinator and internal topics
     {.name = "offsets.topic.num.partitions", .type = T::Int, .default_value = "50", .min = 1},
@@ -193,7 +196,7 @@ constexpr std::string_view kKnownKafkaKeys[] = {
     "metadata.max.idle.interval.ms", "num.replica.alter.log.dirs.threads", "num.replica.fetchers",
     "offsets.commit.timeout.ms", "principal.builder.class",
     "replica.fetch.backoff.ms", "replica.fetch.response.max.bytes",
-    "replica.high.watermark.checkpoint.interval.ms", "replica.selector.class",
+    "replica.high.watermark.checkpoint.interval.ms",
     "replica.socket.receive.buffer.bytes", "request.timeout.ms", "reserved.broker.max.id",
     "socket.connection.setup.timeout.max.ms", "socket.connection.setup.timeout.ms", "socket.listen.backlog.size",
     "super.users", "transaction.state.log.load.buffer.size", "transaction.state.log.segment.bytes",

@@ -113,10 +113,15 @@ bool ReplicationQuotas::throttled(const MetadataImage& image, std::string_view t
   return it != configs->end() && names_replica(it->second, partition, broker_id_);
 }
 
+bool ReplicationQuotas::leader_throttled(const MetadataImage& image, std::string_view topic, int32_t partition,
+                                         bool follower_in_sync) {
+  if (follower_in_sync || leader_.rate() == ReplicationQuota::kUnlimited) return false;
+  return throttled(image, topic, partition, kLeaderReplicas);
+}
+
 bool ReplicationQuotas::leader_should_throttle(const MetadataImage& image, std::string_view topic,
                                                int32_t partition, bool follower_in_sync) {
-  if (follower_in_sync || leader_.rate() == ReplicationQuota::kUnlimited) return false;
-  return throttled(image, topic, partition, kLeaderReplicas) && leader_.exceeded();
+  return leader_throttled(image, topic, partition, follower_in_sync) && leader_.exceeded();
 }
 
 int64_t ReplicationQuotas::follower_allowance(const MetadataImage& image, std::string_view topic, int32_t partition,

@@ -11,7 +11,12 @@
 #include "samsa/protocol/gen/elect_leaders_request.h"
 #include "samsa/protocol/gen/elect_leaders_response.h"
 #include "samsa/protocol/gen/list_partition_reassignments_request.h"
+#include "samsa/protocol/gen/fetch_request.h"
+#include "samsa/protocol/gen/fetch_response.h"
 #include "samsa/protocol/gen/list_partition_reassignments_response.h"
+#include "samsa/protocol/gen/produce_request.h"
+#include "samsa/protocol/gen/produce_response.h"
+#include "samsa/protocol/record_batch.h"
 
 namespace samsa::broker::test {
 namespace {
@@ -133,6 +138,61 @@ TEST_F(LeadershipHandlersTest, NotControllerOnAnInactiveControllerListener) {
   req.topic_partitions = std::nullopt;
   auto resp = call<p::ElectLeadersResponse>(43, 2, req, ListenerKind::kController);
   EXPECT_EQ(resp.error_code, p::code(ErrorCode::NOT_CONTROLLER));
+}
+
+// KIP-951: turned away from a partition another broker leads, a client
+// learns the leader and where it listens from the Produce / Fetch answer.
+TEST_F(LeadershipHandlersTest, NotLeaderAnswersNameTheLeaderAndItsEndpoint) {
+  unfence_all();
+  create_topic("elsewhere", {2});
+  protocol::RecordBatchBuilder b;
+  std::vector<uint8_t> value = {'v'};
+  b.append(1700000000000, std::nullopt, std::span<const uint8_t>(value));
+  auto bytes = std::make_shared<std::vector<uint8_t>>(b.build());
+  p::ProduceRequest produce;
+  produce.acks = 1;
+  produce.timeout_ms = 1000;
+  auto& t = produce.topic_data.emplace_back();
+  t.name = "elsewhere";
+  auto& pd = t.partition_data.emplace_back();
+  pd.index = 0;
+  pd.records = protocol::Records::borrow(*bytes, bytes);
+  const int32_t epoch = image()->topic("elsewhere")->partition(0)->leader_epoch;
+  for (int16_t v : {9, 11}) {
+    auto resp = call<p::ProduceResponse>(0, v, produce);
+    const auto& part = resp.responses.at(0).partition_responses.at(0);
+    EXPECT_EQ(part.error_code, p::code(ErrorCode::NOT_LEADER_OR_FOLLOWER));
+    if (v < 10) {
+      EXPECT_TRUE(resp.node_endpoints.empty());  // not on the wire before v10
+      continue;
+    }
+    EXPECT_EQ(part.current_leader.leader_id, 2);
+    EXPECT_EQ(part.current_leader.leader_epoch, epoch);
+    ASSERT_EQ(resp.node_endpoints.size(), 1u);
+    EXPECT_EQ(resp.node_endpoints[0].node_id, 2);
+    EXPECT_EQ(resp.node_endpoints[0].host, "127.0.0.1");
+    EXPECT_EQ(resp.node_endpoints[0].port, 9093);
+  }
+
+  p::FetchRequest fetch;
+  fetch.max_wait_ms = 0;
+  fetch.min_bytes = 1;
+  fetch.max_bytes = 1 << 20;
+  fetch.session_epoch = -1;
+  auto& ft = fetch.topics.emplace_back();
+  ft.topic = "elsewhere";
+  ft.topic_id = image()->topic("elsewhere")->id;
+  auto& fp = ft.partitions.emplace_back();
+  fp.partition = 0;
+  fp.fetch_offset = 0;
+  fp.partition_max_bytes = 1 << 20;
+  auto resp = call<p::FetchResponse>(1, 16, fetch);
+  const auto& part = resp.responses.at(0).partitions.at(0);
+  EXPECT_EQ(part.error_code, p::code(ErrorCode::NOT_LEADER_OR_FOLLOWER));
+  EXPECT_EQ(part.current_leader.leader_id, 2);
+  ASSERT_EQ(resp.node_endpoints.size(), 1u);
+  EXPECT_EQ(resp.node_endpoints[0].node_id, 2);
+  EXPECT_EQ(resp.node_endpoints[0].port, 9093);
 }
 
 }  // namespace

@@ -72,8 +72,13 @@ class ReplicationQuotas {
   ReplicationQuota& leader() { return leader_; }
   ReplicationQuota& follower() { return follower_; }
 
-  // Leader side (Kafka's shouldLeaderThrottle): a follower fetch of this
-  // partition by a replica outside the ISR gets no records now.
+  // Leader side: whether the leader quota applies to this follower fetch
+  // (a rate is set, the partition is listed for this broker, the follower
+  // is outside the ISR); the bytes sent for it are then recorded.
+  bool leader_throttled(const MetadataImage& image, std::string_view topic, int32_t partition,
+                        bool follower_in_sync);
+  // Kafka's shouldLeaderThrottle: throttled and the quota used up, so the
+  // fetch gets no records now.
   bool leader_should_throttle(const MetadataImage& image, std::string_view topic, int32_t partition,
                               bool follower_in_sync);
   // Follower side: the bytes the next fetch of this partition may take
