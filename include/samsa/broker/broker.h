@@ -52,6 +52,9 @@ class MetadataLoader;
 namespace group {
 class GroupCoordinator;
 }
+namespace replica {
+class AlterPartitionManager;
+}
 
 class Broker {
  public:
@@ -120,6 +123,9 @@ class Broker {
   std::unique_ptr<replica::ReplicationQuotas> replication_quotas_;  // broker role only
   std::shared_ptr<Reconfigurable> quota_reconfigurable_;
   std::unique_ptr<Scheduler> scheduler_;
+  // ISR changes to the controller; outlives replicas_ (whose partitions
+  // submit to it) and the controller channel (whose answers come back to it).
+  std::unique_ptr<replica::AlterPartitionManager> alter_partition_;
   std::unique_ptr<ReplicaManager> replicas_;
   std::unique_ptr<metadata::MetadataLoader> loader_;
   std::unique_ptr<raft::RaftManager> raft_;  // after loader_: stops calling it before it goes

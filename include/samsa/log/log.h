@@ -56,6 +56,12 @@ struct LogOpenOptions {
   bool clean_shutdown = false;   // the log dir had .kafka_cleanshutdown
   int64_t recovery_point = 0;    // from recovery-point-offset-checkpoint
   int64_t log_start_offset = 0;  // from log-start-offset-checkpoint
+  // From replication-offset-checkpoint (clamped to the loaded log). A
+  // replicated log must not start with its log end as high watermark: a
+  // follower's tail may never have been replicated (and a consumer could
+  // see records the new leader truncates). nullopt: the log end, for a log
+  // no replica manager owns.
+  std::optional<int64_t> high_watermark;
   // false: a new log's partition.metadata is written without fsync and the
   // caller makes it durable later (LogManager syncs new logs in the
   // background, as Kafka flushes that file asynchronously).
@@ -98,6 +104,11 @@ class Log {
   LogResult<AppendInfo> append_as_follower(std::span<const uint8_t> batches);
   // Drops everything at or after `offset` (follower divergence).
   LogResult<int64_t> truncate_to(int64_t offset);
+  // Drops every segment and starts the log again, empty, at `offset` (a
+  // follower whose fetch offset fell below the leader's log start, Kafka's
+  // truncateFullyAndStartAt): log start = log end = high watermark =
+  // recovery point = offset; leader epochs and producer state are cleared.
+  LogResult<int64_t> truncate_fully_and_start_at(int64_t offset);
 
   // --- reads ---
   // Whole batches starting with the one that holds `offset`, at most
@@ -232,6 +243,7 @@ class Log {
   LogConfig config_;
   std::map<int64_t, std::shared_ptr<LogSegment>> segments_;
   int64_t log_start_offset_ = 0;
+  const std::optional<int64_t> initial_high_watermark_;  // LogOpenOptions::high_watermark, for loading
   int64_t log_end_offset_ = 0;
   int64_t high_watermark_ = 0;
   int64_t recovery_point_ = 0;

@@ -131,6 +131,32 @@ int64_t ReplicationQuotas::follower_allowance(const MetadataImage& image, std::s
   return follower_.allowance();
 }
 
+namespace {
+bool in_isr(const MetadataImage& image, const std::string& topic, int32_t partition, int32_t broker) {
+  const TopicImage* t = image.topic(topic);
+  const PartitionImage* p = t != nullptr ? t->partition(partition) : nullptr;
+  return p != nullptr && std::find(p->isr.begin(), p->isr.end(), broker) != p->isr.end();
+}
+}  // namespace
+
+std::function<int64_t(const std::string&, int32_t)> ReplicationQuotas::follower_allowance_fn(
+    const MetadataCache& metadata) {
+  return [this, &metadata](const std::string& topic, int32_t partition) {
+    auto image = metadata.current();
+    return follower_allowance(*image, topic, partition, in_isr(*image, topic, partition, broker_id_));
+  };
+}
+
+std::function<void(const std::string&, int32_t, int64_t)> ReplicationQuotas::follower_record_fn(
+    const MetadataCache& metadata) {
+  return [this, &metadata](const std::string& topic, int32_t partition, int64_t bytes) {
+    auto image = metadata.current();
+    if (follower_allowance(*image, topic, partition, in_isr(*image, topic, partition, broker_id_)) !=
+        ReplicationQuota::kUnlimited)
+      follower_.record(bytes);
+  };
+}
+
 std::shared_ptr<Reconfigurable> ReplicationQuotas::reconfigurable() {
   auto rate_of = [](const EffectiveValues& values, const char* key) {
     auto it = values.find(key);

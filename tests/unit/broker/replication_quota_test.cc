@@ -85,5 +85,32 @@ TEST(ReplicationQuotas, ThrottleOnlyListedPartitionsOutsideTheIsr) {
   EXPECT_EQ(quotas.leader().rate(), ReplicationQuota::kUnlimited);
 }
 
+TEST(ReplicationQuotas, FollowerFunctionsReadTheIsrFromTheImage) {
+  int64_t now = 0;
+  ReplicationQuotas quotas(2, [&] { return now; });
+  MetadataImage image = image_with("t", {{"follower.replication.throttled.replicas", "*"}});
+  auto topics = std::make_shared<TopicsImage>();
+  auto topic = std::make_shared<TopicImage>();
+  topic->name = "t";
+  topic->id = protocol::Uuid::random();
+  topic->partitions[0].isr = {1};     // broker 2 is catching up
+  topic->partitions[1].isr = {1, 2};  // in sync: never throttled
+  topics->by_name["t"] = topic;
+  topics->by_id[topic->id] = topic;
+  image.topics = topics;
+  MetadataCache cache;
+  cache.publish(std::make_shared<const MetadataImage>(image));
+  quotas.reconfigurable()->reconfigure({{"follower.replication.throttled.rate", "100"}});
+  auto allowance = quotas.follower_allowance_fn(cache);
+  auto record = quotas.follower_record_fn(cache);
+  EXPECT_EQ(allowance("t", 0), 100);
+  record("t", 0, 150);
+  EXPECT_EQ(allowance("t", 0), 0);
+  EXPECT_EQ(allowance("t", 1), ReplicationQuota::kUnlimited);
+  record("t", 1, 1000);  // not counted
+  now += 1000;
+  EXPECT_EQ(allowance("t", 0), 50);
+}
+
 }  // namespace
 }  // namespace samsa::broker::replica

@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "samsa/broker/metadata_image.h"
@@ -85,6 +86,15 @@ class ReplicationQuotas {
   // (0 while the quota is used up), kUnlimited when not throttled.
   int64_t follower_allowance(const MetadataImage& image, std::string_view topic, int32_t partition,
                              bool in_sync);
+
+  // The follower side as the replica fetchers take it
+  // (ReplicaFetcherOptions::throttle_allowance / throttle_record): whether
+  // this broker is in the ISR comes from the current image of `metadata`,
+  // which must outlive the functions.
+  std::function<int64_t(const std::string& topic, int32_t partition)> follower_allowance_fn(
+      const MetadataCache& metadata);
+  std::function<void(const std::string& topic, int32_t partition, int64_t bytes)> follower_record_fn(
+      const MetadataCache& metadata);
 
   // Applies the two rate keys from the dynamic broker configs (register it
   // with DynamicBrokerConfig::add_reconfigurable).
