@@ -10,6 +10,8 @@
 #include "samsa/broker/broker_lifecycle_manager.h"
 #include "samsa/broker/broker_lifecycle_options.h"
 #include "samsa/broker/broker_lifecycle_service.h"
+#include "samsa/broker/leadership_controller.h"
+#include "samsa/broker/replica/replication_quota.h"
 #include "samsa/broker/connection_reconfigurable.h"
 #include "samsa/broker/dynamic_broker_config.h"
 #include "samsa/broker/features.h"
@@ -206,6 +208,17 @@ void Broker::start_lifecycle_service() {
     std::lock_guard lock(controller_thread_mu_);
     if (controller_thread_) controller_thread_->post(std::move(job));
   });
+  // Leader balancing and reassignment completion, on the same thread.
+  leadership_ = std::make_unique<LeadershipController>(
+      *controller_, LeadershipController::options_from(config_), [this](std::function<void()> job) {
+        std::lock_guard lock(controller_thread_mu_);
+        if (controller_thread_) controller_thread_->post(std::move(job));
+      });
+  LeadershipController* leadership = leadership_.get();
+  loader_->install_publisher([leadership](const std::shared_ptr<const MetadataImage>& img) {
+    leadership->on_image(img);
+  });
+  leadership_->schedule(*scheduler_);
 }
 
 // The broker role registers with the active controller through the
@@ -347,6 +360,11 @@ void Broker::start_partitions() {
         else if (fs::path(dir).lexically_normal() == fs::path(config_.metadata_log_dir).lexically_normal())
           fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", dir, why));
       });
+  // Replication throttles: the leader side is in the follower fetch path
+  // (handlers/fetch.cc), the follower side in the fetchers' options
+  // (follower_allowance_fn / follower_record_fn).
+  replication_quotas_ = std::make_unique<replica::ReplicationQuotas>(config_.node_id);
+  services_.replication_quotas = replication_quotas_.get();
   ReplicaManagerWiring wiring;
   wiring.on_progress = [waiters = &fetch_waiters(&services_)](const std::string& topic, int32_t partition) {
     waiters->notify(topic, partition);
@@ -383,6 +401,8 @@ void Broker::start_partitions() {
   services_.replicas = replicas_.get();
   cleaner_reconfigurable_ = make_log_cleaner_reconfigurable(replicas_->logs(), config_);
   dynamic_config_->add_reconfigurable(cleaner_reconfigurable_);
+  quota_reconfigurable_ = replication_quotas_->reconfigurable();
+  dynamic_config_->add_reconfigurable(quota_reconfigurable_);
 }
 
 // The network threads and both servers; the controller listeners bind and
@@ -482,6 +502,7 @@ void Broker::stop(std::chrono::milliseconds grace) {
   if (fetchers_) fetchers_->shutdown();
   if (replicas_) {
     dynamic_config_->remove_reconfigurable(cleaner_reconfigurable_.get());
+    dynamic_config_->remove_reconfigurable(quota_reconfigurable_.get());
     replicas_->shutdown();
   }
   log()->info("[BrokerServer id={}] shut down completed", config_.node_id);

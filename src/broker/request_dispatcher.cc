@@ -60,6 +60,8 @@ bool runs_on_controller_thread(const RequestContext& ctx) {
     case ApiKey::DeleteRecords:
     case ApiKey::InitProducerId:
     case ApiKey::AllocateProducerIds:
+    case ApiKey::ElectLeaders:
+    case ApiKey::AlterPartitionReassignments:
       return true;
     case ApiKey::FindCoordinator:
       // The first one creates the offsets topic (50 partitions by default).

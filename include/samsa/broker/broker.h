@@ -40,8 +40,12 @@ class QuorumController;
 class KafkaControllerChannel;
 class BrokerLifecycleManager;
 class BrokerLifecycleService;
+class LeadershipController;
 class ProducerIdManager;
 class Scheduler;
+namespace replica {
+class ReplicationQuotas;
+}
 namespace metadata {
 class MetadataLoader;
 }
@@ -116,6 +120,9 @@ class Broker {
   std::shared_ptr<Reconfigurable> connection_reconfigurable_;  // dynamic max.connections* keys
   // Before scheduler_: the session checks it runs are gone before it is.
   std::unique_ptr<BrokerLifecycleService> lifecycle_service_;  // controller role only
+  std::unique_ptr<LeadershipController> leadership_;  // controller role only
+  std::unique_ptr<replica::ReplicationQuotas> replication_quotas_;  // broker role only
+  std::shared_ptr<Reconfigurable> quota_reconfigurable_;
   std::unique_ptr<Scheduler> scheduler_;
   // ISR changes to the controller; outlives replicas_ (whose partitions
   // submit to it) and the controller channel (whose answers come back to it).

@@ -194,6 +194,11 @@ struct BrokerConfig {
   std::int32_t fetch_max_bytes = 0;
 
   std::int64_t replica_high_watermark_checkpoint_interval_ms = 0;  // replication-offset-checkpoint period
+  // --- Leadership ---
+  bool auto_leader_rebalance_enable = true;
+  std::int64_t leader_imbalance_check_interval_seconds = 0;
+  std::int32_t leader_imbalance_per_broker_percentage = 0;
+  std::optional<std::string> replica_selector_class;  // KIP-392; null: consumers read from the leader
 
   // --- Group coordinator and internal topics ---
   std::int32_t offsets_topic_num_partitions = 0;

@@ -22,6 +22,9 @@ class Scheduler;
 namespace group {
 class GroupCoordinator;
 }
+namespace replica {
+class ReplicationQuotas;
+}
 }  // namespace samsa::broker
 namespace samsa::util {
 class SerialExecutor;
@@ -51,6 +54,8 @@ struct BrokerServices {
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
   ProducerIdManager* producer_ids = nullptr;  // InitProducerId
   group::GroupCoordinator* groups = nullptr;  // consumer groups and committed offsets
+  // leader/follower.replication.throttled.rate (replication_quota.h); null: unthrottled.
+  replica::ReplicationQuotas* replication_quotas = nullptr;
   // Where blocking admin work runs (controller_thread.h); null: inline.
   util::SerialExecutor* controller_thread = nullptr;
   // Fetches parked until data arrives, and KIP-227 fetch sessions.

@@ -79,5 +79,9 @@ void handle_update_raft_voter(const RequestContext&, protocol::WireReader&, Resp
 // Partition replication: a partition leader asks to change its ISR
 // (controller listener).
 void handle_alter_partition(const RequestContext&, protocol::WireReader&, Responder);
+// Leadership and reassignment (controller APIs, forwarded from brokers).
+void handle_elect_leaders(const RequestContext&, protocol::WireReader&, Responder);
+void handle_alter_partition_reassignments(const RequestContext&, protocol::WireReader&, Responder);
+void handle_list_partition_reassignments(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

@@ -213,6 +213,10 @@ void read_replication_and_groups(BrokerConfig& c, const ConfigReader& r) {
   c.replica_fetch_backoff_ms = r.get_int("replica.fetch.backoff.ms");
   c.replica_fetch_response_max_bytes = r.get_int("replica.fetch.response.max.bytes");
   c.fetch_max_bytes = r.get_int("fetch.max.bytes");
+  c.auto_leader_rebalance_enable = r.get_bool("auto.leader.rebalance.enable");
+  c.leader_imbalance_check_interval_seconds = r.get_long("leader.imbalance.check.interval.seconds");
+  c.leader_imbalance_per_broker_percentage = r.get_int("leader.imbalance.per.broker.percentage");
+  c.replica_selector_class = r.get_string("replica.selector.class");
 
   c.replica_high_watermark_checkpoint_interval_ms = r.get_long("replica.high.watermark.checkpoint.interval.ms");
 

@@ -19,6 +19,7 @@ constexpr std::string_view kCleanupPolicies[] = {"compact", "delete"};
 constexpr std::string_view kCompressionTypes[] = {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"};
 constexpr std::string_view kTimestampTypes[] = {"CreateTime", "LogAppendTime"};
 constexpr std::string_view kFetchTransfers[] = {"auto", "pread", "sendfile", "io_uring"};
+constexpr std::string_view kReplicaSelectors[] = {"org.apache.kafka.common.replica.RackAwareReplicaSelector"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
 constexpr const char* kLongMax = "9223372036854775807";
@@ -149,6 +150,13 @@ const ConfigKey kKeys[] = {
     {.name = "replica.fetch.response.max.bytes", .type = T::Int, .default_value = "10485760", .min = 0},
     {.name = "fetch.max.bytes", .type = T::Int, .default_value = "57671680", .min = 1024, .unsupported = true},
 
+    // Leadership (the active controller's leader balancing)
+    {.name = "auto.leader.rebalance.enable", .type = T::Boolean, .default_value = "true"},
+    {.name = "leader.imbalance.check.interval.seconds", .type = T::Long, .default_value = "300", .min = 1},
+    {.name = "leader.imbalance.per.broker.percentage", .type = T::Int, .default_value = "10"},
+    // KIP-392 fetch from the closest replica: the one selector Samsa has (null: the leader only).
+    {.name = "replica.selector.class", .type = T::String, .allowed = kReplicaSelectors},
+
     // Group coordinator and internal topics
     {.name = "offsets.topic.num.partitions", .type = T::Int, .default_value = "50", .min = 1},
     {.name = "offsets.topic.replication.factor", .type = T::Short, .default_value = "3", .min = 1},
@@ -178,13 +186,12 @@ const ConfigKey kKeys[] = {
 // Kafka broker keys Samsa does not act on (yet). Listing them lets the
 // startup log say "known Kafka setting, not used" rather than "unknown".
 constexpr std::string_view kKnownKafkaKeys[] = {
-    "alter.config.policy.class.name", "authorizer.class.name", "auto.leader.rebalance.enable",
+    "alter.config.policy.class.name", "authorizer.class.name",
     "background.threads", "compression.gzip.level", "compression.lz4.level", "compression.zstd.level",
     "connection.failed.authentication.delay.ms", "controlled.shutdown.enable",
     "controlled.shutdown.max.retries", "controlled.shutdown.retry.backoff.ms", "controller.socket.timeout.ms",
     "create.topic.policy.class.name", "early.start.listeners", "eligible.leader.replicas.enable",
     "inter.broker.protocol.version",
-    "leader.imbalance.check.interval.seconds", "leader.imbalance.per.broker.percentage",
     "log.dir.failure.timeout.ms", "log.flush.offset.checkpoint.interval.ms",
     "log.flush.start.offset.checkpoint.interval.ms", "log.initial.task.delay.ms", "log.local.retention.bytes",
     "log.local.retention.ms", "log.message.downconversion.enable", "log.message.format.version",
@@ -193,7 +200,6 @@ constexpr std::string_view kKnownKafkaKeys[] = {
     "metadata.log.max.snapshot.interval.ms",
     "metadata.max.idle.interval.ms", "num.replica.alter.log.dirs.threads",
     "principal.builder.class",
-    "replica.high.watermark.checkpoint.interval.ms", "replica.selector.class",
     "replica.socket.receive.buffer.bytes", "request.timeout.ms", "reserved.broker.max.id",
     "socket.connection.setup.timeout.max.ms", "socket.connection.setup.timeout.ms", "socket.listen.backlog.size",
     "super.users", "transaction.state.log.load.buffer.size", "transaction.state.log.segment.bytes",

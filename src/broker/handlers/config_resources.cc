@@ -139,7 +139,10 @@ bool is_dynamic(std::string_view name) {
                                             "group.consumer.heartbeat.interval.ms",
                                             "group.share.session.timeout.ms",
                                             "group.share.heartbeat.interval.ms",
-                                            "group.share.record.lock.duration.ms"};
+                                            "group.share.record.lock.duration.ms",
+                                            // DynamicConfig.Broker's replication quotas
+                                            "leader.replication.throttled.rate",
+                                            "follower.replication.throttled.rate"};
     for (const TopicConfigDef& def : topic_config_defs())
       if (!def.synonyms.empty()) s.emplace(def.synonyms.front().name);
     return s;

@@ -18,11 +18,15 @@
 #include <atomic>
 #include <chrono>
 
+#include "leader_endpoints.h"
+#include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/fetch/fetch_session.h"
 #include "samsa/broker/fetch/fetch_waiters.h"
 #include "samsa/broker/fetch/partition_access.h"
 #include "samsa/broker/handlers.h"
+#include "samsa/broker/replica/replica_selector.h"
+#include "samsa/broker/replica/replication_quota.h"
 #include "samsa/broker/scheduler.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/fetch_request.h"
@@ -51,12 +55,14 @@ struct FetchState {
   bool create_session = false;            // full fetch with epoch 0
   int32_t replica_id = -1;                // >= 0: a follower's fetch
   int64_t replica_epoch = -1;             // its broker epoch (v15+), KIP-903
+  std::string listener;                   // the listener it came in on (KIP-951 / KIP-392 endpoints)
 };
 
 struct ReadResult {
   FetchResponse response;
   size_t bytes = 0;
   bool error = false;  // a partition failed: Kafka answers at once
+  bool redirected = false;  // KIP-392: a partition names a preferred read replica; answered at once too
   size_t readable = 0;  // partitions looked up in the log (not unknown topic ids)
   // Partitions whose high watermark this (follower) fetch moved: notified
   // once the fetch decided what to do, so no waiter runs inside read_all.
@@ -71,6 +77,17 @@ PartitionData error_partition(int32_t index, ErrorCode e) {
   pd.last_stable_offset = -1;
   pd.log_start_offset = -1;
   return pd;
+}
+
+// KIP-392: the replica a consumer of this leader should read, or -1.
+int32_t preferred_read_replica(const FetchState& s, const MetadataImage& image, const replica::Partition& partition,
+                               int64_t fetch_offset) {
+  const auto& selector = s.services->config != nullptr ? s.services->config->replica_selector_class : std::nullopt;
+  if (!selector || *selector != replica::kRackAwareReplicaSelector || s.request.rack_id.empty()) return -1;
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  return replica::preferred_read_replica(image, partition, s.listener, s.request.rack_id, fetch_offset, now);
 }
 
 ReadResult read_all(const FetchState& s) {
@@ -95,7 +112,11 @@ ReadResult read_all(const FetchState& s) {
       }
       ++out.readable;
       const bool follower = s.replica_id >= 0;
-      auto found = lookup_leader_partition(*s.services, *image, *s.names[ti], p.partition, p.current_leader_epoch);
+      // KIP-392: a consumer that sends its rack (v11+) may read a follower.
+      const bool from_follower_ok = !follower && s.version >= 11;
+      auto found = from_follower_ok
+                       ? lookup_hosted_partition(*s.services, *image, *s.names[ti], p.partition, p.current_leader_epoch)
+                       : lookup_leader_partition(*s.services, *image, *s.names[ti], p.partition, p.current_leader_epoch);
       // Only a replica of the partition may fetch as one.
       if (found.error == ErrorCode::NONE && follower && !found.partition->is_replica(s.replica_id))
         found = {nullptr, ErrorCode::NOT_LEADER_OR_FOLLOWER};
@@ -129,16 +150,43 @@ ReadResult read_all(const FetchState& s) {
           continue;
         }
       }
+      if (from_follower_ok && partition.role() == replica::Role::kLeader) {
+        const int32_t preferred = preferred_read_replica(s, *image, partition, p.fetch_offset);
+        if (preferred >= 0) {
+          // Kafka's answer: no records, the consumer goes to that replica.
+          PartitionData pd;
+          pd.partition_index = p.partition;
+          pd.high_watermark = log.high_watermark();
+          pd.last_stable_offset = pd.high_watermark;
+          pd.log_start_offset = log.log_start_offset();
+          pd.preferred_read_replica = preferred;
+          out.redirected = true;
+          tr.partitions.push_back(std::move(pd));
+          continue;
+        }
+      }
       size_t limit = static_cast<size_t>(std::min<int64_t>(std::max<int32_t>(p.partition_max_bytes, 0), budget));
+      // leader.replication.throttled.rate: a throttled replica outside the
+      // ISR gets nothing while the quota is used up (its position still counts).
+      replica::ReplicationQuotas* quotas = s.services->replication_quotas;
+      bool throttled = false;
+      if (follower && quotas != nullptr) {
+        const auto isr = partition.isr();
+        const bool in_sync = std::find(isr.begin(), isr.end(), s.replica_id) != isr.end();
+        throttled = quotas->leader_throttled(*image, *s.names[ti], p.partition, in_sync);
+      }
+      const bool hold = throttled && quotas->leader().exceeded();
+      if (hold) limit = 0;
       // A follower reads everything the leader has; a consumer what the ISR has.
       const int64_t leader_end = log.log_end_offset();
-      auto read = log.read(p.fetch_offset, limit, min_one, follower ? leader_end : log.high_watermark());
+      auto read = log.read(p.fetch_offset, limit, min_one && !hold, follower ? leader_end : log.high_watermark());
       if (!read) {
         out.error = true;
         tr.partitions.push_back(error_partition(p.partition, kafka_error(read.error().code)));
         continue;
       }
       const auto& r = *read;
+      if (throttled) quotas->leader().record(static_cast<int64_t>(r.size));
       if (follower && partition.update_follower_fetch_state(s.replica_id, s.replica_epoch, p.fetch_offset,
                                                             p.log_start_offset, leader_end))
         out.moved.emplace_back(*s.names[ti], p.partition);
@@ -187,6 +235,11 @@ void finish(FetchState& s, FetchResponse response) {
       response.session_id = session->id;
     }
   }
+  std::set<int32_t> leaders;  // KIP-951
+  for (const auto& t : response.responses)
+    for (const auto& p : t.partitions)
+      if (names_new_leader(p.error_code, p.current_leader.leader_id)) leaders.insert(p.current_leader.leader_id);
+  if (!leaders.empty()) add_leader_endpoints(*s.services->metadata.current(), s.listener, leaders, response);
   s.responder.send(response);
 }
 
@@ -214,7 +267,7 @@ class DelayedFetch : public std::enable_shared_from_this<DelayedFetch> {
   void try_complete(bool expired) {
     if (done_.load(std::memory_order_acquire)) return;
     ReadResult result = read_all(*state_);
-    if (!expired && !result.error && result.bytes < static_cast<size_t>(std::max(state_->request.min_bytes, 0)))
+    if (!expired && !result.error && !result.redirected && result.bytes < static_cast<size_t>(std::max(state_->request.min_bytes, 0)))
       return notify_moved(*state_, result.moved);
     if (done_.exchange(true, std::memory_order_acq_rel)) return notify_moved(*state_, result.moved);
     if (registered_.load(std::memory_order_acquire)) unregister();
@@ -239,6 +292,7 @@ class DelayedFetch : public std::enable_shared_from_this<DelayedFetch> {
 void handle_fetch(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
   auto state = std::make_shared<FetchState>(FetchState{ctx.services, ctx.api_version, {}, {}, responder, nullptr, false});
   state->request = decode_request<FetchRequest>(body, ctx.api_version);
+  if (ctx.connection != nullptr) state->listener = ctx.connection->listener_name;
   const auto& req = state->request;
   constexpr int16_t kFirstReplicaStateVersion = 15;
   if (ctx.api_version >= kFirstReplicaStateVersion) {
@@ -296,7 +350,7 @@ void handle_fetch(const RequestContext& ctx, protocol::WireReader& body, Respond
   }
 
   ReadResult result = read_all(*state);
-  bool parked = req.max_wait_ms > 0 && !result.error && result.readable > 0 &&
+  bool parked = req.max_wait_ms > 0 && !result.error && !result.redirected && result.readable > 0 &&
                 result.bytes < static_cast<size_t>(std::max(req.min_bytes, 0)) && ctx.services->scheduler;
   auto moved = std::move(result.moved);
   if (!parked) {

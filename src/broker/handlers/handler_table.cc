@@ -8,7 +8,7 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 42> kHandlers = {{
+  static constexpr std::array<ApiHandler, 45> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
       {ApiKey::Produce, 0, 11, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
@@ -59,6 +59,11 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::OffsetForLeaderEpoch, 0, 4, true, false, &handle_offset_for_leader_epoch},
       // Partition replication: ISR changes from partition leaders (controller listener).
       {ApiKey::AlterPartition, 0, 3, false, true, &handle_alter_partition},
+      // Leadership and reassignment (metadata/leadership.h), decided by the
+      // active controller; a broker listener forwards them.
+      {ApiKey::ElectLeaders, 0, 2, true, true, &handle_elect_leaders},
+      {ApiKey::AlterPartitionReassignments, 0, 0, true, true, &handle_alter_partition_reassignments},
+      {ApiKey::ListPartitionReassignments, 0, 0, true, true, &handle_list_partition_reassignments},
   }};
   return kHandlers;
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "leader_endpoints.h"
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/fetch/fetch_waiters.h"
@@ -231,6 +232,12 @@ void handle_produce(const RequestContext& ctx, protocol::WireReader& body, Respo
     // client notices (it reads no responses) and refreshes its metadata.
     return any_error ? responder.close() : responder.no_response();
   }
+  std::set<int32_t> leaders;  // KIP-951
+  for (const auto& t : response.responses)
+    for (const auto& p : t.partition_responses)
+      if (names_new_leader(p.error_code, p.current_leader.leader_id)) leaders.insert(p.current_leader.leader_id);
+  if (!leaders.empty() && ctx.connection != nullptr)
+    add_leader_endpoints(*image, ctx.connection->listener_name, leaders, response);
   if (pending.empty()) return responder.send(response);
   std::vector<replica::ReplicationWait> waits;
   for (const auto& p : pending) waits.push_back(p.wait);

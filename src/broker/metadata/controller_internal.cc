@@ -15,6 +15,7 @@ protocol::Uuid directory_sentinel(uint8_t low) {
 }
 const protocol::Uuid kMigratingDir = directory_sentinel(0);
 const protocol::Uuid kUnassignedDir = directory_sentinel(1);
+}  // namespace
 
 protocol::Uuid default_dir(const MetadataImage& image, int32_t broker) {
   auto it = image.brokers.find(broker);
@@ -23,7 +24,6 @@ protocol::Uuid default_dir(const MetadataImage& image, int32_t broker) {
   if (dirs.empty()) return kMigratingDir;
   return dirs.size() == 1 ? dirs.front() : kUnassignedDir;
 }
-}  // namespace
 
 std::vector<int32_t> active_replicas(const MetadataImage& image, const std::vector<int32_t>& replicas) {
   std::vector<int32_t> out;

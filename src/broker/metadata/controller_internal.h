@@ -11,6 +11,10 @@ namespace samsa::broker::metadata::detail {
 // ISR of new replicas: the ones on unfenced brokers not in controlled shutdown.
 std::vector<int32_t> active_replicas(const MetadataImage& image, const std::vector<int32_t>& replicas);
 
+// The directory a new replica on `broker` is assigned (Kafka's
+// ClusterControlManager#defaultDir).
+protocol::Uuid default_dir(const MetadataImage& image, int32_t broker);
+
 // A new partition's record: leader = first ISR member, epochs 0, directories
 // as Kafka's ClusterControlManager#defaultDir picks them.
 RecordAndVersion new_partition_record(const MetadataImage& image, const protocol::Uuid& topic_id, int32_t partition,

@@ -408,6 +408,8 @@ ReplicaFetcherThread::Outcome ReplicaFetcherThread::process_partition(
                                 part->log_end_offset(), appended.error().message);
         return {Outcome::kBackoff, part->log_end_offset()};
       }
+      if (options_.throttle_record)
+        options_.throttle_record(t.topic, t.partition, static_cast<int64_t>(records.size() - skip));
     }
   }
   part->update_from_leader(pd.high_watermark, pd.log_start_offset);

@@ -280,10 +280,11 @@ TEST(BrokerConfigTest, BrokerIdIsASynonymForNodeId) {
 }
 
 TEST(BrokerConfigTest, UnknownKeysAreIgnoredNotFatal) {
-  BrokerConfig c = build(kMinimal + "ssl.keystore.location=/x\nnum.partitons=3\nauto.leader.rebalance.enable=true\n");
+  BrokerConfig c = build(kMinimal + "ssl.keystore.location=/x\nnum.partitons=3\nzookeeper.connect=zk:2181\n");
   EXPECT_EQ(c.ignored_keys(),
-            (std::vector<std::string>{"ssl.keystore.location", "num.partitons", "auto.leader.rebalance.enable"}));
+            (std::vector<std::string>{"ssl.keystore.location", "num.partitons", "zookeeper.connect"}));
   EXPECT_TRUE(is_known_kafka_key("ssl.keystore.location"));
+  EXPECT_TRUE(is_known_kafka_key("zookeeper.connect"));
   EXPECT_TRUE(is_known_kafka_key("auto.leader.rebalance.enable"));
   EXPECT_TRUE(is_known_kafka_key("num.partitions"));
   EXPECT_FALSE(is_known_kafka_key("num.partitons"));

@@ -50,6 +50,8 @@ struct ReplicaFetcherOptions {
   // Follower throttle (follower.replication.throttled.rate for throttled
   // replicas): bytes this fetch may take now; unset: unthrottled.
   std::function<int64_t(const std::string& topic, int32_t partition)> throttle_allowance;
+  // Bytes appended for a partition (so the throttle counts what it let in).
+  std::function<void(const std::string& topic, int32_t partition, int64_t bytes)> throttle_record;
 };
 
 class ReplicaFetcherManager {
