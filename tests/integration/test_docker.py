@@ -24,6 +24,7 @@ ENTRYPOINT = REPO_ROOT / "docker" / "entrypoint.sh"
 HEALTHCHECK = REPO_ROOT / "docker" / "healthcheck.sh"
 IMAGE_DEFAULTS = REPO_ROOT / "docker" / "server.properties"
 COMPOSE = REPO_ROOT / "docker" / "docker-compose.yml"
+COMPOSE_PORTS = REPO_ROOT / "docker" / "docker-compose.override.yml"
 COMPOSE_TEST = REPO_ROOT / "docker" / "docker-compose.test.yml"
 
 
@@ -188,6 +189,17 @@ def test_shipped_compose_file_is_valid_and_replicated():
     for name, svc in services.items():
         assert svc["healthcheck"]["test"] == ["CMD", "samsa-healthcheck"]
         assert any(v.endswith(":/var/lib/samsa:rw") for v in svc["volumes"]), svc["volumes"]
+        assert "ports" not in svc, "published ports live in docker-compose.override.yml"
+
+
+def test_override_publishes_each_advertised_host_listener_on_loopback():
+    services = compose_config(COMPOSE, COMPOSE_PORTS)["services"]
+    for n in (1, 2, 3):
+        svc = services[f"samsa-{n}"]
+        advertised = svc["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+        port = f"{n}9092"
+        assert f"PLAINTEXT_HOST://localhost:{port}" in advertised
+        assert svc["ports"] == [f"127.0.0.1:{port}:{port}/tcp"]
 
 
 def test_test_override_uses_only_the_host_loopback():
