@@ -3,8 +3,9 @@
 # nodes of docker/docker-compose.yml with docker/docker-compose.test.yml (host
 # network, 127.0.0.1 ports picked here), wait until all are healthy, run
 # docker/compose_check.py (acks=all produce, kill -9 of a partition leader's
-# container, every acknowledged record consumed), and tear everything down,
-# also on failure or Ctrl-C.
+# container, every acknowledged record consumed), restart the killed container
+# and wait until it is healthy again, and tear everything down, also on
+# failure or Ctrl-C. Logs: build/test-compose/.
 #
 #   tools/test-compose.sh [--no-build] [--keep]
 #     --no-build   use the existing $SAMSA_IMAGE instead of building it
@@ -138,29 +139,39 @@ say "starting project $PROJECT (clients on $bootstrap)"
 started_compose=1
 timeout 120 "${compose[@]}" up -d --no-build >"$OUT/up.log" 2>&1 || { cat "$OUT/up.log" >&2; exit 1; }
 
-deadline=$((SECONDS + HEALTHY_TIMEOUT_S))
-while :; do
-  states=()
-  for n in 1 2 3; do
-    id="$("${compose[@]}" ps -q "samsa-$n")"
-    states+=("$(docker inspect -f '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id")")
+# wait_healthy: until the three containers run and report healthy (bounded).
+wait_healthy() {
+  local deadline=$((SECONDS + HEALTHY_TIMEOUT_S)) n id states
+  while :; do
+    states=()
+    for n in 1 2 3; do
+      id="$("${compose[@]}" ps -q "samsa-$n")"
+      states+=("$(docker inspect -f '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id")")
+    done
+    [[ "${states[*]}" == "running/healthy running/healthy running/healthy" ]] && return 0
+    if [[ "${states[*]}" == *exited* || "${states[*]}" == *dead* ]]; then
+      echo "test-compose: a container stopped: ${states[*]}" >&2
+      return 1
+    fi
+    if ((SECONDS > deadline)); then
+      echo "test-compose: not all healthy after ${HEALTHY_TIMEOUT_S} s: ${states[*]}" >&2
+      return 1
+    fi
+    sleep 2
   done
-  [[ "${states[*]}" == "running/healthy running/healthy running/healthy" ]] && break
-  if [[ "${states[*]}" == *exited* || "${states[*]}" == *dead* ]]; then
-    echo "test-compose: a container stopped: ${states[*]}" >&2
-    exit 1
-  fi
-  if ((SECONDS > deadline)); then
-    echo "test-compose: not all healthy after ${HEALTHY_TIMEOUT_S} s: ${states[*]}" >&2
-    exit 1
-  fi
-  sleep 2
-done
+}
+
+wait_healthy || exit 1
 say "three nodes healthy"
 
 kill_cmd="docker-compose -p $PROJECT -f docker/docker-compose.yml -f docker/docker-compose.test.yml kill -s SIGKILL samsa-{node}"
-if timeout $((CHECK_TIMEOUT_S + 30)) /usr/bin/python3 docker/compose_check.py --bootstrap "$bootstrap" \
-    --kill-cmd "$kill_cmd" --timeout "$CHECK_TIMEOUT_S" 2>&1 | tee "$OUT/check.log"; then
-  status=0
-fi
-exit "$status"
+timeout $((CHECK_TIMEOUT_S + 30)) /usr/bin/python3 docker/compose_check.py --bootstrap "$bootstrap" \
+  --kill-cmd "$kill_cmd" --timeout "$CHECK_TIMEOUT_S" 2>&1 | tee "$OUT/check.log" || exit 1
+
+# The killed node comes back from its volume and rejoins.
+say "restarting the killed container"
+timeout 120 "${compose[@]}" up -d --no-build >>"$OUT/up.log" 2>&1 || { tail -n 20 "$OUT/up.log" >&2; exit 1; }
+wait_healthy || exit 1
+say "three nodes healthy again"
+status=0
+exit 0
