@@ -45,6 +45,7 @@ port="${target##*:}"
 # client id "health" is 6 bytes -> 2+2+4+2+6 = 16 bytes after the size.
 request='\x00\x00\x00\x10\x00\x12\x00\x00\x5a\x5a\x5a\x5a\x00\x06health'
 # The answer starts with size (4), correlation id (4), error code (2).
+# shellcheck disable=SC2016  # expanded by the inner bash, from its arguments
 reply="$(timeout 4 bash -c '
   exec 3<>"/dev/tcp/$1/$2" || exit 1
   printf "$3" >&3

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # cleanup() runs from the EXIT trap
 # End-to-end check of the Docker deployment: build the image, start the three
 # nodes of docker/docker-compose.yml with docker/docker-compose.test.yml (host
 # network, 127.0.0.1 ports picked here), wait until all are healthy, run

@@ -132,8 +132,12 @@ def test_entrypoint_starts_a_healthy_node_and_keeps_its_data(tmp_path):
         "process.roles=broker,controller\nnode.id=1\ncontroller.listener.names=CONTROLLER\n"
         "listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2\n"
         "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n")
+    # The entrypoint runs `samsa` from PATH, whatever SAMSA_BIN is called.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "samsa").symlink_to(samsa_bin())
     env = entrypoint_env(
-        tmp_path, samsa_bin().parent, CLUSTER_ID=cluster_id,
+        tmp_path, bin_dir, CLUSTER_ID=cluster_id,
         KAFKA_NODE_ID="5",
         KAFKA_CONTROLLER_QUORUM_VOTERS=f"5@127.0.0.1:{cport}",
         KAFKA_LISTENERS=f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}",
