@@ -83,13 +83,16 @@ mkdir -p "$CONFIG_DIR"
     cat "$DEFAULTS"
     printf '\n'
   fi
-  if ((${#from_env[@]})); then
-    printf '\n# From the environment (later lines win)\n'
-    # The data volume, unless the file input or the environment chose.
+  # The data volume, unless the file input or the environment chose (the
+  # image's defaults already name it).
+  if [[ -f "$FILE_INPUT" ]] || ((${#env_names[@]})); then
     if [[ -z "${from_env[log.dirs]:-}" && -z "${from_env[log.dir]:-}" ]] &&
        ! { [[ -f "$FILE_INPUT" ]] && grep -Eq '^[[:blank:]]*log\.dirs?[[:blank:]]*[=:]' "$FILE_INPUT"; }; then
-      printf 'log.dirs=%s\n' "$DATA_DIR"
+      printf '\n# The data volume\nlog.dirs=%s\n' "$DATA_DIR"
     fi
+  fi
+  if ((${#from_env[@]})); then
+    printf '\n# From the environment (later lines win)\n'
     while IFS= read -r key; do
       printf '%s=%s\n' "$key" "$(escape_value "${from_env[$key]}")"
     done < <(printf '%s\n' "${!from_env[@]}" | sort)
