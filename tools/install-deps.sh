@@ -22,6 +22,8 @@ TEST_PKGS=(
   python3-confluent-kafka python3-kafka python3-pytest python3-pytest-timeout
   python3-snappy python3-lz4 python3-zstandard
   iperf3 fio time lz4 zstd
+  # `docker-compose config` checks docker/*.yml (no Docker daemon needed)
+  docker-compose python3-yaml
 )
 
 mode=all
