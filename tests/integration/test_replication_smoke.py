@@ -85,3 +85,37 @@ def test_acks_all_on_replication_factor_3(three_nodes):
             sizes[part] = [segment_bytes(n, topic, part) for n in c.nodes]
         return all(len(set(s)) == 1 and s[0] > 0 for s in sizes.values())
     cl.wait_until(same_everywhere, 20.0, "every replica to hold the same log bytes", lambda: f"{sizes} {leaders}")
+
+
+def test_acks_all_continues_after_a_follower_dies(tmp_path, request):
+    """The leader drops a dead follower from the ISR after
+    replica.lag.time.max.ms (AlterPartition), and the parked acks=all write
+    is answered as soon as the controller committed the smaller ISR."""
+    c = cl.Cluster(tmp_path / "cluster", ["broker,controller"] * 3,
+                   extra={"replica.lag.time.max.ms": 2000, "replica.fetch.wait.max.ms": 500})
+    request.node.__dict__.setdefault("_samsa_brokers", []).extend(c.nodes)
+    try:
+        c.format()
+        c.start()
+        c.active_controller(15.0)
+        c.create_topic_until_ok(c.nodes[0], "s", partitions=1, replication_factor=3)
+        c.wait_topics_everywhere({"s"})
+        leader = c.metadata(c.nodes[0], ["s"])["Topics"][0]["Partitions"][0]["LeaderId"]
+        follower = next(n for n in c.nodes if n.node_id != leader)
+        survivors = [n for n in c.nodes if n is not follower]
+        follower.kill9()
+        p = confluent_kafka.Producer({"bootstrap.servers": ",".join(n.bootstrap for n in survivors), "acks": "all",
+                                      "message.timeout.ms": 20000})
+        results = []
+        t0 = time.monotonic()
+        p.produce("s", b"x", on_delivery=lambda e, m: results.append((e, time.monotonic() - t0)))
+        assert p.flush(25) == 0
+        assert len(results) == 1 and results[0][0] is None, results
+        assert results[0][1] < 10, results  # lag time 2 s + an AlterPartition, not a timeout
+        part = c.metadata(survivors[0], ["s"])["Topics"][0]["Partitions"][0]
+        assert sorted(part["IsrNodes"]) == sorted(n.node_id for n in survivors)
+    finally:
+        try:
+            c.stop()
+        finally:
+            c.close()

@@ -26,6 +26,10 @@ int64_t Partition::now_ms() const {
 }
 
 Transition Partition::apply_metadata(const PartitionImage& p, const MetadataImage& image, int32_t min_insync) {
+  bool moved = false;
+  // The locks are held inside; a high watermark the image moved (an ISR
+  // shrink committed) wakes parked produces and fetches after they are gone.
+  const Transition t = [&]() -> Transition {
   std::unique_lock role_lock(leader_isr_mu_);
   std::lock_guard lock(mu_);
   min_insync_ = min_insync;
@@ -106,8 +110,11 @@ Transition Partition::apply_metadata(const PartitionImage& p, const MetadataImag
     auto latest = log_->leader_epoch_cache().latest_epoch();
     if (!latest || *latest < leader_epoch_) log_->leader_epoch_cache().assign(leader_epoch_, end);
   }
-  maybe_increment_hwm_locked();
+  moved = maybe_increment_hwm_locked();
   return became ? Transition::kBecameLeader : Transition::kIsrChanged;
+  }();
+  if (moved && hooks_.on_progress) hooks_.on_progress(topic_, index_);
+  return t;
 }
 
 ErrorCode Partition::check_epoch(int32_t current_leader_epoch, bool require_leader) const {

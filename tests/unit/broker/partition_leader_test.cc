@@ -146,8 +146,10 @@ TEST_F(PartitionLeaderTest, MinInsyncReplicas) {
   auto r = append(2, -1);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(partition_->check_replicated(3), std::nullopt);
+  const int before = progress_;
   apply({1, 2}, {1}, 1, 1, 2, 2);
   EXPECT_EQ(partition_->high_watermark(), 3);
+  EXPECT_GT(progress_, before) << "the shrink moved the high watermark: waiters are woken";
   EXPECT_EQ(partition_->check_replicated(3), ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND);
 }
 
