@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 
 import pytest
 
@@ -175,7 +176,7 @@ def check_log(acked: dict[int, list], log: dict[int, list[tuple[int, str]]]) -> 
     sequence order; no value twice."""
     for p, records in log.items():
         values = [v for _off, v in records]
-        dups = {v for v in values if values.count(v) > 1} if len(set(values)) != len(values) else set()
+        dups = {v for v, n in Counter(values).items() if n > 1}
         assert not dups, f"partition {p}: records present more than once: {sorted(dups)[:10]}"
         at = dict(records)
         index = {v: i for i, v in enumerate(values)}
