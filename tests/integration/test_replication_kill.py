@@ -63,13 +63,15 @@ def make_cluster(tmp_path, request):
 
 class AckingProducer:
     """An idempotent acks=all producer on its own thread, writing "p:seq"
-    records round-robin over the partitions, at most `inflight` unacknowledged
-    at a time. Records every acknowledgement (sequence, offset, time) and
+    records round-robin over the partitions, `rounds_per_s` records per
+    partition a second and at most `inflight` unacknowledged at a time. Records every acknowledgement (sequence, offset, time) and
     every error per partition."""
 
-    def __init__(self, bootstrap: str, topic: str, partitions: int, inflight: int = 300):
+    def __init__(self, bootstrap: str, topic: str, partitions: int, inflight: int = 300,
+                 rounds_per_s: float = 300.0):
         from confluent_kafka import Producer
         self.topic, self.partitions, self.inflight = topic, partitions, inflight
+        self.rounds_per_s = rounds_per_s  # one record per partition a round: a steady load, not a flood
         self.acked = {p: [] for p in range(partitions)}  # (seq, offset, monotonic time)
         self.errors: dict[str, int] = {}
         self.fatal: list[str] = []
@@ -98,16 +100,20 @@ class AckingProducer:
 
     def _run(self) -> None:
         seq = [0] * self.partitions
+        period = 1.0 / self.rounds_per_s
+        next_round = time.monotonic()
         while not self.stop_flag.is_set() and not self.fatal:
-            if len(self.producer) >= self.inflight:
-                self.producer.poll(0.01)
+            now = time.monotonic()
+            if len(self.producer) >= self.inflight or now < next_round:
+                self.producer.poll(min(0.01, max(0.0, next_round - now)))
                 continue
+            next_round = max(next_round + period, now - 1.0)
             for p in range(self.partitions):
                 self.producer.produce(self.topic, value=f"{p}:{seq[p]}".encode(), partition=p,
                                       on_delivery=self._report)
                 seq[p] += 1
                 self.sent += 1
-            self.producer.poll(0.002)
+            self.producer.poll(0)
 
     def start(self) -> None:
         self.thread.start()
