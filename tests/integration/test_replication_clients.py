@@ -151,7 +151,7 @@ def test_kcat_acks_all(rc):
         res = subprocess.run(["kcat", "-P", "-b", rc.bootstrap_servers(), "-t", topic, "-p", str(p), "-K", "\t",
                               "-X", "acks=all", "-X", "message.timeout.ms=20000"],
                              input=data, capture_output=True, text=True, timeout=60)
-        assert res.returncode == 0, f"kcat -P to partition {p}: {res.stderr}"
+        assert res.returncode == 0, f"kcat -P to partition {p}: {res.stderr[-1500:]}"
     for p, recs in want.items():
         res = subprocess.run(["kcat", "-C", "-b", rc.bootstrap_servers(), "-t", topic, "-p", str(p),
                               "-o", "beginning", "-e", "-f", "%k\t%s\n"],
