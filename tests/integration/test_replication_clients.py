@@ -267,7 +267,7 @@ def test_describe_leaders_spread_full_isr(rc):
     prod = Producer({"bootstrap.servers": rc.bootstrap_servers(), "acks": "all", "linger.ms": 5})
     for i in range(600):
         prod.produce(topic, value=f"d{i}".encode(), partition=i % parts)
-    assert prod.flush(30) == 0
+    assert prod.flush(30) == 0, "acks=all records to RF 3 not acknowledged within 30 s"
     assert_replicated(rc, topic, {p: 100 for p in range(parts)})
     rc.wait_isr(topic, parts, members={1, 2, 3}, timeout=20)
     desc = rc.describe(topic)
@@ -294,7 +294,7 @@ def test_group_offsets_survive_coordinator_kill(rc):
     prod = Producer({"bootstrap.servers": rc.bootstrap_servers(), "acks": "all", "linger.ms": 5})
     for i in range(PARTITIONS * PER_PARTITION):
         prod.produce(topic, value=f"g{i}".encode(), partition=i % PARTITIONS)
-    assert prod.flush(30) == 0
+    assert prod.flush(30) == 0, "acks=all records to RF 3 not acknowledged within 30 s"
     conf = {"bootstrap.servers": rc.bootstrap_servers(), "group.id": group, "auto.offset.reset": "earliest",
             "enable.auto.commit": False, "session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
             "fetch.wait.max.ms": 100}

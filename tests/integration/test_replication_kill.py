@@ -253,7 +253,7 @@ def test_two_nodes_down_nothing_acknowledged(make_cluster):
     before = Producer({**conf, "enable.idempotence": True})
     for i in range(50):
         before.produce(topic, value=f"before-{i}".encode(), partition=0)
-    assert before.flush(30) == 0
+    assert before.flush(30) == 0, "acks=all writes with all three replicas in sync not acknowledged within 30 s"
 
     leader = c.leader_of(topic, 0)
     followers = [b for b in c.brokers if b is not leader]
@@ -267,7 +267,7 @@ def test_two_nodes_down_nothing_acknowledged(make_cluster):
     for i in range(20):
         prod.produce(topic, value=f"rejected-{i}".encode(), partition=0,
                      on_delivery=lambda err, msg: reports.append(err))
-    assert prod.flush(30) == 0
+    assert prod.flush(30) == 0, "no delivery report within 30 s for acks=all writes to a lone leader"
     acked = [r for r in reports if r is None]
     assert not acked, f"{len(acked)} of {len(reports)} acks=all writes acknowledged with ISR {{{leader.node_id}}}"
     codes = {r.code() for r in reports}
