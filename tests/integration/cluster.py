@@ -18,7 +18,8 @@ Two networks:
   runs there: `python3 cluster.py call HOST PORT API VERSION JSON`).
 
 Every wait is bounded; nothing here blocks without a timeout. Used by
-tests/integration/test_cluster*.py and bench/controller_failover.py.
+tests/integration/test_cluster*.py, test_replication_*.py, bench/controller_failover.py
+and bench/replication.py.
 """
 
 from __future__ import annotations
@@ -357,12 +358,14 @@ class Cluster:
     """
 
     def __init__(self, workdir: Path, roles: list[str], quorum: dict | None = None, netns: bool = False,
-                 extra: dict | None = None, first_id: int = 1, dynamic_quorum: bool = False):
+                 extra: dict | None = None, first_id: int = 1, dynamic_quorum: bool = False,
+                 node_extra: dict[int, dict] | None = None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.net = Netns(len(roles)) if netns else Loopback()
         self.quorum = dict(SHORT_QUORUM if quorum is None else quorum)
         self.extra = dict(extra or {})
+        self.node_extra = {k: dict(v) for k, v in (node_extra or {}).items()}  # by node id, over `extra`
         self.dynamic_quorum = dynamic_quorum
         self._dq_version: dict[int, int] = {}  # DescribeQuorum version each node speaks
         self.cluster_id = ""
@@ -420,6 +423,7 @@ class Cluster:
             props["inter.broker.listener.name"] = "PLAINTEXT"
         props.update(self.quorum)
         props.update(self.extra)
+        props.update(self.node_extra.get(n.node_id, {}))
         return props
 
     def write_configs(self) -> None:
@@ -630,12 +634,14 @@ class Cluster:
         return found["v"]
 
     def create_topic(self, n: Node, name: str, partitions: int = 1, replication_factor: int = 1,
-                     timeout_ms: int = 5000, inside: bool = False) -> int:
+                     timeout_ms: int = 5000, inside: bool = False, configs: dict | None = None) -> int:
         """CreateTopics v7 through node `n`'s broker listener: the topic's
-        error code (0 = created)."""
-        body = self.call(n, n.port, "CreateTopics", 7, {
-            "Topics": [{"Name": name, "NumPartitions": partitions, "ReplicationFactor": replication_factor}],
-            "timeoutMs": timeout_ms}, timeout=timeout_ms / 1000 + 5, inside=n if inside else None)
+        error code (0 = created). `configs`: topic configs (name -> value)."""
+        topic = {"Name": name, "NumPartitions": partitions, "ReplicationFactor": replication_factor}
+        if configs:
+            topic["Configs"] = [{"Name": k, "Value": str(v)} for k, v in configs.items()]
+        body = self.call(n, n.port, "CreateTopics", 7, {"Topics": [topic], "timeoutMs": timeout_ms},
+                         timeout=timeout_ms / 1000 + 5, inside=n if inside else None)
         return body["Topics"][0]["ErrorCode"]
 
     def create_topic_until_ok(self, n: Node, name: str, timeout: float = 20.0,
@@ -697,6 +703,135 @@ class Cluster:
         wait_until(check, timeout, f"{len(names)} topics on brokers {[b.node_id for b in nodes]}",
                    lambda: f"missing: {missing}")
 
+    # ---- replicated partitions (issue 11): leaders, ISRs, kills and restarts
+    def live_brokers(self) -> list[Node]:
+        return [b for b in self.brokers if b.alive()]
+
+    def bootstrap_servers(self) -> str:
+        """Every broker's listener, comma-separated (what a client is given)."""
+        return ",".join(b.bootstrap for b in self.brokers)
+
+    def describe(self, topic: str, via: Node | None = None) -> dict[int, dict]:
+        """Metadata v12 for `topic` from `via` (default: the first live broker
+        that answers): per partition {"leader", "epoch", "replicas", "isr",
+        "offline", "error"}. {} when the topic is unknown there."""
+        for b in [via] if via is not None else self.live_brokers():
+            try:
+                body = self.metadata(b, [topic])
+            except WIRE_ERRORS:
+                continue
+            return _partitions_of(body, topic)
+        raise ClusterError(f"no live broker answered Metadata for {topic}")
+
+    def views(self, topic: str) -> dict[int, dict[int, dict]]:
+        """describe(topic) as each live broker answers it, by node id (a
+        broker that does not answer is left out)."""
+        out = {}
+        for b in self.live_brokers():
+            try:
+                out[b.node_id] = _partitions_of(self.metadata(b, [topic]), topic)
+            except WIRE_ERRORS:
+                continue
+        return out
+
+    def leader_of(self, topic: str, partition: int, timeout: float = 20.0,
+                  exclude: set[int] = frozenset()) -> Node:
+        """The live leader of a partition, outside `exclude`: the leader named
+        in the highest leader epoch any live broker reports, once that node
+        itself reports being the leader in that epoch."""
+        seen = {}
+
+        def check():
+            views = self.views(topic)
+            seen["views"] = {nid: v.get(partition) for nid, v in views.items()}
+            entries = [v[partition] for v in views.values() if partition in v and v[partition]["error"] == 0]
+            if not entries:
+                return False
+            top = max(entries, key=lambda e: e["epoch"])
+            leader = top["leader"]
+            if leader < 0 or leader in exclude or leader not in views:
+                return False
+            own = views[leader].get(partition)
+            if own is None or own["leader"] != leader or own["epoch"] != top["epoch"]:
+                return False
+            seen["leader"] = leader
+            return True
+        wait_until(check, timeout, f"a live leader of {topic}-{partition} (not {sorted(exclude)})",
+                   lambda: f"views: {seen.get('views')}")
+        return self.node(seen["leader"])
+
+    def wait_isr(self, topic: str, partitions: int, members: set[int] | None = None,
+                 timeout: float = 30.0) -> None:
+        """Until every live broker reports, for each of the partitions, the
+        ISR `members` (default: all the partition's replicas) and a leader
+        among them."""
+        bad = {}
+
+        def check():
+            bad.clear()
+            views = self.views(topic)
+            if len(views) < len(self.live_brokers()):
+                bad["unanswered"] = sorted({b.node_id for b in self.live_brokers()} - set(views))
+                return False
+            for nid, parts in views.items():
+                for p in range(partitions):
+                    e = parts.get(p)
+                    want = set(members) if members is not None else set(e["replicas"] if e else [])
+                    if e is None or e["error"] != 0 or set(e["isr"]) != want or e["leader"] not in want:
+                        bad[(nid, p)] = e
+            return not bad
+        wait_until(check, timeout, f"ISR {sorted(members) if members else 'of all replicas'} on "
+                   f"{topic} partitions 0..{partitions - 1} in every live broker's metadata",
+                   lambda: f"differing: {bad}", interval=0.1)
+
+    def create_replicated_topic(self, name: str, partitions: int, replication_factor: int = 3,
+                                configs: dict | None = None, timeout: float = 30.0) -> None:
+        """CreateTopics (retried through any live broker), then wait until
+        every live broker has a leader and the full ISR for every partition."""
+        self.create_topic_until_ok(self.live_brokers()[0], name, timeout=timeout, partitions=partitions,
+                                   replication_factor=replication_factor, configs=configs)
+        self.wait_isr(name, partitions, timeout=timeout)
+
+    def kill_node(self, n: Node) -> float:
+        """kill -9; returns the monotonic time of the kill."""
+        t = time.monotonic()
+        n.kill9()
+        return t
+
+    def restart_node(self, n: Node, wait: float | None = 30.0) -> None:
+        self.restart(n, wait)
+
+    def find_coordinator(self, group: str, timeout: float = 20.0) -> Node:
+        """The node FindCoordinator (v3, group) names, asked of live brokers
+        until one answers without error and the named node is alive."""
+        last = {}
+
+        def check():
+            for b in self.live_brokers():
+                try:
+                    body = self.call(b, b.port, "FindCoordinator", 3, {"Key": group, "KeyType": 0})
+                except WIRE_ERRORS as e:
+                    last[b.node_id] = repr(e)
+                    continue
+                last[b.node_id] = (body["ErrorCode"], body["NodeId"])
+                if body["ErrorCode"] == 0 and any(x.node_id == body["NodeId"] for x in self.live_brokers()):
+                    last["found"] = body["NodeId"]
+                    return True
+            return False
+        wait_until(check, timeout, f"a live coordinator for group {group}", lambda: f"answers: {last}")
+        return self.node(last["found"])
+
+
+def _partitions_of(body: dict, topic: str) -> dict[int, dict]:
+    for t in body.get("Topics", []):
+        if t["Name"] == topic and t["ErrorCode"] == 0:
+            return {p["PartitionIndex"]: {"leader": p["LeaderId"], "epoch": p["LeaderEpoch"],
+                                          "replicas": list(p["ReplicaNodes"]), "isr": list(p["IsrNodes"]),
+                                          "offline": list(p.get("OfflineReplicas") or []),
+                                          "error": p["ErrorCode"]}
+                    for p in t["Partitions"]}
+    return {}
+
 
 def uuid_bytes(text: str) -> bytes:
     """A Kafka Uuid from its base64 form."""
@@ -714,10 +849,21 @@ def metadata_batches(n: Node) -> list[tuple[int, int, int, bool, str]]:
     records' keys and values) of every complete batch in the node's
     __cluster_metadata-0 segments, in offset order. Timestamps and the CRC
     are left out: they differ when a follower re-encodes a batch."""
+    return log_batches(n.metadata_dir)
+
+
+def partition_batches(n: Node, topic: str, partition: int) -> list[tuple[int, int, int, bool, str]]:
+    """metadata_batches for a topic partition's log on node `n` ([] when the
+    node holds no such log)."""
+    return log_batches(n.data_dir / f"{topic}-{partition}")
+
+
+def log_batches(directory: Path) -> list[tuple[int, int, int, bool, str]]:
+    """The batches of every segment in a partition directory (see metadata_batches)."""
     import hashlib
     import struct
     out = []
-    for seg in sorted(n.metadata_dir.glob("*.log")):
+    for seg in sorted(Path(directory).glob("*.log")):
         data = seg.read_bytes()
         pos = 0
         while pos + 61 <= len(data):
