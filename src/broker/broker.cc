@@ -341,6 +341,16 @@ void Broker::start_partitions() {
         else if (fs::path(dir).lexically_normal() == fs::path(config_.metadata_log_dir).lexically_normal())
           fatal_storage_failure(fmt::format("the metadata log dir {} has failed ({})", dir, why));
       });
+  ReplicaManagerWiring wiring;
+  wiring.on_progress = [waiters = &fetch_waiters(&services_)](const std::string& topic, int32_t partition) {
+    waiters->notify(topic, partition);
+  };
+  wiring.waiters = &fetch_waiters(&services_);
+  wiring.scheduler = scheduler_.get();
+  // The replica fetchers and the AlterPartition sender are wired here once
+  // their parts land; until then nothing is followed and the ISR stays as
+  // the controller made it.
+  replicas_->wire(std::move(wiring));
   replicas_->startup();
   services_.replicas = replicas_.get();
   cleaner_reconfigurable_ = make_log_cleaner_reconfigurable(replicas_->logs(), config_);

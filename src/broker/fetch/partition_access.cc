@@ -6,18 +6,29 @@ namespace samsa::broker {
 
 using protocol::ErrorCode;
 
-PartitionLookup lookup_leader_partition(const BrokerServices& services, const MetadataImage& image,
-                                        const std::string& topic, int32_t partition, int32_t current_leader_epoch) {
+namespace {
+
+PartitionLookup lookup(const BrokerServices& services, const MetadataImage& image, const std::string& topic,
+                       int32_t partition, int32_t current_leader_epoch, bool require_leader) {
   const TopicImage* t = image.topic(topic);
   if (!t || !t->partition(partition)) return {nullptr, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION};
   auto hosted = services.replicas ? services.replicas->get(topic, partition) : nullptr;
-  if (!hosted || !hosted->log) return {nullptr, ErrorCode::NOT_LEADER_OR_FOLLOWER};
-  if (current_leader_epoch >= 0) {
-    if (current_leader_epoch < hosted->leader_epoch) return {nullptr, ErrorCode::FENCED_LEADER_EPOCH};
-    if (current_leader_epoch > hosted->leader_epoch) return {nullptr, ErrorCode::UNKNOWN_LEADER_EPOCH};
-  }
-  if (hosted->leader_id != services.node_id) return {nullptr, ErrorCode::NOT_LEADER_OR_FOLLOWER};
+  if (!hosted) return {nullptr, ErrorCode::NOT_LEADER_OR_FOLLOWER};
+  ErrorCode e = hosted->check_epoch(current_leader_epoch, require_leader);
+  if (e != ErrorCode::NONE) return {nullptr, e};
   return {std::move(hosted), ErrorCode::NONE};
+}
+
+}  // namespace
+
+PartitionLookup lookup_leader_partition(const BrokerServices& services, const MetadataImage& image,
+                                        const std::string& topic, int32_t partition, int32_t current_leader_epoch) {
+  return lookup(services, image, topic, partition, current_leader_epoch, true);
+}
+
+PartitionLookup lookup_hosted_partition(const BrokerServices& services, const MetadataImage& image,
+                                        const std::string& topic, int32_t partition, int32_t current_leader_epoch) {
+  return lookup(services, image, topic, partition, current_leader_epoch, false);
 }
 
 ErrorCode kafka_error(log::LogErrc code) {

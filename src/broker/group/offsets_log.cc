@@ -79,7 +79,7 @@ ErrorCode OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecor
   // A missing topic or partition means this broker cannot coordinate it.
   if (found.error != ErrorCode::NONE) return ErrorCode::NOT_COORDINATOR;
   if (records.empty()) return ErrorCode::NONE;
-  const HostedPartition& hosted = *found.partition;
+  replica::Partition& hosted = *found.partition;
 
   protocol::RecordBatchOptions options;
   options.base_timestamp = timestamp_ms;
@@ -97,24 +97,21 @@ ErrorCode OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecor
     return ErrorCode::UNKNOWN_SERVER_ERROR;
   }
 
-  auto result = hosted.log->append_as_leader(std::span<uint8_t>(batch), hosted.leader_epoch,
-                                             log::AppendOrigin::kCoordinator);
+  // The partition moves the high watermark and wakes fetchers.
+  auto result = hosted.append_as_leader(std::span<uint8_t>(batch), 1, log::AppendOrigin::kCoordinator);
   if (!result) {
     log()->debug("Append of {} coordinator records to {}-{} failed: {}", records.size(), kOffsetsTopic, partition,
                  result.error().message);
-    return coordinator_error(kafka_error(result.error().code));
+    return coordinator_error(result.error().code);
   }
-  // Single replica: the leader's log end is the high watermark (as in Produce).
-  hosted.log->set_high_watermark(hosted.log->log_end_offset());
-  fetch_waiters(&services_).notify(kOffsetsTopic, partition);
   return ErrorCode::NONE;
 }
 
 size_t OffsetsLog::load(int32_t partition, const std::function<void(CoordinatorRecord&&)>& apply) {
   auto hosted = services_.replicas ? services_.replicas->get(kOffsetsTopic, partition) : nullptr;
-  if (!hosted || !hosted->log)
+  if (!hosted)
     throw std::runtime_error(std::string(kOffsetsTopic) + "-" + std::to_string(partition) + " is not hosted here");
-  log::Log& plog = *hosted->log;
+  log::Log& plog = *hosted->log();
   const int32_t configured = services_.config ? services_.config->offsets_load_buffer_size : 0;
   const size_t chunk = static_cast<size_t>(configured > 0 ? configured : kDefaultLoadBufferSize);
 

@@ -30,10 +30,10 @@ std::pair<ErrorCode, int64_t> delete_before(const RequestContext& ctx, const Met
   if (p == nullptr) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, kInvalidLowWatermark};
   if (is_internal_topic(topic)) return {ErrorCode::INVALID_TOPIC_EXCEPTION, kInvalidLowWatermark};
   ReplicaManager* partitions = ctx.services->replicas;
-  if (p->leader != ctx.services->node_id || partitions == nullptr)
-    return {ErrorCode::NOT_LEADER_OR_FOLLOWER, kInvalidLowWatermark};
-  std::shared_ptr<log::Log> log = partitions->logs().get(topic, partition);
-  if (!log) return {ErrorCode::NOT_LEADER_OR_FOLLOWER, kInvalidLowWatermark};
+  auto hosted = partitions ? partitions->get(topic, partition) : nullptr;
+  if (!hosted) return {ErrorCode::NOT_LEADER_OR_FOLLOWER, kInvalidLowWatermark};
+  if (ErrorCode e = hosted->check_epoch(-1, true); e != ErrorCode::NONE) return {e, kInvalidLowWatermark};
+  const std::shared_ptr<log::Log>& log = hosted->log();
   if (!log->config().delete_enabled()) return {ErrorCode::POLICY_VIOLATION, kInvalidLowWatermark};
   if (offset == kHighWatermark) offset = log->high_watermark();
   if (offset < 0) return {ErrorCode::OFFSET_OUT_OF_RANGE, kInvalidLowWatermark};

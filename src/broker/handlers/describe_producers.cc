@@ -26,7 +26,7 @@ PartitionResponse describe_partition(const BrokerServices& services, const Metad
     p.error_code = protocol::code(found.error);
     return p;
   }
-  for (const auto& e : found.partition->log->active_producers()) {
+  for (const auto& e : found.partition->log()->active_producers()) {
     auto& s = p.active_producers.emplace_back();
     s.producer_id = e.producer_id;
     s.producer_epoch = e.producer_epoch;

@@ -7,9 +7,13 @@
 // Fetch sessions (KIP-227): full fetches with epoch 0 open a session
 // (fetch_session.h), incremental ones (epoch > 0) update it and get only the
 // partitions with news; epoch -1 fetches are sessionless.
-// Follower fetches (replica_id / replica_state >= 0) are answered like
-// consumer fetches for now (replication comes later), reading up to the high
-// watermark, which equals the log end on a single replica.
+// Follower fetches (replica_id before v15, replica_state from v15, >= 0) are
+// the leader side of replication (Kafka's Partition.fetchRecords): the
+// sender must be a replica, reads go up to the log end, a follower whose
+// last fetched epoch diverges from this log gets diverging_epoch and no
+// records (v12+), and each read records the follower's position, which may
+// move the high watermark (waking acks=all produces and consumers) and
+// expand the ISR. Consumers read up to the high watermark.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -45,6 +49,8 @@ struct FetchState {
   Responder responder;
   std::shared_ptr<FetchSession> session;  // incremental fetch of this session
   bool create_session = false;            // full fetch with epoch 0
+  int32_t replica_id = -1;                // >= 0: a follower's fetch
+  int64_t replica_epoch = -1;             // its broker epoch (v15+), KIP-903
 };
 
 struct ReadResult {
@@ -52,6 +58,9 @@ struct ReadResult {
   size_t bytes = 0;
   bool error = false;  // a partition failed: Kafka answers at once
   size_t readable = 0;  // partitions looked up in the log (not unknown topic ids)
+  // Partitions whose high watermark this (follower) fetch moved: notified
+  // once the fetch decided what to do, so no waiter runs inside read_all.
+  std::vector<FetchWaiters::Key> moved;
 };
 
 PartitionData error_partition(int32_t index, ErrorCode e) {
@@ -85,7 +94,11 @@ ReadResult read_all(const FetchState& s) {
         continue;
       }
       ++out.readable;
+      const bool follower = s.replica_id >= 0;
       auto found = lookup_leader_partition(*s.services, *image, *s.names[ti], p.partition, p.current_leader_epoch);
+      // Only a replica of the partition may fetch as one.
+      if (found.error == ErrorCode::NONE && follower && !found.partition->is_replica(s.replica_id))
+        found = {nullptr, ErrorCode::NOT_LEADER_OR_FOLLOWER};
       if (found.error != ErrorCode::NONE) {
         out.error = true;
         auto pd = error_partition(p.partition, found.error);
@@ -98,19 +111,43 @@ ReadResult read_all(const FetchState& s) {
         tr.partitions.push_back(std::move(pd));
         continue;
       }
-      auto& log = *found.partition->log;
+      replica::Partition& partition = *found.partition;
+      auto& log = *partition.log();
+      if (follower && s.version >= 12) {
+        if (auto diverging = partition.diverging_epoch(p.fetch_offset, p.last_fetched_epoch)) {
+          PartitionData pd;
+          pd.partition_index = p.partition;
+          pd.high_watermark = log.high_watermark();
+          pd.last_stable_offset = pd.high_watermark;
+          pd.log_start_offset = log.log_start_offset();
+          pd.diverging_epoch.epoch = diverging->first;
+          pd.diverging_epoch.end_offset = diverging->second;
+          pd.preferred_read_replica = -1;
+          // Kafka answers it at once: the follower must truncate first.
+          out.error = true;
+          tr.partitions.push_back(std::move(pd));
+          continue;
+        }
+      }
       size_t limit = static_cast<size_t>(std::min<int64_t>(std::max<int32_t>(p.partition_max_bytes, 0), budget));
-      auto read = log.read(p.fetch_offset, limit, min_one, log.high_watermark());
+      // A follower reads everything the leader has; a consumer what the ISR has.
+      const int64_t leader_end = log.log_end_offset();
+      auto read = log.read(p.fetch_offset, limit, min_one, follower ? leader_end : log.high_watermark());
       if (!read) {
         out.error = true;
         tr.partitions.push_back(error_partition(p.partition, kafka_error(read.error().code)));
         continue;
       }
       const auto& r = *read;
+      if (follower && partition.update_follower_fetch_state(s.replica_id, s.replica_epoch, p.fetch_offset,
+                                                            p.log_start_offset, leader_end))
+        out.moved.emplace_back(*s.names[ti], p.partition);
       PartitionData pd;
       pd.partition_index = p.partition;
-      pd.high_watermark = r.high_watermark;
-      pd.last_stable_offset = r.high_watermark;  // no transactions yet: LSO == HWM
+      // Read after the follower's position was recorded: the high
+      // watermark this very fetch may have moved goes back to it.
+      pd.high_watermark = follower ? log.high_watermark() : r.high_watermark;
+      pd.last_stable_offset = pd.high_watermark;  // no transactions yet: LSO == HWM
       pd.log_start_offset = r.log_start_offset;
       pd.preferred_read_replica = -1;
       if (!committed) pd.aborted_transactions = std::nullopt;
@@ -125,6 +162,10 @@ ReadResult read_all(const FetchState& s) {
     }
   }
   return out;
+}
+
+void notify_moved(const FetchState& s, const std::vector<FetchWaiters::Key>& moved) {
+  for (const auto& [topic, partition] : moved) fetch_waiters(s.services).notify(topic, partition);
 }
 
 // Session bookkeeping on the final response, then the reply.
@@ -174,10 +215,11 @@ class DelayedFetch : public std::enable_shared_from_this<DelayedFetch> {
     if (done_.load(std::memory_order_acquire)) return;
     ReadResult result = read_all(*state_);
     if (!expired && !result.error && result.bytes < static_cast<size_t>(std::max(state_->request.min_bytes, 0)))
-      return;
-    if (done_.exchange(true, std::memory_order_acq_rel)) return;
+      return notify_moved(*state_, result.moved);
+    if (done_.exchange(true, std::memory_order_acq_rel)) return notify_moved(*state_, result.moved);
     if (registered_.load(std::memory_order_acquire)) unregister();
     finish(*state_, std::move(result.response));
+    notify_moved(*state_, result.moved);
   }
 
   void unregister() {
@@ -198,6 +240,13 @@ void handle_fetch(const RequestContext& ctx, protocol::WireReader& body, Respond
   auto state = std::make_shared<FetchState>(FetchState{ctx.services, ctx.api_version, {}, {}, responder, nullptr, false});
   state->request = decode_request<FetchRequest>(body, ctx.api_version);
   const auto& req = state->request;
+  constexpr int16_t kFirstReplicaStateVersion = 15;
+  if (ctx.api_version >= kFirstReplicaStateVersion) {
+    state->replica_id = req.replica_state.replica_id;
+    state->replica_epoch = req.replica_state.replica_epoch;
+  } else {
+    state->replica_id = req.replica_id;
+  }
 
   auto image = ctx.services->metadata.current();
   const bool by_id = ctx.api_version >= kFirstTopicIdVersion;
@@ -249,8 +298,14 @@ void handle_fetch(const RequestContext& ctx, protocol::WireReader& body, Respond
   ReadResult result = read_all(*state);
   bool parked = req.max_wait_ms > 0 && !result.error && result.readable > 0 &&
                 result.bytes < static_cast<size_t>(std::max(req.min_bytes, 0)) && ctx.services->scheduler;
-  if (!parked) return finish(*state, std::move(result.response));
-  std::make_shared<DelayedFetch>(std::move(state))->park();
+  auto moved = std::move(result.moved);
+  if (!parked) {
+    finish(*state, std::move(result.response));
+  } else {
+    auto copy = state;
+    std::make_shared<DelayedFetch>(std::move(copy))->park();
+  }
+  notify_moved(*state, moved);
 }
 
 }  // namespace samsa::broker

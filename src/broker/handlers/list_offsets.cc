@@ -41,18 +41,18 @@ PartitionResponse list_offset(const BrokerServices& services, const MetadataImag
                               const ListOffsetsRequest::ListOffsetsTopic::ListOffsetsPartition& p,
                               const ListOffsetsRequest& req) {
   const bool from_consumer = req.replica_id == kConsumerReplicaId;
-  // (replica id -2, "debugging", may read a follower in Kafka; every hosted
-  // partition is a leader here.)
+  // (replica id -2, "debugging", may read a follower in Kafka; answered by
+  // the leader only here.)
   auto found = lookup_leader_partition(services, image, topic, p.partition_index, p.current_leader_epoch);
   if (found.error != ErrorCode::NONE) return answer(p.partition_index, found.error);
-  const auto& hosted = *found.partition;
-  auto& log = *hosted.log;
+  const replica::Partition& partition = *found.partition;
+  auto& log = *partition.log();
 
   // Last stable offset == high watermark while there are no transactions.
   const int64_t last_fetchable = from_consumer ? log.high_watermark() : log.log_end_offset();
   switch (p.timestamp) {
     case kLatest:
-      return answer(p.partition_index, ErrorCode::NONE, -1, last_fetchable, hosted.leader_epoch);
+      return answer(p.partition_index, ErrorCode::NONE, -1, last_fetchable, partition.leader_epoch());
     case kEarliest:
     case kEarliestLocal: {
       int64_t start = log.log_start_offset();

@@ -11,6 +11,7 @@
 #include "samsa/broker/fetch/partition_access.h"
 #include "samsa/broker/handlers.h"
 #include "samsa/broker/internal_topics.h"
+#include "samsa/broker/replica/delayed_produce.h"
 #include "samsa/protocol/compression.h"
 #include "samsa/protocol/decode_error.h"
 #include "samsa/protocol/error_code.h"
@@ -108,9 +109,15 @@ bool has_transactional_batch(const ProduceRequest& request) {
   return false;
 }
 
+// An acks=all append still to be replicated (delayed_produce.h).
+struct Pending {
+  size_t topic = 0, partition = 0;  // where its answer sits in the response
+  replica::ReplicationWait wait;
+};
+
 PartitionResponse append(const BrokerServices& services, const MetadataImage& image, const std::string& topic,
                          const ProduceRequest::TopicProduceData::PartitionProduceData& data, int16_t acks,
-                         int16_t version) {
+                         int16_t version, std::optional<replica::ReplicationWait>& wait) {
   if (auto bad = validate_records(data.index, data.records, version)) return *bad;
   auto found = lookup_leader_partition(services, image, topic, data.index);
   if (found.error != ErrorCode::NONE) {
@@ -123,15 +130,13 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
         }
     return p;
   }
-  const auto& hosted = *found.partition;
-  if (acks == -1 && hosted.isr_size < hosted.min_insync_replicas)
-    return error_response(data.index, ErrorCode::NOT_ENOUGH_REPLICAS);
+  replica::Partition& partition = *found.partition;
 
   // The frame is shared and const; offset assignment rewrites batch headers,
   // so the batch is copied once here (one memcpy per partition).
   auto in = data.records.bytes();
   std::vector<uint8_t> buffer;
-  const log::LogConfig config = hosted.log->config();
+  const log::LogConfig config = partition.log()->config();
   auto target = topic_codec(config.compression_type);
   auto header = protocol::RecordBatchHeader::parse(in);
   if (target && *target != header.compression()) {
@@ -147,15 +152,19 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
     std::memcpy(buffer.data(), in.data(), in.size());
   }
 
-  auto result = hosted.log->append_as_leader(std::span<uint8_t>(buffer), hosted.leader_epoch);
+  // acks=all: NOT_ENOUGH_REPLICAS before anything is written when the ISR
+  // is below min.insync.replicas; the partition moves the high watermark.
+  auto result = partition.append_as_leader(std::span<uint8_t>(buffer), acks);
   if (!result) {
-    const log::LogError& err = result.error();
+    const replica::PartitionError& err = result.error();
     log()->debug("Error processing append operation on partition {}-{}: {}", topic, data.index, err.message);
+    if (err.code == ErrorCode::NOT_ENOUGH_REPLICAS)
+      return error_response(data.index, err.code, err.message);
     // As Kafka's ReplicaManager: only a batch refused for its records (a
     // RecordValidationException there) carries error_message and the
     // per-record errors (v8+); other failures carry the code alone.
-    if (err.record_errors.empty()) return error_response(data.index, kafka_error(err.code));
-    auto p = error_response(data.index, kafka_error(err.code), err.message);
+    if (err.record_errors.empty()) return error_response(data.index, err.code);
+    auto p = error_response(data.index, err.code, err.message);
     p.record_errors.reserve(err.record_errors.size());
     for (const auto& r : err.record_errors) {
       auto& e = p.record_errors.emplace_back();
@@ -164,14 +173,9 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
     }
     return p;
   }
-  // Single replica: the leader's log end is the high watermark.
-  // With replication (a later issue) follower fetch positions move the HWM instead.
-  // This append's end: with samsa.fsync.per.append the log end may already
-  // hold a concurrent append whose fsync has not completed (or will fail).
-  hosted.log->advance_high_watermark(result->last_offset + 1);
-  // A retried batch already in the log (idempotent producer) is answered
-  // with its original offsets; nothing new for fetchers.
-  if (!result->duplicate) fetch_waiters(&services).notify(topic, data.index);
+  // acks=all: answered once the ISR has it (a retried duplicate too: its
+  // first append may not be replicated yet).
+  if (acks == -1) wait = replica::ReplicationWait{found.partition, result->last_offset + 1};
 
   PartitionResponse p;
   p.index = data.index;
@@ -198,6 +202,7 @@ void handle_produce(const RequestContext& ctx, protocol::WireReader& body, Respo
 
   ProduceResponse response;
   bool any_error = false;
+  std::vector<Pending> pending;
   for (const auto& topic : request.topic_data) {
     auto& tr = response.responses.emplace_back();
     tr.name = topic.name;
@@ -212,8 +217,11 @@ void handle_produce(const RequestContext& ctx, protocol::WireReader& body, Respo
         // admin tooling through under this client id).
         p = error_response(part.index, ErrorCode::INVALID_TOPIC_EXCEPTION,
                            "Cannot append to internal topic " + topic.name);
-      else
-        p = append(*ctx.services, *image, topic.name, part, request.acks, ctx.api_version);
+      else {
+        std::optional<replica::ReplicationWait> wait;
+        p = append(*ctx.services, *image, topic.name, part, request.acks, ctx.api_version, wait);
+        if (wait) pending.push_back({response.responses.size() - 1, tr.partition_responses.size(), std::move(*wait)});
+      }
       any_error = any_error || p.error_code != 0;
       tr.partition_responses.push_back(std::move(p));
     }
@@ -223,7 +231,20 @@ void handle_produce(const RequestContext& ctx, protocol::WireReader& body, Respo
     // client notices (it reads no responses) and refreshes its metadata.
     return any_error ? responder.close() : responder.no_response();
   }
-  responder.send(response);
+  if (pending.empty()) return responder.send(response);
+  std::vector<replica::ReplicationWait> waits;
+  for (const auto& p : pending) waits.push_back(p.wait);
+  auto shared = std::make_shared<ProduceResponse>(std::move(response));
+  replica::await_replication(
+      fetch_waiters(ctx.services), ctx.services->scheduler, std::move(waits), request.timeout_ms,
+      [shared, pending = std::move(pending), responder](std::vector<ErrorCode> errors) mutable {
+        for (size_t i = 0; i < errors.size(); ++i) {
+          if (errors[i] == ErrorCode::NONE) continue;
+          auto& p = shared->responses[pending[i].topic].partition_responses[pending[i].partition];
+          p.error_code = protocol::code(errors[i]);
+        }
+        responder.send(*shared);
+      });
 }
 
 }  // namespace samsa::broker

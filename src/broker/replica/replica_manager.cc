@@ -4,6 +4,9 @@
 #include <fmt/ranges.h>
 
 #include "samsa/broker/broker_config.h"
+#include "samsa/broker/fetch/fetch_waiters.h"
+#include "samsa/broker/replica/alter_partition_sender.h"
+#include "samsa/broker/replica/delayed_produce.h"
 #include "samsa/broker/topic_config.h"
 #include "samsa/util/logging.h"
 
@@ -48,6 +51,25 @@ ReplicaManager::ReplicaManager(const BrokerConfig& config, int32_t node_id,
 
 ReplicaManager::~ReplicaManager() = default;
 
+void ReplicaManager::wire(ReplicaManagerWiring wiring) { wiring_ = std::move(wiring); }
+
+std::shared_ptr<replica::Partition> ReplicaManager::make_partition(const std::string& topic, int32_t index,
+                                                                   const protocol::Uuid& topic_id,
+                                                                   std::shared_ptr<log::Log> log) {
+  replica::PartitionHooks hooks;
+  hooks.on_progress = wiring_.on_progress;
+  hooks.now_ms = wiring_.now_ms;
+  if (auto* sender = wiring_.alter_partition) {
+    hooks.send_isr_update = [sender](std::shared_ptr<replica::IsrUpdate> update) {
+      sender->submit(update, [update](replica::IsrUpdateResult r) {
+        if (auto p = update->partition_ref.lock())
+          p->on_isr_update_result(*update, r.error, r.error == protocol::ErrorCode::NONE ? &r.partition : nullptr);
+      });
+    };
+  }
+  return std::make_shared<replica::Partition>(topic, index, topic_id, std::move(log), node_id_, std::move(hooks));
+}
+
 void ReplicaManager::startup() { logs_->startup(); }
 
 void ReplicaManager::shutdown() { logs_->shutdown(); }
@@ -63,7 +85,30 @@ void ReplicaManager::apply(const MetadataImage& image) {
   // New partitions are created together (in parallel, log_manager.h): a
   // CreateTopics of thousands of partitions is not thousands of serial fsyncs.
   std::vector<log::LogManager::NewLog> to_create;
-  std::vector<std::pair<Map::key_type, std::shared_ptr<HostedPartition>>> created_for;
+  struct Created {
+    Map::key_type key;
+    const PartitionImage* image;
+    int32_t min_insync;
+  };
+  std::vector<Created> created_for;
+  std::vector<replica::FollowTarget> follow;
+  std::vector<std::pair<std::string, int32_t>> unfollow;
+  auto transition = [&](const std::string& name, const TopicImage& topic, const PartitionImage& p,
+                        replica::Transition t) {
+    switch (t) {
+      case replica::Transition::kBecameFollower:
+      case replica::Transition::kLeaderChanged:
+        if (p.leader >= 0) follow.push_back({name, topic.id, p.partition_id, p.leader, p.leader_epoch});
+        else unfollow.emplace_back(name, p.partition_id);  // no leader to fetch from
+        break;
+      case replica::Transition::kBecameLeader:
+      case replica::Transition::kRemoved:
+        unfollow.emplace_back(name, p.partition_id);
+        break;
+      default:
+        break;
+    }
+  };
   for (const auto& [name, topic] : image.topics->by_name) {
     const ConfigMap* found = image.config(ConfigResourceType::kTopic, name);
     const ConfigMap& overrides = found ? *found : kNoOverrides;
@@ -82,21 +127,16 @@ void ReplicaManager::apply(const MetadataImage& image) {
     for (const auto& [index, p] : topic->partitions) {
       if (std::find(p.replicas.begin(), p.replicas.end(), node_id_) == p.replicas.end()) continue;
       auto key = std::make_pair(name, index);
-      auto hosted = std::make_shared<HostedPartition>();
-      hosted->topic_id = topic->id;
-      hosted->leader_id = p.leader;
-      hosted->leader_epoch = p.leader_epoch;
-      hosted->isr_size = static_cast<int32_t>(p.isr.size());
-      hosted->min_insync_replicas = config.min_insync_replicas;
       auto it = current->find(key);
-      if (it != current->end() && it->second->topic_id == topic->id) {
-        hosted->log = it->second->log;
+      if (it != current->end() && it->second->topic_id() == topic->id) {
+        const auto& partition = it->second;
         // Topic override and broker default changes reach the open logs.
-        if (changed) hosted->log->update_config(config.log);
-        next->emplace(std::move(key), std::move(hosted));
+        if (changed) partition->log()->update_config(config.log);
+        transition(name, *topic, p, partition->apply_metadata(p, image, config.min_insync_replicas));
+        next->emplace(std::move(key), partition);
       } else {
         to_create.push_back({name, index, topic->id, config.log});
-        created_for.emplace_back(std::move(key), std::move(hosted));
+        created_for.push_back({std::move(key), &p, config.min_insync_replicas});
       }
     }
     applied.emplace(name, std::move(state));
@@ -104,7 +144,7 @@ void ReplicaManager::apply(const MetadataImage& image) {
   if (!to_create.empty()) {
     auto created = logs_->get_or_create_all(to_create);
     for (size_t i = 0; i < created.size(); ++i) {
-      auto& [key, hosted] = created_for[i];
+      auto& [key, p, min_insync] = created_for[i];
       auto result = std::move(created[i]);
       if (!result && result.error().code == log::LogErrc::kInconsistentTopicId &&
           logs_->rename_stray(key.first, key.second)) {
@@ -116,10 +156,12 @@ void ReplicaManager::apply(const MetadataImage& image) {
         log()->error("Cannot open the log of {}-{}: {}", key.first, key.second, result.error().message);
         continue;
       }
-      hosted->log = std::move(*result);
       // A log loaded at start-up had the static defaults until now.
-      hosted->log->update_config(to_create[i].config);
-      next->emplace(std::move(key), std::move(hosted));
+      (*result)->update_config(to_create[i].config);
+      auto partition = make_partition(key.first, key.second, to_create[i].topic_id, std::move(*result));
+      const TopicImage& topic = *image.topic(key.first);
+      transition(key.first, topic, *p, partition->apply_metadata(*p, image, min_insync));
+      next->emplace(std::move(key), std::move(partition));
     }
   }
   if (layers_changed && applied_layers_)
@@ -128,6 +170,7 @@ void ReplicaManager::apply(const MetadataImage& image) {
   applied_topics_ = std::move(applied);
   for (const auto& [key, hosted] : *current) {
     if (next->count(key)) continue;
+    unfollow.emplace_back(key.first, key.second);
     log()->info("Deleting the log of {}-{}: the partition is gone from the metadata", key.first, key.second);
     logs_->remove(key.first, key.second);
   }
@@ -143,12 +186,45 @@ void ReplicaManager::apply(const MetadataImage& image) {
     }
   }
   hosted_.store(std::shared_ptr<const Map>(std::move(next)));
+  // Leaders stop fetching before followers start (Kafka's
+  // applyDelta: makeLeaders, then makeFollowers).
+  if (!unfollow.empty() && wiring_.remove_followers) wiring_.remove_followers(unfollow);
+  if (!follow.empty() && wiring_.add_followers) wiring_.add_followers(follow);
 }
 
-std::shared_ptr<const HostedPartition> ReplicaManager::get(const std::string& topic, int32_t partition) const {
+std::shared_ptr<replica::Partition> ReplicaManager::get(const std::string& topic, int32_t partition) const {
   auto map = hosted_.load();
   auto it = map->find({topic, partition});
   return it == map->end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<replica::Partition>> ReplicaManager::partitions() const {
+  auto map = hosted_.load();
+  std::vector<std::shared_ptr<replica::Partition>> out;
+  out.reserve(map->size());
+  for (const auto& [key, p] : *map) out.push_back(p);
+  return out;
+}
+
+void ReplicaManager::append_records(const std::string& topic, int32_t partition, std::vector<uint8_t> batch,
+                                    int16_t required_acks, log::AppendOrigin origin, int64_t timeout_ms,
+                                    std::function<void(replica::PartitionResult<log::AppendInfo>)> done) {
+  auto p = get(topic, partition);
+  if (!p) return done(replica::PartitionError{protocol::ErrorCode::NOT_LEADER_OR_FOLLOWER});
+  auto result = p->append_as_leader(std::span<uint8_t>(batch), required_acks, origin);
+  if (!result || required_acks != -1) return done(std::move(result));
+  if (!wiring_.waiters) {
+    // Nowhere to wait: answer as soon as the ISR has it, or time out.
+    auto status = p->check_replicated(result->last_offset + 1);
+    if (status && *status == protocol::ErrorCode::NONE) return done(std::move(result));
+    return done(replica::PartitionError{status.value_or(protocol::ErrorCode::REQUEST_TIMED_OUT)});
+  }
+  const int64_t required = result->last_offset + 1;
+  replica::await_replication(*wiring_.waiters, wiring_.scheduler, {{p, required}}, timeout_ms,
+                             [info = std::move(*result), done = std::move(done)](std::vector<protocol::ErrorCode> e) {
+                               if (e[0] == protocol::ErrorCode::NONE) return done(info);
+                               done(replica::PartitionError{e[0]});
+                             });
 }
 
 }  // namespace samsa::broker

@@ -195,7 +195,7 @@ TEST_F(ConfigHandlersTest, BrokerResourcesFollowKafkasDynamicConfigRules) {
 }
 
 TEST_F(ConfigHandlersTest, DynamicLogDefaultsReachRunningLogs) {
-  auto log_config = [&] { return services.replicas->get("orders", 0)->log->config(); };
+  auto log_config = [&] { return services.replicas->get("orders", 0)->log()->config(); };
   ASSERT_NE(services.replicas->get("orders", 0), nullptr);
   EXPECT_EQ(log_config().segment_bytes, 1073741824);
   EXPECT_EQ(log_config().retention_ms, 5000) << "the topic override";
@@ -226,7 +226,7 @@ TEST_F(ConfigHandlersTest, DynamicLogDefaultsReachRunningLogs) {
   EXPECT_EQ(incremental(kBroker, "", "message.max.bytes", 0, "2000"), 0);
   EXPECT_EQ(log_config().max_message_bytes, 2000);
   EXPECT_EQ(incremental(kBroker, "1", "min.insync.replicas", 0, "2"), 0);
-  EXPECT_EQ(services.replicas->get("orders", 0)->min_insync_replicas, 2);
+  EXPECT_EQ(services.replicas->get("orders", 0)->min_insync_replicas(), 2);
   EXPECT_EQ(incremental(kBroker, "", "log.cleanup.policy", 0, "compact"), 0);
   EXPECT_TRUE(log_config().compact_enabled());
 }
@@ -243,7 +243,7 @@ TEST_F(ConfigHandlersTest, DynamicKeysSamsaDoesNotApplyAreRefused) {
   EXPECT_EQ(incremental(kBroker, "", "log.segment.bytes", 0, "1000"), code(ErrorCode::INVALID_REQUEST));
   EXPECT_EQ(image()->config(ConfigResourceType::kBroker, ""), nullptr);
   EXPECT_EQ(incremental(kBroker, "", "log.cleaner.min.cleanable.ratio", 0, "0.25"), 0);
-  EXPECT_EQ(services.replicas->get("orders", 0)->log->config().min_cleanable_dirty_ratio, 0.25);
+  EXPECT_EQ(services.replicas->get("orders", 0)->log()->config().min_cleanable_dirty_ratio, 0.25);
   // Static-only Kafka keys, known to Samsa's table or not.
   EXPECT_EQ(incremental(kBroker, "", "log.dirs", 0, "/x"), code(ErrorCode::INVALID_REQUEST));
   EXPECT_EQ(incremental(kBroker, "1", "auto.leader.rebalance.enable", 0, "true"), code(ErrorCode::INVALID_REQUEST));

@@ -51,6 +51,9 @@ class OffsetsLogTest : public ::testing::Test {
     dir = test_env::fresh_dir("samsa-offsets");
     config = parse_config(dir.string());
     pm = std::make_unique<ReplicaManager>(config, 1);
+    ReplicaManagerWiring wiring;  // as broker.cc: a moved high watermark wakes parked fetches
+    wiring.on_progress = [this](const std::string& t, int32_t p) { fetch_waiters(&services).notify(t, p); };
+    pm->wire(std::move(wiring));
     pm->startup();
     services.node_id = 1;
     services.config = &config;
@@ -91,7 +94,7 @@ class OffsetsLogTest : public ::testing::Test {
     return out;
   }
 
-  std::shared_ptr<log::Log> partition_log(int32_t p) { return pm->get(kOffsetsTopic, p)->log; }
+  std::shared_ptr<log::Log> partition_log(int32_t p) { return pm->get(kOffsetsTopic, p)->log(); }
 
   // The first batch header in the partition's log.
   protocol::RecordBatchHeader first_batch(int32_t p) {

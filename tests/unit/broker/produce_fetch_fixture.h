@@ -52,6 +52,11 @@ class ProduceFetchTest : public ::testing::Test {
     dir = test_env::fresh_dir("samsa-pf");
     config = test_env::single_node_config(dir.string());
     pm = std::make_unique<ReplicaManager>(config, 1);
+    ReplicaManagerWiring wiring;
+    wiring.on_progress = [this](const std::string& t, int32_t p) { fetch_waiters(&services).notify(t, p); };
+    wiring.waiters = &fetch_waiters(&services);
+    wiring.scheduler = &scheduler;
+    pm->wire(std::move(wiring));
     pm->startup();
     services.node_id = 1;
     services.config = &config;

@@ -17,7 +17,7 @@ namespace samsa::broker {
 struct BrokerServices;
 
 struct PartitionLookup {
-  std::shared_ptr<const HostedPartition> partition;  // set when error == NONE
+  std::shared_ptr<replica::Partition> partition;  // set when error == NONE
   protocol::ErrorCode error = protocol::ErrorCode::NONE;
 };
 
@@ -26,6 +26,12 @@ struct PartitionLookup {
 // FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH when `current_leader_epoch`
 // (-1: no check) is older / newer than the partition's.
 PartitionLookup lookup_leader_partition(const BrokerServices& services, const MetadataImage& image,
+                                        const std::string& topic, int32_t partition,
+                                        int32_t current_leader_epoch = -1);
+// The same for a partition this broker hosts as leader or follower (a
+// follower's fetch reaches the leader; KIP-392 consumers may read a
+// follower): the epoch checks, no leadership check.
+PartitionLookup lookup_hosted_partition(const BrokerServices& services, const MetadataImage& image,
                                         const std::string& topic, int32_t partition,
                                         int32_t current_leader_epoch = -1);
 

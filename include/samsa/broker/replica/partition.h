@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <variant>
@@ -67,6 +68,7 @@ struct ReplicaState {
   int64_t log_start_offset = -1;
   int64_t last_fetch_ms = 0;
   int64_t last_caught_up_ms = 0;    // last time it had everything the leader had
+  int64_t last_fetch_leader_log_end = -1;  // the leader's log end at its previous fetch
 };
 
 // An ISR change the leader wants the controller to make (AlterPartition),
@@ -88,7 +90,7 @@ struct PartitionHooks {
   std::function<int64_t()> now_ms;
 };
 
-class Partition {
+class Partition : public std::enable_shared_from_this<Partition> {
  public:
   Partition(std::string topic, int32_t index, protocol::Uuid topic_id, std::shared_ptr<log::Log> log,
             int32_t local_broker_id, PartitionHooks hooks);
@@ -149,6 +151,13 @@ class Partition {
   // that long from the ISR (AlterPartition). Periodic, leader only.
   void maybe_shrink_isr(int64_t replica_lag_time_max_ms);
   std::vector<ReplicaState> replica_states() const;
+  std::vector<int32_t> replicas() const;
+  bool is_replica(int32_t broker_id) const;
+
+  // Fetch v12+ from a follower whose last fetched batch has epoch
+  // `last_fetched_epoch`: (epoch, end offset) of where its log diverges from
+  // this one (Kafka's Partition.fetchRecords), nullopt when it does not.
+  std::optional<std::pair<int32_t, int64_t>> diverging_epoch(int64_t fetch_offset, int32_t last_fetched_epoch) const;
 
   // OffsetsForLeaderEpoch / Fetch diverging epoch: (epoch, end offset) of
   // the largest epoch <= `epoch` in this log; (-1, -1) when unknown.
@@ -178,6 +187,17 @@ class Partition {
   const int32_t local_id_;
   PartitionHooks hooks_;
 
+  int64_t now_ms() const;
+  // Leader: the high watermark = min log end over the maximal ISR (the
+  // leader's own counted up to its last completed append). REQUIRES: mu_.
+  bool maybe_increment_hwm_locked();
+  // REQUIRES: mu_. The update to send (outside the lock), or nullptr.
+  std::shared_ptr<IsrUpdate> prepare_isr_update_locked(std::vector<int32_t> new_isr, bool expanding);
+
+  // Kafka's leaderIsrUpdateLock: appends hold it shared, role and epoch
+  // changes exclusively, so no append lands in an epoch no longer led.
+  // Taken before mu_, never while holding it.
+  mutable std::shared_mutex leader_isr_mu_;
   mutable std::mutex mu_;  // everything below; never held across another partition's lock
   Role role_ = Role::kNone;
   int32_t leader_id_ = -1;
@@ -189,6 +209,14 @@ class Partition {
   std::vector<int32_t> maximal_isr_;
   std::shared_ptr<IsrUpdate> pending_isr_update_;  // at most one in flight
   std::vector<ReplicaState> remote_;               // leader only: every other replica
+  int64_t leader_epoch_start_offset_ = -1;         // log end when this leader epoch began
+  // The leader's own contribution to the high watermark: the end of its
+  // last completed append (the log end may hold one still being fsynced).
+  int64_t leader_end_ = 0;
+  // Replicas (other than this broker) that may join the ISR now: registered,
+  // unfenced, not shutting down; with their broker epoch (KIP-903, KIP-841).
+  std::vector<std::pair<int32_t, int64_t>> eligible_;
+  int64_t local_broker_epoch_ = -1;
 };
 
 }  // namespace samsa::broker::replica

@@ -1,9 +1,12 @@
 #pragma once
-// The partitions this broker hosts: one log per partition of the metadata
-// image that has this node as a replica. Follows the image: logs are created
-// for new partitions and removed with deleted topics. Lookups are lock-free
-// (an immutable map swapped on change), so produce and fetch never contend
-// on a global lock.
+// The partitions this broker hosts (Kafka's ReplicaManager): one
+// replica::Partition, with its log, per partition of the metadata image that
+// has this node as a replica. Follows the image: logs are created for new
+// partitions and removed with deleted topics; each Partition lives across
+// images and takes its leader, epochs and ISR from every one; partitions
+// this node starts (or stops) following are handed to the replica fetchers.
+// Lookups are lock-free (an immutable map swapped on change), so produce and
+// fetch never contend on a global lock.
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -14,6 +17,8 @@
 
 #include "samsa/broker/effective_log_config.h"
 #include "samsa/broker/metadata_image.h"
+#include "samsa/broker/replica/partition.h"
+#include "samsa/broker/replica/replica_fetcher_manager.h"
 #include "samsa/log/log.h"
 #include "samsa/log/log_manager.h"
 #include "samsa/util/serial_executor.h"
@@ -21,14 +26,29 @@
 namespace samsa::broker {
 
 struct BrokerConfig;
+class FetchWaiters;
+class Scheduler;
+namespace replica {
+class AlterPartitionSender;
+}
 
-struct HostedPartition {
-  std::shared_ptr<log::Log> log;
-  protocol::Uuid topic_id;
-  int32_t leader_id = -1;
-  int32_t leader_epoch = 0;
-  int32_t isr_size = 0;
-  int32_t min_insync_replicas = 1;  // the topic's effective min.insync.replicas
+// What the ReplicaManager reaches outside itself; every member optional.
+// Set once with wire(), before the first apply().
+struct ReplicaManagerWiring {
+  // A partition's high watermark or (leader) log end moved: wakes parked
+  // fetches and acks=all produces (FetchWaiters::notify).
+  std::function<void(const std::string& topic, int32_t partition)> on_progress;
+  // Where acks=all appends of append_records() wait; both needed to wait.
+  FetchWaiters* waiters = nullptr;
+  Scheduler* scheduler = nullptr;
+  // The replica fetchers (ReplicaFetcherManager::add_partitions /
+  // remove_partitions); unset: nothing is followed.
+  std::function<void(const std::vector<replica::FollowTarget>&)> add_followers;
+  std::function<void(const std::vector<std::pair<std::string, int32_t>>&)> remove_followers;
+  // AlterPartition to the controller; null: the ISR never changes here.
+  replica::AlterPartitionSender* alter_partition = nullptr;
+  // Milliseconds, monotonic (tests); unset: steady clock.
+  std::function<int64_t()> now_ms;
 };
 
 class ReplicaManager {
@@ -37,6 +57,8 @@ class ReplicaManager {
   ReplicaManager(const BrokerConfig& config, int32_t node_id,
                    std::function<void(const std::string&, const std::string&, bool)> on_dir_offline = {});
   ~ReplicaManager();
+
+  void wire(ReplicaManagerWiring wiring);
 
   void startup();   // loads existing logs (recovering after an unclean stop)
   void shutdown();  // flushes, closes, writes the clean-shutdown markers
@@ -50,12 +72,26 @@ class ReplicaManager {
   void apply(const MetadataImage& image);
 
   // nullptr if this broker does not host the partition.
-  std::shared_ptr<const HostedPartition> get(const std::string& topic, int32_t partition) const;
+  std::shared_ptr<replica::Partition> get(const std::string& topic, int32_t partition) const;
+
+  // Every hosted partition (a snapshot).
+  std::vector<std::shared_ptr<replica::Partition>> partitions() const;
+
+  // Appends for a coordinator (Kafka's ReplicaManager.appendRecords with
+  // internal origin): as Produce does, including the wait for the ISR when
+  // required_acks is -1 (until timeout_ms: REQUEST_TIMED_OUT). `done` runs
+  // once, on any thread (possibly this one, before the call returns).
+  void append_records(const std::string& topic, int32_t partition, std::vector<uint8_t> batch,
+                      int16_t required_acks, log::AppendOrigin origin, int64_t timeout_ms,
+                      std::function<void(replica::PartitionResult<log::AppendInfo>)> done);
 
   log::LogManager& logs() { return *logs_; }
 
  private:
-  using Map = std::map<std::pair<std::string, int32_t>, std::shared_ptr<const HostedPartition>>;
+  using Map = std::map<std::pair<std::string, int32_t>, std::shared_ptr<replica::Partition>>;
+
+  std::shared_ptr<replica::Partition> make_partition(const std::string& topic, int32_t index,
+                                                     const protocol::Uuid& topic_id, std::shared_ptr<log::Log> log);
 
   const BrokerConfig& config_;
   int32_t node_id_;
@@ -74,6 +110,7 @@ class ReplicaManager {
   };
   std::optional<BrokerConfigLayers> applied_layers_;
   std::unordered_map<std::string, TopicConfigState> applied_topics_;
+  ReplicaManagerWiring wiring_;  // set before the first apply(), read-only after
   std::atomic<std::shared_ptr<const Map>> hosted_{std::make_shared<const Map>()};
 };
 
