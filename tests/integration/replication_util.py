@@ -169,6 +169,11 @@ def produce_acked(c: cl.Cluster, bootstrap: list[cl.Node], topic: str, partition
     return [tuple(a) for a in out["acked"]], [tuple(f) for f in out["failed"]]
 
 
+def failures(failed: list) -> str:
+    """A short account of failed deliveries for an assertion message."""
+    return f"{len(failed)} not acknowledged, e.g. {failed[:3]}"
+
+
 def _produce_main(servers: str, topic: str, partition: int, prefix: str, first: int, count: int,
                   timeout_s: float) -> dict:
     from confluent_kafka import Producer

@@ -50,7 +50,7 @@ def test_isolated_leader_cannot_ack_and_truncates_after_heal(make_cluster):  # n
     majority = [n for n in c.nodes if n is not old]
 
     acked, failed = ru.produce_acked(c, c.nodes, TOPIC, part, "before", 0, 40)
-    assert not failed and len(acked) == 40, f"acks=all writes with every node up failed: {failed}"
+    assert not failed and len(acked) == 40, f"acks=all writes with every node up failed: {ru.failures(failed)}"
 
     c.isolate(old)
     try:
@@ -73,7 +73,7 @@ def test_isolated_leader_cannot_ack_and_truncates_after_heal(make_cluster):  # n
         print(f"new leader {after['leader']} (epoch {after['epoch']}) after {time.monotonic() - t0:.1f}s")
 
         more, failed = ru.produce_acked(c, majority, TOPIC, part, "during", 0, 40)
-        assert not failed and len(more) == 40, f"acks=all writes on the majority side failed: {failed}"
+        assert not failed and len(more) == 40, f"acks=all writes on the majority side failed: {ru.failures(failed)}"
         acked += more
 
         # Still isolated, the old leader still cannot acknowledge anything.
@@ -92,7 +92,7 @@ def test_isolated_leader_cannot_ack_and_truncates_after_heal(make_cluster):  # n
         lambda s: s["leader"] in ids and s["epoch"] >= after["epoch"] and s["isr"] == sorted(ids),
         f"a leader with node {old.node_id} back in the ISR", timeout=40)
     more, failed = ru.produce_acked(c, c.nodes, TOPIC, part, "after", 0, 20)
-    assert not failed and len(more) == 20, f"acks=all writes after the heal failed: {failed}"
+    assert not failed and len(more) == 20, f"acks=all writes after the heal failed: {ru.failures(failed)}"
     acked += more
 
     # What a consumer of the leader reads: every acknowledged record once,
@@ -117,7 +117,10 @@ def test_isolated_leader_cannot_ack_and_truncates_after_heal(make_cluster):  # n
     def replica_matches():
         local[:] = ru.segment_values(old, TOPIC, part)
         return local == served
+    def mismatch() -> str:
+        first = next((i for i, (x, y) in enumerate(zip(local, served)) if x != y), None)
+        ghosts = sorted(set(v for _, v in local) & set(unacked))[:5]
+        return f"old leader holds {len(local)} records (leader {len(served)}), unacknowledged ones {ghosts}, " \
+               f"first difference at index {first}"
     cl.wait_until(replica_matches, 20, f"node {old.node_id}'s segments of {TOPIC}-{part} to equal the leader's",
-                  lambda: f"old leader holds {len(local)} records, ghosts "
-                          f"{sorted(set(v for _, v in local) & set(unacked))[:5]}, "
-                          f"first difference at {next((i for i, (a, b) in enumerate(zip(local, served)) if a != b), None)}")
+                  mismatch)

@@ -63,7 +63,7 @@ def three_replicas(make_cluster):  # noqa: F811
 
 def produce_all(c, via, prefix: str, count: int) -> list[tuple[str, int]]:
     acked, failed = ru.produce_acked(c, via, TOPIC, 0, prefix, 0, count)
-    assert not failed and len(acked) == count, f"acks=all writes ({prefix}) failed: {failed}"
+    assert not failed and len(acked) == count, f"acks=all writes ({prefix}) failed: {ru.failures(failed)}"
     return acked
 
 
