@@ -76,10 +76,8 @@ FetchResponse Sim::serve_fetch(Node& l, const FetchRequest& req) {
   FetchResponse r;
   Partition& p = *l.part;
   r.error = p.check_epoch(req.current_leader_epoch, /*require_leader=*/true);
-  if (r.error == ErrorCode::NONE && req.last_fetched_epoch) {
-    auto [epoch, end] = p.end_offset_for_epoch(*req.last_fetched_epoch);
-    if (epoch != *req.last_fetched_epoch || end < req.fetch_offset) r.diverging = {epoch, end};
-  }
+  if (r.error == ErrorCode::NONE && !p.is_replica(req.replica)) r.error = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+  if (r.error == ErrorCode::NONE) r.diverging = p.diverging_epoch(req.fetch_offset, req.last_fetched_epoch.value_or(-1));
   const int64_t leo = p.log_end_offset();
   if (r.error == ErrorCode::NONE && !r.diverging) {
     if (req.fetch_offset > leo || req.fetch_offset < p.log_start_offset()) {
