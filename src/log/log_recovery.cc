@@ -264,4 +264,47 @@ LogResult<int64_t> Log::truncate_to(int64_t offset) {
   }
 }
 
+LogResult<int64_t> Log::truncate_fully_and_start_at(int64_t offset) {
+  std::lock_guard lock(append_mu_);
+  if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
+  if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
+  if (offset < 0) return log_error(LogErrc::kOffsetOutOfRange, "cannot start a log at a negative offset");
+  try {
+    std::vector<std::shared_ptr<LogSegment>> doomed;
+    {
+      std::lock_guard state(state_mu_);
+      for (auto& [base, seg] : segments_) doomed.push_back(seg);
+    }
+    // The fresh segment first, so the map is never empty for readers; a
+    // segment already based at `offset` is replaced in place.
+    for (auto& seg : doomed)
+      if (seg->base_offset() == offset) seg->delete_files();
+    auto fresh = LogSegment::create(dir_, offset, config_, clock_->now_ms());
+    dir_entries_unsynced_.store(true);
+    {
+      std::lock_guard state(state_mu_);
+      segments_.clear();
+      segments_[offset] = fresh;
+      log_start_offset_ = offset;
+      log_end_offset_ = offset;
+      high_watermark_ = offset;
+      recovery_point_ = offset;
+      pending_flush_offset_ = -1;
+      unflushed_messages_ = 0;
+      needs_flush_ = true;
+    }
+    for (auto& seg : doomed)
+      if (seg->base_offset() != offset) seg->delete_files();
+    epochs_->clear();
+    // No batch is left to replay: every snapshot goes, the state is empty.
+    producers_->delete_snapshots_above(-1);
+    rebuild_producer_state_locked(/*clean_shutdown=*/true);
+    loader_logger()->info("Truncated {} fully; the log starts again at offset {} ({} segments deleted)",
+                          tp_.dir_name(), offset, doomed.size());
+    return offset;
+  } catch (const std::exception& e) {
+    return fail_io(std::string("full truncation failed: ") + e.what());
+  }
+}
+
 }  // namespace samsa::log

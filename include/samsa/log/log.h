@@ -98,6 +98,11 @@ class Log {
   LogResult<AppendInfo> append_as_follower(std::span<const uint8_t> batches);
   // Drops everything at or after `offset` (follower divergence).
   LogResult<int64_t> truncate_to(int64_t offset);
+  // Drops every segment and starts the log again, empty, at `offset` (a
+  // follower whose fetch offset fell below the leader's log start, Kafka's
+  // truncateFullyAndStartAt): log start = log end = high watermark =
+  // recovery point = offset; leader epochs and producer state are cleared.
+  LogResult<int64_t> truncate_fully_and_start_at(int64_t offset);
 
   // --- reads ---
   // Whole batches starting with the one that holds `offset`, at most
