@@ -31,6 +31,9 @@ struct SimOptions {
   // The deliberately broken rule: acknowledge acks=-1 writes as soon as the
   // leader appended them (the checker must catch lost records).
   bool ack_on_append = false;
+  // Another broken rule: a follower ignores diverging_epoch answers and
+  // keeps its log (the checker must see it never converge).
+  bool ignore_divergence = false;
 };
 
 struct SimResult {

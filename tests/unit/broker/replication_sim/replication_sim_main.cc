@@ -5,6 +5,7 @@
 //   --trace          elections, ISR changes, truncations and faults to stderr
 //   --ack-on-append  the deliberately broken rule (acks=-1 answered at the
 //                    leader's append): the checker must report lost records
+//   --ignore-divergence  another one: followers never truncate
 // Exit status 0 iff every seed passed. Each failure prints its seed.
 #include <cstdio>
 #include <cstdlib>
@@ -31,8 +32,10 @@ int main(int argc, char** argv) {
     else if (a == "--steps") base.steps = static_cast<int>(value());
     else if (a == "--trace") base.trace = true;
     else if (a == "--ack-on-append") base.ack_on_append = true;
+    else if (a == "--ignore-divergence") base.ignore_divergence = true;
     else {
-      std::fprintf(stderr, "usage: %s [--seed N | --seeds N [--first S]] [--steps N] [--trace] [--ack-on-append]\n",
+      std::fprintf(stderr, "usage: %s [--seed N | --seeds N [--first S]] [--steps N] [--trace] [--ack-on-append] "
+                           "[--ignore-divergence]\n",
                    argv[0]);
       return 2;
     }

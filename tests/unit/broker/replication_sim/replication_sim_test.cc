@@ -50,5 +50,16 @@ TEST(ReplicationSim, CheckerCatchesAcksBeforeReplication) {
   EXPECT_GT(failures, 0) << "acknowledging at the leader's append lost nothing in 40 seeds: the checker is blind";
 }
 
+TEST(ReplicationSim, CheckerCatchesFollowersThatNeverTruncate) {
+  int failures = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    SimOptions o;
+    o.seed = seed;
+    o.ignore_divergence = true;
+    failures += run_replication_sim(o).ok ? 0 : 1;
+  }
+  EXPECT_GT(failures, 0) << "followers that never truncate went unnoticed in 20 seeds";
+}
+
 }  // namespace
 }  // namespace samsa::broker::replica::sim

@@ -115,6 +115,10 @@ void Sim::on_fetch_response(Node& n, const FetchRequest& req, const FetchRespons
     return;
   }
   if (r.diverging) {
+    if (o_.ignore_divergence) {
+      n.fetch_backoff_until = clock_->now_ms() + 50;
+      return;
+    }
     const auto [lepoch, lend] = *r.diverging;
     const int64_t leo = p.log_end_offset();
     auto [fepoch, fend] = p.end_offset_for_epoch(lepoch);
