@@ -19,6 +19,7 @@
 #include "samsa/broker/meta_properties.h"
 #include "samsa/broker/metadata/controller.h"
 #include "samsa/broker/metadata/metadata_loader.h"
+#include "samsa/broker/replica/alter_partition_manager.h"
 #include "samsa/broker/replica/replica_manager.h"
 #include "samsa/broker/producer_id_manager.h"
 #include "samsa/broker/quorum_controller.h"
@@ -250,6 +251,7 @@ void Broker::schedule_log_maintenance() {
   scheduler_->schedule_periodic(std::chrono::seconds(60), [partitions] { partitions->logs().checkpoint(); });
   scheduler_->schedule_periodic(std::chrono::milliseconds(config_.producer_id_expiration_check_interval_ms),
                                 [partitions] { partitions->logs().remove_expired_producers(); });
+  partitions->schedule_periodic_tasks(*scheduler_);
 }
 
 // The coordinator loads the __consumer_offsets partitions this node leads
@@ -347,9 +349,24 @@ void Broker::start_partitions() {
   };
   wiring.waiters = &fetch_waiters(&services_);
   wiring.scheduler = scheduler_.get();
-  // The replica fetchers and the AlterPartition sender are wired here once
-  // their parts land; until then nothing is followed and the ISR stays as
-  // the controller made it.
+  // ISR changes go to the active controller (AlterPartition) through the
+  // controller channel, which create_metadata() opens before any image is
+  // applied; the broker epoch is this broker's registration in the image.
+  replica::AlterPartitionManager::Options alter;
+  alter.broker_id = config_.node_id;
+  alter.broker_epoch = [this] {
+    auto image = services_.metadata.current();
+    auto it = image->brokers.find(config_.node_id);
+    return it == image->brokers.end() ? int64_t{-1} : it->second.epoch;
+  };
+  alter.schedule = [scheduler = scheduler_.get()](std::chrono::milliseconds delay, std::function<void()> fn) {
+    scheduler->schedule(delay, std::move(fn));
+  };
+  alter_partition_ = std::make_unique<replica::AlterPartitionManager>(
+      [this]() -> ControllerChannel* { return controller_channel_.get(); }, std::move(alter));
+  wiring.alter_partition = alter_partition_.get();
+  // The replica fetchers are wired here once their part lands; until then
+  // nothing is followed.
   replicas_->wire(std::move(wiring));
   replicas_->startup();
   services_.replicas = replicas_.get();

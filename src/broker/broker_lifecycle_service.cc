@@ -70,7 +70,7 @@ BrokerLifecycleService::RegistrationReply BrokerLifecycleService::register_broke
     }
     decided = true;
     bool alive = sessions_.has_valid_session(image, input.broker_id, now);
-    auto result = metadata::register_broker(image, input, options_.next_offset(image), alive);
+    auto result = metadata::register_broker(image, input, options_.next_offset(image), alive, controller_.defaults());
     reply.error = result.error;
     reply.broker_epoch = result.broker_epoch;
     if (!result.error.ok()) return {};
@@ -100,7 +100,7 @@ metadata::BrokerHeartbeatResult BrokerLifecycleService::heartbeat(const metadata
     }
     std::optional<int64_t> shutdown_offset = sessions_.controlled_shutdown_offset(input.broker_id);
     bool others_caught_up = !shutdown_offset || sessions_.others_caught_up(image, input.broker_id, *shutdown_offset);
-    result = metadata::broker_heartbeat(image, input, others_caught_up);
+    result = metadata::broker_heartbeat(image, input, others_caught_up, controller_.defaults());
     if (!result.error.ok()) return {};
     sessions_.touch(input.broker_id, now, input.current_metadata_offset);
     if (result.next == metadata::BrokerControlState::kControlledShutdown && !result.records.empty())
@@ -133,7 +133,7 @@ std::vector<int32_t> BrokerLifecycleService::fence_expired_sessions() {
       std::vector<int32_t> expired = sessions_.expired(image, now);
       if (expired.empty()) return {};
       victim = expired.front();
-      return metadata::fence_broker_records(image, victim);
+      return metadata::fence_broker_records(image, victim, controller_.defaults());
     });
     if (!failure.ok() || victim < 0) break;
     log()->info("Fenced broker {}: no heartbeat within broker.session.timeout.ms ({} ms)", victim,

@@ -40,7 +40,8 @@ Log::Log(LogOpenOptions o)
       committer_([this] { active_segment()->log_file()->fsync(); }),
       on_io_error_(std::move(o.on_io_error)),
       config_(o.config),
-      log_start_offset_(o.log_start_offset) {}
+      log_start_offset_(o.log_start_offset),
+      initial_high_watermark_(o.high_watermark) {}
 
 Log::~Log() = default;
 

@@ -76,6 +76,13 @@ void LogManager::load_dir(size_t dir_index) {
   const bool clean = file_exists(marker);
   auto recovery_points = read_offset_checkpoint(dir + "/" + kRecoveryPointCheckpointFile);
   auto start_offsets = read_offset_checkpoint(dir + "/" + kLogStartOffsetCheckpointFile);
+  auto high_watermarks = read_offset_checkpoint(dir + "/" + kReplicationOffsetCheckpointFile);
+  if (!high_watermarks) {
+    // As Kafka: unreadable means every high watermark starts at the log
+    // start; leaders move theirs up again, followers learn it from them.
+    manager_logger()->warn("Ignoring malformed replication offset checkpoint in {}", dir);
+    high_watermarks = OffsetCheckpoint{};
+  }
   if (!recovery_points) {
     manager_logger()->warn("Ignoring malformed recovery point checkpoint in {}", dir);
     recovery_points = OffsetCheckpoint{};
@@ -127,6 +134,8 @@ void LogManager::load_dir(size_t dir_index) {
       o.recovery_point = rp != recovery_points->end() ? rp->second : 0;
       auto so = start_offsets->find(tp);
       o.log_start_offset = so != start_offsets->end() ? so->second : 0;
+      auto hw = high_watermarks->find(tp);
+      o.high_watermark = hw != high_watermarks->end() ? hw->second : 0;
       o.on_io_error = io_error_handler(dir_index);
       auto log = Log::open(o);
       if (!log) {
@@ -167,6 +176,8 @@ void LogManager::shutdown() {
   started_ = false;
   // First: a cleaning pass must not swap segments of a closing log.
   if (cleaner_) cleaner_->shutdown();
+  // The exact high watermarks of a clean stop (periodic ones may lag).
+  checkpoint_high_watermarks();
   // Closing is fsyncs and truncates: overlap them as loading does.
   auto logs = snapshot();
   std::atomic<size_t> next{0};
@@ -462,6 +473,18 @@ size_t LogManager::remove_expired_producers() {
   size_t removed = 0;
   for (const auto& [log, dir_index] : snapshot()) removed += log->remove_expired_producers();
   return removed;
+}
+
+void LogManager::checkpoint_high_watermarks() {
+  std::lock_guard serial(checkpoint_mu_);
+  std::vector<OffsetCheckpoint> hw(config_.log_dirs.size());
+  for (const auto& [log, dir_index] : snapshot()) hw[dir_index][log->topic_partition()] = log->high_watermark();
+  for (size_t i = 0; i < config_.log_dirs.size(); ++i) {
+    if (!dir_online(i)) continue;
+    guard_dir(i, "writing the replication offset checkpoint", [&] {
+      write_offset_checkpoint(config_.log_dirs[i] + "/" + kReplicationOffsetCheckpointFile, hw[i]);
+    });
+  }
 }
 
 void LogManager::checkpoint() {

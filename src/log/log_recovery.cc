@@ -216,7 +216,7 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
     log_end_offset_ = leo;
     log_start_offset_ = std::clamp(log_start_offset_, segments_.begin()->first, leo);
     recovery_point_ = std::clamp(recovery_point, log_start_offset_, leo);
-    high_watermark_ = leo;
+    high_watermark_ = initial_high_watermark_ ? std::clamp(*initial_high_watermark_, log_start_offset_, leo) : leo;
     needs_flush_ = files_cut;
   }
   epochs_->truncate_from_end(leo);

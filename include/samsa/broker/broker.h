@@ -48,6 +48,9 @@ class MetadataLoader;
 namespace group {
 class GroupCoordinator;
 }
+namespace replica {
+class AlterPartitionManager;
+}
 
 class Broker {
  public:
@@ -113,6 +116,9 @@ class Broker {
   // Before scheduler_: the session checks it runs are gone before it is.
   std::unique_ptr<BrokerLifecycleService> lifecycle_service_;  // controller role only
   std::unique_ptr<Scheduler> scheduler_;
+  // ISR changes to the controller; outlives replicas_ (whose partitions
+  // submit to it) and the controller channel (whose answers come back to it).
+  std::unique_ptr<replica::AlterPartitionManager> alter_partition_;
   std::unique_ptr<ReplicaManager> replicas_;
   std::unique_ptr<metadata::MetadataLoader> loader_;
   std::unique_ptr<raft::RaftManager> raft_;  // after loader_: stops calling it before it goes

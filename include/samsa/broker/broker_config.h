@@ -188,7 +188,12 @@ struct BrokerConfig {
   std::int32_t replica_fetch_min_bytes = 0;
   std::int32_t replica_socket_timeout_ms = 0;
   std::int64_t replica_lag_time_max_ms = 0;
+  std::int32_t num_replica_fetchers = 0;
+  std::int32_t replica_fetch_backoff_ms = 0;
+  std::int32_t replica_fetch_response_max_bytes = 0;
   std::int32_t fetch_max_bytes = 0;
+
+  std::int64_t replica_high_watermark_checkpoint_interval_ms = 0;  // replication-offset-checkpoint period
 
   // --- Group coordinator and internal topics ---
   std::int32_t offsets_topic_num_partitions = 0;

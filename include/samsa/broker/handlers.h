@@ -50,6 +50,8 @@ void handle_incremental_alter_configs(const RequestContext&, protocol::WireReade
 void handle_describe_topic_partitions(const RequestContext&, protocol::WireReader&, Responder);
 void handle_init_producer_id(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_producers(const RequestContext&, protocol::WireReader&, Responder);
+// Partition replication (src/broker/replica/).
+void handle_offset_for_leader_epoch(const RequestContext&, protocol::WireReader&, Responder);
 void handle_find_coordinator(const RequestContext&, protocol::WireReader&, Responder);
 void handle_join_group(const RequestContext&, protocol::WireReader&, Responder);
 void handle_sync_group(const RequestContext&, protocol::WireReader&, Responder);
@@ -74,5 +76,8 @@ void handle_describe_quorum(const RequestContext&, protocol::WireReader&, Respon
 void handle_add_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
 void handle_remove_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
 void handle_update_raft_voter(const RequestContext&, protocol::WireReader&, Responder);
+// Partition replication: a partition leader asks to change its ISR
+// (controller listener).
+void handle_alter_partition(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

@@ -35,6 +35,9 @@ namespace samsa::log {
 
 inline constexpr const char* kRecoveryPointCheckpointFile = "recovery-point-offset-checkpoint";
 inline constexpr const char* kLogStartOffsetCheckpointFile = "log-start-offset-checkpoint";
+// Each partition's high watermark (Kafka's ReplicaManager writes it every
+// replica.high.watermark.checkpoint.interval.ms and at shutdown).
+inline constexpr const char* kReplicationOffsetCheckpointFile = "replication-offset-checkpoint";
 inline constexpr const char* kLeaderEpochCheckpointFile = "leader-epoch-checkpoint";
 inline constexpr const char* kPartitionMetadataFile = "partition.metadata";
 

@@ -56,6 +56,12 @@ struct LogOpenOptions {
   bool clean_shutdown = false;   // the log dir had .kafka_cleanshutdown
   int64_t recovery_point = 0;    // from recovery-point-offset-checkpoint
   int64_t log_start_offset = 0;  // from log-start-offset-checkpoint
+  // From replication-offset-checkpoint (clamped to the loaded log). A
+  // replicated log must not start with its log end as high watermark: a
+  // follower's tail may never have been replicated (and a consumer could
+  // see records the new leader truncates). nullopt: the log end, for a log
+  // no replica manager owns.
+  std::optional<int64_t> high_watermark;
   // false: a new log's partition.metadata is written without fsync and the
   // caller makes it durable later (LogManager syncs new logs in the
   // background, as Kafka flushes that file asynchronously).
@@ -237,6 +243,7 @@ class Log {
   LogConfig config_;
   std::map<int64_t, std::shared_ptr<LogSegment>> segments_;
   int64_t log_start_offset_ = 0;
+  const std::optional<int64_t> initial_high_watermark_;  // LogOpenOptions::high_watermark, for loading
   int64_t log_end_offset_ = 0;
   int64_t high_watermark_ = 0;
   int64_t recovery_point_ = 0;

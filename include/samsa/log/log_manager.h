@@ -116,6 +116,9 @@ class LogManager {
   size_t remove_expired_producers();
   // Writes recovery-point and log-start-offset checkpoints of every dir.
   void checkpoint();
+  // Writes replication-offset-checkpoint (every log's high watermark) in
+  // every dir; startup() gives each log its checkpointed value (0 if none).
+  void checkpoint_high_watermarks();
   // The compaction thread's owner; null before startup().
   LogCleaner* cleaner() { return cleaner_.get(); }
 

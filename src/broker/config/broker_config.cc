@@ -209,7 +209,12 @@ void read_replication_and_groups(BrokerConfig& c, const ConfigReader& r) {
   c.replica_fetch_min_bytes = r.get_int("replica.fetch.min.bytes");
   c.replica_socket_timeout_ms = r.get_int("replica.socket.timeout.ms");
   c.replica_lag_time_max_ms = r.get_long("replica.lag.time.max.ms");
+  c.num_replica_fetchers = r.get_int("num.replica.fetchers");
+  c.replica_fetch_backoff_ms = r.get_int("replica.fetch.backoff.ms");
+  c.replica_fetch_response_max_bytes = r.get_int("replica.fetch.response.max.bytes");
   c.fetch_max_bytes = r.get_int("fetch.max.bytes");
+
+  c.replica_high_watermark_checkpoint_interval_ms = r.get_long("replica.high.watermark.checkpoint.interval.ms");
 
   c.offsets_topic_num_partitions = r.get_int("offsets.topic.num.partitions");
   c.offsets_topic_replication_factor = r.get_short("offsets.topic.replication.factor");

@@ -132,17 +132,21 @@ const ConfigKey kKeys[] = {
     {.name = "log.message.timestamp.before.max.ms", .type = T::Long, .default_value = kLongMax, .min = 0},
     {.name = "log.message.timestamp.after.max.ms", .type = T::Long, .default_value = "3600000", .min = 0},
     {.name = "min.insync.replicas", .type = T::Int, .default_value = "1", .min = 1},
+    {.name = "replica.high.watermark.checkpoint.interval.ms", .type = T::Long, .default_value = "5000", .min = 1},
     {.name = "producer.id.expiration.ms", .type = T::Int, .default_value = "86400000", .min = 1},
     // Kafka's internal key: how often producer.id.expiration.ms is applied.
     {.name = "producer.id.expiration.check.interval.ms", .type = T::Int, .default_value = "600000", .min = 1},
-    {.name = "unclean.leader.election.enable", .type = T::Boolean, .default_value = "false", .unsupported = true},
+    {.name = "unclean.leader.election.enable", .type = T::Boolean, .default_value = "false"},
 
     // Replication and fetch
-    {.name = "replica.fetch.max.bytes", .type = T::Int, .default_value = "1048576", .min = 0, .unsupported = true},
-    {.name = "replica.fetch.wait.max.ms", .type = T::Int, .default_value = "500", .unsupported = true},
-    {.name = "replica.fetch.min.bytes", .type = T::Int, .default_value = "1", .unsupported = true},
-    {.name = "replica.socket.timeout.ms", .type = T::Int, .default_value = "30000", .unsupported = true},
-    {.name = "replica.lag.time.max.ms", .type = T::Long, .default_value = "30000", .unsupported = true},
+    {.name = "replica.fetch.max.bytes", .type = T::Int, .default_value = "1048576", .min = 0},
+    {.name = "replica.fetch.wait.max.ms", .type = T::Int, .default_value = "500"},
+    {.name = "replica.fetch.min.bytes", .type = T::Int, .default_value = "1"},
+    {.name = "replica.socket.timeout.ms", .type = T::Int, .default_value = "30000"},
+    {.name = "replica.lag.time.max.ms", .type = T::Long, .default_value = "30000"},
+    {.name = "num.replica.fetchers", .type = T::Int, .default_value = "1", .min = 1},
+    {.name = "replica.fetch.backoff.ms", .type = T::Int, .default_value = "1000", .min = 0},
+    {.name = "replica.fetch.response.max.bytes", .type = T::Int, .default_value = "10485760", .min = 0},
     {.name = "fetch.max.bytes", .type = T::Int, .default_value = "57671680", .min = 1024, .unsupported = true},
 
     // Group coordinator and internal topics
@@ -186,9 +190,8 @@ constexpr std::string_view kKnownKafkaKeys[] = {
     "log.roll.jitter.hours", "log.roll.jitter.ms", "log.segment.delete.delay.ms", "max.connection.creation.rate",
     "max.incremental.fetch.session.cache.slots", "max.request.partition.size.limit",
     "metadata.log.max.snapshot.interval.ms",
-    "metadata.max.idle.interval.ms", "num.replica.alter.log.dirs.threads", "num.replica.fetchers",
+    "metadata.max.idle.interval.ms", "num.replica.alter.log.dirs.threads",
     "offsets.commit.timeout.ms", "principal.builder.class",
-    "replica.fetch.backoff.ms", "replica.fetch.response.max.bytes",
     "replica.high.watermark.checkpoint.interval.ms", "replica.selector.class",
     "replica.socket.receive.buffer.bytes", "request.timeout.ms", "reserved.broker.max.id",
     "socket.connection.setup.timeout.max.ms", "socket.connection.setup.timeout.ms", "socket.listen.backlog.size",

@@ -30,6 +30,7 @@ metadata::BrokerRegistrationInput to_input(const BrokerRegistrationRequest& requ
     in.features.push_back({f.name, {f.min_supported_version, f.max_supported_version}});
   in.rack = request.rack;
   in.log_dirs = request.log_dirs;
+  in.previous_broker_epoch = request.previous_broker_epoch;
   return in;
 }
 

@@ -8,7 +8,7 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 40> kHandlers = {{
+  static constexpr std::array<ApiHandler, 42> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
       {ApiKey::Produce, 0, 11, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
@@ -55,6 +55,10 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::AddRaftVoter, 0, 0, true, true, &handle_add_raft_voter},
       {ApiKey::RemoveRaftVoter, 0, 0, true, true, &handle_remove_raft_voter},
       {ApiKey::UpdateRaftVoter, 0, 0, false, true, &handle_update_raft_voter},
+      // Partition replication: a follower asks its leader where an epoch ends.
+      {ApiKey::OffsetForLeaderEpoch, 0, 4, true, false, &handle_offset_for_leader_epoch},
+      // Partition replication: ISR changes from partition leaders (controller listener).
+      {ApiKey::AlterPartition, 0, 3, false, true, &handle_alter_partition},
   }};
   return kHandlers;
 }

@@ -29,24 +29,27 @@ BrokerControlState current_control_state(const BrokerRegistration& broker) {
   return BrokerControlState::kUnfenced;
 }
 
-std::vector<RecordAndVersion> fence_broker_records(const MetadataImage& image, int32_t broker_id) {
+std::vector<RecordAndVersion> fence_broker_records(const MetadataImage& image, int32_t broker_id,
+                                                   const ControllerDefaults& defaults) {
   auto it = image.brokers.find(broker_id);
   if (it == image.brokers.end() || it->second.fenced) return {};
-  std::vector<RecordAndVersion> out = remove_broker_from_partitions(image, broker_id);
+  std::vector<RecordAndVersion> out = remove_broker_from_partitions(image, broker_id, defaults);
   out.push_back(std::get<RecordAndVersion>(fence_broker(image, broker_id, true)));
   return out;
 }
 
-std::vector<RecordAndVersion> unfence_broker_records(const MetadataImage& image, int32_t broker_id) {
+std::vector<RecordAndVersion> unfence_broker_records(const MetadataImage& image, int32_t broker_id,
+                                                     const ControllerDefaults& defaults) {
   auto it = image.brokers.find(broker_id);
   if (it == image.brokers.end() || !it->second.fenced) return {};
   std::vector<RecordAndVersion> out;
   out.push_back(std::get<RecordAndVersion>(fence_broker(image, broker_id, false)));
-  append(out, elect_leaderless_partitions(image, broker_id));
+  append(out, elect_leaderless_partitions(image, broker_id, defaults));
   return out;
 }
 
-std::vector<RecordAndVersion> controlled_shutdown_records(const MetadataImage& image, int32_t broker_id) {
+std::vector<RecordAndVersion> controlled_shutdown_records(const MetadataImage& image, int32_t broker_id,
+                                                          const ControllerDefaults& defaults) {
   auto it = image.brokers.find(broker_id);
   if (it == image.brokers.end()) return {};
   std::vector<RecordAndVersion> out;
@@ -60,12 +63,12 @@ std::vector<RecordAndVersion> controlled_shutdown_records(const MetadataImage& i
     auto fence = std::get<RecordAndVersion>(fence_broker(image, broker_id, true));
     out.push_back({std::move(r), fence.version});
   }
-  append(out, remove_broker_from_partitions(image, broker_id));
+  append(out, remove_broker_from_partitions(image, broker_id, defaults));
   return out;
 }
 
 BrokerHeartbeatResult broker_heartbeat(const MetadataImage& image, const BrokerHeartbeatInput& in,
-                                       bool others_caught_up_to_shutdown) {
+                                       bool others_caught_up_to_shutdown, const ControllerDefaults& defaults) {
   BrokerHeartbeatResult out;
   auto it = image.brokers.find(in.broker_id);
   if (it == image.brokers.end()) {
@@ -107,13 +110,13 @@ BrokerHeartbeatResult broker_heartbeat(const MetadataImage& image, const BrokerH
     switch (next) {
       case S::kFenced:
       case S::kShutdownNow:
-        out.records = fence_broker_records(image, in.broker_id);
+        out.records = fence_broker_records(image, in.broker_id, defaults);
         break;
       case S::kUnfenced:
-        out.records = unfence_broker_records(image, in.broker_id);
+        out.records = unfence_broker_records(image, in.broker_id, defaults);
         break;
       case S::kControlledShutdown:
-        out.records = controlled_shutdown_records(image, in.broker_id);
+        out.records = controlled_shutdown_records(image, in.broker_id, defaults);
         break;
     }
   }

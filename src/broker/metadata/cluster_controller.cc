@@ -63,7 +63,8 @@ std::optional<ApiError> check_features(const MetadataImage& image, const BrokerR
 }  // namespace
 
 RegisterBrokerResult register_broker(const MetadataImage& image, const BrokerRegistrationInput& in,
-                                     int64_t next_offset, std::optional<bool> old_session_alive) {
+                                     int64_t next_offset, std::optional<bool> old_session_alive,
+                                     const ControllerDefaults& defaults) {
   RegisterBrokerResult out;
   if (!image.cluster_id.empty() && in.cluster_id != image.cluster_id) {
     out.error = {ErrorCode::INCONSISTENT_CLUSTER_ID,
@@ -101,11 +102,17 @@ RegisterBrokerResult register_broker(const MetadataImage& image, const BrokerReg
   protocol::RegisterBrokerRecord r;
   r.broker_id = in.broker_id;
   r.incarnation_id = in.incarnation_id;
-  // A new incarnation replaces one whose session ended but that was not
-  // fenced yet: the old process leaves every ISR and leadership first
-  // (Kafka's unclean shutdown handling; fencing already did it otherwise).
-  if (existing != image.brokers.end() && !existing->second.fenced)
-    out.records = remove_broker_from_partitions(image, in.broker_id);
+  // A new incarnation: unless the previous one shut down cleanly (it sends
+  // the epoch it had), it may have lost its unflushed tail, so it leaves
+  // every ISR and ELR and may not lead (KIP-966). An old process that was
+  // not fenced yet leaves them in any case (fencing did it otherwise).
+  if (existing != image.brokers.end()) {
+    const bool clean = existing->second.epoch >= 0 && in.previous_broker_epoch == existing->second.epoch;
+    if (!clean && existing->second.epoch >= 0)
+      out.records = unclean_shutdown_records(image, in.broker_id, defaults);
+    else if (!existing->second.fenced)
+      out.records = remove_broker_from_partitions(image, in.broker_id, defaults);
+  }
   const int64_t epoch = next_offset + static_cast<int64_t>(out.records.size());
   r.broker_epoch = epoch;
   r.rack = in.rack;

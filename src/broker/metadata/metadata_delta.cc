@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "samsa/broker/metadata/partition_change.h"
 #include "samsa/protocol/decode_error.h"
 #include "samsa/raft/metadata_record_frame.h"
 #include "samsa/util/logging.h"
@@ -218,21 +219,9 @@ void MetadataDelta::on(const protocol::PartitionChangeRecord& r) {
                  r.partition_id, offset_);
     return;
   }
-  // Kafka's PartitionRegistration#merge.
-  PartitionImage& p = topic_mut(r.topic_id)->partitions.at(r.partition_id);
-  if (r.replicas) p.replicas = *r.replicas;
-  if (r.isr) p.isr = *r.isr;
-  if (r.removing_replicas) p.removing_replicas = *r.removing_replicas;
-  if (r.adding_replicas) p.adding_replicas = *r.adding_replicas;
-  if (r.directories) p.directories = *r.directories;
-  if (r.leader != -2) {  // -2 = no leader change
-    p.leader = r.leader;
-    p.leader_epoch += 1;
-  }
-  if (r.leader_recovery_state != -1) p.leader_recovery_state = r.leader_recovery_state;
-  if (r.eligible_leader_replicas) p.eligible_leader_replicas = *r.eligible_leader_replicas;
-  if (r.last_known_elr) p.last_known_elr = *r.last_known_elr;
-  p.partition_epoch += 1;
+  // Kafka's PartitionRegistration#merge: the leader epoch moves only when
+  // the record names a leader, the partition epoch on every change.
+  merge_partition_change(topic_mut(r.topic_id)->partitions.at(r.partition_id), r);
 }
 
 void MetadataDelta::on(const protocol::RemoveTopicRecord& r) {

@@ -7,6 +7,7 @@
 #include "samsa/broker/fetch/fetch_waiters.h"
 #include "samsa/broker/replica/alter_partition_sender.h"
 #include "samsa/broker/replica/delayed_produce.h"
+#include "samsa/broker/scheduler.h"
 #include "samsa/broker/topic_config.h"
 #include "samsa/util/logging.h"
 
@@ -73,6 +74,18 @@ std::shared_ptr<replica::Partition> ReplicaManager::make_partition(const std::st
 void ReplicaManager::startup() { logs_->startup(); }
 
 void ReplicaManager::shutdown() { logs_->shutdown(); }
+
+void ReplicaManager::schedule_periodic_tasks(Scheduler& scheduler) {
+  const int64_t lag = config_.replica_lag_time_max_ms;
+  scheduler.schedule_periodic(std::chrono::milliseconds(std::max<int64_t>(lag / 2, 1)), [this] { maybe_shrink_isr(); });
+  scheduler.schedule_periodic(
+      std::chrono::milliseconds(std::max<int64_t>(config_.replica_high_watermark_checkpoint_interval_ms, 1)),
+      [this] { logs_->checkpoint_high_watermarks(); });
+}
+
+void ReplicaManager::maybe_shrink_isr() {
+  for (const auto& p : partitions()) p->maybe_shrink_isr(config_.replica_lag_time_max_ms);
+}
 
 void ReplicaManager::apply(const MetadataImage& image) {
   std::lock_guard lock(apply_mu_);

@@ -127,6 +127,9 @@ struct BrokerRegistrationInput {
   std::vector<std::pair<std::string, std::pair<int16_t, int16_t>>> features;  // name -> [min, max]
   std::optional<std::string> rack;
   std::vector<protocol::Uuid> log_dirs;
+  // v3+: the epoch of the incarnation that shut down cleanly before this
+  // one, -1 when it did not (KIP-966).
+  int64_t previous_broker_epoch = -1;
 };
 struct RegisterBrokerResult {
   ApiError error;
@@ -140,9 +143,13 @@ struct RegisterBrokerResult {
 // from the controller's heartbeat tracking, nullopt: "while it is unfenced"),
 // every finalized feature within the broker's range (UNSUPPORTED_VERSION). The
 // same incarnation registering again gets its epoch back and no records. A new
-// incarnation first takes the old one out of every ISR and leadership.
+// incarnation whose previous_broker_epoch is not the registered epoch (an
+// unclean shutdown: its unflushed tail may be lost) first leaves every ISR
+// and ELR and every leadership (unclean_shutdown_records); after a clean
+// shutdown only an old process still unfenced is taken out of them.
 RegisterBrokerResult register_broker(const MetadataImage& image, const BrokerRegistrationInput& input,
-                                     int64_t next_offset, std::optional<bool> old_session_alive = std::nullopt);
+                                     int64_t next_offset, std::optional<bool> old_session_alive = std::nullopt,
+                                     const ControllerDefaults& defaults = {});
 // The record that fences / unfences a registered broker.
 std::variant<RecordAndVersion, ApiError> fence_broker(const MetadataImage& image, int32_t broker_id, bool fenced);
 

@@ -61,7 +61,17 @@ class ReplicaManager {
   void wire(ReplicaManagerWiring wiring);
 
   void startup();   // loads existing logs (recovering after an unclean stop)
-  void shutdown();  // flushes, closes, writes the clean-shutdown markers
+  // Flushes, closes, writes the high watermark checkpoints and the
+  // clean-shutdown markers.
+  void shutdown();
+
+  // On `scheduler`, until it stops: ISR expiration every
+  // replica.lag.time.max.ms / 2 (Kafka's "isr-expiration") and
+  // replication-offset-checkpoint every
+  // replica.high.watermark.checkpoint.interval.ms.
+  void schedule_periodic_tasks(Scheduler& scheduler);
+  // One ISR expiration pass over the partitions this broker leads.
+  void maybe_shrink_isr();
 
   // Brings hosted partitions in line with `image`: creates logs for new
   // partitions of this node and removes the logs of deleted topics. Every log

@@ -131,6 +131,10 @@ std::vector<std::string> controller_write(const broker::MetadataImage& image, Of
     in.features = {{std::string(broker::kMetadataVersionFeature), {1, broker::kLatestMetadataVersion}}};
     in.log_dirs = {uuid_from(rng)};
     if (rng.chance(0.5)) in.rack = "rack" + std::to_string(in.broker_id % 2);
+    // Restarts are clean (KIP-966 PreviousBrokerEpoch): an unclean one would
+    // also take the broker out of its ISRs.
+    if (auto it = image.brokers.find(in.broker_id); it != image.brokers.end())
+      in.previous_broker_epoch = it->second.epoch;
     return frame_all(md::register_broker(image, in, next_offset).records);
   }
   if (op < 4) {  // fence or unfence a registered broker
