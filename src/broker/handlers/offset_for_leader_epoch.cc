@@ -37,7 +37,7 @@ EpochEndOffset end_offset_for(const BrokerServices& services, const MetadataImag
   // lookup finds is led here).
   auto found = lookup_leader_partition(services, image, topic, p.partition, p.current_leader_epoch);
   if (found.error != ErrorCode::NONE) return answer(p.partition, found.error);
-  auto& log = *found.partition->log;
+  auto& log = *found.partition->log();
   // (-1, -1): no epoch at or below the requested one is known, which
   // Kafka answers as NONE with undefined epoch and offset.
   auto [epoch, end] = log.leader_epoch_cache().end_offset_for(p.leader_epoch, log.log_end_offset());
