@@ -387,9 +387,13 @@ void Broker::start_partitions() {
   alter_partition_ = std::make_unique<replica::AlterPartitionManager>(
       [this]() -> ControllerChannel* { return controller_channel_.get(); }, std::move(alter));
   wiring.alter_partition = alter_partition_.get();
-  fetchers_ = std::make_unique<replica::ReplicaFetcherManager>(replica::replica_fetcher_options(
+  auto fetcher_options = replica::replica_fetcher_options(
       config_, config_.node_id, [this] { return services_.metadata.current(); },
-      [this](const std::string& topic, int32_t partition) { return replicas_->get(topic, partition); }));
+      [this](const std::string& topic, int32_t partition) { return replicas_->get(topic, partition); });
+  // follower.replication.throttled.rate for the replicas the topics list.
+  fetcher_options.throttle_allowance = replication_quotas_->follower_allowance_fn(services_.metadata);
+  fetcher_options.throttle_record = replication_quotas_->follower_record_fn(services_.metadata);
+  fetchers_ = std::make_unique<replica::ReplicaFetcherManager>(std::move(fetcher_options));
   wiring.add_followers = [f = fetchers_.get()](const std::vector<replica::FollowTarget>& targets) {
     f->add_partitions(targets);
   };
