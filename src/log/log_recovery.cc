@@ -228,7 +228,14 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
 
 LogResult<int64_t> Log::truncate_to(int64_t offset) {
   std::lock_guard lock(append_mu_);
-  if (offset >= log_end_offset()) return log_end_offset();
+  if (offset >= log_end_offset()) {
+    // Nothing to cut, but the epoch cache may still name an epoch starting
+    // at or past `offset` (a follower's diverging epoch, as Kafka's
+    // truncateTo always trims it): else the next fetch sends that epoch
+    // again and the leader answers the same divergence forever.
+    epochs_->truncate_from_end(offset);
+    return log_end_offset();
+  }
   if (offset < log_start_offset())
     return log_error(LogErrc::kOffsetOutOfRange, "cannot truncate below the log start offset");
   try {

@@ -52,5 +52,22 @@ TEST_F(TruncateFullyTest, SameBaseOffsetReplacesTheSegment) {
   EXPECT_EQ(append(*log, 2), 0);
 }
 
+// Kafka's truncateTo trims the epoch cache even when there is nothing to
+// cut: a follower whose cache names an epoch at its log end would send it
+// as LastFetchedEpoch forever and get the same divergence back.
+TEST_F(TruncateFullyTest, TruncatingAtTheLogEndStillTrimsTheEpochCache) {
+  auto log = open_log();
+  for (int i = 0; i < 3; ++i) append(*log, 2, 50, /*epoch=*/1);
+  ASSERT_EQ(log->log_end_offset(), 6);
+  log->leader_epoch_cache().assign(3, 6);  // an epoch that starts at the log end
+  ASSERT_EQ(log->leader_epoch_cache().latest_epoch(), 3);
+
+  auto r = log->truncate_to(6);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, 6);
+  EXPECT_EQ(log->log_end_offset(), 6);
+  EXPECT_EQ(log->leader_epoch_cache().latest_epoch(), 1);
+}
+
 }  // namespace
 }  // namespace samsa::log
