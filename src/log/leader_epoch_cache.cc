@@ -18,7 +18,7 @@ LeaderEpochCache::LeaderEpochCache(std::string checkpoint_path) : path_(std::mov
   entries_ = std::move(*parsed);
 }
 
-void LeaderEpochCache::assign(int32_t epoch, int64_t start_offset) {
+void LeaderEpochCache::assign(int32_t epoch, int64_t start_offset, bool sync) {
   if (epoch < 0) return;
   std::lock_guard lock(mu_);
   if (!entries_.empty() && entries_.back().epoch == epoch &&
@@ -28,7 +28,7 @@ void LeaderEpochCache::assign(int32_t epoch, int64_t start_offset) {
     return e.epoch >= epoch || e.start_offset >= start_offset;
   });
   entries_.push_back({epoch, start_offset});
-  persist_locked();
+  persist_locked(sync);
 }
 
 std::optional<int32_t> LeaderEpochCache::latest_epoch() const {

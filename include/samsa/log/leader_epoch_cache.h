@@ -21,7 +21,10 @@ class LeaderEpochCache {
   // treated as empty: recovery rebuilds what it can).
   explicit LeaderEpochCache(std::string checkpoint_path);
 
-  void assign(int32_t epoch, int64_t start_offset);
+  // `sync` false writes the checkpoint without fsync: for a new leader's
+  // epoch start (Kafka no longer fsyncs it either); the batches of the
+  // epoch carry it again, and recovery rebuilds the cache from them.
+  void assign(int32_t epoch, int64_t start_offset, bool sync = true);
   std::optional<int32_t> latest_epoch() const;
   // (epoch, end offset) for OffsetsForLeaderEpoch; (-1, -1) if unknown.
   std::pair<int32_t, int64_t> end_offset_for(int32_t requested_epoch,

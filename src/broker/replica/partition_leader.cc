@@ -108,7 +108,9 @@ Transition Partition::apply_metadata(const PartitionImage& p, const MetadataImag
     // As Kafka's maybeAssignEpochStartOffset: the epoch starts at the log
     // end even before the first append, so a follower's divergence is found.
     auto latest = log_->leader_epoch_cache().latest_epoch();
-    if (!latest || *latest < leader_epoch_) log_->leader_epoch_cache().assign(leader_epoch_, end);
+    // Without fsync: one per partition would make a CreateTopics of 10,000
+    // partitions (or a failover moving them) 10,000 fsyncs long.
+    if (!latest || *latest < leader_epoch_) log_->leader_epoch_cache().assign(leader_epoch_, end, /*sync=*/false);
   }
   moved = maybe_increment_hwm_locked();
   return became ? Transition::kBecameLeader : Transition::kIsrChanged;
@@ -154,6 +156,9 @@ PartitionResult<log::AppendInfo> Partition::append_as_leader(std::span<uint8_t> 
     leader_end_ = std::max(leader_end_, result->last_offset + 1);
     moved = maybe_increment_hwm_locked();
   }
+  // The role lock goes first: a waiter woken below may append to this
+  // partition again on this thread, and a shared_mutex is not recursive.
+  role_lock.unlock();
   // Followers wait on the log end, consumers and acks=all produces on the
   // high watermark: a new append is news for the former at least.
   if ((moved || !result->duplicate) && hooks_.on_progress) hooks_.on_progress(topic_, index_);

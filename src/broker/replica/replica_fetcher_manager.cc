@@ -8,8 +8,16 @@
 #include <mutex>
 
 #include "replica_fetcher_thread.h"
+#include "samsa/util/logging.h"
 
 namespace samsa::broker::replica {
+
+namespace {
+const std::shared_ptr<spdlog::logger>& manager_logger() {
+  static auto l = samsa::logger("samsa.server.ReplicaFetcherManager");
+  return l;
+}
+}  // namespace
 
 struct ReplicaFetcherManager::Impl {
   explicit Impl(ReplicaFetcherOptions o) : options(std::move(o)) {
@@ -66,6 +74,11 @@ void ReplicaFetcherManager::add_partitions(const std::vector<FollowTarget>& targ
     fetcher->add(t);
     impl_->owner[key] = fid;
   }
+  // As Kafka's "Added fetcher to broker ...": what follows whom, briefly.
+  if (!targets.empty())
+    manager_logger()->info("Following {} partitions (first: {}-{} from broker {} in leader epoch {})",
+                           targets.size(), targets[0].topic, targets[0].partition, targets[0].leader_id,
+                           targets[0].leader_epoch);
 }
 
 void ReplicaFetcherManager::remove_partitions(const std::vector<std::pair<std::string, int32_t>>& partitions) {

@@ -106,8 +106,18 @@ void ReplicaManager::apply(const MetadataImage& image) {
   std::vector<Created> created_for;
   std::vector<replica::FollowTarget> follow;
   std::vector<std::pair<std::string, int32_t>> unfollow;
+  constexpr int kRoleChangesLogged = 20;
+  int role_changes = 0;
   auto transition = [&](const std::string& name, const TopicImage& topic, const PartitionImage& p,
                         replica::Transition t) {
+    // One line per leadership change, as Kafka logs them, but not 100,000
+    // lines for a start-up or a large CreateTopics.
+    if ((t == replica::Transition::kBecameLeader || t == replica::Transition::kBecameFollower ||
+         t == replica::Transition::kLeaderChanged) &&
+        ++role_changes <= kRoleChangesLogged)
+      log()->info("[Partition {}-{} broker={}] {} in leader epoch {} (leader {}, ISR [{}])", name, p.partition_id,
+                  node_id_, t == replica::Transition::kBecameLeader ? "Leader" : "Follower", p.leader_epoch, p.leader,
+                  fmt::join(p.isr, ","));
     switch (t) {
       case replica::Transition::kBecameFollower:
       case replica::Transition::kLeaderChanged:
@@ -122,6 +132,14 @@ void ReplicaManager::apply(const MetadataImage& image) {
         break;
     }
   };
+  // A topic whose TopicImage is the one applied last time (images share
+  // unchanged topics), under the same broker registrations and config, has
+  // nothing new for its partitions: with 100,000 partitions an image must
+  // not cost a walk through every partition's state.
+  std::vector<std::tuple<int32_t, int64_t, bool, bool>> brokers;
+  brokers.reserve(image.brokers.size());
+  for (const auto& [id, b] : image.brokers) brokers.emplace_back(id, b.epoch, b.fenced, b.in_controlled_shutdown);
+  const bool brokers_same = applied_topics_image_ != nullptr && brokers == applied_brokers_;
   for (const auto& [name, topic] : image.topics->by_name) {
     const ConfigMap* found = image.config(ConfigResourceType::kTopic, name);
     const ConfigMap& overrides = found ? *found : kNoOverrides;
@@ -137,6 +155,11 @@ void ReplicaManager::apply(const MetadataImage& image) {
       state = std::move(previous->second);
     }
     const EffectiveTopicConfig& config = state.effective;
+    bool same_topic = false;
+    if (brokers_same && !changed) {
+      auto before = applied_topics_image_->by_name.find(name);
+      same_topic = before != applied_topics_image_->by_name.end() && before->second == topic;
+    }
     for (const auto& [index, p] : topic->partitions) {
       if (std::find(p.replicas.begin(), p.replicas.end(), node_id_) == p.replicas.end()) continue;
       auto key = std::make_pair(name, index);
@@ -145,7 +168,7 @@ void ReplicaManager::apply(const MetadataImage& image) {
         const auto& partition = it->second;
         // Topic override and broker default changes reach the open logs.
         if (changed) partition->log()->update_config(config.log);
-        transition(name, *topic, p, partition->apply_metadata(p, image, config.min_insync_replicas));
+        if (!same_topic) transition(name, *topic, p, partition->apply_metadata(p, image, config.min_insync_replicas));
         next->emplace(std::move(key), partition);
       } else {
         to_create.push_back({name, index, topic->id, config.log});
@@ -181,6 +204,8 @@ void ReplicaManager::apply(const MetadataImage& image) {
     log()->info("Broker log defaults changed: the configs of {} topics were derived again", applied.size());
   applied_layers_ = std::move(layers);
   applied_topics_ = std::move(applied);
+  applied_topics_image_ = image.topics;
+  applied_brokers_ = std::move(brokers);
   for (const auto& [key, hosted] : *current) {
     if (next->count(key)) continue;
     unfollow.emplace_back(key.first, key.second);
@@ -199,6 +224,8 @@ void ReplicaManager::apply(const MetadataImage& image) {
     }
   }
   hosted_.store(std::shared_ptr<const Map>(std::move(next)));
+  if (role_changes > kRoleChangesLogged)
+    log()->info("{} partitions changed leader or role ({} logged)", role_changes, kRoleChangesLogged);
   // Leaders stop fetching before followers start (Kafka's
   // applyDelta: makeLeaders, then makeFollowers).
   if (!unfollow.empty() && wiring_.remove_followers) wiring_.remove_followers(unfollow);

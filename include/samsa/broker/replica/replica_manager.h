@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 
 #include "samsa/broker/effective_log_config.h"
@@ -120,6 +121,9 @@ class ReplicaManager {
   };
   std::optional<BrokerConfigLayers> applied_layers_;
   std::unordered_map<std::string, TopicConfigState> applied_topics_;
+  // The topics and broker registrations apply() last saw (under apply_mu_).
+  std::shared_ptr<const TopicsImage> applied_topics_image_;
+  std::vector<std::tuple<int32_t, int64_t, bool, bool>> applied_brokers_;
   ReplicaManagerWiring wiring_;  // set before the first apply(), read-only after
   std::atomic<std::shared_ptr<const Map>> hosted_{std::make_shared<const Map>()};
 };
