@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+import ports
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BIN = REPO_ROOT / "build" / "release" / "src" / "cli" / "samsa"
 
@@ -75,9 +77,7 @@ def run(cmd, timeout: float = CLI_TIMEOUT_S, check: bool = False, **kw) -> subpr
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return ports.free_port()
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
