@@ -107,7 +107,7 @@ run_pytest() {
   # hand until its rare stall is understood (issue 11's note): one run in
   # three saw no acknowledged write for 20 s after the first leader kill.
   timeout -k 30 1500 "$PYTHON" -m pytest -v tests/integration \
-    --deselect tests/integration/test_replication_kill.py::test_kill_leaders_and_controllers_under_acks_all \
+    -k "not test_kill_leaders_and_controllers_under_acks_all" \
     "${pytest_args[@]}"
   rc=$?
   if ((rc == 5)); then
