@@ -2,7 +2,7 @@
 // The shared state request handlers use. Each member is safe to use from
 // any network thread on its own terms (the metadata cache is lock-free).
 #include <cstdint>
-
+#include <functional>
 #include <memory>
 
 #include "samsa/broker/fetch/fetch_session.h"
@@ -25,6 +25,12 @@ class GroupCoordinator;
 namespace replica {
 class ReplicationQuotas;
 }
+namespace txn {
+class TransactionCoordinator;
+class TxnMarkerSender;
+class TxnVerifier;
+struct TxnMarkerWritten;
+}  // namespace txn
 }  // namespace samsa::broker
 namespace samsa::util {
 class SerialExecutor;
@@ -54,6 +60,15 @@ struct BrokerServices {
   Scheduler* scheduler = nullptr;  // timers (fetch long-poll, periodic checks)
   ProducerIdManager* producer_ids = nullptr;  // InitProducerId
   group::GroupCoordinator* groups = nullptr;  // consumer groups and committed offsets
+  // Transactions (issue 12): the coordinator of the transactional ids whose
+  // __transaction_state partition this broker leads; the marker writer it
+  // uses; the KIP-890 verification the produce path uses. Null: none.
+  txn::TransactionCoordinator* transactions = nullptr;
+  txn::TxnMarkerSender* txn_markers = nullptr;
+  txn::TxnVerifier* txn_verifier = nullptr;
+  // A COMMIT/ABORT marker was written on a partition led here
+  // (txn_marker_written.h); the group coordinator listens. Empty: nobody.
+  std::function<void(const txn::TxnMarkerWritten&)> on_txn_marker_written;
   // leader/follower.replication.throttled.rate (replication_quota.h); null: unthrottled.
   replica::ReplicationQuotas* replication_quotas = nullptr;
   // Where blocking admin work runs (controller_thread.h); null: inline.

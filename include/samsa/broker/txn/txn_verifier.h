@@ -1,0 +1,39 @@
+#pragma once
+// KIP-890 part 1 (Kafka's AddPartitionsToTxnManager): before a partition
+// leader accepts the first transactional batch of a producer's transaction,
+// it asks the producer's transaction coordinator whether the partition is in
+// that ongoing transaction (AddPartitionsToTxn v4+, verify_only). A write of
+// an old transaction that arrives after its marker is then refused instead
+// of opening a transaction nobody will ever end.
+//
+// Threading: verify() is safe from any thread and never blocks (requests to
+// the same coordinator are batched); `done` runs exactly once on any thread.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "samsa/protocol/error_code.h"
+
+namespace samsa::broker::txn {
+
+struct TxnVerifyRequest {
+  std::string transactional_id;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  std::vector<std::pair<std::string, int32_t>> partitions;  // (topic, partition)
+};
+
+class TxnVerifier {
+ public:
+  virtual ~TxnVerifier() = default;
+  // One error per requested partition, request order: NONE when the
+  // coordinator has it in the producer's ongoing transaction; else the code
+  // the Produce answer carries for it (INVALID_TXN_STATE,
+  // INVALID_PRODUCER_EPOCH, NOT_ENOUGH_REPLICAS for a coordinator that is
+  // loading or unreachable, as Kafka maps them for producers).
+  virtual void verify(TxnVerifyRequest request, std::function<void(std::vector<protocol::ErrorCode>)> done) = 0;
+};
+
+}  // namespace samsa::broker::txn
