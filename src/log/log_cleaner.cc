@@ -245,6 +245,10 @@ uint64_t write_cleaned_group(const std::vector<std::shared_ptr<LogSegment>>& gro
     });
   }
   append_to(*cleaned, out);
+  // The aborted transactions indexed in the sources stay indexed: their
+  // data and markers are kept as they are.
+  for (const auto& seg : group)
+    for (const auto& t : seg->txn_index().entries()) cleaned->txn_index().append(t);
   cleaned->on_become_inactive();
   // Kafka keeps the newest modification time of the sources (retention by
   // time falls back to it for segments without timestamps).
@@ -253,6 +257,8 @@ uint64_t write_cleaned_group(const std::vector<std::shared_ptr<LogSegment>>& gro
   cleaned->create_index_files();  // renamed by name below, even when empty
   const uint64_t size = cleaned->size();
   const std::string stem = ctx.log.dir() + "/" + offset_file_stem(base);
+  if (file_exists(stem + kTxnIndexSuffix + kCleanedSuffix))
+    rename_file(stem + kTxnIndexSuffix + kCleanedSuffix, stem + kTxnIndexSuffix + kSwapSuffix);
   for (const char* suffix : {kIndexSuffix, kTimeIndexSuffix, kLogSuffix})
     rename_file(stem + suffix + kCleanedSuffix, stem + suffix + kSwapSuffix);
   fsync_dir(ctx.log.dir());
@@ -261,7 +267,7 @@ uint64_t write_cleaned_group(const std::vector<std::shared_ptr<LogSegment>>& gro
 
 void remove_swap_files(const std::string& dir, int64_t base) {
   const std::string stem = dir + "/" + offset_file_stem(base);
-  for (const char* suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) {
+  for (const char* suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix, kTxnIndexSuffix}) {
     remove_file_if_exists(stem + suffix + kSwapSuffix);
     remove_file_if_exists(stem + suffix + kCleanedSuffix);
   }

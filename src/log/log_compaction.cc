@@ -50,6 +50,8 @@ bool Log::replace_cleaned_segments(const std::vector<std::shared_ptr<LogSegment>
   const std::string stem = dir_ + "/" + offset_file_stem(base);
   rename_file(stem + kIndexSuffix + kSwapSuffix, stem + kIndexSuffix);
   rename_file(stem + kTimeIndexSuffix + kSwapSuffix, stem + kTimeIndexSuffix);
+  if (file_exists(stem + kTxnIndexSuffix + kSwapSuffix))
+    rename_file(stem + kTxnIndexSuffix + kSwapSuffix, stem + kTxnIndexSuffix);
   rename_file(stem + kLogSuffix + kSwapSuffix, stem + kLogSuffix);
   fsync_dir(dir_);
   // Reopened under its final names, so later deletes rename the right files.
