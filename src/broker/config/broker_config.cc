@@ -236,6 +236,8 @@ void read_replication_and_groups(BrokerConfig& c, const ConfigReader& r) {
   c.group_max_session_timeout_ms = r.get_int("group.max.session.timeout.ms");
   c.group_max_size = r.get_int("group.max.size");
   c.offset_metadata_max_bytes = r.get_int("offset.metadata.max.bytes");
+  // Transactions, partition side (txnlog).
+  c.transaction_partition_verification_enable = r.get_bool("transaction.partition.verification.enable");
 }
 
 void read_samsa(BrokerConfig& c, const ConfigReader& r) {

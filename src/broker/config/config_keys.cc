@@ -176,6 +176,9 @@ const ConfigKey kKeys[] = {
     {.name = "group.max.size", .type = T::Int, .default_value = kIntMax, .min = 1},
     {.name = "offset.metadata.max.bytes", .type = T::Int, .default_value = "4096"},
 
+    // Transactions, partition side (txnlog)
+    {.name = "transaction.partition.verification.enable", .type = T::Boolean, .default_value = "true"},
+
     // Samsa's own
     {.name = "samsa.fetch.transfer", .type = T::String, .default_value = "auto", .allowed = kFetchTransfers},
     {.name = "samsa.log.level", .type = T::String, .default_value = "info", .allowed = kLogLevels,
