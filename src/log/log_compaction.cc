@@ -3,6 +3,7 @@
 // cleaner does all the long I/O without any of the log's locks; only the
 // swap takes the append lock, so it is serialised with appends, roll,
 // retention and truncation.
+#include <algorithm>
 #include <filesystem>
 
 #include "samsa/log/log.h"
@@ -19,7 +20,9 @@ Log::CleanableSegments Log::cleanable_segments() const {
   std::lock_guard lock(state_mu_);
   CleanableSegments out;
   out.first_uncleanable_offset = segments_.rbegin()->first;
-  const int64_t bound = std::min(high_watermark_, recovery_point_);
+  // Never past an open transaction (Kafka: the cleanable range ends at the
+  // last stable offset), so every transaction the cleaner meets has ended.
+  const int64_t bound = std::min({high_watermark_, recovery_point_, last_stable_offset_locked()});
   for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
     if (std::next(it)->first > bound) {
       out.first_uncleanable_offset = it->first;
