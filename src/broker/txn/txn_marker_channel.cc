@@ -84,6 +84,7 @@ struct TransactionMarkerChannel::Impl {
   struct Destination {
     std::vector<Work> queued;
     bool in_flight = false;
+    bool unreachable = false;  // its last request got no answer (logged once)
   };
   struct Retry {
     Clock::time_point at;
@@ -292,11 +293,15 @@ struct TransactionMarkerChannel::Impl {
     Finished finished;
     {
       std::lock_guard lock(mu);
-      destinations[broker].in_flight = false;
+      Destination& d = destinations[broker];
+      d.in_flight = false;
       const auto retry_at = Clock::now() + std::chrono::milliseconds(options.retry_backoff_ms);
-      if (!response && !closing)
-        channel_logger()->info("WriteTxnMarkers to broker {} failed (connection lost or timed out); retrying in {} ms",
+      if (!response && !closing && !d.unreachable)
+        channel_logger()->info("WriteTxnMarkers to broker {} failed (connection lost or timed out); retrying every {} ms",
                                broker, options.retry_backoff_ms);
+      else if (response && d.unreachable)
+        channel_logger()->info("WriteTxnMarkers to broker {} answered again", broker);
+      d.unreachable = !response;
       for (const auto& w : works) {
         auto it = jobs.find(w.job_id);
         if (it == jobs.end()) continue;  // ended meanwhile (abandoned)
