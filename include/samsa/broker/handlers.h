@@ -83,5 +83,7 @@ void handle_alter_partition(const RequestContext&, protocol::WireReader&, Respon
 void handle_elect_leaders(const RequestContext&, protocol::WireReader&, Responder);
 void handle_alter_partition_reassignments(const RequestContext&, protocol::WireReader&, Responder);
 void handle_list_partition_reassignments(const RequestContext&, protocol::WireReader&, Responder);
+// Transactions: markers from transaction coordinators (src/broker/txn/).
+void handle_write_txn_markers(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

@@ -8,7 +8,7 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 45> kHandlers = {{
+  static constexpr std::array<ApiHandler, 46> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
       {ApiKey::Produce, 0, 11, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
@@ -64,6 +64,9 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::ElectLeaders, 0, 2, true, true, &handle_elect_leaders},
       {ApiKey::AlterPartitionReassignments, 0, 0, true, true, &handle_alter_partition_reassignments},
       {ApiKey::ListPartitionReassignments, 0, 0, true, true, &handle_list_partition_reassignments},
+      // Transactions: COMMIT/ABORT markers from transaction coordinators
+      // and the admin client's abort (src/broker/txn/).
+      {ApiKey::WriteTxnMarkers, 0, 1, true, false, &handle_write_txn_markers},
   }};
   return kHandlers;
 }
