@@ -52,6 +52,10 @@ class MetadataLoader;
 namespace group {
 class GroupCoordinator;
 }
+namespace txn {
+class TransactionCoordinator;
+class TxnLogStore;
+}  // namespace txn
 namespace replica {
 class AlterPartitionManager;
 class ReplicaFetcherManager;
@@ -103,6 +107,7 @@ class Broker {
   void controlled_shutdown(std::chrono::milliseconds timeout);
   void schedule_log_maintenance();
   void start_group_coordinator();
+  void start_transaction_coordinator();
   void fatal_storage_failure(const std::string& reason);
 
   // How long start-up waits for a quorum leader and for the loader to catch
@@ -139,6 +144,9 @@ class Broker {
   std::unique_ptr<BrokerLifecycleManager> lifecycle_;  // broker role only
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<group::GroupCoordinator> groups_;
+  // The transaction coordinator and its way to __transaction_state (broker role only).
+  std::unique_ptr<txn::TxnLogStore> txn_log_;
+  std::unique_ptr<txn::TransactionCoordinator> transactions_;
   // Blocking admin work (controller_thread.h); after the network is
   // stopped it finishes what it holds.
   std::unique_ptr<util::SerialExecutor> controller_thread_;

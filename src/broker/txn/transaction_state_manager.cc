@@ -58,7 +58,7 @@ void TransactionStateManager::set_leadership(const std::map<int32_t, int32_t>& l
     }
   }
   for (int32_t p : dropped) {
-    log()->info("Unloaded transaction metadata of partition {} of __transaction_state", p);
+    log()->debug("Unloaded transaction metadata of partition {} of __transaction_state", p);
     if (on_unloaded) on_unloaded(p);
   }
   for (auto [p, epoch, id] : to_load)
@@ -97,9 +97,11 @@ void TransactionStateManager::load(int32_t partition, int32_t coordinator_epoch,
   }
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  log()->info("Finished loading {} transaction metadata from partition {} of __transaction_state "
-              "(coordinator epoch {}) in {} ms",
-              count, partition, coordinator_epoch, ms);
+  // Empty partitions (49 of 50 on a fresh cluster) only at debug level.
+  log()->log(count > 0 ? spdlog::level::info : spdlog::level::debug,
+             "Finished loading {} transaction metadata from partition {} of __transaction_state "
+             "(coordinator epoch {}) in {} ms",
+             count, partition, coordinator_epoch, ms);
   if (on_loaded) on_loaded(partition, coordinator_epoch);
 }
 

@@ -17,6 +17,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -99,6 +101,9 @@ class TransactionCoordinator {
   void await_loads() { state_.await_loads(); }
   int32_t partition_for(const std::string& transactional_id) const { return state_.partition_for(transactional_id); }
   const TxnCoordinatorConfig& config() const { return config_; }
+  // One CreateTopics for __transaction_state to a remote controller at a
+  // time (transaction_topic.h).
+  const std::shared_ptr<std::atomic<bool>> topic_request_in_flight = std::make_shared<std::atomic<bool>>(false);
 
   // expected_*: KIP-360 (InitProducerId v3+), -1 when not given.
   void init_producer_id(const std::string& transactional_id, int32_t timeout_ms, int64_t expected_producer_id,
