@@ -66,6 +66,7 @@ TxnTransition TransactionMetadata::begin(TxnRecord target) {
   if (pending_) return {ErrorCode::CONCURRENT_TRANSACTIONS, {}};
   if (!valid_transition(current_.state, target.state)) return {ErrorCode::INVALID_TXN_STATE, {}};
   pending_ = target;
+  pending_is_init_ = false;
   return {ErrorCode::NONE, std::move(target)};
 }
 
@@ -87,7 +88,9 @@ TxnTransition TransactionMetadata::prepare_init(int64_t new_producer_id, int32_t
   t.partitions.clear();
   t.txn_start_timestamp_ms = -1;
   t.txn_last_update_timestamp_ms = now_ms;
-  return begin(std::move(t));
+  auto out = begin(std::move(t));
+  if (out.ok()) pending_is_init_ = true;
+  return out;
 }
 
 TxnTransition TransactionMetadata::prepare_add_partitions(const std::set<TopicPartition>& partitions,
@@ -134,9 +137,14 @@ TxnTransition TransactionMetadata::prepare_dead(int64_t now_ms) {
 
 void TransactionMetadata::complete() {
   if (!pending_) return;
-  if (pending_->producer_id == current_.producer_id && pending_->producer_epoch != current_.producer_epoch)
+  // As Kafka: an InitProducerId bump remembers the epoch it replaced (for
+  // its retries); a fencing bump (timeout, new instance) forgets it, so the
+  // fenced producer cannot come back as a "retry"; a new id starts afresh.
+  if (pending_->producer_id != current_.producer_id)
+    last_producer_epoch_ = kNoProducerEpoch;
+  else if (pending_is_init_)
     last_producer_epoch_ = current_.producer_epoch;
-  else if (pending_->producer_id != current_.producer_id)
+  else if (pending_->producer_epoch != current_.producer_epoch)
     last_producer_epoch_ = kNoProducerEpoch;
   current_ = std::move(*pending_);
   pending_.reset();

@@ -225,6 +225,8 @@ TEST_F(TxnCoordinatorTest, TimedOutTransactionIsAbortedWithEpochBump) {
   EXPECT_EQ(state("tx"), "CompleteAbort");
   EXPECT_EQ(end("tx", p, true), ErrorCode::PRODUCER_FENCED);
   EXPECT_EQ(add("tx", p, {{"t", 0}}), ErrorCode::PRODUCER_FENCED);
+  // Nor can it come back with KIP-360 as if retrying (Kafka's transactions v1).
+  EXPECT_EQ(init("tx", p.producer_id, p.producer_epoch).error, ErrorCode::PRODUCER_FENCED);
 }
 
 TEST_F(TxnCoordinatorTest, IdleIdsExpire) {

@@ -42,6 +42,7 @@ TEST(TxnMetadataTest, FullCommitCycleAppliesOnlyOnComplete) {
   EXPECT_EQ(m.prepare_add_partitions({{"t", 0}}, 101).error, ErrorCode::CONCURRENT_TRANSACTIONS);
   m.complete();
   EXPECT_EQ(m.producer_epoch(), 0);
+  EXPECT_EQ(m.last_producer_epoch(), -1);
   EXPECT_EQ(m.current().txn_timeout_ms, 30000);
 
   auto add = m.prepare_add_partitions({{"t", 0}, {"t", 1}}, 200);
@@ -78,7 +79,7 @@ TEST(TxnMetadataTest, FailedWriteLeavesStateAndFenceBumpsEpoch) {
   EXPECT_EQ(fence.target.state, TxnState::kPrepareAbort);
   EXPECT_EQ(fence.target.producer_epoch, 5);
   m.complete();
-  EXPECT_EQ(m.last_producer_epoch(), 4);
+  EXPECT_EQ(m.last_producer_epoch(), -1);  // a fenced producer cannot pass for a retry
   EXPECT_EQ(m.prepare_end(true, false, 3).error, ErrorCode::INVALID_TXN_STATE);
 }
 

@@ -73,7 +73,8 @@ class TransactionMetadata {
   TxnState state() const { return current_.state; }
   int64_t producer_id() const { return current_.producer_id; }
   int16_t producer_epoch() const { return current_.producer_epoch; }
-  // The epoch before the last bump (KIP-360 retries of InitProducerId); -1 if unknown.
+  // The epoch before the last InitProducerId bump (KIP-360: a retry of that
+  // InitProducerId gets the same answer); -1 after a fencing bump or a new id.
   int16_t last_producer_epoch() const { return last_producer_epoch_; }
   bool has_pending() const { return pending_.has_value(); }
   const std::optional<TxnRecord>& pending() const { return pending_; }
@@ -108,6 +109,7 @@ class TransactionMetadata {
   std::string id_;
   TxnRecord current_;
   std::optional<TxnRecord> pending_;
+  bool pending_is_init_ = false;  // the pending transition is an InitProducerId
   int16_t last_producer_epoch_ = kNoProducerEpoch;
 };
 
