@@ -16,6 +16,8 @@
 #include "samsa/broker/dynamic_broker_config.h"
 #include "samsa/broker/features.h"
 #include "samsa/broker/group/group_coordinator.h"
+#include "samsa/broker/txn/transaction_coordinator.h"
+#include "samsa/broker/txn/txn_log_store.h"
 #include "samsa/broker/kafka_controller_channel.h"
 #include "samsa/broker/log_cleaner_reconfigurable.h"
 #include "samsa/broker/meta_properties.h"
@@ -310,6 +312,49 @@ void Broker::start_txn_channels() {
   services_.txn_verifier = txn_verifier_.get();
 }
 
+// Like the group coordinator: the __transaction_state partitions led here
+// are loaded before the listeners open. Markers go out through
+// services_.txn_markers (read at each use: wired by whoever creates it).
+void Broker::start_transaction_coordinator() {
+  txn::TxnCoordinatorConfig tc;
+  tc.node_id = config_.node_id;
+  tc.num_partitions = config_.transaction_state_log_num_partitions;
+  tc.offsets_partitions = config_.offsets_topic_num_partitions;
+  tc.max_timeout_ms = config_.transaction_max_timeout_ms;
+  tc.abort_timed_out_interval_ms = config_.transaction_abort_timed_out_transaction_cleanup_interval_ms;
+  tc.id_expiration_ms = config_.transactional_id_expiration_ms;
+  tc.remove_expired_interval_ms = config_.transaction_remove_expired_transaction_cleanup_interval_ms;
+  // Kafka's coordinator waits request.timeout.ms (30 s default) for its writes.
+  txn_log_ = std::make_unique<txn::ReplicatedTxnLogStore>(services_, 30'000,
+                                                          config_.transaction_state_log_load_buffer_size);
+  txn::TxnCoordinatorDeps deps;
+  deps.store = txn_log_.get();
+  deps.markers = [this] { return services_.txn_markers; };
+  deps.new_producer_id = [this]() -> std::pair<protocol::ErrorCode, int64_t> {
+    auto generated = producer_ids_->generate();
+    if (!generated.error.ok()) return {generated.error.code, -1};
+    return {protocol::ErrorCode::NONE, generated.producer_id};
+  };
+  deps.now_ms = [] {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  };
+  Scheduler* scheduler = scheduler_.get();
+  deps.schedule = [scheduler](int64_t delay_ms, std::function<void()> fn) {
+    scheduler->schedule(std::chrono::milliseconds(delay_ms), std::move(fn));
+  };
+  transactions_ = std::make_unique<txn::TransactionCoordinator>(tc, std::move(deps));
+  txn::TransactionCoordinator* transactions = transactions_.get();
+  loader_->install_publisher(
+      [transactions](const std::shared_ptr<const MetadataImage>& img) { transactions->on_image(*img); });
+  services_.transactions = transactions;
+  transactions_->await_loads();
+  scheduler_->schedule_periodic(std::chrono::milliseconds(tc.abort_timed_out_interval_ms),
+                                [transactions] { transactions->abort_timed_out_transactions(); });
+  scheduler_->schedule_periodic(std::chrono::milliseconds(tc.remove_expired_interval_ms),
+                                [transactions] { transactions->remove_expired_ids(); });
+}
+
 net::FileTransferMode Broker::file_transfer_mode() const {
   switch (config_.fetch_transfer) {
     case FetchTransfer::Sendfile:
@@ -359,6 +404,7 @@ void Broker::start() {
   if (config_.is_broker()) {
     register_broker();
     start_group_coordinator();
+    start_transaction_coordinator();
     schedule_log_maintenance();
   }
   // Clients come in once this node's metadata has caught up and the

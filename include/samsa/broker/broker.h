@@ -55,6 +55,8 @@ class GroupCoordinator;
 namespace txn {
 class TransactionMarkerChannel;
 class TxnVerificationManager;
+class TransactionCoordinator;
+class TxnLogStore;
 }  // namespace txn
 namespace replica {
 class AlterPartitionManager;
@@ -108,6 +110,7 @@ class Broker {
   void schedule_log_maintenance();
   void start_group_coordinator();
   void start_txn_channels();
+  void start_transaction_coordinator();
   void fatal_storage_failure(const std::string& reason);
 
   // How long start-up waits for a quorum leader and for the loader to catch
@@ -144,6 +147,9 @@ class Broker {
   std::unique_ptr<BrokerLifecycleManager> lifecycle_;  // broker role only
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<group::GroupCoordinator> groups_;
+  // The transaction coordinator and its way to __transaction_state (broker role only).
+  std::unique_ptr<txn::TxnLogStore> txn_log_;
+  std::unique_ptr<txn::TransactionCoordinator> transactions_;
   // Blocking admin work (controller_thread.h); after the network is
   // stopped it finishes what it holds.
   std::unique_ptr<util::SerialExecutor> controller_thread_;
