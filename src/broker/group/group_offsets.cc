@@ -198,9 +198,13 @@ void GroupCoordinator::delete_offsets_of_topics(const std::set<std::string>& top
     Deferred later;
     std::lock_guard lock(g->mu);
     std::vector<CoordinatorRecord> records;
+    std::set<std::pair<std::string, int32_t>> gone;
     for (const auto& [tp, _] : g->offsets())
-      if (topics.count(tp.first))
-        records.push_back(CoordinatorRecord::offset_commit(g->id(), tp.first, tp.second, std::nullopt));
+      if (topics.count(tp.first)) gone.insert(tp);
+    for (const auto& tp : g->pending_txn_partitions())  // a transaction's commit must not bring them back
+      if (topics.count(tp.first)) gone.insert(tp);
+    for (const auto& tp : gone)
+      records.push_back(CoordinatorRecord::offset_commit(g->id(), tp.first, tp.second, std::nullopt));
     if (records.empty()) continue;
     write(*g, records, later, [records](Group& g, const AppendOutcome& out, Deferred&) {
       if (out.error != ErrorCode::NONE) {

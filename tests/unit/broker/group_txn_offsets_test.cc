@@ -352,6 +352,22 @@ TEST_F(GroupTxnOffsetsTest, DeletingTheGroupDropsPendingOffsets) {
   EXPECT_EQ(committed(), -1);
 }
 
+TEST_F(GroupTxnOffsetsTest, DeletingTheTopicDropsItsPendingOffsets) {
+  ASSERT_EQ(txn_commit(1000, 0, 10), std::vector{ErrorCode::NONE});
+  auto image = std::make_shared<MetadataImage>(*services.metadata.current());
+  auto topics = std::make_shared<TopicsImage>(*image->topics);
+  auto events = topics->by_name.at("events");
+  topics->by_name.erase("events");
+  topics->by_id.erase(events->id);
+  image->topics = topics;
+  coordinator->on_image(*image);
+  EXPECT_EQ(stable_error(), ErrorCode::NONE);
+  marker(1000, 0, true);
+  EXPECT_EQ(committed(), -1);
+  coordinator = make_coordinator();
+  EXPECT_EQ(committed(), -1) << "the tombstone was written";
+}
+
 TEST_F(GroupTxnOffsetsTest, PendingOffsetsKeepOffsetsAndTheGroupFromExpiring) {
   gc.retention_check_interval_ms = 1;
   gc.offsets_retention_ms = 1000;
