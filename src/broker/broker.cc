@@ -18,6 +18,7 @@
 #include "samsa/broker/group/group_coordinator.h"
 #include "samsa/broker/txn/transaction_coordinator.h"
 #include "samsa/broker/txn/txn_log_store.h"
+#include "samsa/broker/txn/txn_marker_written.h"
 #include "samsa/broker/kafka_controller_channel.h"
 #include "samsa/broker/log_cleaner_reconfigurable.h"
 #include "samsa/broker/meta_properties.h"
@@ -290,6 +291,9 @@ void Broker::start_group_coordinator() {
   group::GroupCoordinator* groups = groups_.get();
   loader_->install_publisher([groups](const std::shared_ptr<const MetadataImage>& img) { groups->on_image(*img); });
   services_.groups = groups;
+  // WriteTxnMarkers reports markers on __consumer_offsets partitions: the
+  // transactional offset commits of their producers take effect or vanish.
+  services_.on_txn_marker_written = [groups](const txn::TxnMarkerWritten& m) { groups->on_txn_marker_written(m); };
   groups_->await_loads();  // the partitions led at startup, loaded on the loader thread
   groups_->start();
 }

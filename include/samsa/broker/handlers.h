@@ -65,6 +65,7 @@ void handle_heartbeat(const RequestContext&, protocol::WireReader&, Responder);
 void handle_leave_group(const RequestContext&, protocol::WireReader&, Responder);
 void handle_offset_commit(const RequestContext&, protocol::WireReader&, Responder);
 void handle_offset_fetch(const RequestContext&, protocol::WireReader&, Responder);
+void handle_txn_offset_commit(const RequestContext&, protocol::WireReader&, Responder);
 void handle_offset_delete(const RequestContext&, protocol::WireReader&, Responder);
 void handle_list_groups(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_groups(const RequestContext&, protocol::WireReader&, Responder);
