@@ -11,7 +11,8 @@ One cluster for the module (txn_util.TXN_CONFIG: RF 3, min ISR 2,
   shows in DescribeTransactions, ListTransactions and DescribeProducers;
 - a zombie with the same transactional.id is fenced and cannot write; a
   transaction left open past its timeout is aborted and never visible;
-  a timeout above transaction.max.timeout.ms is refused.
+  a timeout above transaction.max.timeout.ms is refused;
+- offsets sent to a transaction reach OffsetFetch only with its commit.
 The KIP-890 late write and compaction are in test_transactions_log.py, the
 kill -9 copy in test_transactions_failover.py.
 """
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+import cluster as cl
+import kafka_wire as kw
 import txn_util as tu
 from txn_util import clients  # noqa: F401 - fixture
 
@@ -32,6 +35,7 @@ NODE_DIR = Path(__file__).resolve().parent / "node"
 PARTITIONS = 3
 PER_TXN = 30  # records per partition and transaction
 ERR_INVALID_TRANSACTION_TIMEOUT = 50
+ERR_UNSTABLE_OFFSET_COMMIT = 88
 FENCED = {tu.ERR_PRODUCER_FENCED, tu.ERR_INVALID_PRODUCER_EPOCH}
 
 
@@ -262,7 +266,6 @@ def test_timed_out_transaction_is_aborted(tc, clients):
     for i in range(10):
         prod.produce(topic, value=f"expired-{i}".encode(), partition=0)
     assert prod.flush(30) == 0
-    assert tu.list_offset(tc, topic, 0, tu.READ_COMMITTED) == 0
     # The coordinator aborts it after 2 s (checked every 500 ms): the ABORT
     # marker moves the last stable offset past it.
     assert tu.wait_stable(tc, topic, 0, timeout=20) == 11
@@ -281,3 +284,53 @@ def test_transaction_timeout_above_max_refused(tc):
     body = tc.call(coordinator, coordinator.port, "InitProducerId", 4, {
         "TransactionalId": "txn-too-long", "TransactionTimeoutMs": 900001, "ProducerId": -1, "ProducerEpoch": -1})
     assert body["ErrorCode"] == ERR_INVALID_TRANSACTION_TIMEOUT, body
+
+
+def test_txn_offsets_visible_only_after_commit(tc, clients):
+    """Offsets sent to a transaction stay invisible to OffsetFetch until the
+    COMMIT marker (require_stable: UNSTABLE_OFFSET_COMMIT meanwhile) and
+    are dropped by an abort."""
+    from confluent_kafka import Consumer, TopicPartition
+    topic, group = "txn-offsets", "txn-offsets-group"
+    tc.create_replicated_topic(topic, 1, configs={"min.insync.replicas": 2})
+    prod = clients.producer({"bootstrap.servers": tc.bootstrap_servers(), "transactional.id": "txn-offsets-1",
+                             "linger.ms": 5})
+    prod.init_transactions(30)
+    cons = Consumer({"bootstrap.servers": tc.bootstrap_servers(), "group.id": group, "enable.auto.commit": False})
+    try:
+        meta = cons.consumer_group_metadata()
+    finally:
+        cons.close()
+
+    def fetch(stable: bool) -> tuple[int, int]:
+        """(committed offset, partition error) of topic-0 for the group."""
+        coordinator = tc.find_coordinator(group)
+        conn = cl._Conn(coordinator.host, coordinator.port, 5)
+        try:
+            gerr, offsets = kw.offset_fetch(conn, group, {topic: [0]}, version=8, require_stable=stable)
+        finally:
+            conn.close()
+        assert gerr == 0, f"OffsetFetch {group}: group error {gerr}"
+        offset, _, err = offsets[(topic, 0)]
+        return offset, err
+
+    def settles_to(want: tuple[int, int]) -> None:
+        seen = {}
+
+        def check():
+            seen["stable"] = fetch(True)
+            return seen["stable"] == want
+        cl.wait_until(check, 15, f"OffsetFetch(require_stable) of {group} to answer {want}", lambda: f"{seen}", 0.2)
+
+    for commit, offset in ((False, 5), (True, 7)):
+        prod.begin_transaction()
+        prod.produce(topic, value=f"offsets-{offset}".encode(), partition=0)
+        prod.send_offsets_to_transaction([TopicPartition(topic, 0, offset)], meta, 30)
+        assert fetch(True)[1] == ERR_UNSTABLE_OFFSET_COMMIT, "a pending transactional offset must be unstable"
+        assert fetch(False) == (-1, 0), "a pending transactional offset must not be visible"
+        if commit:
+            prod.commit_transaction(30)
+            settles_to((offset, 0))
+        else:
+            prod.abort_transaction(30)
+            settles_to((-1, 0))

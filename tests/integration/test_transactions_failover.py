@@ -124,7 +124,8 @@ def test_copy_exactly_once_through_kills(fc, tmp_path):
     copier = Copier(fc, tmp_path)
     copier.start()
     done_kills = []
-    deadline = time.monotonic() + 240
+    started = time.monotonic()
+    deadline = started + 240
     try:
         pending = list(KILLS)
         while True:
@@ -133,6 +134,9 @@ def test_copy_exactly_once_through_kills(fc, tmp_path):
                 f"copier exits {copier.exits}: {copier.stderr.read_text()[-3000:]}"
             if copier.poll() == 0:
                 break
+            assert copier.position() > 0 or time.monotonic() < started + 90, \
+                f"no transaction committed in 90 s; copier exits {copier.exits}: " \
+                f"{copier.stderr.read_text()[-3000:]}"
             if pending and copier.position() >= pending[0][0] * TOTAL:
                 _, what = pending.pop(0)
                 if what == "client":
