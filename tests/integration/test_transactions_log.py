@@ -79,7 +79,9 @@ def test_late_write_after_end_txn_is_rejected(lc):
     [p] = body["Topics"][0]["Partitions"]
     assert [(a["ProducerId"], a["CurrentTxnStartOffset"]) for a in p["ActiveProducers"]] == [(prod.pid, -1)]
 
-    # The producer goes on with its next transaction on the same partition.
+    # The producer goes on with its next transaction on the same partition
+    # (the refused batch's sequence number was never used).
+    prod.seq[(topic, 0)] -= 1
     assert prod.add_partitions(topic, [0]) == 0
     assert prod.produce(topic, 0, ["t2"]) == 0
     assert prod.end(True) == 0
