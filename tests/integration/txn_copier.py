@@ -55,12 +55,12 @@ def main(argv: list[str]) -> int:
             producer.produce(dst, key=m.key(), value=m.value(), partition=m.partition())
         positions = [tp for tp in consumer.position(consumer.assignment()) if tp.offset >= 0]
         producer.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(), 30)
-        for attempt in range(10):
+        for attempt in range(4):
             try:
-                producer.commit_transaction(30)
+                producer.commit_transaction(15)
                 break
             except KafkaException as e:
-                if not e.args[0].retriable() or attempt == 9:
+                if not e.args[0].retriable() or attempt == 3:
                     raise
                 time.sleep(0.2)
         position, idle_since = committed(), time.monotonic()
