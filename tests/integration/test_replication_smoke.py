@@ -86,6 +86,27 @@ def test_acks_all_on_replication_factor_3(three_nodes):
         return all(len(set(s)) == 1 and s[0] > 0 for s in sizes.values())
     cl.wait_until(same_everywhere, 20.0, "every replica to hold the same log bytes", lambda: f"{sizes} {leaders}")
 
+    # DeleteRecords answers once every replica moved its log start (Kafka's
+    # DelayedDeleteRecords): right after the answer a follower serving a
+    # KIP-392 read (Fetch v11, replica id -1) answers OFFSET_OUT_OF_RANGE at 0.
+    leader = c.node(leaders[0])
+    body = c.call(leader, leader.port, "DeleteRecords", 2, {
+        "Topics": [{"Name": topic, "Partitions": [{"PartitionIndex": 0, "Offset": 50}]}], "TimeoutMs": 15000},
+        timeout=20)
+    pr = body["Topics"][0]["Partitions"][0]
+    assert (pr["ErrorCode"], pr["LowWatermark"]) == (0, 50), pr
+    for n in c.nodes:
+        if n is leader:
+            continue
+        body = c.call(n, n.port, "Fetch", 11, {
+            "ReplicaId": -1, "MaxWaitMs": 0, "MinBytes": 0, "MaxBytes": 1 << 20, "IsolationLevel": 0,
+            "SessionId": 0, "SessionEpoch": -1,
+            "Topics": [{"Topic": topic, "Partitions": [{"Partition": 0, "CurrentLeaderEpoch": -1, "FetchOffset": 0,
+                                                        "LogStartOffset": -1, "PartitionMaxBytes": 1 << 20}]}],
+            "ForgottenTopicsData": [], "RackId": ""}, timeout=5)
+        pd = body["Responses"][0]["Partitions"][0]
+        assert pd["ErrorCode"] == 1, f"follower {n.node_id} still serves offset 0 after DeleteRecords: {pd['ErrorCode']}"
+
 
 def test_acks_all_continues_after_a_follower_dies(tmp_path, request):
     """The leader drops a dead follower from the ISR after

@@ -3,6 +3,7 @@
 // Membership is in group_membership.cc, offsets in group_offsets.cc.
 #include "samsa/broker/group/group_coordinator.h"
 
+#include <atomic>
 #include <chrono>
 
 #include "samsa/broker/broker_config.h"
@@ -23,6 +24,8 @@ namespace samsa::broker::group {
 using protocol::ErrorCode;
 
 namespace {
+
+constexpr int64_t kWaitingWarnIntervalMs = 60'000;
 
 const std::shared_ptr<spdlog::logger>& log() {
   static auto l = samsa::logger("samsa.coordinator.group.GroupCoordinator");
@@ -88,8 +91,14 @@ ErrorCode GroupCoordinator::ensure_offsets_topic() {
   size_t live = 0;
   for (const auto& [_, b] : image->brokers) live += b.fenced ? 0 : 1;
   if (live < static_cast<size_t>(cfg.offsets_topic_replication_factor)) {
-    log()->warn("Cannot create {} yet: {} live brokers, offsets.topic.replication.factor is {}", kOffsetsTopic, live,
-                cfg.offsets_topic_replication_factor);
+    // Every FindCoordinator lands here until enough brokers run: say it once
+    // a minute, not once per request.
+    static std::atomic<int64_t> last_warned_ms{-kWaitingWarnIntervalMs};
+    const int64_t now_ms = now();
+    int64_t last = last_warned_ms.load(std::memory_order_relaxed);
+    if (now_ms - last >= kWaitingWarnIntervalMs && last_warned_ms.compare_exchange_strong(last, now_ms))
+      log()->warn("Cannot create {} yet: {} live brokers, offsets.topic.replication.factor is {}", kOffsetsTopic,
+                  live, cfg.offsets_topic_replication_factor);
     return ErrorCode::COORDINATOR_NOT_AVAILABLE;
   }
   if (!services_.controller->active() && services_.controller_channel) {

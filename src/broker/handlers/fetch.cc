@@ -336,7 +336,11 @@ void handle_fetch(const RequestContext& ctx, protocol::WireReader& body, Respond
         });
     session->epoch = next_fetch_epoch(session->epoch);
     state->request.topics.clear();
-    for (const auto& part : session->parts) {
+    for (auto& part : session->parts) {
+      // A topic id unknown when the partition joined the session (the image
+      // had not caught up yet) is looked up again: the fetcher will not
+      // resend an unchanged partition just because it got an error.
+      if (part.topic.empty() && by_id) part.topic = resolve(part.topic, part.topic_id).value_or("");
       if (state->request.topics.empty() || state->request.topics.back().topic != part.topic ||
           state->request.topics.back().topic_id != part.topic_id) {
         auto& t = state->request.topics.emplace_back();

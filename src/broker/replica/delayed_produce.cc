@@ -1,88 +1,22 @@
+// acks=all waits: a DelayedCheck per written partition (delayed_operation.h)
+// asking Partition::check_replicated.
 #include "samsa/broker/replica/delayed_produce.h"
 
-#include <atomic>
-#include <chrono>
-#include <mutex>
-#include <optional>
-
-#include "samsa/broker/fetch/fetch_waiters.h"
-#include "samsa/broker/scheduler.h"
+#include "samsa/broker/replica/delayed_operation.h"
 
 namespace samsa::broker::replica {
 
-using protocol::ErrorCode;
-
-namespace {
-
-class DelayedProduce : public std::enable_shared_from_this<DelayedProduce> {
- public:
-  DelayedProduce(FetchWaiters& waiters, Scheduler* scheduler, std::vector<ReplicationWait> waits,
-                 std::function<void(std::vector<ErrorCode>)> done)
-      : waiters_(waiters), scheduler_(scheduler), waits_(std::move(waits)), done_fn_(std::move(done)),
-        results_(waits_.size()) {}
-
-  // Completes at once when it can; else parks until a wake-up or the timeout.
-  void start(int64_t timeout_ms) {
-    if (try_complete(false)) return;
-    if (!scheduler_) {
-      try_complete(true);
-      return;
-    }
-    std::vector<FetchWaiters::Key> keys;
-    for (const auto& w : waits_) keys.emplace_back(w.partition->topic(), w.partition->index());
-    auto self = shared_from_this();
-    waiter_id_ = waiters_.add(keys, std::make_shared<const std::function<void()>>([self] { self->try_complete(false); }));
-    timer_id_ = scheduler_->schedule(std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)),
-                                     [self] { self->try_complete(true); });
-    registered_.store(true, std::memory_order_release);
-    if (finished_.load(std::memory_order_acquire)) unregister();
-    // A high watermark move between the first check and add() was missed.
-    try_complete(false);
-  }
-
- private:
-  bool try_complete(bool expired) {
-    if (finished_.load(std::memory_order_acquire)) return true;
-    std::vector<ErrorCode> out;
-    {
-      std::lock_guard lock(mu_);
-      bool all = true;
-      for (size_t i = 0; i < waits_.size(); ++i) {
-        if (!results_[i]) results_[i] = waits_[i].partition->check_replicated(waits_[i].required_offset);
-        all = all && results_[i].has_value();
-      }
-      if (!all && !expired) return false;
-      for (const auto& r : results_) out.push_back(r.value_or(ErrorCode::REQUEST_TIMED_OUT));
-    }
-    if (finished_.exchange(true, std::memory_order_acq_rel)) return true;
-    if (registered_.load(std::memory_order_acquire)) unregister();
-    done_fn_(std::move(out));
-    return true;
-  }
-
-  void unregister() {
-    waiters_.remove(waiter_id_);
-    scheduler_->cancel(timer_id_);
-  }
-
-  FetchWaiters& waiters_;
-  Scheduler* scheduler_;
-  const std::vector<ReplicationWait> waits_;
-  std::function<void(std::vector<ErrorCode>)> done_fn_;
-  std::mutex mu_;  // results_
-  std::vector<std::optional<ErrorCode>> results_;
-  std::atomic<bool> finished_{false};
-  std::atomic<bool> registered_{false};
-  uint64_t waiter_id_ = 0;
-  uint64_t timer_id_ = 0;
-};
-
-}  // namespace
-
 void await_replication(FetchWaiters& waiters, Scheduler* scheduler, std::vector<ReplicationWait> waits,
-                       int64_t timeout_ms, std::function<void(std::vector<ErrorCode>)> done) {
-  if (waits.empty()) return done({});
-  std::make_shared<DelayedProduce>(waiters, scheduler, std::move(waits), std::move(done))->start(timeout_ms);
+                       int64_t timeout_ms, std::function<void(std::vector<protocol::ErrorCode>)> done) {
+  std::vector<DelayedCheck> checks;
+  checks.reserve(waits.size());
+  for (auto& w : waits) {
+    auto partition = std::move(w.partition);
+    const int64_t required = w.required_offset;
+    checks.push_back({partition->topic(), partition->index(),
+                      [partition, required] { return partition->check_replicated(required); }});
+  }
+  await_checks(waiters, scheduler, std::move(checks), timeout_ms, std::move(done));
 }
 
 }  // namespace samsa::broker::replica

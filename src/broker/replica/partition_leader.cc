@@ -36,12 +36,14 @@ Transition Partition::apply_metadata(const PartitionImage& p, const MetadataImag
   // Eligibility follows the broker registrations, which change without the
   // partition changing: refreshed on every image.
   eligible_.clear();
+  alive_.clear();
   for (int32_t r : p.replicas) {
     auto b = image.brokers.find(r);
     if (r == local_id_) {
       local_broker_epoch_ = b == image.brokers.end() ? -1 : b->second.epoch;
       continue;
     }
+    if (b != image.brokers.end() && !b->second.fenced) alive_.push_back(r);
     if (b != image.brokers.end() && !b->second.fenced && !b->second.in_controlled_shutdown)
       eligible_.emplace_back(r, b->second.epoch);
   }
@@ -211,6 +213,8 @@ bool Partition::update_follower_fetch_state(int32_t replica_id, int64_t replica_
     s.last_fetch_leader_log_end = leader_end_at_read;
     s.last_fetch_ms = now;
     s.log_end_offset = fetch_offset;
+    // A follower that followed a DeleteRecords may complete it.
+    const bool start_moved = s.log_start_offset != follower_log_start;
     s.log_start_offset = follower_log_start;
     if (replica_epoch >= 0) s.broker_epoch = replica_epoch;
 
@@ -227,10 +231,19 @@ bool Partition::update_follower_fetch_state(int32_t replica_id, int64_t replica_
         update = prepare_isr_update_locked(std::move(next), true);
       }
     }
-    moved = maybe_increment_hwm_locked();
+    moved = maybe_increment_hwm_locked() || start_moved;
   }
   if (update) hooks_.send_isr_update(std::move(update));
   return moved;
+}
+
+int64_t Partition::low_watermark() const {
+  std::lock_guard lock(mu_);
+  if (role_ != Role::kLeader) return -1;
+  int64_t low = log_->log_start_offset();
+  for (const ReplicaState& s : remote_)
+    if (contains(alive_, s.broker_id)) low = std::min(low, s.log_start_offset);
+  return low;
 }
 
 void Partition::maybe_shrink_isr(int64_t replica_lag_time_max_ms) {

@@ -225,10 +225,9 @@ void ReplicaFetcherThread::run() {
     req.min_bytes = options_.fetch_min_bytes;
     req.max_bytes = options_.fetch_max_bytes;
     req.isolation_level = 0;
-    req.session_id = 0;  // sessionless full fetch
-    req.session_epoch = -1;
     req.rack_id = options_.rack.value_or("");
     std::vector<Sent> included;
+    std::vector<FollowerFetchSession::PartitionFetch> wanted;
     for (size_t i = 0; i < sent.size(); ++i) {
       const State& st = states[i];
       auto part = options_.partition ? options_.partition(st.target.topic, st.target.partition) : nullptr;
@@ -245,15 +244,10 @@ void ReplicaFetcherThread::run() {
         }
         max_bytes = static_cast<int32_t>(std::min<int64_t>(max_bytes, allowance));
       }
-      FetchRequest::FetchTopic* topic = nullptr;
-      for (auto& t : req.topics)
-        if (t.topic_id == st.target.topic_id) topic = &t;
-      if (!topic) {
-        topic = &req.topics.emplace_back();
-        topic->topic = st.target.topic;
-        topic->topic_id = st.target.topic_id;
-      }
-      auto& p = topic->partitions.emplace_back();
+      auto& w = wanted.emplace_back();
+      w.topic = st.target.topic;
+      w.topic_id = st.target.topic_id;
+      auto& p = w.fields;
       p.partition = st.target.partition;
       p.current_leader_epoch = st.target.leader_epoch;
       p.fetch_offset = st.fetch_offset;
@@ -263,12 +257,26 @@ void ReplicaFetcherThread::run() {
       included.push_back(sent[i]);
     }
     if (included.empty()) continue;
+    // Partitions of one topic together, as the session and the leader group them.
+    std::stable_sort(wanted.begin(), wanted.end(),
+                     [](const auto& a, const auto& b) { return a.topic_id.bytes < b.topic_id.bytes; });
+    session_.build(wanted, req);
 
     // 2. The fetch (long-polls up to max_wait_ms at the leader).
     auto response = fetch(to, req);
     {
       std::lock_guard lock(mu_);
       if (stopping_) break;
+    }
+    if (!response) {
+      session_.on_failure();
+    } else if (!session_.on_response(*response)) {
+      // The leader lost our session (restart, eviction) or we are at
+      // another epoch: a full fetch opens a new one at once.
+      fetcher_logger()->debug("[{}]: Fetch session {} with broker {} ended: {}; opening a new one", name_,
+                              req.session_id, leader_id_,
+                              protocol::error_name(static_cast<ErrorCode>(response->error_code)));
+      continue;
     }
     if (!response || response->error_code != 0) {
       if (response)

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "follower_fetch_session.h"
 #include "samsa/broker/replica/replica_fetcher_manager.h"
 #include "samsa/net/kafka_client.h"
 #include "samsa/protocol/gen/fetch_request.h"
@@ -97,6 +98,7 @@ class ReplicaFetcherThread {
   const ReplicaFetcherOptions options_;
   const std::string name_;
   std::unique_ptr<net::KafkaClient> client_;
+  FollowerFetchSession session_;  // the fetch loop's only
 
   std::mutex process_mu_;  // held while an answer is applied to the logs; taken before mu_
   mutable std::mutex mu_;  // the fields below

@@ -116,8 +116,11 @@ TEST_F(PartitionLeaderTest, HighWatermarkIsTheMinimumOverTheIsr) {
   ASSERT_TRUE(append(3).ok());
   EXPECT_EQ(partition_->high_watermark(), 0);
   EXPECT_EQ(partition_->check_replicated(3), std::nullopt);
-  EXPECT_FALSE(fetch(2, 3));  // 3's position is unknown: nothing moves
+  // 3's position is unknown: the high watermark stays (the call still says
+  // "moved": 2 reported its log start for the first time).
+  fetch(2, 3);
   EXPECT_EQ(partition_->high_watermark(), 0);
+  EXPECT_FALSE(fetch(2, 3)) << "nothing new from 2";
   EXPECT_TRUE(fetch(3, 2));
   EXPECT_EQ(partition_->high_watermark(), 2);
   EXPECT_EQ(partition_->check_replicated(3), std::nullopt);
@@ -177,12 +180,31 @@ TEST_F(PartitionLeaderTest, EpochChecksAndFollowerRole) {
   EXPECT_EQ(partition_->role(), Role::kNone);
 }
 
+TEST_F(PartitionLeaderTest, LowWatermarkIsTheLowestLogStartOfLiveReplicas) {
+  make();
+  apply({1, 2, 3}, {1, 2, 3}, 1, 1, 0);
+  ASSERT_TRUE(append(10).ok());
+  EXPECT_EQ(partition_->low_watermark(), -1) << "followers have not reported their log start yet";
+  ASSERT_TRUE(log_->delete_records_before(0).ok());
+  partition_->update_follower_fetch_state(2, -1, 10, 0, 10);
+  partition_->update_follower_fetch_state(3, -1, 10, 0, 10);
+  ASSERT_EQ(partition_->high_watermark(), 10);
+  ASSERT_TRUE(log_->delete_records_before(6).ok());
+  EXPECT_EQ(partition_->low_watermark(), 0);
+  EXPECT_TRUE(partition_->update_follower_fetch_state(2, -1, 10, 6, 10)) << "a moved log start wakes waiters";
+  EXPECT_EQ(partition_->low_watermark(), 0);
+  EXPECT_TRUE(partition_->update_follower_fetch_state(3, -1, 10, 6, 10));
+  EXPECT_EQ(partition_->low_watermark(), 6);
+  EXPECT_FALSE(partition_->update_follower_fetch_state(3, -1, 10, 6, 10));
+}
+
 TEST_F(PartitionLeaderTest, CaughtUpFollowerJoinsTheIsr) {
   make();
   apply({1, 2, 3}, {1}, 1, 1, 0);
   ASSERT_TRUE(append(5).ok());
   EXPECT_EQ(partition_->high_watermark(), 5);
-  EXPECT_FALSE(fetch(2, 3, 102));
+  fetch(2, 3, 102);
+  EXPECT_EQ(partition_->high_watermark(), 5);
   EXPECT_TRUE(sent_.empty()) << "below the high watermark: not in sync";
   fetch(2, 5, 102);
   ASSERT_EQ(sent_.size(), 1u);

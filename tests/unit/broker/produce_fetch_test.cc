@@ -191,6 +191,36 @@ TEST_F(ProduceFetchTest, FetchSessionsFullThenIncremental) {
   EXPECT_EQ(call<FetchResponse>(1, 12, sessionless).session_id, 0);
 }
 
+TEST_F(ProduceFetchTest, SessionPartitionOfATopicIdNotYetKnownIsResolvedLater) {
+  // A follower may open its session before this broker's image has the
+  // topic; its later incremental fetches do not resend the unchanged
+  // partition, so the session must look the id up again.
+  auto with_topic = services.metadata.current();
+  auto without = std::make_shared<MetadataImage>(*with_topic);
+  without->topics = std::make_shared<TopicsImage>();
+  services.metadata.publish(without);
+  auto req = fetch_req(0, 17, {0});
+  req.session_id = 0;
+  req.session_epoch = 0;
+  req.max_wait_ms = 0;
+  auto full = call<FetchResponse>(1, 17, req);
+  ASSERT_NE(full.session_id, 0);
+  ASSERT_EQ(full.responses.at(0).partitions.at(0).error_code, protocol::code(ErrorCode::UNKNOWN_TOPIC_ID));
+
+  services.metadata.publish(with_topic);
+  produce(batch(2), 0);
+  protocol::FetchRequest inc;
+  inc.session_id = full.session_id;
+  inc.session_epoch = 1;
+  inc.max_wait_ms = 0;
+  auto resolved = call<FetchResponse>(1, 17, inc);
+  ASSERT_EQ(resolved.error_code, 0);
+  ASSERT_EQ(resolved.responses.size(), 1u);
+  const auto& pd = resolved.responses[0].partitions.at(0);
+  EXPECT_EQ(pd.error_code, 0);
+  EXPECT_EQ(values(pd.records).size(), 2u);
+}
+
 TEST_F(ProduceFetchTest, MaxBytesLetsOnlyTheFirstPartitionExceedIt) {
   produce(batch(50), 0);
   produce(batch(50), 1);

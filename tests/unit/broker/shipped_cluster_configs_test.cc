@@ -57,6 +57,12 @@ TEST(ShippedClusterConfigsTest, ThreeCombinedNodes) {
     EXPECT_TRUE(nodes.back().is_broker() && nodes.back().is_controller());
     ASSERT_EQ(nodes.back().advertised_listeners.size(), 1u);
     ports.push_back(nodes.back().advertised_listeners[0].port);
+    // Replicated internal topics and defaults: any one node may be lost.
+    EXPECT_EQ(nodes.back().offsets_topic_replication_factor, 3);
+    EXPECT_EQ(nodes.back().transaction_state_log_replication_factor, 3);
+    EXPECT_EQ(nodes.back().transaction_state_log_min_isr, 2);
+    EXPECT_EQ(nodes.back().default_replication_factor, 3);
+    EXPECT_EQ(nodes.back().min_insync_replicas, 2);
   }
   EXPECT_EQ(ports, (std::vector<int>{9092, 9094, 9096}));
   expect_one_quorum(nodes);
@@ -72,6 +78,9 @@ TEST(ShippedClusterConfigsTest, ThreeControllersAndTwoBrokers) {
     nodes.push_back(load("split/broker-" + std::to_string(i) + ".properties"));
     EXPECT_TRUE(nodes.back().is_broker() && !nodes.back().is_controller());
     EXPECT_EQ(nodes.back().node_id, i);
+    EXPECT_EQ(nodes.back().offsets_topic_replication_factor, 2);
+    EXPECT_EQ(nodes.back().transaction_state_log_replication_factor, 2);
+    EXPECT_EQ(nodes.back().default_replication_factor, 2);
   }
   expect_one_quorum(nodes);
 }

@@ -144,13 +144,19 @@ class Partition : public std::enable_shared_from_this<Partition> {
   // position, expands the ISR when it caught up (AlterPartition), moves the
   // high watermark. `leader_end_at_read` is this log's end when the read
   // was made (Kafka's leaderEndOffset: "caught up" is measured against it).
-  // Returns whether the high watermark moved. Ignored (false) unless leader.
+  // Returns whether the high watermark or the follower's log start moved
+  // (parked produces, fetches and DeleteRecords re-check). Ignored (false)
+  // unless leader.
   bool update_follower_fetch_state(int32_t replica_id, int64_t replica_epoch, int64_t fetch_offset,
                                    int64_t follower_log_start, int64_t leader_end_at_read);
   // replica.lag.time.max.ms: drops followers that have not caught up for
   // that long from the ISR (AlterPartition). Periodic, leader only.
   void maybe_shrink_isr(int64_t replica_lag_time_max_ms);
   std::vector<ReplicaState> replica_states() const;
+  // DeleteRecords (Kafka's lowWatermarkIfLeader): the lowest log start
+  // offset of this log and of the replicas on live (registered, unfenced)
+  // brokers, as their fetches reported it; -1 unless leader.
+  int64_t low_watermark() const;
   std::vector<int32_t> replicas() const;
   bool is_replica(int32_t broker_id) const;
 
@@ -216,6 +222,7 @@ class Partition : public std::enable_shared_from_this<Partition> {
   // Replicas (other than this broker) that may join the ISR now: registered,
   // unfenced, not shutting down; with their broker epoch (KIP-903, KIP-841).
   std::vector<std::pair<int32_t, int64_t>> eligible_;
+  std::vector<int32_t> alive_;  // replicas (other than this broker) on registered, unfenced brokers
   int64_t local_broker_epoch_ = -1;
 };
 
