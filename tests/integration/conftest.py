@@ -105,6 +105,7 @@ def server_properties(node_id: int, port: int, controller_port: int, log_dir: Pa
         # them with fewer live brokers than their replication factor).
         "offsets.topic.replication.factor=1",
         "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
     ]
     for k, v in (extra or {}).items():
         lines.append(f"{k}={v}")

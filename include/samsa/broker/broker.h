@@ -52,6 +52,12 @@ class MetadataLoader;
 namespace group {
 class GroupCoordinator;
 }
+namespace txn {
+class TransactionMarkerChannel;
+class TxnVerificationManager;
+class TransactionCoordinator;
+class TxnLogStore;
+}  // namespace txn
 namespace replica {
 class AlterPartitionManager;
 class ReplicaFetcherManager;
@@ -103,6 +109,8 @@ class Broker {
   void controlled_shutdown(std::chrono::milliseconds timeout);
   void schedule_log_maintenance();
   void start_group_coordinator();
+  void start_txn_channels();
+  void start_transaction_coordinator();
   void fatal_storage_failure(const std::string& reason);
 
   // How long start-up waits for a quorum leader and for the loader to catch
@@ -139,6 +147,9 @@ class Broker {
   std::unique_ptr<BrokerLifecycleManager> lifecycle_;  // broker role only
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<group::GroupCoordinator> groups_;
+  // The transaction coordinator and its way to __transaction_state (broker role only).
+  std::unique_ptr<txn::TxnLogStore> txn_log_;
+  std::unique_ptr<txn::TransactionCoordinator> transactions_;
   // Blocking admin work (controller_thread.h); after the network is
   // stopped it finishes what it holds.
   std::unique_ptr<util::SerialExecutor> controller_thread_;
@@ -148,6 +159,12 @@ class Broker {
   std::unique_ptr<RequestDispatcher> controller_dispatcher_;
   std::unique_ptr<net::TcpServer> server_;  // broker listeners; declared after pool_: destroyed first
   std::unique_ptr<net::TcpServer> controller_server_;  // controller listeners, open before the quorum starts
+  // Transactions over the network (broker role only): markers to partition
+  // leaders and KIP-890 verification with coordinators. Declared last, so
+  // gone first: what they call back (coordinators, produce answers) is
+  // still alive when they end their pending work.
+  std::unique_ptr<txn::TransactionMarkerChannel> txn_markers_;
+  std::unique_ptr<txn::TxnVerificationManager> txn_verifier_;
   std::map<std::string, uint16_t> bound_ports_;
   bool running_ = false;
   std::function<void(const std::string&)> fatal_handler_;

@@ -209,14 +209,22 @@ struct BrokerConfig {
   std::int32_t offsets_topic_compression_codec = 0;  // record batch codec id (0 none .. 4 zstd)
   std::int32_t offsets_load_buffer_size = 0;
   std::int32_t offsets_commit_timeout_ms = 0;
-  std::int32_t transaction_state_log_num_partitions = 0;
-  std::int16_t transaction_state_log_replication_factor = 0;
-  std::int32_t transaction_state_log_min_isr = 0;
   std::int32_t group_initial_rebalance_delay_ms = 0;
   std::int32_t group_min_session_timeout_ms = 0;
   std::int32_t group_max_session_timeout_ms = 0;
   std::int32_t group_max_size = 0;
   std::int32_t offset_metadata_max_bytes = 0;
+
+  // --- Transaction coordinator and __transaction_state ---
+  std::int32_t transaction_state_log_num_partitions = 0;
+  std::int16_t transaction_state_log_replication_factor = 0;
+  std::int32_t transaction_state_log_min_isr = 0;
+  std::int32_t transaction_state_log_segment_bytes = 0;
+  std::int32_t transaction_state_log_load_buffer_size = 0;
+  std::int32_t transaction_max_timeout_ms = 0;
+  std::int32_t transactional_id_expiration_ms = 0;
+  std::int32_t transaction_abort_timed_out_transaction_cleanup_interval_ms = 0;
+  std::int32_t transaction_remove_expired_transaction_cleanup_interval_ms = 0;
 
   // --- Samsa's own keys ---
   FetchTransfer fetch_transfer = FetchTransfer::Auto;  // samsa.fetch.transfer

@@ -50,6 +50,12 @@ void handle_incremental_alter_configs(const RequestContext&, protocol::WireReade
 void handle_describe_topic_partitions(const RequestContext&, protocol::WireReader&, Responder);
 void handle_init_producer_id(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_producers(const RequestContext&, protocol::WireReader&, Responder);
+// Transactions (src/broker/txn/): the transaction coordinator's APIs.
+void handle_add_partitions_to_txn(const RequestContext&, protocol::WireReader&, Responder);
+void handle_add_offsets_to_txn(const RequestContext&, protocol::WireReader&, Responder);
+void handle_end_txn(const RequestContext&, protocol::WireReader&, Responder);
+void handle_describe_transactions(const RequestContext&, protocol::WireReader&, Responder);
+void handle_list_transactions(const RequestContext&, protocol::WireReader&, Responder);
 // Partition replication (src/broker/replica/).
 void handle_offset_for_leader_epoch(const RequestContext&, protocol::WireReader&, Responder);
 void handle_find_coordinator(const RequestContext&, protocol::WireReader&, Responder);
@@ -59,6 +65,7 @@ void handle_heartbeat(const RequestContext&, protocol::WireReader&, Responder);
 void handle_leave_group(const RequestContext&, protocol::WireReader&, Responder);
 void handle_offset_commit(const RequestContext&, protocol::WireReader&, Responder);
 void handle_offset_fetch(const RequestContext&, protocol::WireReader&, Responder);
+void handle_txn_offset_commit(const RequestContext&, protocol::WireReader&, Responder);
 void handle_offset_delete(const RequestContext&, protocol::WireReader&, Responder);
 void handle_list_groups(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_groups(const RequestContext&, protocol::WireReader&, Responder);
@@ -83,5 +90,7 @@ void handle_alter_partition(const RequestContext&, protocol::WireReader&, Respon
 void handle_elect_leaders(const RequestContext&, protocol::WireReader&, Responder);
 void handle_alter_partition_reassignments(const RequestContext&, protocol::WireReader&, Responder);
 void handle_list_partition_reassignments(const RequestContext&, protocol::WireReader&, Responder);
+// Transactions: markers from transaction coordinators (src/broker/txn/).
+void handle_write_txn_markers(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

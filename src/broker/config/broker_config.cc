@@ -228,14 +228,23 @@ void read_replication_and_groups(BrokerConfig& c, const ConfigReader& r) {
   c.offsets_topic_compression_codec = r.get_int("offsets.topic.compression.codec");
   c.offsets_load_buffer_size = r.get_int("offsets.load.buffer.size");
   c.offsets_commit_timeout_ms = r.get_int("offsets.commit.timeout.ms");
-  c.transaction_state_log_num_partitions = r.get_int("transaction.state.log.num.partitions");
-  c.transaction_state_log_replication_factor = r.get_short("transaction.state.log.replication.factor");
-  c.transaction_state_log_min_isr = r.get_int("transaction.state.log.min.isr");
   c.group_initial_rebalance_delay_ms = r.get_int("group.initial.rebalance.delay.ms");
   c.group_min_session_timeout_ms = r.get_int("group.min.session.timeout.ms");
   c.group_max_session_timeout_ms = r.get_int("group.max.session.timeout.ms");
   c.group_max_size = r.get_int("group.max.size");
   c.offset_metadata_max_bytes = r.get_int("offset.metadata.max.bytes");
+
+  c.transaction_state_log_num_partitions = r.get_int("transaction.state.log.num.partitions");
+  c.transaction_state_log_replication_factor = r.get_short("transaction.state.log.replication.factor");
+  c.transaction_state_log_min_isr = r.get_int("transaction.state.log.min.isr");
+  c.transaction_state_log_segment_bytes = r.get_int("transaction.state.log.segment.bytes");
+  c.transaction_state_log_load_buffer_size = r.get_int("transaction.state.log.load.buffer.size");
+  c.transaction_max_timeout_ms = r.get_int("transaction.max.timeout.ms");
+  c.transactional_id_expiration_ms = r.get_int("transactional.id.expiration.ms");
+  c.transaction_abort_timed_out_transaction_cleanup_interval_ms =
+      r.get_int("transaction.abort.timed.out.transaction.cleanup.interval.ms");
+  c.transaction_remove_expired_transaction_cleanup_interval_ms =
+      r.get_int("transaction.remove.expired.transaction.cleanup.interval.ms");
 }
 
 void read_samsa(BrokerConfig& c, const ConfigReader& r) {

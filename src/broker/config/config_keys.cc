@@ -167,14 +167,22 @@ const ConfigKey kKeys[] = {
     {.name = "offsets.topic.compression.codec", .type = T::Int, .default_value = "0", .min = 0, .max = 4},
     {.name = "offsets.load.buffer.size", .type = T::Int, .default_value = "5242880", .min = 1},
     {.name = "offsets.commit.timeout.ms", .type = T::Int, .default_value = "5000", .min = 1},
-    {.name = "transaction.state.log.num.partitions", .type = T::Int, .default_value = "50", .min = 1, .unsupported = true},
-    {.name = "transaction.state.log.replication.factor", .type = T::Short, .default_value = "3", .min = 1, .unsupported = true},
-    {.name = "transaction.state.log.min.isr", .type = T::Int, .default_value = "2", .min = 1, .unsupported = true},
     {.name = "group.initial.rebalance.delay.ms", .type = T::Int, .default_value = "3000"},
     {.name = "group.min.session.timeout.ms", .type = T::Int, .default_value = "6000"},
     {.name = "group.max.session.timeout.ms", .type = T::Int, .default_value = "1800000"},
     {.name = "group.max.size", .type = T::Int, .default_value = kIntMax, .min = 1},
     {.name = "offset.metadata.max.bytes", .type = T::Int, .default_value = "4096"},
+
+    // Transaction coordinator (src/broker/txn/) and __transaction_state
+    {.name = "transaction.state.log.num.partitions", .type = T::Int, .default_value = "50", .min = 1},
+    {.name = "transaction.state.log.replication.factor", .type = T::Short, .default_value = "3", .min = 1},
+    {.name = "transaction.state.log.min.isr", .type = T::Int, .default_value = "2", .min = 1},
+    {.name = "transaction.state.log.segment.bytes", .type = T::Int, .default_value = "104857600", .min = 1},
+    {.name = "transaction.state.log.load.buffer.size", .type = T::Int, .default_value = "5242880", .min = 1},
+    {.name = "transaction.max.timeout.ms", .type = T::Int, .default_value = "900000", .min = 1},
+    {.name = "transactional.id.expiration.ms", .type = T::Int, .default_value = "604800000", .min = 1},
+    {.name = "transaction.abort.timed.out.transaction.cleanup.interval.ms", .type = T::Int, .default_value = "10000", .min = 1},
+    {.name = "transaction.remove.expired.transaction.cleanup.interval.ms", .type = T::Int, .default_value = "3600000", .min = 1},
 
     // Samsa's own
     {.name = "samsa.fetch.transfer", .type = T::String, .default_value = "auto", .allowed = kFetchTransfers},
@@ -202,7 +210,7 @@ constexpr std::string_view kKnownKafkaKeys[] = {
     "principal.builder.class",
     "replica.socket.receive.buffer.bytes", "request.timeout.ms", "reserved.broker.max.id",
     "socket.connection.setup.timeout.max.ms", "socket.connection.setup.timeout.ms", "socket.listen.backlog.size",
-    "super.users", "transaction.state.log.load.buffer.size", "transaction.state.log.segment.bytes",
+    "super.users",
     "unstable.api.versions.enable", "unstable.feature.versions.enable", "zookeeper.connect",
 };
 

@@ -1,8 +1,8 @@
 // InitProducerId (key 22) for idempotent producers, as Kafka's
 // TransactionCoordinator.handleInitProducerId answers a request without a
 // transactional id: a producer id from the broker's block (producer_id_manager.h)
-// with epoch 0. Transactional ids need a transaction coordinator, which does
-// not exist yet: COORDINATOR_NOT_AVAILABLE, as FindCoordinator says.
+// with epoch 0. A transactional id goes to the transaction coordinator
+// (txn/transaction_coordinator.h), which owns its producer id and epoch.
 //
 // v3+ (KIP-360) lets a producer pass its current id and epoch after an error
 // to get a bumped epoch: the same id with epoch + 1 (a fresh id with epoch 0
@@ -15,10 +15,10 @@
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/handlers.h"
 #include "samsa/broker/producer_id_manager.h"
+#include "samsa/broker/txn/transaction_coordinator.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/init_producer_id_request.h"
 #include "samsa/protocol/gen/init_producer_id_response.h"
-#include "samsa/util/logging.h"
 
 namespace samsa::broker {
 
@@ -32,11 +32,6 @@ constexpr int64_t kNoProducerId = -1;
 constexpr int16_t kNoProducerEpoch = -1;
 // Kafka bumps to at most Short.MAX_VALUE - 1 and then starts a new id.
 constexpr int16_t kMaxBumpableEpoch = std::numeric_limits<int16_t>::max() - 2;
-
-const std::shared_ptr<spdlog::logger>& log() {
-  static auto l = samsa::logger("samsa.coordinator.transaction.TransactionCoordinator");
-  return l;
-}
 
 InitProducerIdResponse error_response(ErrorCode error) {
   InitProducerIdResponse r;
@@ -82,10 +77,22 @@ void handle_init_producer_id(const RequestContext& ctx, protocol::WireReader& bo
     response = init_idempotent(*ctx.services, request.producer_id, request.producer_epoch);
   } else if (request.transactional_id->empty()) {
     response = error_response(ErrorCode::INVALID_REQUEST);
-  } else {
-    log()->debug("InitProducerId for transactional id {} refused: transactions are not supported yet",
-                 *request.transactional_id);
+  } else if (!ctx.services->transactions) {
     response = error_response(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+  } else {
+    const int16_t version = ctx.api_version;
+    return ctx.services->transactions->init_producer_id(
+        *request.transactional_id, request.transaction_timeout_ms, request.producer_id, request.producer_epoch,
+        [responder, version](txn::InitPidResult r) mutable {
+          // PRODUCER_FENCED is v4+ (KIP-588); older clients know INVALID_PRODUCER_EPOCH.
+          if (r.error == ErrorCode::PRODUCER_FENCED && version < 4) r.error = ErrorCode::INVALID_PRODUCER_EPOCH;
+          InitProducerIdResponse out = error_response(r.error);
+          if (r.error == ErrorCode::NONE) {
+            out.producer_id = r.producer_id;
+            out.producer_epoch = r.producer_epoch;
+          }
+          responder.send(out);
+        });
   }
   responder.send(response);
 }
