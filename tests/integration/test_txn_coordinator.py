@@ -197,3 +197,70 @@ def test_timed_out_transaction_is_aborted(broker_factory):
         resp = c.call("EndTxn", 3, TransactionalId="tx-t", ProducerId=pid, ProducerEpoch=0, Committed=True)
         assert resp["ErrorCode"] == ERR_PRODUCER_FENCED
         assert "passed its timeout" in b.log_text()
+
+
+def test_coordinator_failover_on_three_nodes(tmp_path):
+    """__transaction_state is replicated (RF 3, min.insync.replicas 2): after
+    kill -9 of the coordinator's node, the new leader of the id's partition
+    loads the same state and goes on from it."""
+    from test_replication_clients import replicated_cluster
+
+    c = replicated_cluster(tmp_path / "txn-failover", extra={
+        "transaction.state.log.replication.factor": 3,
+        "transaction.state.log.min.isr": 2,
+        "transaction.state.log.num.partitions": 5,
+    })
+    try:
+        first = c.brokers[0]
+
+        def find(through) -> dict:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with kw.SchemaConnection(through.port) as conn:
+                        coord = conn.call("FindCoordinator", 4, KeyType=1, CoordinatorKeys=["tx-f"])["Coordinators"][0]
+                except OSError:
+                    coord = {"ErrorCode": -1}
+                if coord["ErrorCode"] == ERR_NONE and c.node(coord["NodeId"]).alive():
+                    return coord
+                assert time.monotonic() < deadline, coord
+                time.sleep(0.2)
+
+        coord = find(first)
+        node = c.node(coord["NodeId"])
+        assert c.create_topic(first, "t", partitions=2, replication_factor=3) == 0
+        with kw.SchemaConnection(node.port) as conn:
+            p = init_pid(conn, "tx-f")
+            assert p["ErrorCode"] == ERR_NONE, p
+            deadline = time.monotonic() + 20
+            while (errs := add_partitions_v3(conn, "tx-f", p["ProducerId"], 0, {"t": [0, 1]})) != \
+                    {("t", 0): 0, ("t", 1): 0}:
+                assert time.monotonic() < deadline, errs  # until every node knows the topic
+                time.sleep(0.1)
+            assert describe(conn, "tx-f")["TransactionState"] == "Ongoing"
+
+        node.kill9()
+        survivor = next(b for b in c.brokers if b.alive())
+        coord2 = find(survivor)
+        assert coord2["NodeId"] != node.node_id
+        with kw.SchemaConnection(coord2["Port"]) as conn:
+            deadline = time.monotonic() + 30
+            while (state := describe(conn, "tx-f"))["ErrorCode"] in RETRIABLE:
+                assert time.monotonic() < deadline, state
+                time.sleep(0.2)
+            assert state["ErrorCode"] == ERR_NONE, state
+            assert state["TransactionState"] == "Ongoing"
+            assert (state["ProducerId"], state["ProducerEpoch"]) == (p["ProducerId"], 0)
+            assert {(t["Topic"], q) for t in state["Topics"] for q in t["Partitions"]} == {("t", 0), ("t", 1)}
+            # The new coordinator fences with a durable PrepareAbort (2 of 3 replicas up).
+            resp = init_pid(conn, "tx-f", retry=False)
+            assert resp["ErrorCode"] == ERR_CONCURRENT_TRANSACTIONS, resp
+            assert describe(conn, "tx-f")["ProducerEpoch"] == 1
+    except Exception:
+        print(c.logs()[-20000:])
+        raise
+    finally:
+        try:
+            c.stop()
+        finally:
+            c.close()
