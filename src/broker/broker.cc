@@ -18,6 +18,7 @@
 #include "samsa/broker/group/group_coordinator.h"
 #include "samsa/broker/txn/transaction_coordinator.h"
 #include "samsa/broker/txn/txn_log_store.h"
+#include "samsa/broker/txn/txn_marker_written.h"
 #include "samsa/broker/kafka_controller_channel.h"
 #include "samsa/broker/log_cleaner_reconfigurable.h"
 #include "samsa/broker/meta_properties.h"
@@ -31,6 +32,8 @@
 #include "samsa/broker/quorum_controller.h"
 #include "samsa/broker/request_dispatcher.h"
 #include "samsa/broker/scheduler.h"
+#include "samsa/broker/txn/txn_marker_channel.h"
+#include "samsa/broker/txn/txn_verification_manager.h"
 #include "samsa/log/file_cache.h"
 #include "samsa/broker/raft_options.h"
 #include "samsa/raft/server/raft_manager.h"
@@ -288,8 +291,29 @@ void Broker::start_group_coordinator() {
   group::GroupCoordinator* groups = groups_.get();
   loader_->install_publisher([groups](const std::shared_ptr<const MetadataImage>& img) { groups->on_image(*img); });
   services_.groups = groups;
+  // WriteTxnMarkers reports markers on __consumer_offsets partitions: the
+  // transactional offset commits of their producers take effect or vanish.
+  services_.on_txn_marker_written = [groups](const txn::TxnMarkerWritten& m) { groups->on_txn_marker_written(m); };
   groups_->await_loads();  // the partitions led at startup, loaded on the loader thread
   groups_->start();
+}
+
+// The transaction coordinator's markers (WriteTxnMarkers to partition
+// leaders) and the produce path's KIP-890 verification (AddPartitionsToTxn
+// verify_only to coordinators) both reach other brokers on the
+// inter-broker listener, each over its own client.
+void Broker::start_txn_channels() {
+  auto image = [this] { return services_.metadata.current(); };
+  txn::TxnMarkerChannelOptions markers;
+  markers.listener = config_.inter_broker_listener_name;
+  markers.client_id = fmt::format("broker-{}-txn-marker-sender", config_.node_id);
+  txn_markers_ = std::make_unique<txn::TransactionMarkerChannel>(image, markers);
+  services_.txn_markers = txn_markers_.get();
+  txn::TxnVerificationOptions verification;
+  verification.listener = config_.inter_broker_listener_name;
+  verification.client_id = fmt::format("broker-{}-add-partitions-to-txn", config_.node_id);
+  txn_verifier_ = std::make_unique<txn::TxnVerificationManager>(image, verification);
+  services_.txn_verifier = txn_verifier_.get();
 }
 
 // Like the group coordinator: the __transaction_state partitions led here
@@ -374,6 +398,7 @@ void Broker::start() {
   // A controller-only node keeps nothing but the metadata log: no
   // partitions, groups or log maintenance.
   if (config_.is_broker()) start_partitions();
+  if (config_.is_broker()) start_txn_channels();  // before any coordinator loads
   controller_thread_ = std::make_unique<util::SerialExecutor>("controller-evt", kBackgroundNice);
   services_.controller_thread = controller_thread_.get();
   create_metadata();
@@ -521,6 +546,10 @@ void Broker::stop(std::chrono::milliseconds grace) {
   size_t left = server_->drain(grace) + controller_server_->drain(std::chrono::milliseconds(100));
   if (left > 0) log()->warn("{} connections still open after {} ms; closing them", left, grace.count());
   pool_->stop();
+  // Markers and verifications still in flight end now (kAbandoned /
+  // NOT_ENOUGH_REPLICAS), while what they call back is alive.
+  if (txn_markers_) txn_markers_->close();
+  if (txn_verifier_) txn_verifier_->close();
   // The network is quiet: finish the admin work handed over (its replies go
   // nowhere now) before the logs and the metadata log close.
   std::unique_ptr<util::SerialExecutor> controller_thread;

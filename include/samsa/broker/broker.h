@@ -53,6 +53,8 @@ namespace group {
 class GroupCoordinator;
 }
 namespace txn {
+class TransactionMarkerChannel;
+class TxnVerificationManager;
 class TransactionCoordinator;
 class TxnLogStore;
 }  // namespace txn
@@ -107,6 +109,7 @@ class Broker {
   void controlled_shutdown(std::chrono::milliseconds timeout);
   void schedule_log_maintenance();
   void start_group_coordinator();
+  void start_txn_channels();
   void start_transaction_coordinator();
   void fatal_storage_failure(const std::string& reason);
 
@@ -156,6 +159,12 @@ class Broker {
   std::unique_ptr<RequestDispatcher> controller_dispatcher_;
   std::unique_ptr<net::TcpServer> server_;  // broker listeners; declared after pool_: destroyed first
   std::unique_ptr<net::TcpServer> controller_server_;  // controller listeners, open before the quorum starts
+  // Transactions over the network (broker role only): markers to partition
+  // leaders and KIP-890 verification with coordinators. Declared last, so
+  // gone first: what they call back (coordinators, produce answers) is
+  // still alive when they end their pending work.
+  std::unique_ptr<txn::TransactionMarkerChannel> txn_markers_;
+  std::unique_ptr<txn::TxnVerificationManager> txn_verifier_;
   std::map<std::string, uint16_t> bound_ports_;
   bool running_ = false;
   std::function<void(const std::string&)> fatal_handler_;

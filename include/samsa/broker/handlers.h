@@ -65,6 +65,7 @@ void handle_heartbeat(const RequestContext&, protocol::WireReader&, Responder);
 void handle_leave_group(const RequestContext&, protocol::WireReader&, Responder);
 void handle_offset_commit(const RequestContext&, protocol::WireReader&, Responder);
 void handle_offset_fetch(const RequestContext&, protocol::WireReader&, Responder);
+void handle_txn_offset_commit(const RequestContext&, protocol::WireReader&, Responder);
 void handle_offset_delete(const RequestContext&, protocol::WireReader&, Responder);
 void handle_list_groups(const RequestContext&, protocol::WireReader&, Responder);
 void handle_describe_groups(const RequestContext&, protocol::WireReader&, Responder);
@@ -89,5 +90,7 @@ void handle_alter_partition(const RequestContext&, protocol::WireReader&, Respon
 void handle_elect_leaders(const RequestContext&, protocol::WireReader&, Responder);
 void handle_alter_partition_reassignments(const RequestContext&, protocol::WireReader&, Responder);
 void handle_list_partition_reassignments(const RequestContext&, protocol::WireReader&, Responder);
+// Transactions: markers from transaction coordinators (src/broker/txn/).
+void handle_write_txn_markers(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

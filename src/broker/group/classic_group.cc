@@ -280,8 +280,16 @@ void Group::apply_offset(const std::pair<std::string, int32_t>& key, const std::
     if (log_offset < applied) return;
     applied = log_offset;
   }
-  if (value) offsets_[key] = *value;
-  else offsets_.erase(key);
+  if (value) {
+    offsets_[key] = *value;
+    return;
+  }
+  offsets_.erase(key);
+  for (auto it = pending_txn_.begin(); it != pending_txn_.end();) {
+    auto p = it->second.find(key);
+    if (p != it->second.end() && (log_offset < 0 || p->second.log_offset < log_offset)) it->second.erase(p);
+    it = it->second.empty() ? pending_txn_.erase(it) : std::next(it);
+  }
 }
 
 }  // namespace samsa::broker::group

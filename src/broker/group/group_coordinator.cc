@@ -210,38 +210,65 @@ void GroupCoordinator::load_partition(int32_t partition, uint64_t load_id) {
     if (!g) g = std::make_shared<Group>(id, partition, t);
     return *g;
   };
-  try {
-    records = log_.load(partition, [&](CoordinatorRecord&& r) {
-      Group& g = group_of(r.group_id);
-      if (r.kind == CoordinatorRecord::Kind::kOffsetCommit) {
-        auto key = std::make_pair(r.topic, r.partition);
-        if (r.offset) g.offsets()[key] = *r.offset;
-        else g.offsets().erase(key);
-      } else if (r.group) {
-        g.load(*r.group, t);
-        tombstoned.erase(r.group_id);
+  // Transactional offset commits stay pending until their producer's
+  // marker; a transaction still open at the log end stays pending after the
+  // load (its marker arrives through on_txn_marker_written).
+  std::map<int64_t, std::set<std::string>> open_txns;
+  int64_t loaded_end = -1;
+  OffsetsLog::LoadVisitor visit;
+  visit.record = [&](OffsetsLog::LoadedRecord&& lr) {
+    CoordinatorRecord& r = lr.record;
+    Group& g = group_of(r.group_id);
+    if (r.kind == CoordinatorRecord::Kind::kOffsetCommit) {
+      auto key = std::make_pair(r.topic, r.partition);
+      if (r.offset && lr.producer_id >= 0) {
+        g.add_pending_txn_offset(lr.producer_id, key, *r.offset, lr.offset);
+        open_txns[lr.producer_id].insert(r.group_id);
       } else {
-        g.load(GroupRecord{}, t);
-        tombstoned.insert(r.group_id);
+        g.apply_offset(key, r.offset, lr.offset);
       }
-    });
+    } else if (r.group) {
+      g.load(*r.group, t);
+      tombstoned.erase(r.group_id);
+    } else {
+      g.load(GroupRecord{}, t);
+      tombstoned.insert(r.group_id);
+    }
+  };
+  visit.marker = [&](int64_t producer_id, bool commit, int64_t offset) {
+    auto open = open_txns.find(producer_id);
+    if (open == open_txns.end()) return;
+    for (const auto& id : open->second) loaded[id]->end_txn(producer_id, commit, offset);
+    open_txns.erase(open);
+  };
+  try {
+    records = log_.load(partition, visit, &loaded_end);
   } catch (const std::exception& e) {
     log()->error("Loading {}-{} failed: {}; its groups stay unavailable", kOffsetsTopic, partition, e.what());
     return;
   }
   size_t groups = 0;
-  std::lock_guard lock(mu_);
-  if (!is_current()) return;  // dropped while loading
-  auto it = partitions_.find(partition);
-  for (auto& [id, g] : loaded) {
-    if (tombstoned.count(id) && g->offsets().empty()) continue;
-    groups_[id] = g;
-    ++groups;
+  std::vector<std::pair<int64_t, std::pair<int64_t, bool>>> late_markers;
+  {
+    std::lock_guard lock(mu_);
+    if (!is_current()) return;  // dropped while loading
+    auto it = partitions_.find(partition);
+    for (auto& [id, g] : loaded) {
+      if (tombstoned.count(id) && g->offsets().empty() && !g->has_pending_txn_offsets()) continue;
+      groups_[id] = g;
+      ++groups;
+    }
+    it->second.open_txns = std::move(open_txns);
+    // Markers written while loading that the load did not read.
+    for (auto& m : it->second.markers_during_load)
+      if (m.second.first >= loaded_end) late_markers.push_back(m);
+    it->second.markers_during_load.clear();
+    it->second.state = PartitionState::kLoaded;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    log()->log(records > 0 ? spdlog::level::info : spdlog::level::debug, "Finished loading offsets and group metadata from {}-{} in {} ms ({} records, {} groups)", kOffsetsTopic,
+                partition, ms, records, groups);
   }
-  it->second.state = PartitionState::kLoaded;
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  log()->log(records > 0 ? spdlog::level::info : spdlog::level::debug, "Finished loading offsets and group metadata from {}-{} in {} ms ({} records, {} groups)", kOffsetsTopic,
-              partition, ms, records, groups);
+  for (const auto& [pid, m] : late_markers) end_txn(partition, pid, m.second, m.first);
 }
 
 // --- the group map ---
@@ -345,6 +372,11 @@ void GroupCoordinator::delete_group(const std::string& group_id, std::function<v
   std::vector<CoordinatorRecord> records;
   for (const auto& [tp, _] : g->offsets())
     records.push_back(CoordinatorRecord::offset_commit(group_id, tp.first, tp.second, std::nullopt));
+  // Pending transactional offsets go too (Kafka's deleteAllOffsets): the
+  // tombstone drops them, and a later COMMIT marker finds nothing.
+  for (const auto& tp : g->pending_txn_partitions())
+    if (!g->offsets().count(tp))
+      records.push_back(CoordinatorRecord::offset_commit(group_id, tp.first, tp.second, std::nullopt));
   records.push_back(CoordinatorRecord::group_metadata(group_id, std::nullopt));
   write(*g, records, later, [this, done, records](Group& g, const AppendOutcome& out, Deferred& replies) {
     if (out.error == ErrorCode::NONE) {

@@ -113,15 +113,19 @@ void GroupCoordinator::commit_offsets(CommitRequest r, CommitCallback done) {
 
 ErrorCode GroupCoordinator::fetch_offsets(const std::string& group_id,
                                           const std::optional<std::vector<TopicPartitions>>& topics,
-                                          std::vector<FetchedOffset>& out) {
+                                          std::vector<FetchedOffset>& out, bool require_stable) {
   if (auto e = check(group_id); e != ErrorCode::NONE) return e;
   auto g = find(group_id);
   std::unique_lock<std::mutex> lock;
   if (g) lock = std::unique_lock(g->mu);
   if (!topics) {
     if (g && g->state() != GroupState::kDead)
-      for (const auto& [tp, v] : g->offsets())
-        out.push_back({tp.first, tp.second, v.offset, v.leader_epoch, v.metadata, ErrorCode::NONE});
+      for (const auto& [tp, v] : g->offsets()) {
+        if (require_stable && g->has_pending_txn_offset(tp))
+          out.push_back({tp.first, tp.second, -1, -1, "", ErrorCode::UNSTABLE_OFFSET_COMMIT});
+        else
+          out.push_back({tp.first, tp.second, v.offset, v.leader_epoch, v.metadata, ErrorCode::NONE});
+      }
     return ErrorCode::NONE;
   }
   for (const auto& t : *topics)
@@ -129,7 +133,11 @@ ErrorCode GroupCoordinator::fetch_offsets(const std::string& group_id,
       FetchedOffset f{t.topic, p, -1, -1, "", ErrorCode::NONE};
       if (g && g->state() != GroupState::kDead) {
         auto it = g->offsets().find({t.topic, p});
-        if (it != g->offsets().end()) {
+        // A transaction of a producer holds an offset for it: the caller
+        // (a read_committed consumer) waits until it ended.
+        if (require_stable && g->has_pending_txn_offset({t.topic, p})) {
+          f.error = ErrorCode::UNSTABLE_OFFSET_COMMIT;
+        } else if (it != g->offsets().end()) {
           f.offset = it->second.offset;
           f.leader_epoch = it->second.leader_epoch;
           f.metadata = it->second.metadata;
@@ -164,7 +172,7 @@ void GroupCoordinator::delete_offsets(const std::string& group_id, const std::ve
         partition_errors.push_back(ErrorCode::GROUP_SUBSCRIBED_TO_TOPIC);
         continue;
       }
-      if (g->offsets().count({t.topic, p})) {
+      if (g->offsets().count({t.topic, p}) || g->has_pending_txn_offset({t.topic, p})) {
         records.push_back(CoordinatorRecord::offset_commit(group_id, t.topic, p, std::nullopt));
         written.push_back(partition_errors.size());
       }
@@ -190,9 +198,13 @@ void GroupCoordinator::delete_offsets_of_topics(const std::set<std::string>& top
     Deferred later;
     std::lock_guard lock(g->mu);
     std::vector<CoordinatorRecord> records;
+    std::set<std::pair<std::string, int32_t>> gone;
     for (const auto& [tp, _] : g->offsets())
-      if (topics.count(tp.first))
-        records.push_back(CoordinatorRecord::offset_commit(g->id(), tp.first, tp.second, std::nullopt));
+      if (topics.count(tp.first)) gone.insert(tp);
+    for (const auto& tp : g->pending_txn_partitions())  // a transaction's commit must not bring them back
+      if (topics.count(tp.first)) gone.insert(tp);
+    for (const auto& tp : gone)
+      records.push_back(CoordinatorRecord::offset_commit(g->id(), tp.first, tp.second, std::nullopt));
     if (records.empty()) continue;
     write(*g, records, later, [records](Group& g, const AppendOutcome& out, Deferred&) {
       if (out.error != ErrorCode::NONE) {
@@ -227,7 +239,8 @@ void GroupCoordinator::expire_offsets(int64_t t) {
     std::vector<CoordinatorRecord> records;
     if (can_expire)
       for (const auto& [tp, v] : g->offsets()) {
-        if (subscribed.count(tp.first)) continue;
+        // An offset a transaction is about to replace stays (Kafka).
+        if (subscribed.count(tp.first) || g->has_pending_txn_offset(tp)) continue;
         bool expired = v.expire_timestamp_ms
                            ? t >= *v.expire_timestamp_ms
                            : t - (has_protocol && g->state() == GroupState::kEmpty ? g->state_timestamp_ms()
@@ -235,7 +248,9 @@ void GroupCoordinator::expire_offsets(int64_t t) {
                                  config_.offsets_retention_ms;
         if (expired) records.push_back(CoordinatorRecord::offset_commit(g->id(), tp.first, tp.second, std::nullopt));
       }
-    bool dead = g->state() == GroupState::kEmpty && g->offsets().size() == records.size();
+    // A group with an open transaction lives on: its commit may add offsets.
+    bool dead = g->state() == GroupState::kEmpty && g->offsets().size() == records.size() &&
+                !g->has_pending_txn_offsets();
     if (dead) records.push_back(CoordinatorRecord::group_metadata(g->id(), std::nullopt));
     if (records.empty()) continue;
     write(*g, records, later, [this, records, dead, t](Group& g, const AppendOutcome& out, Deferred&) {
@@ -251,7 +266,7 @@ void GroupCoordinator::expire_offsets(int64_t t) {
         }
       if (removed) log()->info("Removed {} expired offsets of group {}", removed, g.id());
       // Still empty with nothing committed meanwhile: the tombstone stands.
-      if (dead && g.state() == GroupState::kEmpty && g.offsets().empty()) {
+      if (dead && g.state() == GroupState::kEmpty && g.offsets().empty() && !g.has_pending_txn_offsets()) {
         g.transition(GroupState::kDead, t);
         erase_if_dead(g.shared_from_this());
         log()->info("Group {} transitioned to Dead (empty, no offsets left)", g.id());

@@ -11,6 +11,7 @@
 #include "samsa/broker/fetch/partition_access.h"
 #include "samsa/broker/replica/replica_manager.h"
 #include "samsa/protocol/compression.h"
+#include "samsa/protocol/control_records.h"
 #include "samsa/protocol/decode_error.h"
 #include "samsa/protocol/record_batch.h"
 #include "samsa/util/logging.h"
@@ -35,6 +36,27 @@ protocol::CompressionType offsets_codec(const BrokerServices& services) {
   // Config validation keeps the id in 0..4, the codes of the batch attributes.
   return id >= 0 && id <= 4 ? static_cast<protocol::CompressionType>(id) : protocol::CompressionType::kNone;
 }
+
+std::optional<std::span<const uint8_t>> view(const std::optional<std::vector<uint8_t>>& bytes) {
+  if (!bytes) return std::nullopt;
+  return std::span<const uint8_t>(*bytes);
+}
+
+// Reads exactly range.size bytes of the segment into buf (grown if needed);
+// returns how many were read (short only if the file shrank meanwhile).
+size_t read_range(const log::FetchRange& range, std::vector<uint8_t>& buf) {
+  if (buf.size() < range.size) buf.resize(range.size);
+  size_t done = 0;
+  while (done < range.size) {
+    const size_t n = range.file->pread_some(std::span<uint8_t>(buf.data() + done, range.size - done),
+                                            range.position + done);
+    if (n == 0) break;
+    done += n;
+  }
+  return done;
+}
+
+}  // namespace
 
 // What a coordinator answers for a failed write (Kafka's
 // GroupCoordinatorService.normalizeException, with GroupMetadataManager's
@@ -62,29 +84,19 @@ ErrorCode coordinator_error(ErrorCode e) {
   }
 }
 
-std::optional<std::span<const uint8_t>> view(const std::optional<std::vector<uint8_t>>& bytes) {
-  if (!bytes) return std::nullopt;
-  return std::span<const uint8_t>(*bytes);
-}
-
-// Reads exactly range.size bytes of the segment into buf (grown if needed);
-// returns how many were read (short only if the file shrank meanwhile).
-size_t read_range(const log::FetchRange& range, std::vector<uint8_t>& buf) {
-  if (buf.size() < range.size) buf.resize(range.size);
-  size_t done = 0;
-  while (done < range.size) {
-    const size_t n = range.file->pread_some(std::span<uint8_t>(buf.data() + done, range.size - done),
-                                            range.position + done);
-    if (n == 0) break;
-    done += n;
-  }
-  return done;
-}
-
-}  // namespace
-
 void OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecord> records, int64_t timestamp_ms,
                         AppendDone done) {
+  append_batch(partition, records, timestamp_ms, -1, -1, std::move(done));
+}
+
+void OffsetsLog::append_transactional(int32_t partition, std::span<const CoordinatorRecord> records,
+                                      int64_t timestamp_ms, int64_t producer_id, int16_t producer_epoch,
+                                      AppendDone done) {
+  append_batch(partition, records, timestamp_ms, producer_id, producer_epoch, std::move(done));
+}
+
+void OffsetsLog::append_batch(int32_t partition, std::span<const CoordinatorRecord> records, int64_t timestamp_ms,
+                              int64_t producer_id, int16_t producer_epoch, AppendDone done) {
   auto fail = [&](ErrorCode e) { done(AppendOutcome{e, -1}); };
   auto image = services_.metadata.current();
   if (!image || !services_.replicas) return fail(ErrorCode::NOT_COORDINATOR);
@@ -95,6 +107,12 @@ void OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecord> re
 
   protocol::RecordBatchOptions options;
   options.base_timestamp = timestamp_ms;
+  if (producer_id >= 0) {
+    options.producer_id = producer_id;
+    options.producer_epoch = producer_epoch;
+    options.base_sequence = 0;  // coordinator appends carry no sequence check
+    options.transactional = true;
+  }
   protocol::RecordBatchBuilder builder(options);
   for (const auto& r : records) {
     const auto key = encode_key(r);
@@ -125,6 +143,12 @@ void OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecord> re
 }
 
 size_t OffsetsLog::load(int32_t partition, const std::function<void(CoordinatorRecord&&)>& apply) {
+  LoadVisitor visit;
+  visit.record = [&apply](LoadedRecord&& r) { apply(std::move(r.record)); };
+  return load(partition, visit);
+}
+
+size_t OffsetsLog::load(int32_t partition, const LoadVisitor& visit, int64_t* end) {
   auto hosted = services_.replicas ? services_.replicas->get(kOffsetsTopic, partition) : nullptr;
   if (!hosted)
     throw std::runtime_error(std::string(kOffsetsTopic) + "-" + std::to_string(partition) + " is not hosted here");
@@ -135,6 +159,7 @@ size_t OffsetsLog::load(int32_t partition, const std::function<void(CoordinatorR
   std::vector<uint8_t> buf;  // reused for every chunk; grows to the largest batch
   size_t applied = 0;
   const int64_t log_end = plog.log_end_offset();
+  if (end) *end = log_end;
   int64_t offset = plog.log_start_offset();
   while (offset < log_end) {
     auto range = plog.read(offset, chunk, /*min_one_message=*/true, log_end);
@@ -150,7 +175,19 @@ size_t OffsetsLog::load(int32_t partition, const std::function<void(CoordinatorR
 
     for (const auto& batch : split.batches) {
       offset = batch.header.next_offset();
-      if (batch.header.is_control()) continue;  // transaction markers carry no coordinator state
+      if (batch.header.is_control()) {
+        // A transaction's end: its offset commits take effect or vanish.
+        std::optional<protocol::EndTxnMarker> marker;
+        try {
+          marker = protocol::parse_end_txn_marker(batch);
+        } catch (const protocol::DecodeError& e) {
+          log()->error("Skipping a malformed control batch at offset {} of {}-{}: {}", batch.header.base_offset,
+                       kOffsetsTopic, partition, e.what());
+        }
+        if (marker && visit.marker) visit.marker(batch.header.producer_id, marker->commit, batch.header.base_offset);
+        continue;
+      }
+      const int64_t producer_id = batch.header.is_transactional() ? batch.header.producer_id : -1;
       std::vector<protocol::Record> batch_records;
       try {
         batch_records = protocol::decode_batch_records(batch, kMaxDecompressedBatch);
@@ -175,7 +212,7 @@ size_t OffsetsLog::load(int32_t partition, const std::function<void(CoordinatorR
           continue;
         }
         if (!decoded) continue;  // another coordinator's record type
-        apply(std::move(*decoded));
+        visit.record(LoadedRecord{std::move(*decoded), record_offset, producer_id});
         ++applied;
       }
     }

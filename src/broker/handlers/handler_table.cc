@@ -8,7 +8,7 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 50> kHandlers = {{
+  static constexpr std::array<ApiHandler, 52> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
       {ApiKey::Produce, 0, 11, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
@@ -42,6 +42,8 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::LeaveGroup, 0, 5, true, false, &handle_leave_group},
       {ApiKey::OffsetCommit, 0, 9, true, false, &handle_offset_commit},
       {ApiKey::OffsetFetch, 0, 9, true, false, &handle_offset_fetch},
+      // Transactional offset commits (issue 12, txngroup).
+      {ApiKey::TxnOffsetCommit, 0, 4, true, false, &handle_txn_offset_commit},
       {ApiKey::OffsetDelete, 0, 0, true, false, &handle_offset_delete},
       {ApiKey::ListGroups, 0, 5, true, false, &handle_list_groups},
       {ApiKey::DescribeGroups, 0, 5, true, false, &handle_describe_groups},
@@ -71,6 +73,9 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::ElectLeaders, 0, 2, true, true, &handle_elect_leaders},
       {ApiKey::AlterPartitionReassignments, 0, 0, true, true, &handle_alter_partition_reassignments},
       {ApiKey::ListPartitionReassignments, 0, 0, true, true, &handle_list_partition_reassignments},
+      // Transactions: COMMIT/ABORT markers from transaction coordinators
+      // and the admin client's abort (src/broker/txn/).
+      {ApiKey::WriteTxnMarkers, 0, 1, true, false, &handle_write_txn_markers},
   }};
   return kHandlers;
 }

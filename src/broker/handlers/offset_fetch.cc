@@ -25,7 +25,8 @@ struct GroupOffsets {
 };
 
 template <typename Topics>
-GroupOffsets fetch(const RequestContext& ctx, const std::string& group_id, const std::optional<Topics>& topics) {
+GroupOffsets fetch(const RequestContext& ctx, const std::string& group_id, const std::optional<Topics>& topics,
+                   bool require_stable) {
   GroupOffsets out;
   std::optional<std::vector<group::TopicPartitions>> wanted;
   if (topics) {
@@ -34,7 +35,7 @@ GroupOffsets fetch(const RequestContext& ctx, const std::string& group_id, const
   }
   std::vector<group::FetchedOffset> offsets;
   auto* groups = group::coordinator(ctx);
-  out.error = groups ? groups->fetch_offsets(group_id, wanted, offsets) : ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  out.error = groups ? groups->fetch_offsets(group_id, wanted, offsets, require_stable) : ErrorCode::COORDINATOR_NOT_AVAILABLE;
   if (out.error != ErrorCode::NONE) {
     // Versions without a top-level error report it on every partition.
     if (ctx.api_version < 2 && wanted)
@@ -71,7 +72,7 @@ void handle_offset_fetch(const RequestContext& ctx, protocol::WireReader& body, 
   OffsetFetchResponse response;
   if (ctx.api_version >= 8) {
     for (const auto& g : request.groups) {
-      auto result = fetch(ctx, g.group_id, g.topics);
+      auto result = fetch(ctx, g.group_id, g.topics, request.require_stable);
       auto& rg = response.groups.emplace_back();
       rg.group_id = g.group_id;
       rg.error_code = protocol::code(result.error);
@@ -87,7 +88,7 @@ void handle_offset_fetch(const RequestContext& ctx, protocol::WireReader& body, 
     // v0-1 always name their topics (an empty list is just empty).
     auto topics = request.topics;
     if (ctx.api_version < 2 && !topics) topics.emplace();
-    auto result = fetch(ctx, request.group_id, topics);
+    auto result = fetch(ctx, request.group_id, topics, ctx.api_version >= 7 && request.require_stable);
     response.error_code = protocol::code(result.error);
     for (const auto& [name, parts] : result.topics) {
       auto& rt = response.topics.emplace_back();

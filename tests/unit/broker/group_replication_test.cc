@@ -20,6 +20,7 @@
 #include "samsa/broker/replica/partition.h"
 #include "samsa/broker/replica/replica_manager.h"
 #include "samsa/broker/scheduler.h"
+#include "samsa/broker/txn/txn_marker_written.h"
 #include "samsa/protocol/error_code.h"
 #include "single_node_env.h"
 
@@ -191,6 +192,41 @@ TEST_F(GroupReplicationTest, AssignmentIsHandedOutOnceReplicated) {
   EXPECT_EQ(result.error, ErrorCode::NONE);
   EXPECT_EQ(result.assignment, std::vector<uint8_t>{7});
   EXPECT_EQ(coordinator->describe("g").state, "Stable");
+}
+
+// A TxnOffsetCommit acknowledged only after the marker that ended its
+// transaction was reported (an abort on timeout racing the write): the
+// write takes that marker's outcome instead of staying pending for ever.
+TEST_F(GroupReplicationTest, TxnCommitAcknowledgedAfterItsAbortMarkerIsDropped) {
+  start({1, 2});
+  TxnCommitRequest r;
+  r.transactional_id = "tx";
+  r.group_id = "g";
+  r.producer_id = 1000;
+  r.producer_epoch = 0;
+  r.partitions.push_back({"events", 0, 10, -1, std::nullopt});
+  std::promise<std::vector<ErrorCode>> answered;
+  coordinator->commit_txn_offsets(r, [&](std::vector<ErrorCode> e) { answered.set_value(std::move(e)); });
+  auto f = answered.get_future();
+  EXPECT_EQ(f.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  const int64_t write_end = pm->get(kOffsetsTopic, 0)->log()->log_end_offset();
+  txn::TxnMarkerWritten m;
+  m.topic = kOffsetsTopic;
+  m.partition = 0;
+  m.producer_id = 1000;
+  m.producer_epoch = 0;
+  m.commit = false;
+  m.marker_offset = write_end;  // where the marker went, after the write
+  coordinator->on_txn_marker_written(m);
+
+  follower_catches_up();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  EXPECT_EQ(f.get(), std::vector<ErrorCode>{ErrorCode::NONE});
+  std::vector<FetchedOffset> out;
+  ASSERT_EQ(coordinator->fetch_offsets("g", std::vector<TopicPartitions>{{"events", {0}}}, out, true), ErrorCode::NONE);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].error, ErrorCode::NONE) << "still pending after its transaction ended";
+  EXPECT_EQ(out[0].offset, -1);
 }
 
 }  // namespace

@@ -182,8 +182,27 @@ class Group : public std::enable_shared_from_this<Group> {
   // __consumer_offsets at `log_offset` is replicated, unless a later write of
   // the same partition is already applied: replicated writes can complete
   // out of order, and memory must end as a reload of the log would.
+  // A removal also drops the pending transactional offsets of the partition
+  // written before it (Kafka's tombstone replay).
   void apply_offset(const std::pair<std::string, int32_t>& key, const std::optional<OffsetAndMetadata>& value,
                     int64_t log_offset);
+
+  // --- transactional offsets (TxnOffsetCommit) ---
+  // Offsets a producer's open transaction committed for this group, written
+  // at `log_offset` and invisible until the transaction's marker
+  // (group_txn_offsets.cc).
+  void add_pending_txn_offset(int64_t producer_id, const std::pair<std::string, int32_t>& key,
+                              const OffsetAndMetadata& value, int64_t log_offset);
+  // The producer's marker at `marker_offset`: COMMIT applies its pending
+  // offsets written before the marker (unless a later commit of the same
+  // partition is applied: Kafka keeps the most recent record), ABORT drops
+  // them. Returns whether the producer still has pending offsets here
+  // (written after the marker).
+  bool end_txn(int64_t producer_id, bool commit, int64_t marker_offset);
+  bool has_pending_txn_offset(const std::pair<std::string, int32_t>& key) const;
+  bool has_pending_txn_offsets() const { return !pending_txn_.empty(); }
+  // Partitions with a pending transactional offset.
+  std::set<std::pair<std::string, int32_t>> pending_txn_partitions() const;
   // Topics the members subscribe to (consumer protocol only; nullopt when
   // the subscriptions cannot be read).
   std::optional<std::set<std::string>> subscribed_topics() const;
@@ -210,6 +229,12 @@ class Group : public std::enable_shared_from_this<Group> {
   std::map<std::string, int64_t> pending_;
   std::map<std::pair<std::string, int32_t>, OffsetAndMetadata> offsets_;
   std::map<std::pair<std::string, int32_t>, int64_t> offset_log_offsets_;  // where each applied write is
+  struct PendingOffset {
+    OffsetAndMetadata value;
+    int64_t log_offset = -1;
+  };
+  // producer id -> partition -> its latest pending offset in that producer's transaction
+  std::map<int64_t, std::map<std::pair<std::string, int32_t>, PendingOffset>> pending_txn_;
 };
 
 }  // namespace samsa::broker::group

@@ -35,6 +35,9 @@
 namespace samsa::broker {
 struct BrokerServices;
 class MetadataImage;
+namespace txn {
+struct TxnMarkerWritten;
+}
 }  // namespace samsa::broker
 
 namespace samsa::broker::group {
@@ -98,6 +101,26 @@ struct CommitRequest {
     int32_t leader_epoch = -1;
     std::optional<std::string> metadata;
     int64_t commit_timestamp_ms = -1;  // v1 only; -1: now
+  };
+  std::vector<Partition> partitions;
+};
+
+// TxnOffsetCommit: offsets committed inside a producer's transaction.
+// generation/member/instance are v3+ (defaults: none given).
+struct TxnCommitRequest {
+  std::string transactional_id;
+  std::string group_id;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  struct Partition {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t offset = 0;
+    int32_t leader_epoch = -1;
+    std::optional<std::string> metadata;
   };
   std::vector<Partition> partitions;
 };
@@ -174,9 +197,26 @@ class GroupCoordinator {
   using CommitCallback = std::function<void(std::vector<protocol::ErrorCode>)>;
   void commit_offsets(CommitRequest request, CommitCallback done);
   // nullopt topics: every committed offset of the group. Top-level error in
-  // the return value (then `out` is empty).
+  // the return value (then `out` is empty). `require_stable` (OffsetFetch
+  // v7+): a partition with a pending transactional offset answers
+  // UNSTABLE_OFFSET_COMMIT (the client retries once the transaction ended).
   protocol::ErrorCode fetch_offsets(const std::string& group_id, const std::optional<std::vector<TopicPartitions>>& topics,
-                                    std::vector<FetchedOffset>& out);
+                                    std::vector<FetchedOffset>& out, bool require_stable = false);
+  // TxnOffsetCommit (group_txn_offsets.cc): Kafka's checks, then the offsets
+  // are written as a transactional batch of the producer (acks=-1) and kept
+  // pending until the producer's marker on the group's partition. Same
+  // threading as commit_offsets.
+  void commit_txn_offsets(TxnCommitRequest request, CommitCallback done);
+  // services.on_txn_marker_written: a COMMIT/ABORT marker was written and
+  // replicated on a partition led here. On a __consumer_offsets partition
+  // the producer's pending offsets of its groups take effect (COMMIT) or are
+  // dropped (ABORT). Any thread; takes group locks.
+  void on_txn_marker_written(const txn::TxnMarkerWritten& marker);
+  // Whether KIP-890 verification asks the transaction coordinator before a
+  // TxnOffsetCommit write opens the producer's transaction on the group's
+  // partition (transaction.partition.verification.enable; needs
+  // services.txn_verifier).
+  void set_verify_transactions(bool verify) { verify_transactions_ = verify; }
   // OffsetDelete: `done` gets the top-level error and, when NONE, one error
   // per requested partition (request order). Same threading as commits.
   using DeleteOffsetsCallback = std::function<void(protocol::ErrorCode, std::vector<protocol::ErrorCode>)>;
@@ -199,6 +239,17 @@ class GroupCoordinator {
   struct Partition {
     PartitionState state = PartitionState::kLoading;
     uint64_t load_id = 0;  // which load this is: a load finishing for a dropped and re-led partition is stale
+    // Transactional offsets (group_txn_offsets.cc). The groups with pending
+    // offsets of each producer, so its marker finds them.
+    std::map<int64_t, std::set<std::string>> open_txns;
+    // TxnOffsetCommit writes not yet acknowledged, per producer, and the
+    // markers written meanwhile: replicated writes complete in any order,
+    // so a write can be acknowledged after the marker that ended its
+    // transaction (an abort on timeout); it then takes that marker's outcome.
+    std::map<int64_t, int32_t> txn_writes_in_flight;
+    std::map<int64_t, std::vector<std::pair<int64_t, bool>>> markers_seen;  // producer -> (offset, commit)
+    // Markers written while the partition loads, replayed once it loaded.
+    std::vector<std::pair<int64_t, std::pair<int64_t, bool>>> markers_during_load;  // (producer, (offset, commit))
   };
   // Runs under the group's lock once a write finished, with a Deferred for
   // replies (released after the lock).
@@ -233,6 +284,14 @@ class GroupCoordinator {
   // Writes the group's metadata (write()); `stored` as there.
   void store_group(Group& g, Deferred& later, StoredCallback stored);
 
+  // --- transactional offsets (group_txn_offsets.cc) ---
+  // The producer's marker on `partition`: resolves its groups' pending offsets.
+  void end_txn(int32_t partition, int64_t producer_id, bool commit, int64_t marker_offset);
+  // After verification: checks the group and writes the offsets (`known`:
+  // the request's partitions of existing topics).
+  void write_txn_offsets(TxnCommitRequest r, std::vector<protocol::ErrorCode> errors, std::vector<size_t> known,
+                         CommitCallback done);
+
   // --- offsets (group_offsets.cc) ---
   void expire_offsets(int64_t now);
   // A deleted topic takes its committed offsets with it (a topic created
@@ -252,6 +311,7 @@ class GroupCoordinator {
   std::optional<std::set<std::string>> topics_;  // topic names of the last image seen
   int64_t last_retention_check_ms_ = 0;
   std::atomic<bool> started_{false};
+  std::atomic<bool> verify_transactions_{true};
   uint64_t next_load_id_ = 0;  // under mu_
   // A CreateTopics for __consumer_offsets is on its way to the controller.
   std::shared_ptr<std::atomic<bool>> offsets_topic_requested_ = std::make_shared<std::atomic<bool>>(false);

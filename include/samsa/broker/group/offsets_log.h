@@ -36,6 +36,12 @@ struct AppendOutcome {
 };
 using AppendDone = std::function<void(AppendOutcome)>;
 
+// What a coordinator answers for an error of a write to its partition
+// (Kafka's GroupCoordinatorService.normalizeException): retriable
+// replication trouble is COORDINATOR_NOT_AVAILABLE, a partition no longer
+// led here NOT_COORDINATOR; other codes pass through.
+protocol::ErrorCode coordinator_error(protocol::ErrorCode e);
+
 // offsets.commit.timeout.ms: how long a write waits for the ISR.
 inline constexpr int32_t kDefaultCommitTimeoutMs = 5000;
 
@@ -52,6 +58,13 @@ class OffsetsLog {
   // the ISR is too small or the write timed out (the client retries);
   // INVALID_COMMIT_OFFSET_SIZE for a batch the log refuses as too large.
   void append(int32_t partition, std::span<const CoordinatorRecord> records, int64_t timestamp_ms, AppendDone done);
+  // The same, as a transactional batch of the producer (TxnOffsetCommit, as
+  // Kafka writes it: producer id and epoch, base sequence 0, transactional
+  // bit): the records belong to the producer's transaction on this partition
+  // and take effect with its COMMIT marker. The log refuses an old epoch
+  // (INVALID_PRODUCER_EPOCH, passed through).
+  void append_transactional(int32_t partition, std::span<const CoordinatorRecord> records, int64_t timestamp_ms,
+                            int64_t producer_id, int16_t producer_epoch, AppendDone done);
 
   // Replays __consumer_offsets-<partition> from its log start up to its log
   // end (not its high watermark: a new leader's high watermark can lag what
@@ -63,7 +76,27 @@ class OffsetsLog {
   // of records applied; throws std::runtime_error if the log is not hosted.
   size_t load(int32_t partition, const std::function<void(CoordinatorRecord&&)>& apply);
 
+  // What load() hands a transactional-aware caller: each record with its
+  // offset and, for a record of a transactional batch, its producer id (-1
+  // otherwise); each COMMIT/ABORT marker with its producer id and offset.
+  struct LoadedRecord {
+    CoordinatorRecord record;
+    int64_t offset = -1;
+    int64_t producer_id = -1;
+  };
+  struct LoadVisitor {
+    std::function<void(LoadedRecord&&)> record;
+    std::function<void(int64_t producer_id, bool commit, int64_t offset)> marker;
+  };
+  // As load() above, with offsets, producer ids and markers; also returns
+  // the log end it read up to in `*end` (markers written after it are not
+  // replayed).
+  size_t load(int32_t partition, const LoadVisitor& visit, int64_t* end = nullptr);
+
  private:
+  void append_batch(int32_t partition, std::span<const CoordinatorRecord> records, int64_t timestamp_ms,
+                    int64_t producer_id, int16_t producer_epoch, AppendDone done);
+
   BrokerServices& services_;
   int32_t commit_timeout_ms_;
 };

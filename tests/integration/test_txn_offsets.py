@@ -1,0 +1,74 @@
+"""Transactional offset commits in the group coordinator, over raw sockets on
+one broker: TxnOffsetCommit is answered, its offsets stay invisible to
+OffsetFetch (UNSTABLE_OFFSET_COMMIT with require_stable) while the
+producer's transaction is open, and Kafka's request checks apply.
+
+The end-to-end flows with stock clients (send_offsets_to_transaction then
+commit/abort, on three nodes) are in test_transactions.py.
+"""
+
+from __future__ import annotations
+
+import kafka_wire as kw
+from test_group_errors import create_topic_raw
+
+TOPIC = "t"
+GROUP = "txn-g"
+ERR_UNKNOWN_TOPIC_OR_PARTITION = 3
+ERR_UNSTABLE_OFFSET_COMMIT = 88
+
+
+def txn_offset_commit(conn: kw.SchemaConnection, pid: int, epoch: int, partitions: dict[str, list[tuple[int, int]]],
+                      group: str = GROUP, version: int = 3, **member) -> dict:
+    """{(topic, partition): error} of one TxnOffsetCommit."""
+    values = {"TransactionalId": "txn-offsets", "GroupId": group, "ProducerId": pid, "ProducerEpoch": epoch,
+              "Topics": [{"Name": t, "Partitions": [{"PartitionIndex": p, "CommittedOffset": o,
+                                                      "CommittedLeaderEpoch": -1, "CommittedMetadata": "m"}
+                                                     for p, o in ps]}
+                         for t, ps in partitions.items()]}
+    values.update(member)
+    resp = conn.call("TxnOffsetCommit", version, **values)
+    return {(t["Name"], p["PartitionIndex"]): p["ErrorCode"] for t in resp["Topics"] for p in t["Partitions"]}
+
+
+def test_txn_offsets_pending_until_the_transaction_ends(broker_factory):
+    b = broker_factory.create(overrides=["group.initial.rebalance.delay.ms=0"],
+                              extra_config={"offsets.topic.num.partitions": "1",
+                                            "transaction.partition.verification.enable": "false"})
+    assert kw.max_version(b.port, "TxnOffsetCommit") == 4
+    create_topic_raw(b.port, TOPIC, 2)
+    kw.wait_group_coordinator(b.port, GROUP)
+    with kw.SchemaConnection(b.port) as c:
+        init = c.call("InitProducerId", 4, TransactionalId=None, TransactionTimeoutMs=60000, ProducerId=-1,
+                      ProducerEpoch=-1)
+        assert init["ErrorCode"] == 0, init
+        pid, epoch = init["ProducerId"], init["ProducerEpoch"]
+
+        # A committed offset first, then a transaction's offset on top.
+        resp = c.call("OffsetCommit", 8, GroupId=GROUP, GenerationIdOrMemberEpoch=-1, MemberId="",
+                      GroupInstanceId=None,
+                      Topics=[{"Name": TOPIC, "Partitions": [{"PartitionIndex": 1, "CommittedOffset": 3,
+                                                              "CommittedLeaderEpoch": -1,
+                                                              "CommittedMetadata": ""}]}])
+        assert resp["Topics"][0]["Partitions"][0]["ErrorCode"] == 0, resp
+        errors = txn_offset_commit(c, pid, epoch, {TOPIC: [(0, 5), (1, 6)], "missing": [(0, 1)]})
+        assert errors == {(TOPIC, 0): 0, (TOPIC, 1): 0, ("missing", 0): ERR_UNKNOWN_TOPIC_OR_PARTITION}, errors
+
+        # read_committed consumers ask with require_stable and wait.
+        gerr, offsets = kw.offset_fetch(c, GROUP, {TOPIC: [0, 1]}, version=8, require_stable=True)
+        assert gerr == 0
+        assert offsets[(TOPIC, 0)] == (-1, "", ERR_UNSTABLE_OFFSET_COMMIT), offsets
+        assert offsets[(TOPIC, 1)] == (-1, "", ERR_UNSTABLE_OFFSET_COMMIT), offsets
+        # Others see the offsets committed before the transaction.
+        for version in (6, 8):
+            gerr, offsets = kw.offset_fetch(c, GROUP, {TOPIC: [0, 1]}, version=version)
+            assert gerr == 0
+            assert offsets[(TOPIC, 0)] == (-1, "", 0), (version, offsets)
+            assert offsets[(TOPIC, 1)] == (3, "", 0), (version, offsets)
+
+        # Kafka's checks: a member's group must exist; the group id must not be empty.
+        errors = txn_offset_commit(c, pid, epoch, {TOPIC: [(0, 7)]}, group="no-such-group", GenerationId=4,
+                                   MemberId="m", GroupInstanceId=None)
+        assert errors == {(TOPIC, 0): kw.ERR_ILLEGAL_GENERATION}, errors
+        errors = txn_offset_commit(c, pid, epoch, {TOPIC: [(0, 7)]}, group="")
+        assert errors == {(TOPIC, 0): kw.ERR_INVALID_GROUP_ID}, errors
