@@ -129,6 +129,28 @@ def test_find_init_add_describe_list_and_fencing(broker):
         assert other["ErrorCode"] == ERR_NONE
         assert verify(c, "tx-b", other["ProducerId"], 0, {"orders": [0]}) == {("orders", 0): ERR_INVALID_TXN_STATE}
 
+        # One v4 request carries several transactions, each answered on its own.
+        resp = c.call("AddPartitionsToTxn", 4, Transactions=[
+            {"TransactionalId": "tx-a", "ProducerId": pid, "ProducerEpoch": 0, "VerifyOnly": True,
+             "Topics": [{"Name": "orders", "Partitions": [1]}]},
+            {"TransactionalId": "tx-b", "ProducerId": other["ProducerId"], "ProducerEpoch": 7, "VerifyOnly": True,
+             "Topics": [{"Name": "orders", "Partitions": [0]}]},
+            {"TransactionalId": "tx-b", "ProducerId": other["ProducerId"], "ProducerEpoch": 0, "VerifyOnly": False,
+             "Topics": [{"Name": "orders", "Partitions": [0]}]}])
+        got = [(r["TransactionalId"], [p["PartitionErrorCode"] for t in r["TopicResults"] for p in t["ResultsByPartition"]])
+               for r in resp["ResultsByTransaction"]]
+        assert got == [("tx-a", [0]), ("tx-b", [ERR_PRODUCER_FENCED]), ("tx-b", [0])], got
+        # AddOffsetsToTxn puts the group's __consumer_offsets partition in the transaction.
+        resp = c.call("AddOffsetsToTxn", 3, TransactionalId="tx-b", ProducerId=other["ProducerId"], ProducerEpoch=0,
+                      GroupId="some-group")
+        assert resp["ErrorCode"] == ERR_NONE
+        topics = {t["Topic"] for t in describe(c, "tx-b")["Topics"]}
+        assert topics == {"orders", "__consumer_offsets"}
+        resp = c.call("EndTxn", 3, TransactionalId="tx-b", ProducerId=other["ProducerId"], ProducerEpoch=0,
+                      Committed=False)
+        assert resp["ErrorCode"] == ERR_NONE
+        assert describe(c, "tx-b")["TransactionState"] in ("PrepareAbort", "CompleteAbort")
+
         listed = c.call("ListTransactions", 1, StateFilters=["Ongoing", "Bogus"], ProducerIdFilters=[],
                         DurationFilter=-1)
         assert listed["ErrorCode"] == ERR_NONE
