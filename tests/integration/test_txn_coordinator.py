@@ -286,3 +286,35 @@ def test_coordinator_failover_on_three_nodes(tmp_path):
             c.stop()
         finally:
             c.close()
+
+
+def test_confluent_kafka_transaction_reaches_the_coordinator(broker):
+    """librdkafka's own transactional requests (FindCoordinator, InitProducerId,
+    AddPartitionsToTxn, EndTxn at the versions it picks) against the
+    coordinator: init_transactions, a transaction over two partitions,
+    commit_transaction. What the markers do to the partitions is
+    test_transactions.py's business."""
+    from confluent_kafka import Producer
+
+    with kw.SchemaConnection(broker.port) as c:
+        create_topic(c, "cf", partitions=2)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "cf-1", "linger.ms": 5,
+                  "transaction.timeout.ms": 45000})
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce("cf", value=b"a", partition=0)
+    p.produce("cf", value=b"b", partition=1)
+    assert p.flush(30) == 0
+    with kw.SchemaConnection(broker.port) as c:
+        state = describe(c, "cf-1")
+        assert state["TransactionState"] == "Ongoing", state
+        assert state["TransactionTimeoutMs"] == 45000
+        assert {(t["Topic"], q) for t in state["Topics"] for q in t["Partitions"]} == {("cf", 0), ("cf", 1)}
+        pid, epoch = state["ProducerId"], state["ProducerEpoch"]
+    p.commit_transaction(30)
+    with kw.SchemaConnection(broker.port) as c:
+        state = describe(c, "cf-1")
+        assert state["TransactionState"] in ("PrepareCommit", "CompleteCommit"), state
+        assert (state["ProducerId"], state["ProducerEpoch"]) == (pid, epoch)
+        listed = c.call("ListTransactions", 0, StateFilters=[], ProducerIdFilters=[pid])
+        assert [t["TransactionalId"] for t in listed["TransactionStates"]] == ["cf-1"]
