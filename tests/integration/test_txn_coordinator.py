@@ -129,6 +129,28 @@ def test_find_init_add_describe_list_and_fencing(broker):
         assert other["ErrorCode"] == ERR_NONE
         assert verify(c, "tx-b", other["ProducerId"], 0, {"orders": [0]}) == {("orders", 0): ERR_INVALID_TXN_STATE}
 
+        # One v4 request carries several transactions, each answered on its own.
+        resp = c.call("AddPartitionsToTxn", 4, Transactions=[
+            {"TransactionalId": "tx-a", "ProducerId": pid, "ProducerEpoch": 0, "VerifyOnly": True,
+             "Topics": [{"Name": "orders", "Partitions": [1]}]},
+            {"TransactionalId": "tx-b", "ProducerId": other["ProducerId"], "ProducerEpoch": 7, "VerifyOnly": True,
+             "Topics": [{"Name": "orders", "Partitions": [0]}]},
+            {"TransactionalId": "tx-b", "ProducerId": other["ProducerId"], "ProducerEpoch": 0, "VerifyOnly": False,
+             "Topics": [{"Name": "orders", "Partitions": [0]}]}])
+        got = [(r["TransactionalId"], [p["PartitionErrorCode"] for t in r["TopicResults"] for p in t["ResultsByPartition"]])
+               for r in resp["ResultsByTransaction"]]
+        assert got == [("tx-a", [0]), ("tx-b", [ERR_PRODUCER_FENCED]), ("tx-b", [0])], got
+        # AddOffsetsToTxn puts the group's __consumer_offsets partition in the transaction.
+        resp = c.call("AddOffsetsToTxn", 3, TransactionalId="tx-b", ProducerId=other["ProducerId"], ProducerEpoch=0,
+                      GroupId="some-group")
+        assert resp["ErrorCode"] == ERR_NONE
+        topics = {t["Topic"] for t in describe(c, "tx-b")["Topics"]}
+        assert topics == {"orders", "__consumer_offsets"}
+        resp = c.call("EndTxn", 3, TransactionalId="tx-b", ProducerId=other["ProducerId"], ProducerEpoch=0,
+                      Committed=False)
+        assert resp["ErrorCode"] == ERR_NONE
+        assert describe(c, "tx-b")["TransactionState"] in ("PrepareAbort", "CompleteAbort")
+
         listed = c.call("ListTransactions", 1, StateFilters=["Ongoing", "Bogus"], ProducerIdFilters=[],
                         DurationFilter=-1)
         assert listed["ErrorCode"] == ERR_NONE
@@ -197,3 +219,102 @@ def test_timed_out_transaction_is_aborted(broker_factory):
         resp = c.call("EndTxn", 3, TransactionalId="tx-t", ProducerId=pid, ProducerEpoch=0, Committed=True)
         assert resp["ErrorCode"] == ERR_PRODUCER_FENCED
         assert "passed its timeout" in b.log_text()
+
+
+def test_coordinator_failover_on_three_nodes(tmp_path):
+    """__transaction_state is replicated (RF 3, min.insync.replicas 2): after
+    kill -9 of the coordinator's node, the new leader of the id's partition
+    loads the same state and goes on from it."""
+    from test_replication_clients import replicated_cluster
+
+    c = replicated_cluster(tmp_path / "txn-failover", extra={
+        "transaction.state.log.replication.factor": 3,
+        "transaction.state.log.min.isr": 2,
+        "transaction.state.log.num.partitions": 5,
+    })
+    try:
+        first = c.brokers[0]
+
+        def find(through) -> dict:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with kw.SchemaConnection(through.port) as conn:
+                        coord = conn.call("FindCoordinator", 4, KeyType=1, CoordinatorKeys=["tx-f"])["Coordinators"][0]
+                except OSError:
+                    coord = {"ErrorCode": -1}
+                if coord["ErrorCode"] == ERR_NONE and c.node(coord["NodeId"]).alive():
+                    return coord
+                assert time.monotonic() < deadline, coord
+                time.sleep(0.2)
+
+        coord = find(first)
+        node = c.node(coord["NodeId"])
+        assert c.create_topic(first, "t", partitions=2, replication_factor=3) == 0
+        with kw.SchemaConnection(node.port) as conn:
+            p = init_pid(conn, "tx-f")
+            assert p["ErrorCode"] == ERR_NONE, p
+            deadline = time.monotonic() + 20
+            while (errs := add_partitions_v3(conn, "tx-f", p["ProducerId"], 0, {"t": [0, 1]})) != \
+                    {("t", 0): 0, ("t", 1): 0}:
+                assert time.monotonic() < deadline, errs  # until every node knows the topic
+                time.sleep(0.1)
+            assert describe(conn, "tx-f")["TransactionState"] == "Ongoing"
+
+        node.kill9()
+        survivor = next(b for b in c.brokers if b.alive())
+        coord2 = find(survivor)
+        assert coord2["NodeId"] != node.node_id
+        with kw.SchemaConnection(coord2["Port"]) as conn:
+            deadline = time.monotonic() + 30
+            while (state := describe(conn, "tx-f"))["ErrorCode"] in RETRIABLE:
+                assert time.monotonic() < deadline, state
+                time.sleep(0.2)
+            assert state["ErrorCode"] == ERR_NONE, state
+            assert state["TransactionState"] == "Ongoing"
+            assert (state["ProducerId"], state["ProducerEpoch"]) == (p["ProducerId"], 0)
+            assert {(t["Topic"], q) for t in state["Topics"] for q in t["Partitions"]} == {("t", 0), ("t", 1)}
+            # The new coordinator fences with a durable PrepareAbort (2 of 3 replicas up).
+            resp = init_pid(conn, "tx-f", retry=False)
+            assert resp["ErrorCode"] == ERR_CONCURRENT_TRANSACTIONS, resp
+            assert describe(conn, "tx-f")["ProducerEpoch"] == 1
+    except Exception:
+        print(c.logs()[-20000:])
+        raise
+    finally:
+        try:
+            c.stop()
+        finally:
+            c.close()
+
+
+def test_confluent_kafka_transaction_reaches_the_coordinator(broker):
+    """librdkafka's own transactional requests (FindCoordinator, InitProducerId,
+    AddPartitionsToTxn, EndTxn at the versions it picks) against the
+    coordinator: init_transactions, a transaction over two partitions,
+    commit_transaction. What the markers do to the partitions is
+    test_transactions.py's business."""
+    from confluent_kafka import Producer
+
+    with kw.SchemaConnection(broker.port) as c:
+        create_topic(c, "cf", partitions=2)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "cf-1", "linger.ms": 5,
+                  "transaction.timeout.ms": 45000})
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce("cf", value=b"a", partition=0)
+    p.produce("cf", value=b"b", partition=1)
+    assert p.flush(30) == 0
+    with kw.SchemaConnection(broker.port) as c:
+        state = describe(c, "cf-1")
+        assert state["TransactionState"] == "Ongoing", state
+        assert state["TransactionTimeoutMs"] == 45000
+        assert {(t["Topic"], q) for t in state["Topics"] for q in t["Partitions"]} == {("cf", 0), ("cf", 1)}
+        pid, epoch = state["ProducerId"], state["ProducerEpoch"]
+    p.commit_transaction(30)
+    with kw.SchemaConnection(broker.port) as c:
+        state = describe(c, "cf-1")
+        assert state["TransactionState"] in ("PrepareCommit", "CompleteCommit"), state
+        assert (state["ProducerId"], state["ProducerEpoch"]) == (pid, epoch)
+        listed = c.call("ListTransactions", 0, StateFilters=[], ProducerIdFilters=[pid])
+        assert [t["TransactionalId"] for t in listed["TransactionStates"]] == ["cf-1"]

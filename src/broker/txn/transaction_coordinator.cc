@@ -196,9 +196,10 @@ ErrorCode TransactionCoordinator::verify_partitions(const std::string& id, int64
   const TransactionMetadata* m = found.metadata;
   if (!m || m->producer_id() != pid) return ErrorCode::INVALID_PRODUCER_ID_MAPPING;
   if (m->producer_epoch() != epoch) return ErrorCode::PRODUCER_FENCED;
-  // Only an Ongoing transaction takes writes: a batch arriving while its
-  // transaction is being committed or aborted (or after) is a late write of
-  // an old transaction (KIP-890), refused.
+  // As Kafka: while the markers go out the producer is told to wait (the
+  // leader maps this to a retriable error); once the transaction completed
+  // its partitions are gone, so a late write of it (KIP-890) is refused.
+  if (is_prepare(m->state())) return ErrorCode::CONCURRENT_TRANSACTIONS;
   for (const auto& tp : partitions)
     out.push_back(m->state() == TxnState::kOngoing && m->current().partitions.count(tp) ? ErrorCode::NONE
                                                                                       : ErrorCode::INVALID_TXN_STATE);

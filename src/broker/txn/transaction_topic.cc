@@ -3,6 +3,7 @@
 // to it).
 #include "samsa/broker/txn/transaction_topic.h"
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -46,8 +47,17 @@ ErrorCode ensure_transaction_state_topic(BrokerServices& services,
   size_t live = 0;
   for (const auto& [_, b] : image->brokers) live += b.fenced ? 0 : 1;
   if (live < static_cast<size_t>(cfg.transaction_state_log_replication_factor)) {
-    log()->warn("Cannot create {} yet: {} live brokers, transaction.state.log.replication.factor is {}",
-                kTransactionStateTopic, live, cfg.transaction_state_log_replication_factor);
+    // Every transactional FindCoordinator lands here until enough brokers
+    // run: say it once a minute, not once per request.
+    constexpr int64_t kWarnIntervalMs = 60'000;
+    static std::atomic<int64_t> last_warned_ms{-kWarnIntervalMs};
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+    int64_t last = last_warned_ms.load(std::memory_order_relaxed);
+    if (now_ms - last >= kWarnIntervalMs && last_warned_ms.compare_exchange_strong(last, now_ms))
+      log()->warn("Cannot create {} yet: {} live brokers, transaction.state.log.replication.factor is {}",
+                  kTransactionStateTopic, live, cfg.transaction_state_log_replication_factor);
     return ErrorCode::COORDINATOR_NOT_AVAILABLE;
   }
   if (!services.controller->active() && services.controller_channel) {

@@ -134,14 +134,17 @@ TEST_F(TxnCoordinatorTest, InitCommitCycleWritesEveryTransition) {
   EXPECT_EQ(job.coordinator_epoch, 5);
   EXPECT_EQ(job.txn_partition, coord->partition_for("tx"));
   EXPECT_EQ(job.partitions.size(), 3u);
-  // Late write verification while the markers go out: refused.
-  EXPECT_EQ(coord->verify_partitions("tx", p.producer_id, p.producer_epoch, {{"t", 0}}, v), ErrorCode::NONE);
-  EXPECT_EQ(v, (std::vector<ErrorCode>{ErrorCode::INVALID_TXN_STATE}));
+  // Verification while the markers go out: wait (Kafka's CONCURRENT_TRANSACTIONS).
+  EXPECT_EQ(coord->verify_partitions("tx", p.producer_id, p.producer_epoch, {{"t", 0}}, v),
+            ErrorCode::CONCURRENT_TRANSACTIONS);
   EXPECT_EQ(end("tx", p, true), ErrorCode::CONCURRENT_TRANSACTIONS);
   EXPECT_EQ(end("tx", p, false), ErrorCode::INVALID_TXN_STATE);
   markers.finish_all();
   EXPECT_EQ(state("tx"), "CompleteCommit");
   EXPECT_EQ(end("tx", p, true), ErrorCode::NONE);  // retry of a completed commit
+  // A late write of the completed transaction: refused.
+  EXPECT_EQ(coord->verify_partitions("tx", p.producer_id, p.producer_epoch, {{"t", 0}}, v), ErrorCode::NONE);
+  EXPECT_EQ(v, (std::vector<ErrorCode>{ErrorCode::INVALID_TXN_STATE}));
 
   // Every transition is in the log: Empty, Ongoing x2, PrepareCommit, CompleteCommit.
   auto& log = store.log[coord->partition_for("tx")];

@@ -110,7 +110,8 @@ class TransactionCoordinator {
                         int16_t expected_epoch, std::function<void(InitPidResult)> done);
   void add_partitions(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch,
                       const std::vector<TopicPartition>& partitions, ErrorCallback done);
-  // AddPartitionsToTxn v4+ verify_only: the top-level error, else one per
+  // AddPartitionsToTxn v4+ verify_only: the transaction's error
+  // (CONCURRENT_TRANSACTIONS while its markers go out), else one per
   // partition (NONE: in the ongoing transaction; INVALID_TXN_STATE: not).
   protocol::ErrorCode verify_partitions(const std::string& transactional_id, int64_t producer_id,
                                         int16_t producer_epoch, const std::vector<TopicPartition>& partitions,
