@@ -1,19 +1,23 @@
-"""Transactional offset commits in the group coordinator, over raw sockets on
-one broker: TxnOffsetCommit is answered, its offsets stay invisible to
-OffsetFetch (UNSTABLE_OFFSET_COMMIT with require_stable) while the
-producer's transaction is open, and Kafka's request checks apply.
+"""Transactional offset commits in the group coordinator on one broker.
+Over raw sockets: TxnOffsetCommit is verified with the transaction
+coordinator (KIP-890), its offsets stay invisible to OffsetFetch
+(UNSTABLE_OFFSET_COMMIT with require_stable) while the producer's
+transaction is open, and Kafka's request checks apply. With confluent-kafka:
+send_offsets_to_transaction then commit, abort, and an open transaction
+across a broker restart (its offsets are replayed from __consumer_offsets).
 
-The end-to-end flows with stock clients (send_offsets_to_transaction then
-commit/abort, on three nodes) are in test_transactions.py.
+The three-node flows (and kill -9 of coordinators) are in test_transactions*.py.
 """
 
 from __future__ import annotations
 
 import kafka_wire as kw
+import test_txn_coordinator as tc
 from test_group_errors import create_topic_raw
 
 TOPIC = "t"
 GROUP = "txn-g"
+TXN_ID = "txn-offsets"
 ERR_UNKNOWN_TOPIC_OR_PARTITION = 3
 ERR_UNSTABLE_OFFSET_COMMIT = 88
 
@@ -21,7 +25,7 @@ ERR_UNSTABLE_OFFSET_COMMIT = 88
 def txn_offset_commit(conn: kw.SchemaConnection, pid: int, epoch: int, partitions: dict[str, list[tuple[int, int]]],
                       group: str = GROUP, version: int = 3, **member) -> dict:
     """{(topic, partition): error} of one TxnOffsetCommit."""
-    values = {"TransactionalId": "txn-offsets", "GroupId": group, "ProducerId": pid, "ProducerEpoch": epoch,
+    values = {"TransactionalId": TXN_ID, "GroupId": group, "ProducerId": pid, "ProducerEpoch": epoch,
               "Topics": [{"Name": t, "Partitions": [{"PartitionIndex": p, "CommittedOffset": o,
                                                       "CommittedLeaderEpoch": -1, "CommittedMetadata": "m"}
                                                      for p, o in ps]}
@@ -34,13 +38,14 @@ def txn_offset_commit(conn: kw.SchemaConnection, pid: int, epoch: int, partition
 def test_txn_offsets_pending_until_the_transaction_ends(broker_factory):
     b = broker_factory.create(overrides=["group.initial.rebalance.delay.ms=0"],
                               extra_config={"offsets.topic.num.partitions": "1",
-                                            "transaction.partition.verification.enable": "false"})
+                                            "transaction.state.log.num.partitions": "1",
+                                            "transaction.state.log.min.isr": "1"})
     assert kw.max_version(b.port, "TxnOffsetCommit") == 4
     create_topic_raw(b.port, TOPIC, 2)
     kw.wait_group_coordinator(b.port, GROUP)
     with kw.SchemaConnection(b.port) as c:
-        init = c.call("InitProducerId", 4, TransactionalId=None, TransactionTimeoutMs=60000, ProducerId=-1,
-                      ProducerEpoch=-1)
+        tc.wait_txn_coordinator(c, TXN_ID)
+        init = tc.init_pid(c, TXN_ID)
         assert init["ErrorCode"] == 0, init
         pid, epoch = init["ProducerId"], init["ProducerEpoch"]
 
@@ -51,6 +56,17 @@ def test_txn_offsets_pending_until_the_transaction_ends(broker_factory):
                                                               "CommittedLeaderEpoch": -1,
                                                               "CommittedMetadata": ""}]}])
         assert resp["Topics"][0]["Partitions"][0]["ErrorCode"] == 0, resp
+
+        # Before AddOffsetsToTxn the group's partition is not in the
+        # transaction: KIP-890 verification refuses the commit.
+        errors = txn_offset_commit(c, pid, epoch, {TOPIC: [(0, 4)]})
+        assert errors[(TOPIC, 0)] != 0, errors
+        _, offsets = kw.offset_fetch(c, GROUP, {TOPIC: [0]}, version=8, require_stable=True)
+        assert offsets[(TOPIC, 0)] == (-1, "", 0), "a refused commit left something pending"
+
+        resp = c.call("AddOffsetsToTxn", 3, TransactionalId=TXN_ID, ProducerId=pid, ProducerEpoch=epoch,
+                      GroupId=GROUP)
+        assert resp["ErrorCode"] == 0, resp
         errors = txn_offset_commit(c, pid, epoch, {TOPIC: [(0, 5), (1, 6)], "missing": [(0, 1)]})
         assert errors == {(TOPIC, 0): 0, (TOPIC, 1): 0, ("missing", 0): ERR_UNKNOWN_TOPIC_OR_PARTITION}, errors
 
