@@ -21,7 +21,6 @@
 #include "single_node_env.h"
 #include "samsa/protocol/compression.h"
 #include "samsa/protocol/error_code.h"
-#include "samsa/protocol/control_records.h"
 #include "samsa/protocol/record_batch.h"
 
 namespace samsa::broker::group {
@@ -133,8 +132,8 @@ class OffsetsLogTest : public ::testing::Test {
 
   // Appends a raw batch the way another writer (a newer Kafka, a transaction
   // marker) would have put it in the log.
-  void append_raw(int32_t p, protocol::RecordBatchBuilder& builder) { append_raw(p, builder.build()); }
-  void append_raw(int32_t p, std::vector<uint8_t> bytes) {
+  void append_raw(int32_t p, protocol::RecordBatchBuilder& builder) {
+    auto bytes = builder.build();
     auto l = partition_log(p);
     ASSERT_TRUE(l->append_as_leader(std::span<uint8_t>(bytes), 4, log::AppendOrigin::kCoordinator).ok());
     l->set_high_watermark(l->log_end_offset());
@@ -240,9 +239,17 @@ TEST_F(OffsetsLogTest, LoadReadsInSmallChunks) {
 TEST_F(OffsetsLogTest, LoadSkipsControlBatchesForeignAndBadRecords) {
   ASSERT_EQ(append(0, std::vector{commit("g", "t", 0, 1)}, kNow), ErrorCode::NONE);
 
-  // A transaction marker (COMMIT) of a producer with no transactional
-  // commit here: no coordinator state.
-  append_raw(0, protocol::build_end_txn_marker(7, 0, {true, 0}, kNow));
+  // A transaction marker: control batch, key = version 0 + type 1 (commit),
+  // of a producer (a transactional batch without producer id is invalid).
+  protocol::RecordBatchOptions control;
+  control.control = true;
+  control.transactional = true;
+  control.producer_id = 1000;
+  control.producer_epoch = 0;
+  protocol::RecordBatchBuilder marker(control);
+  const std::vector<uint8_t> marker_key = {0, 0, 0, 1}, marker_value = {0, 0, 0, 0, 0, 0};
+  marker.append(kNow, std::span<const uint8_t>(marker_key), std::span<const uint8_t>(marker_value));
+  append_raw(0, marker);
 
   // A KIP-848 ConsumerGroupMetadata record (key version 3), a record without
   // key, and an offset commit whose value is cut short.
