@@ -6,9 +6,11 @@
 // ABORT marker drops them. A reload replays the same from the log.
 #include <algorithm>
 
+#include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/group/group_coordinator.h"
 #include "samsa/broker/metadata_image.h"
+#include "samsa/broker/replica/replica_manager.h"
 #include "samsa/broker/txn/txn_marker_written.h"
 #include "samsa/broker/txn/txn_verifier.h"
 #include "samsa/util/logging.h"
@@ -88,19 +90,30 @@ void GroupCoordinator::commit_txn_offsets(TxnCommitRequest r, CommitCallback don
   if (auto e = check(r.group_id); e != ErrorCode::NONE) return fail_all(e);
 
   txn::TxnVerifier* verifier = services_.txn_verifier;
-  if (!verifier || !verify_transactions_.load())
-    return write_txn_offsets(std::move(r), std::move(errors), std::move(known), std::move(done));
-  // KIP-890: the transaction coordinator confirms that the group's partition
-  // is in the producer's ongoing transaction (AddOffsetsToTxn put it
-  // there), so a commit delayed past EndTxn cannot open a transaction that
-  // no marker will ever end.
+  const bool verify = verifier && services_.config && services_.config->transaction_partition_verification_enable;
+  if (!verify)
+    return write_txn_offsets(std::move(r), std::nullopt, std::move(errors), std::move(known), std::move(done));
+  // KIP-890 (Kafka's CoordinatorPartitionWriter.maybeStartTransactionVerification):
+  // a commit that would open the producer's transaction on the group's
+  // partition is first confirmed by the transaction coordinator (AddOffsetsToTxn
+  // put the partition in the transaction), and its append presents the guard
+  // the verification started, so a commit delayed past EndTxn, or one whose
+  // transaction a marker ended meanwhile, cannot open a transaction no marker
+  // will ever end. Guard 0: the transaction was open, and must still be.
+  const int32_t partition = partition_for(r.group_id);
+  auto hosted = services_.replicas ? services_.replicas->get(kOffsetsTopic, partition) : nullptr;
+  if (!hosted) return fail_all(ErrorCode::NOT_COORDINATOR);
+  log::Log& plog = *hosted->log();
+  if (plog.has_ongoing_txn(r.producer_id))
+    return write_txn_offsets(std::move(r), uint64_t{0}, std::move(errors), std::move(known), std::move(done));
+  const uint64_t guard = plog.start_txn_verification(r.producer_id);
   txn::TxnVerifyRequest v;
   v.transactional_id = r.transactional_id;
   v.producer_id = r.producer_id;
   v.producer_epoch = r.producer_epoch;
-  v.partitions.emplace_back(kOffsetsTopic, partition_for(r.group_id));
+  v.partitions.emplace_back(kOffsetsTopic, partition);
   verifier->verify(std::move(v), [this, r = std::move(r), errors = std::move(errors), known = std::move(known),
-                                  done = std::move(done)](std::vector<ErrorCode> verified) mutable {
+                                  done = std::move(done), guard](std::vector<ErrorCode> verified) mutable {
     const ErrorCode e = verified.empty() ? ErrorCode::UNKNOWN_SERVER_ERROR : verified[0];
     if (e != ErrorCode::NONE) {
       log()->debug("TxnOffsetCommit of {} for group {} failed verification: {}", r.transactional_id, r.group_id,
@@ -108,11 +121,12 @@ void GroupCoordinator::commit_txn_offsets(TxnCommitRequest r, CommitCallback don
       for (size_t i : known) errors[i] = coordinator_error(e);
       return done(std::move(errors));
     }
-    write_txn_offsets(std::move(r), std::move(errors), std::move(known), std::move(done));
+    write_txn_offsets(std::move(r), guard, std::move(errors), std::move(known), std::move(done));
   });
 }
 
-void GroupCoordinator::write_txn_offsets(TxnCommitRequest r, std::vector<ErrorCode> errors, std::vector<size_t> known,
+void GroupCoordinator::write_txn_offsets(TxnCommitRequest r, std::optional<uint64_t> guard,
+                                         std::vector<ErrorCode> errors, std::vector<size_t> known,
                                          CommitCallback done) {
   auto fail_all = [&](ErrorCode e) {
     for (size_t i : known) errors[i] = e;
@@ -181,9 +195,9 @@ void GroupCoordinator::write_txn_offsets(TxnCommitRequest r, std::vector<ErrorCo
   // After the group lock is released: the append may complete at once, on
   // this thread, and the callback takes the lock.
   later.add([this, g, records = std::move(records), written = std::move(written), errors = std::move(errors),
-             done = std::move(done), partition, pid, epoch = r.producer_epoch, t]() mutable {
+             done = std::move(done), partition, pid, epoch = r.producer_epoch, t, guard]() mutable {
     log_.append_transactional(
-        partition, records, t, pid, epoch,
+        partition, records, t, pid, epoch, guard,
         [this, g, records, written, errors, done, partition, pid](AppendOutcome out) mutable {
           Deferred replies;  // declared first: runs after the lock is released
           std::lock_guard glock(g->mu);

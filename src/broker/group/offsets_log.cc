@@ -86,17 +86,18 @@ ErrorCode coordinator_error(ErrorCode e) {
 
 void OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecord> records, int64_t timestamp_ms,
                         AppendDone done) {
-  append_batch(partition, records, timestamp_ms, -1, -1, std::move(done));
+  append_batch(partition, records, timestamp_ms, -1, -1, std::nullopt, std::move(done));
 }
 
 void OffsetsLog::append_transactional(int32_t partition, std::span<const CoordinatorRecord> records,
                                       int64_t timestamp_ms, int64_t producer_id, int16_t producer_epoch,
-                                      AppendDone done) {
-  append_batch(partition, records, timestamp_ms, producer_id, producer_epoch, std::move(done));
+                                      std::optional<uint64_t> verification_guard, AppendDone done) {
+  append_batch(partition, records, timestamp_ms, producer_id, producer_epoch, verification_guard, std::move(done));
 }
 
 void OffsetsLog::append_batch(int32_t partition, std::span<const CoordinatorRecord> records, int64_t timestamp_ms,
-                              int64_t producer_id, int16_t producer_epoch, AppendDone done) {
+                              int64_t producer_id, int16_t producer_epoch, std::optional<uint64_t> verification_guard,
+                              AppendDone done) {
   auto fail = [&](ErrorCode e) { done(AppendOutcome{e, -1}); };
   auto image = services_.metadata.current();
   if (!image || !services_.replicas) return fail(ErrorCode::NOT_COORDINATOR);
@@ -139,7 +140,8 @@ void OffsetsLog::append_batch(int32_t partition, std::span<const CoordinatorReco
           return done(AppendOutcome{coordinator_error(result.error().code), -1});
         }
         done(AppendOutcome{ErrorCode::NONE, result->last_offset});
-      });
+      },
+      verification_guard);
 }
 
 size_t OffsetsLog::load(int32_t partition, const std::function<void(CoordinatorRecord&&)>& apply) {

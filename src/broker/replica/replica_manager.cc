@@ -249,9 +249,16 @@ std::vector<std::shared_ptr<replica::Partition>> ReplicaManager::partitions() co
 void ReplicaManager::append_records(const std::string& topic, int32_t partition, std::vector<uint8_t> batch,
                                     int16_t required_acks, log::AppendOrigin origin, int64_t timeout_ms,
                                     std::function<void(replica::PartitionResult<log::AppendInfo>)> done) {
+  append_records(topic, partition, std::move(batch), required_acks, origin, timeout_ms, std::move(done), std::nullopt);
+}
+
+void ReplicaManager::append_records(const std::string& topic, int32_t partition, std::vector<uint8_t> batch,
+                                    int16_t required_acks, log::AppendOrigin origin, int64_t timeout_ms,
+                                    std::function<void(replica::PartitionResult<log::AppendInfo>)> done,
+                                    std::optional<uint64_t> verification_guard) {
   auto p = get(topic, partition);
   if (!p) return done(replica::PartitionError{protocol::ErrorCode::NOT_LEADER_OR_FOLLOWER});
-  auto result = p->append_as_leader(std::span<uint8_t>(batch), required_acks, origin);
+  auto result = p->append_as_leader(std::span<uint8_t>(batch), required_acks, origin, verification_guard);
   if (!result || required_acks != -1) return done(std::move(result));
   if (!wiring_.waiters) {
     // Nowhere to wait: answer as soon as the ISR has it, or time out.

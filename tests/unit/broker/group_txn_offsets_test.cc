@@ -18,7 +18,7 @@
 #include "samsa/broker/replica/replica_manager.h"
 #include "samsa/broker/txn/txn_marker_written.h"
 #include "samsa/broker/txn/txn_verifier.h"
-#include "samsa/protocol/record_batch.h"
+#include "samsa/protocol/control_records.h"
 #include "samsa/protocol/error_code.h"
 #include "single_node_env.h"
 
@@ -43,32 +43,16 @@ std::shared_ptr<TopicImage> topic_image(const std::string& name, uint8_t id, int
   return topic;
 }
 
-// The producer's end-of-transaction marker as a control batch. Kafka's
-// own markers carry base sequence -1; until the partition side accepts
-// that from the coordinator path, the test's markers carry 0 (the
-// coordinator origin checks no sequence either way).
-std::vector<uint8_t> marker_batch(int64_t pid, int16_t epoch, bool commit, int64_t ts) {
-  protocol::RecordBatchOptions o;
-  o.producer_id = pid;
-  o.producer_epoch = epoch;
-  o.base_sequence = 0;
-  o.transactional = true;
-  o.control = true;
-  protocol::RecordBatchBuilder b(o);
-  const std::vector<uint8_t> key = {0, 0, 0, static_cast<uint8_t>(commit ? 1 : 0)};
-  const std::vector<uint8_t> value = {0, 0, 0, 0, 0, 0};  // version 0, coordinator epoch 0
-  b.append(ts, std::span<const uint8_t>(key), std::span<const uint8_t>(value));
-  return b.build();
-}
-
 // Answers every verification with `error` and counts the calls.
 class FakeVerifier : public txn::TxnVerifier {
  public:
   void verify(txn::TxnVerifyRequest request, std::function<void(std::vector<ErrorCode>)> done) override {
     ++calls;
     last = request;
+    if (before_answer) before_answer();
     done(std::vector<ErrorCode>(request.partitions.size(), error));
   }
+  std::function<void()> before_answer;  // runs while the verification is in flight
   ErrorCode error = ErrorCode::NONE;
   int calls = 0;
   txn::TxnVerifyRequest last;
@@ -144,7 +128,7 @@ class GroupTxnOffsetsTest : public ::testing::Test {
   // unless `report` is false, tells the coordinator (WriteTxnMarkers does).
   int64_t marker(int64_t pid, int16_t epoch, bool commit, bool report = true) {
     std::optional<int64_t> offset;
-    pm->append_records(kOffsetsTopic, 0, marker_batch(pid, epoch, commit, now), -1,
+    pm->append_records(kOffsetsTopic, 0, protocol::build_end_txn_marker(pid, epoch, {commit, 0}, now), -1,
                        log::AppendOrigin::kCoordinator, 5000,
                        [&](replica::PartitionResult<log::AppendInfo> r) {
                          EXPECT_TRUE(r) << (r ? std::string() : std::string(protocol::error_name(r.error().code)) + " " + r.error().message);
@@ -333,10 +317,31 @@ TEST_F(GroupTxnOffsetsTest, VerificationAsksTheTransactionCoordinatorFirst) {
   EXPECT_EQ(txn_commit(1000, 0, 10), std::vector{ErrorCode::NONE});
   EXPECT_EQ(stable_error(), ErrorCode::UNSTABLE_OFFSET_COMMIT);
 
-  coordinator->set_verify_transactions(false);
+  // The transaction is open on the partition now: no need to ask again.
   verifier.error = ErrorCode::INVALID_TXN_STATE;
   EXPECT_EQ(txn_commit(1000, 0, 11), std::vector{ErrorCode::NONE});
   EXPECT_EQ(verifier.calls, 3);
+  marker(1000, 0, true);
+  EXPECT_EQ(committed(), 11);
+
+  config.transaction_partition_verification_enable = false;
+  EXPECT_EQ(txn_commit(1000, 0, 12), std::vector{ErrorCode::NONE});
+  EXPECT_EQ(verifier.calls, 3);
+  services.txn_verifier = nullptr;
+}
+
+TEST_F(GroupTxnOffsetsTest, AMarkerDuringVerificationFailsTheWrite) {
+  // KIP-890's guard: the transaction the coordinator confirmed ended (its
+  // marker was written) while the answer was on its way; the write would
+  // open a transaction nobody ends, so the log refuses it.
+  FakeVerifier verifier;
+  services.txn_verifier = &verifier;
+  ASSERT_EQ(txn_commit(1000, 0, 10), std::vector{ErrorCode::NONE});
+  marker(1000, 0, true);
+  verifier.before_answer = [&] { marker(1000, 0, false); };
+  EXPECT_EQ(txn_commit(1000, 0, 20), std::vector{ErrorCode::INVALID_TXN_STATE});
+  EXPECT_EQ(committed(), 10);
+  EXPECT_EQ(stable_error(), ErrorCode::NONE);
   services.txn_verifier = nullptr;
 }
 

@@ -202,21 +202,18 @@ class GroupCoordinator {
   // UNSTABLE_OFFSET_COMMIT (the client retries once the transaction ended).
   protocol::ErrorCode fetch_offsets(const std::string& group_id, const std::optional<std::vector<TopicPartitions>>& topics,
                                     std::vector<FetchedOffset>& out, bool require_stable = false);
-  // TxnOffsetCommit (group_txn_offsets.cc): Kafka's checks, then the offsets
-  // are written as a transactional batch of the producer (acks=-1) and kept
-  // pending until the producer's marker on the group's partition. Same
-  // threading as commit_offsets.
+  // TxnOffsetCommit (group_txn_offsets.cc): KIP-890 verification with the
+  // transaction coordinator (services.txn_verifier, when
+  // transaction.partition.verification.enable), Kafka's checks, then the
+  // offsets are written as a transactional batch of the producer (acks=-1)
+  // and kept pending until the producer's marker on the group's partition.
+  // Same threading as commit_offsets.
   void commit_txn_offsets(TxnCommitRequest request, CommitCallback done);
   // services.on_txn_marker_written: a COMMIT/ABORT marker was written and
   // replicated on a partition led here. On a __consumer_offsets partition
   // the producer's pending offsets of its groups take effect (COMMIT) or are
   // dropped (ABORT). Any thread; takes group locks.
   void on_txn_marker_written(const txn::TxnMarkerWritten& marker);
-  // Whether KIP-890 verification asks the transaction coordinator before a
-  // TxnOffsetCommit write opens the producer's transaction on the group's
-  // partition (transaction.partition.verification.enable; needs
-  // services.txn_verifier).
-  void set_verify_transactions(bool verify) { verify_transactions_ = verify; }
   // OffsetDelete: `done` gets the top-level error and, when NONE, one error
   // per requested partition (request order). Same threading as commits.
   using DeleteOffsetsCallback = std::function<void(protocol::ErrorCode, std::vector<protocol::ErrorCode>)>;
@@ -288,9 +285,10 @@ class GroupCoordinator {
   // The producer's marker on `partition`: resolves its groups' pending offsets.
   void end_txn(int32_t partition, int64_t producer_id, bool commit, int64_t marker_offset);
   // After verification: checks the group and writes the offsets (`known`:
-  // the request's partitions of existing topics).
-  void write_txn_offsets(TxnCommitRequest r, std::vector<protocol::ErrorCode> errors, std::vector<size_t> known,
-                         CommitCallback done);
+  // the request's partitions of existing topics; `guard`: the KIP-890
+  // verification guard the append presents, nullopt without verification).
+  void write_txn_offsets(TxnCommitRequest r, std::optional<uint64_t> guard, std::vector<protocol::ErrorCode> errors,
+                         std::vector<size_t> known, CommitCallback done);
 
   // --- offsets (group_offsets.cc) ---
   void expire_offsets(int64_t now);
@@ -311,7 +309,6 @@ class GroupCoordinator {
   std::optional<std::set<std::string>> topics_;  // topic names of the last image seen
   int64_t last_retention_check_ms_ = 0;
   std::atomic<bool> started_{false};
-  std::atomic<bool> verify_transactions_{true};
   uint64_t next_load_id_ = 0;  // under mu_
   // A CreateTopics for __consumer_offsets is on its way to the controller.
   std::shared_ptr<std::atomic<bool>> offsets_topic_requested_ = std::make_shared<std::atomic<bool>>(false);

@@ -12,6 +12,7 @@
 // belongs on the coordinator's loader thread.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -62,9 +63,12 @@ class OffsetsLog {
   // Kafka writes it: producer id and epoch, base sequence 0, transactional
   // bit): the records belong to the producer's transaction on this partition
   // and take effect with its COMMIT marker. The log refuses an old epoch
-  // (INVALID_PRODUCER_EPOCH, passed through).
+  // (INVALID_PRODUCER_EPOCH) and, when `verification_guard` is set (KIP-890),
+  // a batch that would open the transaction without the guard its
+  // verification started (INVALID_TXN_STATE); both passed through.
   void append_transactional(int32_t partition, std::span<const CoordinatorRecord> records, int64_t timestamp_ms,
-                            int64_t producer_id, int16_t producer_epoch, AppendDone done);
+                            int64_t producer_id, int16_t producer_epoch, std::optional<uint64_t> verification_guard,
+                            AppendDone done);
 
   // Replays __consumer_offsets-<partition> from its log start up to its log
   // end (not its high watermark: a new leader's high watermark can lag what
@@ -95,7 +99,8 @@ class OffsetsLog {
 
  private:
   void append_batch(int32_t partition, std::span<const CoordinatorRecord> records, int64_t timestamp_ms,
-                    int64_t producer_id, int16_t producer_epoch, AppendDone done);
+                    int64_t producer_id, int16_t producer_epoch, std::optional<uint64_t> verification_guard,
+                    AppendDone done);
 
   BrokerServices& services_;
   int32_t commit_timeout_ms_;

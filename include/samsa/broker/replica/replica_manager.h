@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <tuple>
@@ -95,6 +96,13 @@ class ReplicaManager {
   void append_records(const std::string& topic, int32_t partition, std::vector<uint8_t> batch,
                       int16_t required_acks, log::AppendOrigin origin, int64_t timeout_ms,
                       std::function<void(replica::PartitionResult<log::AppendInfo>)> done);
+  // The same with a KIP-890 verification guard (Partition::append_as_leader):
+  // a transactional coordinator write (TxnOffsetCommit) that would open its
+  // producer's transaction needs the guard its verification started.
+  void append_records(const std::string& topic, int32_t partition, std::vector<uint8_t> batch,
+                      int16_t required_acks, log::AppendOrigin origin, int64_t timeout_ms,
+                      std::function<void(replica::PartitionResult<log::AppendInfo>)> done,
+                      std::optional<uint64_t> verification_guard);
 
   log::LogManager& logs() { return *logs_; }
 
