@@ -5,6 +5,8 @@
   and its marker, must be rejected; accepted, it would reopen a transaction
   no coordinator knows of and hold the last stable offset (and every
   read_committed consumer) forever;
+- `kafka-transactions.sh abort` of a hanging transaction (WriteTxnMarkers from
+  an admin client) moves the last stable offset past it;
 - compaction of a transactional topic keeps the committed data (latest
   committed value per key) and drops the aborted data, on every replica.
 """
@@ -162,3 +164,44 @@ def test_compaction_keeps_committed_drops_aborted(lc, clients):
         assert not any(v.startswith(b"a") for _, v in records), f"{isolation} reads aborted data after cleaning"
         keyed = [k for k, _ in records if k.startswith(b"k")]
         assert len(keyed) == len(set(keyed)), f"{isolation}: duplicate keys in the cleaned range"
+
+
+# ---------------------------------------------------------------------------
+# kafka-transactions.sh abort
+# ---------------------------------------------------------------------------
+
+def test_admin_abort_of_hanging_transaction(tmp_path, request):
+    """Without KIP-890 verification a transactional write the coordinator
+    never heard of opens a transaction nobody will end (a hanging
+    transaction: the LSO stays behind it). `kafka-transactions.sh abort`
+    finds the producer with DescribeProducers and sends the leader an ABORT
+    marker itself (WriteTxnMarkers from an admin client); the LSO moves on
+    and the data is never visible."""
+    c = tu.txn_cluster(tmp_path / "cluster", {"transaction.partition.verification.enable": "false"})
+    request.node.__dict__.setdefault("_samsa_brokers", []).extend(c.nodes)
+    try:
+        topic = "txn-hanging"
+        c.create_replicated_topic(topic, 1, configs={"min.insync.replicas": 2})
+        prod = tu.RawTxnProducer(c, "txn-hanging-1")
+        assert prod.produce(topic, 0, ["hanging"]) == 0  # no AddPartitionsToTxn: the coordinator knows nothing
+        assert tu.list_offset(c, topic, 0, tu.READ_UNCOMMITTED) == 1
+        assert tu.list_offset(c, topic, 0, tu.READ_COMMITTED) == 0
+        leader = c.leader_of(topic, 0)
+        body = c.call(leader, leader.port, "DescribeProducers", 0,
+                      {"Topics": [{"Name": topic, "PartitionIndexes": [0]}]})
+        [state] = body["Topics"][0]["Partitions"][0]["ActiveProducers"]
+        assert (state["ProducerId"], state["CurrentTxnStartOffset"]) == (prod.pid, 0), state
+        body = c.call(leader, leader.port, "WriteTxnMarkers", 1, {"Markers": [{
+            "ProducerId": state["ProducerId"], "ProducerEpoch": state["ProducerEpoch"], "TransactionResult": False,
+            "Topics": [{"Name": topic, "PartitionIndexes": [0]}],
+            "CoordinatorEpoch": max(state["CoordinatorEpoch"], 0)}]}, timeout=15)
+        [result] = body["Markers"][0]["Topics"][0]["Partitions"]
+        assert result["ErrorCode"] == 0, f"WriteTxnMarkers (admin abort): {result}"
+        assert tu.wait_stable(c, topic, 0) == 2
+        assert tu.consume(c, topic, 1, "read_committed") == {0: []}
+        assert tu.consume(c, topic, 1, "read_uncommitted") == {0: [(None, b"hanging")]}
+    finally:
+        try:
+            c.stop()
+        finally:
+            c.close()
