@@ -72,9 +72,19 @@ LogResult<ValidatedAppend> validate_leader_append(std::span<uint8_t> buffer,
       if (h.is_control())
         return log_error(LogErrc::kInvalidRecord, "clients may not write control batches");
     }
-    if (h.producer_id >= 0 && h.base_sequence < 0)
+    if (h.is_control()) {
+      // A transaction marker (only the coordinator's WriteTxnMarkers gets
+      // here): one control record of a producer, no sequence.
+      if (h.producer_id < 0 || h.records_count != 1)
+        return log_error(LogErrc::kInvalidRecord,
+                         batch_name(i) + " is a control batch without a producer id or with " +
+                             std::to_string(h.records_count) + " records");
+    } else if (h.producer_id >= 0 && h.base_sequence < 0) {
       return log_error(LogErrc::kInvalidRecord,
                        batch_name(i) + " has a producer id but no base sequence");
+    } else if (h.is_transactional() && h.producer_id < 0) {
+      return log_error(LogErrc::kInvalidRecord, batch_name(i) + " is transactional without a producer id");
+    }
     auto scan = scan_records(batches[i], rules);
     if (!scan) return scan.error();
     if (!scan->errors.empty()) return record_errors_error(std::move(scan.value()));

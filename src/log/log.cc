@@ -97,7 +97,7 @@ std::vector<std::shared_ptr<LogSegment>> Log::segments_snapshot() const {
 }
 
 LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t leader_epoch,
-                                            AppendOrigin origin) {
+                                            AppendOrigin origin, std::optional<uint64_t> verification_guard) {
   uint64_t ticket = 0;
   AppendInfo info;
   bool durable;
@@ -121,10 +121,16 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
       // The original may still wait for its fsync: wait for it too.
       durable = config_.fsync_per_append;
     } else {
+      if (auto err = check_verification_locked(updates, verification_guard)) return *err;
       auto appended = append_validated(batches, validated.value());
       if (!appended) return appended;
       info = appended.value();
       producers_->apply(updates, log_end_offset());
+      try {
+        track_txns_locked(updates);
+      } catch (const std::exception& e) {
+        return fail_io(std::string("writing the transaction index failed: ") + e.what());
+      }
       durable = config_.fsync_per_append && info.num_batches > 0;
     }
     if (durable) ticket = committer_.ticket();
@@ -147,7 +153,14 @@ LogResult<AppendInfo> Log::append_as_follower(std::span<const uint8_t> batches) 
   auto producers = check_producers_locked(validated.value(), AppendOrigin::kReplication, updates);
   if (!producers) return producers.error();
   auto appended = append_validated(batches, validated.value());
-  if (appended) producers_->apply(updates, log_end_offset());
+  if (appended) {
+    producers_->apply(updates, log_end_offset());
+    try {
+      track_txns_locked(updates);
+    } catch (const std::exception& e) {
+      return fail_io(std::string("writing the transaction index failed: ") + e.what());
+    }
+  }
   return appended;
 }
 
@@ -380,11 +393,13 @@ int64_t Log::recovery_point() const {
 void Log::set_high_watermark(int64_t offset) {
   std::lock_guard lock(state_mu_);
   high_watermark_ = std::clamp(offset, log_start_offset_, log_end_offset_);
+  prune_replicated_txns_locked();
 }
 
 void Log::advance_high_watermark(int64_t offset) {
   std::lock_guard lock(state_mu_);
   high_watermark_ = std::max(high_watermark_, std::clamp(offset, log_start_offset_, log_end_offset_));
+  prune_replicated_txns_locked();
 }
 
 LogConfig Log::config() const {

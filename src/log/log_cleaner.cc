@@ -13,7 +13,9 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "cleaner_txns.h"
 #include "samsa/protocol/compression.h"
+#include "samsa/protocol/control_records.h"
 #include "samsa/util/logging.h"
 
 namespace samsa::log {
@@ -107,7 +109,6 @@ class OffsetMap {
   std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> map_;
 };
 
-bool skipped_by_map(const RecordBatchHeader& h) { return h.is_control() || h.is_transactional(); }
 
 // The batch with only `kept` of its records, everything else in its header
 // as it was (last offset delta included, so producer state and the offsets
@@ -182,23 +183,46 @@ struct PassContext {
   std::set<std::pair<int64_t, int64_t>> producer_batches;
   const std::function<bool()>& abort_check;
   CleanStats& stats;
+  CleanerTxns& txns;
+  // The .txnindex entries of the ABORT markers kept in the group being written.
+  std::vector<AbortedTxn> kept_index = {};
 };
 
 // Appends the cleaned form of `batch` to `out` (nothing if it vanishes).
 void clean_batch(const BatchView& batch, int64_t segment_mtime, PassContext& ctx, std::vector<uint8_t>& out) {
   const RecordBatchHeader& h = batch.header;
   auto copy = [&] { out.insert(out.end(), batch.bytes.begin(), batch.bytes.end()); };
-  if (skipped_by_map(h)) {
+  const int64_t batch_time = h.max_timestamp >= 0 ? h.max_timestamp : segment_mtime;
+  const bool tombstones_expired = ctx.now_ms - batch_time > ctx.cfg.delete_retention_ms;
+  if (h.is_control()) {
+    std::optional<protocol::EndTxnMarker> marker;
+    try {
+      marker = protocol::parse_end_txn_marker(batch);
+    } catch (const protocol::DecodeError&) {
+    }
+    if (!marker) {
+      copy();
+      return;
+    }
+    // Kafka's rule: a marker goes once no data of its transaction is left
+    // and consumers had delete.retention.ms to read it.
+    if (ctx.txns.marker_removable(h, *marker) && tombstones_expired) {
+      ++ctx.stats.records_removed;
+      return;
+    }
+    if (!marker->commit)
+      if (auto entry = ctx.txns.index_entry(h.producer_id, h.base_offset)) ctx.kept_index.push_back(*entry);
     copy();
     return;
   }
+  ctx.txns.on_data_batch(h);
+  const bool aborted = ctx.txns.aborted(h);  // its records go, whatever their keys
   const auto records = protocol::decode_batch_records(batch, kMaxDecompressedBatch);
   ctx.stats.records_read += records.size();
-  const int64_t batch_time = h.max_timestamp >= 0 ? h.max_timestamp : segment_mtime;
-  const bool tombstones_expired = ctx.now_ms - batch_time > ctx.cfg.delete_retention_ms;
   std::vector<const Record*> kept;
   kept.reserve(records.size());
   for (const auto& r : records) {
+    if (aborted) continue;
     const int64_t offset = h.base_offset + r.offset_delta;
     if (r.key) {
       if (auto latest = ctx.map.get(*r.key); latest && *latest > offset) continue;
@@ -245,6 +269,9 @@ uint64_t write_cleaned_group(const std::vector<std::shared_ptr<LogSegment>>& gro
     });
   }
   append_to(*cleaned, out);
+  // The aborted transactions whose markers stay stay indexed.
+  for (const auto& t : ctx.kept_index) cleaned->txn_index().append(t);
+  ctx.kept_index.clear();
   cleaned->on_become_inactive();
   // Kafka keeps the newest modification time of the sources (retention by
   // time falls back to it for segments without timestamps).
@@ -253,6 +280,8 @@ uint64_t write_cleaned_group(const std::vector<std::shared_ptr<LogSegment>>& gro
   cleaned->create_index_files();  // renamed by name below, even when empty
   const uint64_t size = cleaned->size();
   const std::string stem = ctx.log.dir() + "/" + offset_file_stem(base);
+  if (file_exists(stem + kTxnIndexSuffix + kCleanedSuffix))
+    rename_file(stem + kTxnIndexSuffix + kCleanedSuffix, stem + kTxnIndexSuffix + kSwapSuffix);
   for (const char* suffix : {kIndexSuffix, kTimeIndexSuffix, kLogSuffix})
     rename_file(stem + suffix + kCleanedSuffix, stem + suffix + kSwapSuffix);
   fsync_dir(ctx.log.dir());
@@ -261,7 +290,7 @@ uint64_t write_cleaned_group(const std::vector<std::shared_ptr<LogSegment>>& gro
 
 void remove_swap_files(const std::string& dir, int64_t base) {
   const std::string stem = dir + "/" + offset_file_stem(base);
-  for (const char* suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) {
+  for (const char* suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix, kTxnIndexSuffix}) {
     remove_file_if_exists(stem + suffix + kSwapSuffix);
     remove_file_if_exists(stem + suffix + kCleanedSuffix);
   }
@@ -314,6 +343,11 @@ CleanStats Cleaner::clean(Log& log, std::optional<int64_t> checkpoint) {
   stats.first_dirty_offset = range.first_dirty_offset;
   if (range.segments.empty() || range.first_dirty_offset >= range.first_uncleanable_offset) return stats;
 
+  // Everything below the first uncleanable offset (<= the last stable
+  // offset) belongs to ended transactions: the aborted ones are indexed.
+  CleanerTxns txns(log.collect_aborted_transactions(range.segments.front()->base_offset(),
+                                                    range.first_uncleanable_offset));
+
   // 1. The offset map over [first dirty, first uncleanable), whole batches.
   OffsetMap map(config_.dedupe_buffer_size);
   int64_t end = range.first_dirty_offset;
@@ -329,7 +363,7 @@ CleanStats Cleaner::clean(Log& log, std::optional<int64_t> checkpoint) {
         if (abort_check_ && abort_check_()) throw Aborted{};
         const RecordBatchHeader& h = b.header;
         if (h.last_offset() < range.first_dirty_offset) return;
-        if (!skipped_by_map(h)) {
+        if (!h.is_control() && !txns.aborted(h)) {
           auto records = protocol::decode_batch_records(b, kMaxDecompressedBatch);
           if (!map.fits(records)) {
             full = true;
@@ -358,7 +392,7 @@ CleanStats Cleaner::clean(Log& log, std::optional<int64_t> checkpoint) {
   for (const auto& seg : range.segments) {
     if (seg->base_offset() < end) to_clean.push_back(seg);
   }
-  PassContext ctx{log, cfg, map, range.first_dirty_offset, now, {}, abort_check_, stats};
+  PassContext ctx{log, cfg, map, range.first_dirty_offset, now, {}, abort_check_, stats, txns};
   for (const auto& p : log.active_producers()) {
     for (size_t i = 0; i < p.batch_count(); ++i) ctx.producer_batches.emplace(p.producer_id, p.batch(i).last_offset);
   }

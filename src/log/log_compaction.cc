@@ -3,6 +3,7 @@
 // cleaner does all the long I/O without any of the log's locks; only the
 // swap takes the append lock, so it is serialised with appends, roll,
 // retention and truncation.
+#include <algorithm>
 #include <filesystem>
 
 #include "samsa/log/log.h"
@@ -19,7 +20,9 @@ Log::CleanableSegments Log::cleanable_segments() const {
   std::lock_guard lock(state_mu_);
   CleanableSegments out;
   out.first_uncleanable_offset = segments_.rbegin()->first;
-  const int64_t bound = std::min(high_watermark_, recovery_point_);
+  // Never past an open transaction (Kafka: the cleanable range ends at the
+  // last stable offset), so every transaction the cleaner meets has ended.
+  const int64_t bound = std::min({high_watermark_, recovery_point_, last_stable_offset_locked()});
   for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
     if (std::next(it)->first > bound) {
       out.first_uncleanable_offset = it->first;
@@ -50,6 +53,8 @@ bool Log::replace_cleaned_segments(const std::vector<std::shared_ptr<LogSegment>
   const std::string stem = dir_ + "/" + offset_file_stem(base);
   rename_file(stem + kIndexSuffix + kSwapSuffix, stem + kIndexSuffix);
   rename_file(stem + kTimeIndexSuffix + kSwapSuffix, stem + kTimeIndexSuffix);
+  if (file_exists(stem + kTxnIndexSuffix + kSwapSuffix))
+    rename_file(stem + kTxnIndexSuffix + kSwapSuffix, stem + kTxnIndexSuffix);
   rename_file(stem + kLogSuffix + kSwapSuffix, stem + kLogSuffix);
   fsync_dir(dir_);
   // Reopened under its final names, so later deletes rename the right files.

@@ -90,6 +90,8 @@ std::string_view log_errc_name(LogErrc code) {
     case LogErrc::kLogClosed: return "LOG_CLOSED";
     case LogErrc::kOutOfOrderSequence: return "OUT_OF_ORDER_SEQUENCE_NUMBER";
     case LogErrc::kInvalidProducerEpoch: return "INVALID_PRODUCER_EPOCH";
+    case LogErrc::kInvalidTxnState: return "INVALID_TXN_STATE";
+    case LogErrc::kTransactionCoordinatorFenced: return "TRANSACTION_COORDINATOR_FENCED";
   }
   return "UNKNOWN";
 }

@@ -34,7 +34,7 @@ void for_each_batch_header(const FileHandle& file, uint64_t pos, uint64_t limit,
       return;  // recovery already cut the log at the last valid batch
     }
     if (pos + h.size_in_bytes() > limit) return;
-    fn(h);
+    fn(h, pos);
     pos += h.size_in_bytes();
   }
 }
@@ -50,7 +50,15 @@ LogResult<std::optional<ProducerBatch>> Log::check_producers_locked(const Valida
     if (origin == AppendOrigin::kClient) {
       if (auto duplicate = producers_->find_duplicate(b.header)) return duplicate;
     }
-    if (auto err = producers_->check_and_stage(b.header, origin, updates)) return *err;
+    std::optional<protocol::EndTxnMarker> marker;
+    if (b.header.is_control()) {
+      try {
+        marker = protocol::parse_end_txn_marker(b);
+      } catch (const protocol::DecodeError& e) {
+        return log_error(LogErrc::kCorruptMessage, std::string("malformed control record: ") + e.what());
+      }
+    }
+    if (auto err = producers_->check_and_stage(b.header, origin, updates, marker ? &*marker : nullptr)) return *err;
   }
   return std::optional<ProducerBatch>{};
 }
@@ -62,13 +70,19 @@ void Log::load_producer_state(bool clean_shutdown) {
 
 void Log::rebuild_producer_state_locked(bool clean_shutdown) {
   const int64_t leo = log_end_offset();
-  auto from = producers_->reload(leo, clock_->now_ms());
+  // Recovery re-validated a transaction marker: the replay starts at or
+  // before it, so its segment's .txnindex gets the aborted ones again.
+  const int64_t replay_at_most = first_recovered_marker_ ? std::min(leo, *first_recovered_marker_) : leo;
+  first_recovered_marker_.reset();
+  auto from = producers_->reload(replay_at_most, clock_->now_ms());
   if (!from && clean_shutdown) {
     // A clean stop always leaves a snapshot at the log end, so none at all
     // means this log never had producer state to keep.
     producers_->set_map_end_offset(leo);
+    reset_txns_locked();
     return;
   }
+  reset_txns_locked();
   int64_t start;
   {
     std::lock_guard lock(state_mu_);
@@ -81,10 +95,23 @@ void Log::rebuild_producer_state_locked(bool clean_shutdown) {
     const uint64_t limit = seg->size();
     auto first = seg->translate_offset(start, limit);
     if (!first) continue;
-    for_each_batch_header(*seg->log_file(), first->position, limit, [&](const protocol::RecordBatchHeader& h) {
+    auto file = seg->log_file();
+    for_each_batch_header(*file, first->position, limit, [&](const protocol::RecordBatchHeader& h, uint64_t pos) {
       if (h.last_offset() < start || h.producer_id < 0) return;
-      producers_->check_and_stage(h, AppendOrigin::kReplication, updates);
+      std::optional<protocol::EndTxnMarker> marker;
+      if (h.is_control()) {
+        // Markers are tiny: the whole batch is read for its record.
+        std::vector<uint8_t> bytes(h.size_in_bytes());
+        if (file->pread_some(bytes, pos) == bytes.size()) {
+          try {
+            marker = protocol::parse_end_txn_marker(protocol::BatchView{h, bytes});
+          } catch (const protocol::DecodeError&) {
+          }
+        }
+      }
+      producers_->check_and_stage(h, AppendOrigin::kReplication, updates, marker ? &*marker : nullptr);
       producers_->apply(updates, h.next_offset());
+      track_txns_locked(updates);
       ++batches;
     });
   }

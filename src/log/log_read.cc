@@ -14,6 +14,7 @@ LogResult<FetchRange> Log::read(int64_t offset, size_t max_bytes, bool min_one_m
     range.log_start_offset = log_start_offset_;
     range.log_end_offset = log_end_offset_;
     range.high_watermark = high_watermark_;
+    range.last_stable_offset = last_stable_offset_locked();
     if (offset < log_start_offset_ || offset > log_end_offset_)
       return log_error(LogErrc::kOffsetOutOfRange,
                        "offset " + std::to_string(offset) + " is outside [" +

@@ -94,11 +94,15 @@ bool Log::complete_interrupted_swaps(const std::set<std::string>& names) {
     for (int64_t b : bases) {
       if (b < base || b >= end) continue;
       const std::string stem = dir_ + "/" + offset_file_stem(b);
-      for (const char* suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) fs::remove(stem + suffix);
+      for (const char* suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix, kTxnIndexSuffix}) fs::remove(stem + suffix);
     }
     const std::string stem = dir_ + "/" + offset_file_stem(base);
     fs::remove(stem + kIndexSuffix);
     fs::remove(stem + kTimeIndexSuffix);
+    // The cleaned segment's aborted-transaction index is complete once its
+    // .log.swap exists (it is renamed first).
+    const std::string txn_swap = stem + kTxnIndexSuffix + kSwapSuffix;
+    if (fs::exists(txn_swap)) fs::rename(txn_swap, stem + kTxnIndexSuffix);
     fs::rename(path, stem + kLogSuffix);
     loader_logger()->warn("Completed the interrupted swap of cleaned segment {} (offsets {}..{})",
                           stem + kLogSuffix, base, end - 1);
@@ -118,7 +122,7 @@ std::set<std::string> Log::remove_temp_files() {
       continue;
     }
     // An index without its .log is an orphan of an interrupted delete.
-    for (const char* suffix : {kIndexSuffix, kTimeIndexSuffix}) {
+    for (const char* suffix : {kIndexSuffix, kTimeIndexSuffix, kTxnIndexSuffix}) {
       if (auto base = base_offset_of(name, suffix)) {
         if (!names.count(offset_file_stem(*base) + kLogSuffix)) doomed.push_back(name);
       }
@@ -148,6 +152,9 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
 
   const int64_t now = clock_->now_ms();
   auto on_batch = [this](const protocol::RecordBatchHeader& h) {
+    // A recovered transaction marker: the producer state replay must start
+    // at or before it to rebuild the .txnindex (load_producer_state).
+    if (h.is_control() && !first_recovered_marker_) first_recovered_marker_ = h.base_offset;
     auto latest = epochs_->latest_epoch();
     if (h.partition_leader_epoch >= 0 && (!latest || *latest < h.partition_leader_epoch))
       epochs_->assign(h.partition_leader_epoch, h.base_offset);

@@ -2,6 +2,7 @@
 // ProducerStateEntry as the reference for every outcome.
 #include "samsa/log/producer_state.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "samsa/log/file_handle.h"
@@ -78,7 +79,8 @@ std::optional<ProducerBatch> ProducerStateManager::find_duplicate(const protocol
 
 std::optional<LogError> ProducerStateManager::check_and_stage(const protocol::RecordBatchHeader& h,
                                                               AppendOrigin origin,
-                                                              ProducerAppendUpdates& updates) const {
+                                                              ProducerAppendUpdates& updates,
+                                                              const protocol::EndTxnMarker* marker) const {
   const ProducerStateEntry* current = find(h.producer_id);
   ProducerStateEntry* updated = nullptr;
   for (auto& e : updates.entries)
@@ -126,9 +128,40 @@ std::optional<LogError> ProducerStateManager::check_and_stage(const protocol::Re
     }
   }
   if (h.is_control()) {
-    // Transaction markers carry no data sequence; they only move the epoch.
-    updated->set_epoch(epoch);
+    // Transaction markers carry no data sequence; they move the epoch (a
+    // transactions-v2 marker bumps it) and end the open transaction.
+    if (marker) {
+      if (updated->coordinator_epoch > marker->coordinator_epoch) {
+        std::string message = "Transaction marker" + where() + " has coordinator epoch " +
+                              std::to_string(marker->coordinator_epoch) + ", older than the last seen " +
+                              std::to_string(updated->coordinator_epoch);
+        if (origin != AppendOrigin::kReplication)
+          return log_error(LogErrc::kTransactionCoordinatorFenced, message);
+        state_logger()->info("{}", message);
+      }
+      // No open transaction (the marker of one whose data never came here,
+      // or a retried marker): it spans the marker alone, as in Kafka.
+      const int64_t first = updated->current_txn_first_offset >= 0 ? updated->current_txn_first_offset
+                                                                   : h.base_offset;
+      updated->set_epoch(std::max(epoch, updated->producer_epoch));
+      updated->current_txn_first_offset = -1;
+      updated->coordinator_epoch = marker->coordinator_epoch;
+      updated->last_timestamp = h.max_timestamp;
+      updates.completed.push_back(CompletedTxn{h.producer_id, first, h.last_offset(), !marker->commit});
+    } else {
+      updated->set_epoch(epoch);
+    }
     return std::nullopt;
+  }
+  if (h.is_transactional()) {
+    if (updated->current_txn_first_offset < 0) {
+      updated->current_txn_first_offset = h.base_offset;
+      updates.started.push_back(OngoingTxn{h.producer_id, h.base_offset});
+    }
+  } else if (updated->current_txn_first_offset >= 0 && origin != AppendOrigin::kReplication) {
+    return log_error(LogErrc::kInvalidTxnState, "Expected transactional write" + where() +
+                                                    " (its transaction is open since offset " +
+                                                    std::to_string(updated->current_txn_first_offset) + ")");
   }
   ProducerBatch b;
   b.last_seq = last_sequence_of(h);
@@ -152,6 +185,15 @@ void ProducerStateManager::apply(ProducerAppendUpdates& updates, int64_t end_off
   }
   updates.entries.clear();
   map_end_offset_ = std::max(map_end_offset_, end_offset);
+}
+
+std::vector<OngoingTxn> ProducerStateManager::ongoing_txns() const {
+  std::vector<OngoingTxn> out;
+  for (const auto& [id, e] : producers_)
+    if (e.current_txn_first_offset >= 0) out.push_back(OngoingTxn{id, e.current_txn_first_offset});
+  std::sort(out.begin(), out.end(),
+            [](const OngoingTxn& a, const OngoingTxn& b) { return a.first_offset < b.first_offset; });
+  return out;
 }
 
 bool ProducerStateManager::expired(const ProducerStateEntry& e, int64_t now_ms) const {

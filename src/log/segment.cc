@@ -58,6 +58,8 @@ void LogSegment::open_files(const std::string& dir, bool truncate, std::string_v
   log_->adopt(std::move(file));
   offset_index_ = std::make_unique<OffsetIndex>(stem + kIndexSuffix + suffix, base_offset_, max_index_bytes_);
   time_index_ = std::make_unique<TimeIndex>(stem + kTimeIndexSuffix + suffix, base_offset_, max_index_bytes_);
+  txn_index_ = std::make_unique<TxnIndex>(stem + kTxnIndexSuffix + suffix);
+  if (truncate) txn_index_->reset();
 }
 
 std::shared_ptr<LogSegment> LogSegment::create(const std::string& dir, int64_t base_offset,
@@ -145,6 +147,7 @@ uint64_t LogSegment::truncate_to(int64_t offset) {
   if (!b) return 0;
   offset_index_->truncate_to(offset);
   time_index_->truncate_to(offset);
+  txn_index_->truncate_to(offset);
   log_file()->truncate(b->position);
   {
     std::lock_guard lock(max_ts_mu_);
@@ -237,6 +240,7 @@ void LogSegment::flush() {
   log_file()->fsync();
   offset_index_->flush();
   time_index_->flush();
+  txn_index_->flush();
 }
 
 void LogSegment::scan_first_batch_timestamp() {
@@ -335,6 +339,7 @@ LogSegment::RecoverResult LogSegment::recover(
   result.valid_bytes = pos;
   result.truncated_bytes = file_size - pos;
   if (result.truncated_bytes > 0) file->truncate(pos);
+  txn_index_->truncate_to(next);
   if (pos == 0) rolling_based_timestamp_.reset();
   next_offset_.store(next, std::memory_order_release);
   size_.store(pos, std::memory_order_release);
@@ -357,6 +362,7 @@ void LogSegment::rename_to_deleted() {
   if (file_exists(log_path)) rename_file(log_path, log_path + kDeletedSuffix);
   offset_index_->rename_to(offset_index_->path() + kDeletedSuffix);
   time_index_->rename_to(time_index_->path() + kDeletedSuffix);
+  txn_index_->rename_to(txn_index_->path() + kDeletedSuffix);
 }
 
 void LogSegment::remove_deleted_files() {
@@ -364,6 +370,7 @@ void LogSegment::remove_deleted_files() {
   remove_file_if_exists(log_->path() + kDeletedSuffix);
   offset_index_->remove_file();
   time_index_->remove_file();
+  txn_index_->remove_file();
 }
 
 void LogSegment::close() { on_become_inactive(); }

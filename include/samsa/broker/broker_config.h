@@ -226,6 +226,11 @@ struct BrokerConfig {
   std::int32_t transaction_abort_timed_out_transaction_cleanup_interval_ms = 0;
   std::int32_t transaction_remove_expired_transaction_cleanup_interval_ms = 0;
 
+  // --- Transactions, partition side (issue 12, txnlog) ---
+  // KIP-890 part 1: a partition leader asks the coordinator before a write
+  // opens a transaction on it.
+  bool transaction_partition_verification_enable = true;
+
   // --- Samsa's own keys ---
   FetchTransfer fetch_transfer = FetchTransfer::Auto;  // samsa.fetch.transfer
   std::string log_level;  // samsa.log.level; SAMSA_LOG_LEVEL wins over it

@@ -30,6 +30,7 @@
 #include "samsa/log/producer_state.h"
 #include "samsa/log/segment.h"
 #include "samsa/log/topic_partition.h"
+#include "samsa/log/txn_index.h"
 #include "samsa/protocol/uuid.h"
 
 namespace samsa::log {
@@ -45,6 +46,7 @@ struct FetchRange {
   int64_t log_start_offset = 0;
   int64_t log_end_offset = 0;
   int64_t high_watermark = 0;
+  int64_t last_stable_offset = 0;
 };
 
 struct LogOpenOptions {
@@ -98,8 +100,17 @@ class Log {
   // with the original offsets (AppendInfo::duplicate, nothing written); a
   // sequence gap or an old epoch fails (kOutOfOrderSequence,
   // kInvalidProducerEpoch) and nothing is written.
+  //
+  // Transactions: a transactional batch opens its producer's transaction
+  // here unless one is open; a marker (control batch, origin kCoordinator)
+  // ends it (producer_state.h for the checks). `verification_guard` (KIP-890
+  // part 1): nullopt when partition verification is not in force; else a
+  // batch that would open a transaction is refused (kInvalidTxnState) unless
+  // the guard is the one start_txn_verification() handed out for its
+  // producer and no marker came since.
   LogResult<AppendInfo> append_as_leader(std::span<uint8_t> batches, int32_t leader_epoch,
-                                         AppendOrigin origin = AppendOrigin::kClient);
+                                         AppendOrigin origin = AppendOrigin::kClient,
+                                         std::optional<uint64_t> verification_guard = std::nullopt);
   // Replicated batches (offsets assigned by the leader, must increase).
   LogResult<AppendInfo> append_as_follower(std::span<const uint8_t> batches);
   // Drops everything at or after `offset` (follower divergence).
@@ -127,6 +138,10 @@ class Log {
   int64_t log_start_offset() const;
   int64_t log_end_offset() const;
   int64_t high_watermark() const;
+  // Kafka's last stable offset: min(high watermark, first offset of a
+  // transaction still open or whose marker is not yet below the high
+  // watermark). read_committed consumers read below it.
+  int64_t last_stable_offset() const;
   int64_t recovery_point() const;
   // Clamped to [log start, log end].
   void set_high_watermark(int64_t offset);
@@ -160,6 +175,16 @@ class Log {
   // kStorageError (KAFKA_STORAGE_ERROR) and close() writes nothing. Lock-free.
   void mark_offline();
   bool offline() const { return offline_.load(std::memory_order_acquire); }
+
+  // --- transactions ---
+  // The aborted transactions that overlap [start, upper) (the .txnindex of
+  // the segment holding `start` and the later ones, as far as needed).
+  std::vector<AbortedTxn> collect_aborted_transactions(int64_t start, int64_t upper) const;
+  // Whether `producer_id` has a transaction open on this partition.
+  bool has_ongoing_txn(int64_t producer_id) const;
+  // KIP-890's VerificationGuard: a fresh token for `producer_id`, kept until
+  // its next marker; the append of the verified batch must present it.
+  uint64_t start_txn_verification(int64_t producer_id);
 
   // --- idempotent producers ---
   std::vector<ProducerStateEntry> active_producers() const;
@@ -216,12 +241,23 @@ class Log {
   void load_producer_state(bool clean_shutdown);
   void rebuild_producer_state_locked(bool clean_shutdown);
   void snapshot_producers_locked(int64_t offset, bool sync = true);
+  // Starts and ends transactions for the last stable offset and writes the
+  // .txnindex entries of aborted ones (log_txns.cc); clears the started /
+  // completed lists of `updates`.
+  void track_txns_locked(ProducerAppendUpdates& updates);
+  // The ongoing transactions from the producer state (after a reload).
+  void reset_txns_locked();
+  int64_t last_stable_offset_locked() const;  // REQUIRES: state_mu_
+  void prune_replicated_txns_locked();        // REQUIRES: state_mu_
   // The leader epoch cache forgets epochs before start_offset; with a
   // background executor its checkpoint's fsync is handed over.
   void truncate_epochs_from_start_locked(int64_t start_offset);
   // The duplicate of a retried batch, if any; else the changes are staged.
   LogResult<std::optional<ProducerBatch>> check_producers_locked(const ValidatedAppend& v, AppendOrigin origin,
                                                                  ProducerAppendUpdates& updates) const;
+  // kInvalidTxnState when a batch opens a transaction without the guard.
+  std::optional<LogError> check_verification_locked(const ProducerAppendUpdates& updates,
+                                                    std::optional<uint64_t> guard) const;
   // log_retention.cc
   size_t delete_segments_locked(size_t count, const char* reason);
 
@@ -233,6 +269,10 @@ class Log {
   std::function<void(int64_t, std::function<void()>)> background_after_;  // LogOpenOptions::background_after
   std::unique_ptr<LeaderEpochCache> epochs_;
   std::unique_ptr<ProducerStateManager> producers_;  // under append_mu_
+  std::map<int64_t, uint64_t> verification_guards_;  // producer id -> guard, under append_mu_
+  uint64_t next_verification_guard_ = 1;             // under append_mu_
+  // Offset of the first control batch a recovery re-validated (load only).
+  std::optional<int64_t> first_recovered_marker_;
   GroupCommitter committer_;
   std::function<void(const std::string&)> on_io_error_;
   std::atomic<bool> offline_{false};
@@ -246,6 +286,11 @@ class Log {
   const std::optional<int64_t> initial_high_watermark_;  // LogOpenOptions::high_watermark, for loading
   int64_t log_end_offset_ = 0;
   int64_t high_watermark_ = 0;
+  // Transactions holding the last stable offset back: open ones (first
+  // offset -> producer id) and ended ones whose marker is not yet below the
+  // high watermark (Kafka's ongoingTxns / unreplicatedTxns).
+  std::map<int64_t, int64_t> ongoing_txns_;
+  std::vector<CompletedTxn> unreplicated_txns_;
   int64_t recovery_point_ = 0;
   int64_t pending_flush_offset_ = -1;  // rolled, not yet flushed below this
   int64_t last_flush_ms_ = 0;

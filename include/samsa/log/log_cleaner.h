@@ -16,8 +16,12 @@
 //     record is kept unless the map holds a later offset for its key, or it
 //     is a tombstone (null value) that was already in the clean head before
 //     this pass and whose batch is older than delete.retention.ms. Records
-//     without a key, control batches and transactional batches are kept as
-//     they are. Kept records keep their offsets; a rewritten batch keeps its
+//     without a key are kept. Transactions (cleaner_txns.h): the cleanable
+//     range ends at the last stable offset; records of aborted transactions
+//     are dropped and never mapped, committed ones are cleaned as others,
+//     and a COMMIT/ABORT marker stays until no data of its transaction is
+//     left and it is older than delete.retention.ms (an ABORT marker keeps
+//     its .txnindex entry in the cleaned segment). Kept records keep their offsets; a rewritten batch keeps its
 //     header (base offset, last offset delta, producer id/epoch, base
 //     sequence, codec) and is recompressed with its own codec; a batch that
 //     loses every record disappears, unless it is one of its producer's

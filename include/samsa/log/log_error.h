@@ -25,6 +25,9 @@ enum class LogErrc {
   kLogClosed,            // the log was closed or deleted
   kOutOfOrderSequence,   // OUT_OF_ORDER_SEQUENCE_NUMBER: idempotent producer gap
   kInvalidProducerEpoch, // INVALID_PRODUCER_EPOCH: a fenced producer epoch
+  // Transactions (issue 12).
+  kInvalidTxnState,             // INVALID_TXN_STATE: a write outside / against the producer's transaction
+  kTransactionCoordinatorFenced, // TRANSACTION_COORDINATOR_FENCED: a marker of an older coordinator epoch
 };
 
 std::string_view log_errc_name(LogErrc code);

@@ -18,6 +18,7 @@
 #include "samsa/log/batch_validator.h"
 #include "samsa/log/log_error.h"
 #include "samsa/log/producer_snapshot.h"
+#include "samsa/protocol/control_records.h"
 #include "samsa/protocol/record_batch.h"
 
 namespace samsa::log {
@@ -49,7 +50,9 @@ struct ProducerStateEntry {
   int16_t producer_epoch = kNoProducerEpoch;
   int32_t coordinator_epoch = -1;
   int64_t last_timestamp = -1;
-  int64_t current_txn_first_offset = -1;  // transactions: a later issue
+  // The first offset of the producer's ongoing transaction on this
+  // partition (Kafka's currentTxnFirstOffset); -1 when none is open.
+  int64_t current_txn_first_offset = -1;
 
   bool empty() const { return batch_count_ == 0; }
   size_t batch_count() const { return batch_count_; }
@@ -70,10 +73,32 @@ struct ProducerStateEntry {
   size_t batch_count_ = 0;
 };
 
+// A transaction a COMMIT/ABORT marker ended (Kafka's CompletedTxn): from
+// its first data batch here (the marker's own offset if it had none) to the
+// marker's offset.
+struct CompletedTxn {
+  int64_t producer_id = kNoProducerId;
+  int64_t first_offset = -1;
+  int64_t last_offset = -1;  // the marker
+  bool aborted = false;
+  bool operator==(const CompletedTxn&) const = default;
+};
+
+// A transaction open on this partition: its producer and first offset.
+struct OngoingTxn {
+  int64_t producer_id = kNoProducerId;
+  int64_t first_offset = -1;
+  bool operator==(const OngoingTxn&) const = default;
+};
+
 // The checked changes of one append, applied once the bytes are written
 // (Kafka's ProducerAppendInfo, for every producer in the append).
 struct ProducerAppendUpdates {
   std::vector<ProducerStateEntry> entries;  // one per producer id
+  // Transactions this append opens and ends, in append order. apply()
+  // leaves them for the Log (last stable offset, .txnindex).
+  std::vector<OngoingTxn> started;
+  std::vector<CompletedTxn> completed;
   bool empty() const { return entries.empty(); }
 };
 
@@ -89,11 +114,20 @@ class ProducerStateManager {
   // Checks `h` (offsets assigned, producer id set) against the state and the
   // earlier batches of the same append, and stages it in `updates`. Client
   // appends get the sequence checks; only replication accepts an old epoch.
-  // Errors: kInvalidProducerEpoch, kOutOfOrderSequence.
+  // A transactional data batch opens the producer's transaction if none is
+  // open; a control batch whose record is `marker` (COMMIT/ABORT) ends it,
+  // refused when its coordinator epoch is older than the last one seen
+  // (unless replicated). Errors: kInvalidProducerEpoch, kOutOfOrderSequence,
+  // kInvalidTxnState (a plain batch inside an open transaction),
+  // kTransactionCoordinatorFenced.
   std::optional<LogError> check_and_stage(const protocol::RecordBatchHeader& h, AppendOrigin origin,
-                                          ProducerAppendUpdates& updates) const;
+                                          ProducerAppendUpdates& updates,
+                                          const protocol::EndTxnMarker* marker = nullptr) const;
   // Applies what was staged; `end_offset` is the log end after the append.
+  // updates.started / completed stay for the caller.
   void apply(ProducerAppendUpdates& updates, int64_t end_offset);
+  // The open transactions, by first offset.
+  std::vector<OngoingTxn> ongoing_txns() const;
   // The state covers the log below this offset.
   int64_t map_end_offset() const { return map_end_offset_; }
   void set_map_end_offset(int64_t offset) { map_end_offset_ = offset; }

@@ -5,6 +5,8 @@
 //        assigned; no file header. The file name's number is the base offset
 //        of the first batch the segment may hold.
 // .index / .timeindex   see offset_index.h / time_index.h.
+// .txnindex   aborted transactions whose marker is here (txn_index.h); only
+//        segments that ever had one have the file.
 //
 // Files are opened lazily through FileCache::instance() (file_cache.h): a
 // segment may hold no descriptor and no mapping at all while it is idle.
@@ -30,6 +32,7 @@
 #include "samsa/log/log_config.h"
 #include "samsa/log/offset_index.h"
 #include "samsa/log/time_index.h"
+#include "samsa/log/txn_index.h"
 #include "samsa/protocol/record_batch.h"
 
 namespace samsa::log {
@@ -84,6 +87,8 @@ class LogSegment {
   TimeIndex& time_index() { return *time_index_; }
   const OffsetIndex& offset_index() const { return *offset_index_; }
   const TimeIndex& time_index() const { return *time_index_; }
+  TxnIndex& txn_index() { return *txn_index_; }
+  const TxnIndex& txn_index() const { return *txn_index_; }
 
   // --- append side (caller holds the log's append lock) ---
   struct RollInputs {
@@ -135,7 +140,8 @@ class LogSegment {
     std::string reason;  // why the scan stopped early, if it did
   };
   // Validates every batch (framing, CRC, offsets), rebuilds both indexes and
-  // truncates the file after the last valid batch. `on_batch` sees each
+  // truncates the file after the last valid batch (and the .txnindex after
+  // it; the Log's producer state replay adds what is missing). `on_batch` sees each
   // valid batch (leader epoch cache rebuild).
   RecoverResult recover(const std::function<void(const protocol::RecordBatchHeader&)>& on_batch);
   // Renames the three files to *.deleted, then unlinks them. Open readers
@@ -168,6 +174,7 @@ class LogSegment {
   std::unique_ptr<CachedFile<FileHandle>> log_;
   std::unique_ptr<OffsetIndex> offset_index_;
   std::unique_ptr<TimeIndex> time_index_;
+  std::unique_ptr<TxnIndex> txn_index_;
   std::atomic<uint64_t> size_{0};
   std::atomic<int64_t> next_offset_;
   uint64_t bytes_since_last_index_entry_ = 0;

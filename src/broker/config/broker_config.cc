@@ -245,6 +245,9 @@ void read_replication_and_groups(BrokerConfig& c, const ConfigReader& r) {
       r.get_int("transaction.abort.timed.out.transaction.cleanup.interval.ms");
   c.transaction_remove_expired_transaction_cleanup_interval_ms =
       r.get_int("transaction.remove.expired.transaction.cleanup.interval.ms");
+
+  // Transactions, partition side (txnlog).
+  c.transaction_partition_verification_enable = r.get_bool("transaction.partition.verification.enable");
 }
 
 void read_samsa(BrokerConfig& c, const ConfigReader& r) {

@@ -184,6 +184,9 @@ const ConfigKey kKeys[] = {
     {.name = "transaction.abort.timed.out.transaction.cleanup.interval.ms", .type = T::Int, .default_value = "10000", .min = 1},
     {.name = "transaction.remove.expired.transaction.cleanup.interval.ms", .type = T::Int, .default_value = "3600000", .min = 1},
 
+    // Transactions, partition side (txnlog)
+    {.name = "transaction.partition.verification.enable", .type = T::Boolean, .default_value = "true"},
+
     // Samsa's own
     {.name = "samsa.fetch.transfer", .type = T::String, .default_value = "auto", .allowed = kFetchTransfers},
     {.name = "samsa.log.level", .type = T::String, .default_value = "info", .allowed = kLogLevels,

@@ -46,6 +46,8 @@ ErrorCode kafka_error(log::LogErrc code) {
     case log::LogErrc::kNonMonotonicOffsets: return ErrorCode::UNKNOWN_SERVER_ERROR;
     case log::LogErrc::kOutOfOrderSequence: return ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER;
     case log::LogErrc::kInvalidProducerEpoch: return ErrorCode::INVALID_PRODUCER_EPOCH;
+    case log::LogErrc::kInvalidTxnState: return ErrorCode::INVALID_TXN_STATE;
+    case log::LogErrc::kTransactionCoordinatorFenced: return ErrorCode::TRANSACTION_COORDINATOR_FENCED;
   }
   return ErrorCode::UNKNOWN_SERVER_ERROR;
 }

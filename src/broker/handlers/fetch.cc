@@ -13,7 +13,9 @@
 // last fetched epoch diverges from this log gets diverging_epoch and no
 // records (v12+), and each read records the follower's position, which may
 // move the high watermark (waking acks=all produces and consumers) and
-// expand the ISR. Consumers read up to the high watermark.
+// expand the ISR. Consumers read up to the high watermark, read_committed
+// ones (isolation_level 1) up to the last stable offset, with the aborted
+// transactions of the range they got.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -139,7 +141,7 @@ ReadResult read_all(const FetchState& s) {
           PartitionData pd;
           pd.partition_index = p.partition;
           pd.high_watermark = log.high_watermark();
-          pd.last_stable_offset = pd.high_watermark;
+          pd.last_stable_offset = log.last_stable_offset();
           pd.log_start_offset = log.log_start_offset();
           pd.diverging_epoch.epoch = diverging->first;
           pd.diverging_epoch.end_offset = diverging->second;
@@ -157,7 +159,7 @@ ReadResult read_all(const FetchState& s) {
           PartitionData pd;
           pd.partition_index = p.partition;
           pd.high_watermark = log.high_watermark();
-          pd.last_stable_offset = pd.high_watermark;
+          pd.last_stable_offset = log.last_stable_offset();
           pd.log_start_offset = log.log_start_offset();
           pd.preferred_read_replica = preferred;
           out.redirected = true;
@@ -177,9 +179,12 @@ ReadResult read_all(const FetchState& s) {
       }
       const bool hold = throttled && quotas->leader().exceeded();
       if (hold) limit = 0;
-      // A follower reads everything the leader has; a consumer what the ISR has.
+      // A follower reads everything the leader has; a consumer what the ISR
+      // has, and a read_committed one only what no open transaction holds
+      // back (the last stable offset).
       const int64_t leader_end = log.log_end_offset();
-      auto read = log.read(p.fetch_offset, limit, min_one && !hold, follower ? leader_end : log.high_watermark());
+      const int64_t upper = follower ? leader_end : committed ? log.last_stable_offset() : log.high_watermark();
+      auto read = log.read(p.fetch_offset, limit, min_one && !hold, upper);
       if (!read) {
         out.error = true;
         tr.partitions.push_back(error_partition(p.partition, kafka_error(read.error().code)));
@@ -195,10 +200,20 @@ ReadResult read_all(const FetchState& s) {
       // Read after the follower's position was recorded: the high
       // watermark this very fetch may have moved goes back to it.
       pd.high_watermark = follower ? log.high_watermark() : r.high_watermark;
-      pd.last_stable_offset = pd.high_watermark;  // no transactions yet: LSO == HWM
+      pd.last_stable_offset = follower ? log.last_stable_offset() : r.last_stable_offset;
       pd.log_start_offset = r.log_start_offset;
       pd.preferred_read_replica = -1;
-      if (!committed) pd.aborted_transactions = std::nullopt;
+      if (!committed) {
+        pd.aborted_transactions = std::nullopt;
+      } else if (r.size > 0) {
+        // The aborted transactions the consumer must drop from what it reads
+        // (Kafka's UnifiedLog.collectAbortedTransactions up to the bound).
+        for (const auto& t : log.collect_aborted_transactions(p.fetch_offset, upper)) {
+          auto& a = pd.aborted_transactions->emplace_back();
+          a.producer_id = t.producer_id;
+          a.first_offset = t.first_offset;
+        }
+      }
       if (r.size > 0) {
         pd.records = protocol::Records::from_file(
             util::FileRange{r.file->fd(), std::shared_ptr<const void>(r.file), r.position, r.size});

@@ -48,8 +48,12 @@ PartitionResponse list_offset(const BrokerServices& services, const MetadataImag
   const replica::Partition& partition = *found.partition;
   auto& log = *partition.log();
 
-  // Last stable offset == high watermark while there are no transactions.
-  const int64_t last_fetchable = from_consumer ? log.high_watermark() : log.log_end_offset();
+  // What the asker may fetch: a consumer up to the high watermark, a
+  // read_committed one up to the last stable offset (Kafka's
+  // fetchOffsetForTimestamp with its isolation level).
+  const bool committed = req.isolation_level == kReadCommitted;
+  const int64_t last_fetchable =
+      !from_consumer ? log.log_end_offset() : committed ? log.last_stable_offset() : log.high_watermark();
   switch (p.timestamp) {
     case kLatest:
       return answer(p.partition_index, ErrorCode::NONE, -1, last_fetchable, partition.leader_epoch());
@@ -80,7 +84,6 @@ PartitionResponse list_offset(const BrokerServices& services, const MetadataImag
 void handle_list_offsets(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
   auto req = decode_request<ListOffsetsRequest>(body, ctx.api_version);
   auto image = ctx.services->metadata.current();
-  (void)kReadCommitted;  // READ_COMMITTED and READ_UNCOMMITTED agree while LSO == HWM
 
   std::set<std::pair<std::string, int32_t>> seen, duplicates;
   for (const auto& t : req.topics)

@@ -3,6 +3,7 @@
 // librdkafka enables MsgVer2, KAFKA-18659) but, like Kafka 4.0, refused by
 // closing the connection.
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include "leader_endpoints.h"
@@ -13,6 +14,7 @@
 #include "samsa/broker/handlers.h"
 #include "samsa/broker/internal_topics.h"
 #include "samsa/broker/replica/delayed_produce.h"
+#include "samsa/broker/txn/txn_verifier.h"
 #include "samsa/protocol/compression.h"
 #include "samsa/protocol/decode_error.h"
 #include "samsa/protocol/error_code.h"
@@ -118,7 +120,8 @@ struct Pending {
 
 PartitionResponse append(const BrokerServices& services, const MetadataImage& image, const std::string& topic,
                          const ProduceRequest::TopicProduceData::PartitionProduceData& data, int16_t acks,
-                         int16_t version, std::optional<replica::ReplicationWait>& wait) {
+                         int16_t version, std::optional<uint64_t> verification_guard,
+                         std::optional<replica::ReplicationWait>& wait) {
   if (auto bad = validate_records(data.index, data.records, version)) return *bad;
   auto found = lookup_leader_partition(services, image, topic, data.index);
   if (found.error != ErrorCode::NONE) {
@@ -155,7 +158,8 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
 
   // acks=all: NOT_ENOUGH_REPLICAS before anything is written when the ISR
   // is below min.insync.replicas; the partition moves the high watermark.
-  auto result = partition.append_as_leader(std::span<uint8_t>(buffer), acks);
+  auto result = partition.append_as_leader(std::span<uint8_t>(buffer), acks, log::AppendOrigin::kClient,
+                                           verification_guard);
   if (!result) {
     const replica::PartitionError& err = result.error();
     log()->debug("Error processing append operation on partition {}-{}: {}", topic, data.index, err.message);
@@ -186,6 +190,131 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
   return p;
 }
 
+// What the appends need after the handler returned: a request whose
+// transactional writes are verified with their coordinator first (KIP-890
+// part 1) is appended from the verifier's callback, on whichever thread it
+// runs; no network thread waits for it.
+struct ProduceState {
+  explicit ProduceState(Responder r) : responder(std::move(r)) {}
+  BrokerServices* services = nullptr;
+  int16_t version = 0;
+  std::optional<std::string> client_id;
+  std::optional<std::string> listener;  // the connection's, for KIP-951 endpoints
+  ProduceRequest request;
+  Responder responder;
+  using Key = std::pair<size_t, size_t>;  // (topic index, partition index) in the request
+  // The guard each transactional write presents when verification is in
+  // force (0: its transaction was already open here), and the errors of
+  // the verification itself.
+  std::map<Key, uint64_t> guards;
+  std::map<Key, ErrorCode> verify_errors;
+};
+
+bool verification_in_force(const ProduceState& s) {
+  return s.request.transactional_id && s.services->txn_verifier != nullptr && s.services->config != nullptr &&
+         s.services->config->transaction_partition_verification_enable;
+}
+
+// Kafka's ReplicaManager.appendRecords with verification: each
+// transactional write that would open its producer's transaction on a
+// partition this broker leads takes a verification guard and is checked
+// with the coordinator; the rest need no answer.
+txn::TxnVerifyRequest plan_verification(ProduceState& s, const MetadataImage& image,
+                                        std::vector<ProduceState::Key>& asked) {
+  txn::TxnVerifyRequest verify;
+  verify.transactional_id = s.request.transactional_id.value_or("");
+  for (size_t ti = 0; ti < s.request.topic_data.size(); ++ti) {
+    const auto& topic = s.request.topic_data[ti];
+    for (size_t pi = 0; pi < topic.partition_data.size(); ++pi) {
+      auto bytes = topic.partition_data[pi].records.bytes();
+      if (bytes.size() < protocol::RecordBatchHeader::kSize || bytes[protocol::RecordBatchHeader::kMagicPos] != 2)
+        continue;
+      const auto header = protocol::RecordBatchHeader::parse(bytes);
+      if (!header.is_transactional() || header.producer_id < 0) continue;
+      auto found = lookup_leader_partition(*s.services, image, topic.name, topic.partition_data[pi].index);
+      if (found.error != ErrorCode::NONE) continue;  // the append answers it
+      auto& log = *found.partition->log();
+      s.guards[{ti, pi}] = 0;
+      if (log.has_ongoing_txn(header.producer_id)) continue;
+      s.guards[{ti, pi}] = log.start_txn_verification(header.producer_id);
+      verify.producer_id = header.producer_id;
+      verify.producer_epoch = header.producer_epoch;
+      verify.partitions.emplace_back(topic.name, topic.partition_data[pi].index);
+      asked.push_back({ti, pi});
+    }
+  }
+  return verify;
+}
+
+void append_all(const std::shared_ptr<ProduceState>& state) {
+  ProduceState& s = *state;
+  const ProduceRequest& request = s.request;
+  auto image = s.services->metadata.current();
+  const bool valid_acks = request.acks == 0 || request.acks == 1 || request.acks == -1;
+  const bool txn_denied = !request.transactional_id && has_transactional_batch(request);
+
+  ProduceResponse response;
+  bool any_error = false;
+  std::vector<Pending> pending;
+  for (size_t ti = 0; ti < request.topic_data.size(); ++ti) {
+    const auto& topic = request.topic_data[ti];
+    auto& tr = response.responses.emplace_back();
+    tr.name = topic.name;
+    for (size_t pi = 0; pi < topic.partition_data.size(); ++pi) {
+      const auto& part = topic.partition_data[pi];
+      PartitionResponse p;
+      auto verify_error = s.verify_errors.find({ti, pi});
+      if (txn_denied) p = error_response(part.index, ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      else if (!valid_acks) p = error_response(part.index, ErrorCode::INVALID_REQUIRED_ACKS);
+      else if (!image->topic(topic.name) || !image->topic(topic.name)->partition(part.index))
+        p = error_response(part.index, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      else if (is_internal_topic(topic.name) && s.client_id != kAdminClientId)
+        // Only the broker's coordinators write there (Kafka lets its own
+        // admin tooling through under this client id).
+        p = error_response(part.index, ErrorCode::INVALID_TOPIC_EXCEPTION,
+                           "Cannot append to internal topic " + topic.name);
+      else if (verify_error != s.verify_errors.end())
+        p = error_response(part.index, verify_error->second);
+      else {
+        std::optional<replica::ReplicationWait> wait;
+        auto guard = s.guards.find({ti, pi});
+        std::optional<uint64_t> verification_guard;
+        if (guard != s.guards.end()) verification_guard = guard->second;
+        else if (verification_in_force(s)) verification_guard = 0;  // not looked up: refused if it opens a txn
+        p = append(*s.services, *image, topic.name, part, request.acks, s.version, verification_guard, wait);
+        if (wait) pending.push_back({response.responses.size() - 1, tr.partition_responses.size(), std::move(*wait)});
+      }
+      any_error = any_error || p.error_code != 0;
+      tr.partition_responses.push_back(std::move(p));
+    }
+  }
+  Responder responder = s.responder;
+  if (request.acks == 0) {
+    // Kafka closes the connection when an acks=0 produce fails, so the
+    // client notices (it reads no responses) and refreshes its metadata.
+    return any_error ? responder.close() : responder.no_response();
+  }
+  std::set<int32_t> leaders;  // KIP-951
+  for (const auto& t : response.responses)
+    for (const auto& p : t.partition_responses)
+      if (names_new_leader(p.error_code, p.current_leader.leader_id)) leaders.insert(p.current_leader.leader_id);
+  if (!leaders.empty() && s.listener) add_leader_endpoints(*image, *s.listener, leaders, response);
+  if (pending.empty()) return responder.send(response);
+  std::vector<replica::ReplicationWait> waits;
+  for (const auto& p : pending) waits.push_back(p.wait);
+  auto shared = std::make_shared<ProduceResponse>(std::move(response));
+  replica::await_replication(
+      fetch_waiters(s.services), s.services->scheduler, std::move(waits), request.timeout_ms,
+      [shared, pending = std::move(pending), responder](std::vector<ErrorCode> errors) mutable {
+        for (size_t i = 0; i < errors.size(); ++i) {
+          if (errors[i] == ErrorCode::NONE) continue;
+          auto& p = shared->responses[pending[i].topic].partition_responses[pending[i].partition];
+          p.error_code = protocol::code(errors[i]);
+        }
+        responder.send(*shared);
+      });
+}
+
 }  // namespace
 
 void handle_produce(const RequestContext& ctx, protocol::WireReader& body, Responder responder) {
@@ -196,62 +325,30 @@ void handle_produce(const RequestContext& ctx, protocol::WireReader& body, Respo
                 ctx.client_id.value_or(""));
     return responder.close();
   }
-  auto request = decode_request<ProduceRequest>(body, ctx.api_version);
-  auto image = ctx.services->metadata.current();
+  auto state = std::make_shared<ProduceState>(responder);
+  state->services = ctx.services;
+  state->version = ctx.api_version;
+  state->client_id = ctx.client_id;
+  if (ctx.connection != nullptr) state->listener = ctx.connection->listener_name;
+  state->request = decode_request<ProduceRequest>(body, ctx.api_version);
+  const auto& request = state->request;
   const bool valid_acks = request.acks == 0 || request.acks == 1 || request.acks == -1;
-  const bool txn_denied = !request.transactional_id && has_transactional_batch(request);
-
-  ProduceResponse response;
-  bool any_error = false;
-  std::vector<Pending> pending;
-  for (const auto& topic : request.topic_data) {
-    auto& tr = response.responses.emplace_back();
-    tr.name = topic.name;
-    for (const auto& part : topic.partition_data) {
-      PartitionResponse p;
-      if (txn_denied) p = error_response(part.index, ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-      else if (!valid_acks) p = error_response(part.index, ErrorCode::INVALID_REQUIRED_ACKS);
-      else if (!image->topic(topic.name) || !image->topic(topic.name)->partition(part.index))
-        p = error_response(part.index, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
-      else if (is_internal_topic(topic.name) && ctx.client_id != kAdminClientId)
-        // Only the broker's coordinators write there (Kafka lets its own
-        // admin tooling through under this client id).
-        p = error_response(part.index, ErrorCode::INVALID_TOPIC_EXCEPTION,
-                           "Cannot append to internal topic " + topic.name);
-      else {
-        std::optional<replica::ReplicationWait> wait;
-        p = append(*ctx.services, *image, topic.name, part, request.acks, ctx.api_version, wait);
-        if (wait) pending.push_back({response.responses.size() - 1, tr.partition_responses.size(), std::move(*wait)});
-      }
-      any_error = any_error || p.error_code != 0;
-      tr.partition_responses.push_back(std::move(p));
+  if (valid_acks && verification_in_force(*state)) {
+    std::vector<ProduceState::Key> asked;
+    auto verify = plan_verification(*state, *ctx.services->metadata.current(), asked);
+    if (!asked.empty()) {
+      ctx.services->txn_verifier->verify(
+          std::move(verify), [state, asked = std::move(asked)](std::vector<ErrorCode> errors) {
+            for (size_t i = 0; i < asked.size(); ++i) {
+              const ErrorCode e = i < errors.size() ? errors[i] : ErrorCode::UNKNOWN_SERVER_ERROR;
+              if (e != ErrorCode::NONE) state->verify_errors[asked[i]] = e;
+            }
+            append_all(state);
+          });
+      return;
     }
   }
-  if (request.acks == 0) {
-    // Kafka closes the connection when an acks=0 produce fails, so the
-    // client notices (it reads no responses) and refreshes its metadata.
-    return any_error ? responder.close() : responder.no_response();
-  }
-  std::set<int32_t> leaders;  // KIP-951
-  for (const auto& t : response.responses)
-    for (const auto& p : t.partition_responses)
-      if (names_new_leader(p.error_code, p.current_leader.leader_id)) leaders.insert(p.current_leader.leader_id);
-  if (!leaders.empty() && ctx.connection != nullptr)
-    add_leader_endpoints(*image, ctx.connection->listener_name, leaders, response);
-  if (pending.empty()) return responder.send(response);
-  std::vector<replica::ReplicationWait> waits;
-  for (const auto& p : pending) waits.push_back(p.wait);
-  auto shared = std::make_shared<ProduceResponse>(std::move(response));
-  replica::await_replication(
-      fetch_waiters(ctx.services), ctx.services->scheduler, std::move(waits), request.timeout_ms,
-      [shared, pending = std::move(pending), responder](std::vector<ErrorCode> errors) mutable {
-        for (size_t i = 0; i < errors.size(); ++i) {
-          if (errors[i] == ErrorCode::NONE) continue;
-          auto& p = shared->responses[pending[i].topic].partition_responses[pending[i].partition];
-          p.error_code = protocol::code(errors[i]);
-        }
-        responder.send(*shared);
-      });
+  append_all(state);
 }
 
 }  // namespace samsa::broker

@@ -132,7 +132,8 @@ ErrorCode Partition::check_epoch(int32_t current_leader_epoch, bool require_lead
 }
 
 PartitionResult<log::AppendInfo> Partition::append_as_leader(std::span<uint8_t> batches, int16_t required_acks,
-                                                             log::AppendOrigin origin) {
+                                                             log::AppendOrigin origin,
+                                                             std::optional<uint64_t> verification_guard) {
   std::shared_lock role_lock(leader_isr_mu_);
   int32_t epoch;
   {
@@ -146,7 +147,7 @@ PartitionResult<log::AppendInfo> Partition::append_as_leader(std::span<uint8_t> 
                                 std::to_string(min_insync_)};
     epoch = leader_epoch_;
   }
-  auto result = log_->append_as_leader(batches, epoch, origin);
+  auto result = log_->append_as_leader(batches, epoch, origin, verification_guard);
   if (!result) {
     const log::LogError& err = result.error();
     PartitionError e{kafka_error(err.code), err.message, err.record_errors};

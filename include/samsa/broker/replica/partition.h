@@ -119,6 +119,9 @@ class Partition : public std::enable_shared_from_this<Partition> {
   std::vector<int32_t> maximal_isr() const;  // isr ∪ replicas an in-flight expansion adds
   int32_t min_insync_replicas() const;
   int64_t high_watermark() const { return log_->high_watermark(); }
+  // read_committed consumers read below it (log.h); it moves with the high
+  // watermark and with markers, both of which wake parked fetches.
+  int64_t last_stable_offset() const { return log_->last_stable_offset(); }
   int64_t log_start_offset() const { return log_->log_start_offset(); }
   int64_t log_end_offset() const { return log_->log_end_offset(); }
 
@@ -132,8 +135,10 @@ class Partition : public std::enable_shared_from_this<Partition> {
   // epoch. acks=-1 first checks ISR size >= min.insync.replicas
   // (NOT_ENOUGH_REPLICAS). On success the caller waits, for acks=-1, until
   // check_replicated(info.last_offset + 1) says so.
+  // `verification_guard`: Log::append_as_leader (KIP-890 part 1).
   PartitionResult<log::AppendInfo> append_as_leader(std::span<uint8_t> batches, int16_t required_acks,
-                                                    log::AppendOrigin origin = log::AppendOrigin::kClient);
+                                                    log::AppendOrigin origin = log::AppendOrigin::kClient,
+                                                    std::optional<uint64_t> verification_guard = std::nullopt);
   // For a parked acks=-1 produce: nullopt while the high watermark is below
   // `required_offset`; then NONE, or NOT_ENOUGH_REPLICAS_AFTER_APPEND when
   // the ISR shrank below min.insync.replicas; NOT_LEADER_OR_FOLLOWER if
