@@ -74,12 +74,13 @@ LogResult<ValidatedAppend> validate_leader_append(std::span<uint8_t> buffer,
     }
     if (h.is_control()) {
       // A transaction marker (only the coordinator's WriteTxnMarkers gets
-      // here): one control record of a producer, no sequence.
-      if (h.producer_id < 0 || h.records_count != 1)
+      // here): one control record, no sequence.
+      if (h.records_count != 1)
         return log_error(LogErrc::kInvalidRecord,
-                         batch_name(i) + " is a control batch without a producer id or with " +
-                             std::to_string(h.records_count) + " records");
-    } else if (h.producer_id >= 0 && h.base_sequence < 0) {
+                         batch_name(i) + " is a control batch with " + std::to_string(h.records_count) + " records");
+    } else if (h.producer_id >= 0 && h.base_sequence < 0 && ctx.origin == AppendOrigin::kClient) {
+      // (A coordinator's own transactional writes, e.g. TxnOffsetCommit's,
+      // need no sequence: nobody retries them through the producer state.)
       return log_error(LogErrc::kInvalidRecord,
                        batch_name(i) + " has a producer id but no base sequence");
     } else if (h.is_transactional() && h.producer_id < 0) {

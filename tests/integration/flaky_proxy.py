@@ -12,6 +12,11 @@ Produce response is subject to one of these faults (seeded, reproducible):
 * drop the response silently, keeping the connection (the client's request
   timeout fires), at most `max_silent_drops` times.
 
+Independently of those faults, hold_produce() makes Produce requests wait in
+the proxy until release_produce() (or `hold_timeout` seconds): a write that
+reaches the broker late, after whatever the test did meanwhile (the KIP-890
+late-marker case of test_transactions.py).
+
 Every socket call has a timeout; stop() closes everything and joins the
 threads.
 """
@@ -55,6 +60,10 @@ class FlakyProxy:
         self.p_drop_response = p_drop_response
         self.p_silent_drop = p_silent_drop
         self.max_silent_drops = max_silent_drops
+        self.hold_timeout = 30.0
+        self.held = 0  # Produce requests that waited in hold_produce()
+        self._release = threading.Event()
+        self._release.set()
         self.armed = False
         self.target_port = 0
         self.dropped_requests = 0
@@ -79,6 +88,7 @@ class FlakyProxy:
 
     def stop(self) -> None:
         self._stopping = True
+        self._release.set()
         self._listener.close()
         with self._lock:
             socks = list(self._sockets)
@@ -86,6 +96,13 @@ class FlakyProxy:
             self._close(s)
         for t in list(self._threads):
             t.join(timeout=5)
+
+    def hold_produce(self) -> None:
+        """From now on Produce requests wait in the proxy until release_produce()."""
+        self._release.clear()
+
+    def release_produce(self) -> None:
+        self._release.set()
 
     def _spawn(self, fn, *args) -> None:
         t = threading.Thread(target=fn, args=args, daemon=True)
@@ -135,6 +152,10 @@ class FlakyProxy:
                 break
             api_key, _, correlation_id = struct.unpack(">hhi", frame[4:12])
             if api_key == API_PRODUCE:
+                if not self._release.is_set():
+                    with self._lock:
+                        self.held += 1
+                    self._release.wait(self.hold_timeout)
                 if self._roll(self.p_drop_request):
                     with self._lock:
                         self.dropped_requests += 1

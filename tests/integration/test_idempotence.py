@@ -37,6 +37,7 @@ API_DESCRIBE_PRODUCERS = 61
 ERR_NONE = 0
 ERR_UNKNOWN_TOPIC_OR_PARTITION = 3
 ERR_COORDINATOR_NOT_AVAILABLE = 15
+ERR_NOT_COORDINATOR = 16
 ERR_INVALID_REQUEST = 42
 ERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45
 ERR_INVALID_PRODUCER_EPOCH = 47
@@ -213,9 +214,11 @@ def test_duplicate_gap_and_old_epoch(broker):
         assert abs(p["last_timestamp"] - time.time() * 1000) < 60_000
         assert c.describe_producers("no-such-topic", [0])[0]["error"] == ERR_UNKNOWN_TOPIC_OR_PARTITION
 
-        # Malformed or unsupported InitProducerId requests.
+        # Malformed InitProducerId requests; a transactional id goes to its
+        # transaction coordinator, which this broker is not before
+        # FindCoordinator created __transaction_state.
         assert c.init_producer_id(version=3, producer_id=pid, epoch=-1)[0] == ERR_INVALID_REQUEST
-        assert c.init_producer_id(version=1, transactional_id="tx")[0] == ERR_COORDINATOR_NOT_AVAILABLE
+        assert c.init_producer_id(version=1, transactional_id="tx")[0] == ERR_NOT_COORDINATOR
     finally:
         c.close()
     records = read_partition(broker.bootstrap, topic, 7)

@@ -239,10 +239,13 @@ TEST_F(OffsetsLogTest, LoadReadsInSmallChunks) {
 TEST_F(OffsetsLogTest, LoadSkipsControlBatchesForeignAndBadRecords) {
   ASSERT_EQ(append(0, std::vector{commit("g", "t", 0, 1)}, kNow), ErrorCode::NONE);
 
-  // A transaction marker: control batch, key = version 0 + type 1 (commit).
+  // A transaction marker: control batch, key = version 0 + type 1 (commit),
+  // of a producer (a transactional batch without producer id is invalid).
   protocol::RecordBatchOptions control;
   control.control = true;
   control.transactional = true;
+  control.producer_id = 1000;
+  control.producer_epoch = 0;
   protocol::RecordBatchBuilder marker(control);
   const std::vector<uint8_t> marker_key = {0, 0, 0, 1}, marker_value = {0, 0, 0, 0, 0, 0};
   marker.append(kNow, std::span<const uint8_t>(marker_key), std::span<const uint8_t>(marker_value));
