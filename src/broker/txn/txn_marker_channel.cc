@@ -75,6 +75,7 @@ struct TransactionMarkerChannel::Impl {
     TxnMarkerJob job;
     std::set<TopicPartition> remaining;
     std::function<void(TxnMarkerOutcome)> done;
+    bool warned = false;  // an unexpected error was logged (once per job)
   };
   // Partitions of one job bound for one destination (or waiting to be routed).
   struct Work {
@@ -325,9 +326,11 @@ struct TransactionMarkerChannel::Impl {
                                      it->second.job.coordinator_epoch, tp.first, tp.second, protocol::error_name(e));
               break;
             case Verdict::kRetry:
-              if (result && !expected_retry(e))
+              if (result && !expected_retry(e) && !it->second.warned) {
+                it->second.warned = true;
                 channel_logger()->warn("Unexpected error {} writing the marker of producer {} on {}-{}; retrying",
                                        protocol::error_name(e), it->second.job.producer_id, tp.first, tp.second);
+              }
               again.partitions.push_back(tp);
               break;
           }

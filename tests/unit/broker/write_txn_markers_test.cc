@@ -1,11 +1,18 @@
 // WriteTxnMarkers (key 27) through the dispatcher against a real
-// ReplicaManager: the answer mirrors the request, partitions not hosted
-// here are UNKNOWN_TOPIC_OR_PARTITION, hosted followers
-// NOT_LEADER_OR_FOLLOWER, and ApiVersions advertises Kafka's 0-1.
+// ReplicaManager: markers end the producer's transactions (COMMIT / ABORT,
+// with the coordinator epoch, announced through on_txn_marker_written), an
+// older coordinator epoch is fenced, the answer mirrors the request,
+// partitions not hosted here are UNKNOWN_TOPIC_OR_PARTITION, hosted
+// followers NOT_LEADER_OR_FOLLOWER, and ApiVersions advertises Kafka's 0-1.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <mutex>
 
 #include "produce_fetch_fixture.h"
 #include "samsa/broker/handlers.h"
+#include "samsa/broker/txn/txn_marker_written.h"
+#include "samsa/protocol/control_records.h"
 #include "samsa/protocol/gen/write_txn_markers_request.h"
 #include "samsa/protocol/gen/write_txn_markers_response.h"
 
@@ -37,6 +44,31 @@ class WriteTxnMarkersTest : public ProduceFetchTest {
     image->topics = topics;
     services.metadata.publish(image);
     pm->apply(*image);
+  }
+
+  // A transactional batch of producer `pid` (epoch 0) appended to t-<partition>.
+  void append_txn(int32_t partition, int64_t pid, int32_t seq, int n) {
+    protocol::RecordBatchOptions o;
+    o.producer_id = pid;
+    o.producer_epoch = 0;
+    o.base_sequence = seq;
+    o.transactional = true;
+    protocol::RecordBatchBuilder b(o);
+    for (int i = 0; i < n; ++i) {
+      std::string v = "v" + std::to_string(i);
+      b.append(1000 + i, std::nullopt, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+    }
+    auto bytes = b.build();
+    ASSERT_TRUE(pm->get("t", partition)->append_as_leader(std::span<uint8_t>(bytes), 1).ok());
+  }
+
+  // The marker of the control batch at `offset` of t-<partition>.
+  std::optional<protocol::EndTxnMarker> marker_at(int32_t partition, int64_t offset) {
+    auto resp = call<protocol::FetchResponse>(1, 11, fetch_req(offset, 11, {partition}));
+    const auto& records = resp.responses.at(0).partitions.at(0).records;
+    for (const auto& b : protocol::split_batches(records.bytes(), true).batches)
+      if (b.header.base_offset == offset && b.header.is_control()) return protocol::parse_end_txn_marker(b);
+    return std::nullopt;
   }
 
   static WriteTxnMarkersRequest::WritableTxnMarker marker(int64_t pid, bool commit,
@@ -97,6 +129,70 @@ TEST_F(WriteTxnMarkersTest, PartitionsNotHostedAreUnknownAndFollowersAreNotLeade
   }
   // Nothing was written to the follower's log.
   EXPECT_EQ(pm->get("f", 0)->log_end_offset(), 0);
+}
+
+TEST_F(WriteTxnMarkersTest, MarkersEndTransactionsAndAreAnnounced) {
+  std::mutex mu;
+  std::vector<txn::TxnMarkerWritten> written;
+  services.on_txn_marker_written = [&](const txn::TxnMarkerWritten& w) {
+    std::lock_guard lock(mu);
+    written.push_back(w);
+  };
+  append_txn(0, 7, 0, 2);
+  append_txn(1, 8, 0, 3);
+  EXPECT_EQ(pm->get("t", 0)->log()->last_stable_offset(), 0);
+
+  WriteTxnMarkersRequest req;
+  req.markers.push_back(marker(7, true, {{"t", {0}}}, 4));
+  req.markers.push_back(marker(8, false, {{"t", {1}}}, 4));
+  auto resp = call<WriteTxnMarkersResponse>(kKey, 1, req);
+  ASSERT_EQ(resp.markers.size(), 2u);
+  EXPECT_EQ(resp.markers[0].topics[0].partitions[0].error_code, protocol::code(ErrorCode::NONE));
+  EXPECT_EQ(resp.markers[1].topics[0].partitions[0].error_code, protocol::code(ErrorCode::NONE));
+
+  // The markers follow the data; nothing is open any more.
+  EXPECT_EQ(pm->get("t", 0)->log_end_offset(), 3);
+  EXPECT_EQ(pm->get("t", 1)->log_end_offset(), 4);
+  EXPECT_EQ(pm->get("t", 0)->log()->last_stable_offset(), 3);
+  EXPECT_EQ(pm->get("t", 1)->log()->last_stable_offset(), 4);
+  EXPECT_EQ(marker_at(0, 2), (protocol::EndTxnMarker{true, 4}));
+  EXPECT_EQ(marker_at(1, 3), (protocol::EndTxnMarker{false, 4}));
+  auto aborted = pm->get("t", 1)->log()->collect_aborted_transactions(0, 4);
+  ASSERT_EQ(aborted.size(), 1u);
+  EXPECT_EQ(aborted[0].producer_id, 8);
+  EXPECT_EQ(aborted[0].first_offset, 0);
+  EXPECT_TRUE(pm->get("t", 0)->log()->collect_aborted_transactions(0, 3).empty());
+
+  std::lock_guard lock(mu);
+  ASSERT_EQ(written.size(), 2u);
+  std::sort(written.begin(), written.end(), [](const auto& a, const auto& b) { return a.partition < b.partition; });
+  EXPECT_EQ(written[0].topic, "t");
+  EXPECT_EQ(written[0].partition, 0);
+  EXPECT_EQ(written[0].producer_id, 7);
+  EXPECT_EQ(written[0].producer_epoch, 0);
+  EXPECT_TRUE(written[0].commit);
+  EXPECT_EQ(written[0].marker_offset, 2);
+  EXPECT_EQ(written[1].partition, 1);
+  EXPECT_EQ(written[1].producer_id, 8);
+  EXPECT_FALSE(written[1].commit);
+  EXPECT_EQ(written[1].marker_offset, 3);
+}
+
+TEST_F(WriteTxnMarkersTest, OlderCoordinatorEpochsAreFencedAndNotAnnounced) {
+  int announced = 0;
+  services.on_txn_marker_written = [&](const txn::TxnMarkerWritten&) { ++announced; };
+  append_txn(0, 7, 0, 1);
+  WriteTxnMarkersRequest first;
+  first.markers.push_back(marker(7, true, {{"t", {0}}}, 6));
+  EXPECT_EQ(call<WriteTxnMarkersResponse>(kKey, 1, first).markers[0].topics[0].partitions[0].error_code,
+            protocol::code(ErrorCode::NONE));
+  append_txn(0, 7, 1, 1);
+  WriteTxnMarkersRequest stale;
+  stale.markers.push_back(marker(7, false, {{"t", {0}}}, 5));
+  EXPECT_EQ(call<WriteTxnMarkersResponse>(kKey, 1, stale).markers[0].topics[0].partitions[0].error_code,
+            protocol::code(ErrorCode::TRANSACTION_COORDINATOR_FENCED));
+  EXPECT_EQ(pm->get("t", 0)->log_end_offset(), 3);  // nothing appended
+  EXPECT_EQ(announced, 1);
 }
 
 }  // namespace
