@@ -31,7 +31,7 @@ constexpr int64_t kInvalidLowWatermark = -1;
 struct LocalDelete {
   ErrorCode error = ErrorCode::NONE;
   int64_t required_offset = -1;  // what every replica's log start must reach
-  std::shared_ptr<replica::Partition> partition;
+  std::shared_ptr<replica::Partition> partition = nullptr;
 };
 
 LocalDelete delete_before(const RequestContext& ctx, const MetadataImage& image, const std::string& topic,

@@ -57,7 +57,7 @@ struct FetchState {
   bool create_session = false;            // full fetch with epoch 0
   int32_t replica_id = -1;                // >= 0: a follower's fetch
   int64_t replica_epoch = -1;             // its broker epoch (v15+), KIP-903
-  std::string listener;                   // the listener it came in on (KIP-951 / KIP-392 endpoints)
+  std::string listener = {};              // the listener it came in on (KIP-951 / KIP-392 endpoints)
 };
 
 struct ReadResult {

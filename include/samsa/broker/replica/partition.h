@@ -35,7 +35,7 @@ namespace samsa::broker::replica {
 
 struct PartitionError {
   protocol::ErrorCode code = protocol::ErrorCode::NONE;
-  std::string message;                       // optional detail for the client
+  std::string message = {};                  // optional detail for the client
   std::vector<log::RecordError> record_errors = {};  // Produce v8+ per-record errors
 };
 
