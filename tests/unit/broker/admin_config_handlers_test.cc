@@ -124,7 +124,7 @@ TEST_F(ConfigHandlersTest, DescribeBrokerConfigs) {
     // log.retention.hours does not make log.retention.ms static.
     EXPECT_EQ(ms->config_source, 5);
     EXPECT_EQ(ms->value, std::nullopt);
-    if (v >= 3) EXPECT_EQ(parts->config_type, 3);  // INT
+    if (v >= 3) { EXPECT_EQ(parts->config_type, 3); }  // INT
     const Entry* rf = find(r, "default.replication.factor");
     ASSERT_NE(rf, nullptr);
     EXPECT_EQ(rf->config_source, 5);

@@ -118,7 +118,7 @@ TEST_F(AdminHandlersTest, CreateTopicsAtEveryVersion) {
         }
       EXPECT_TRUE(found);
     }
-    if (v >= 7) EXPECT_EQ(r.topic_id, t->id);
+    if (v >= 7) { EXPECT_EQ(r.topic_id, t->id); }
   }
 }
 

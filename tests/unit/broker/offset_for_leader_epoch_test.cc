@@ -60,7 +60,7 @@ TEST_F(ProduceFetchTest, OffsetForLeaderEpochAnswersWhereEachEpochEnds) {
     auto check = [&](size_t i, int16_t error, int32_t epoch, int64_t end) {
       EXPECT_EQ(ps[i].error_code, error) << "v" << v << " #" << i;
       EXPECT_EQ(ps[i].end_offset, end) << "v" << v << " #" << i;
-      if (v >= 1) EXPECT_EQ(ps[i].leader_epoch, epoch) << "v" << v << " #" << i;
+      if (v >= 1) { EXPECT_EQ(ps[i].leader_epoch, epoch) << "v" << v << " #" << i; }
     };
     check(0, 0, 3, 15);   // the latest epoch ends at the log end
     check(1, 0, 2, 10);   // an older one where the next begins
