@@ -8,6 +8,7 @@
 
 #include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
+#include "samsa/broker/coordinator_write_error.h"
 #include "samsa/broker/fetch/partition_access.h"
 #include "samsa/broker/replica/replica_manager.h"
 #include "samsa/protocol/compression.h"
@@ -58,30 +59,12 @@ size_t read_range(const log::FetchRange& range, std::vector<uint8_t>& buf) {
 
 }  // namespace
 
-// What a coordinator answers for a failed write (Kafka's
-// GroupCoordinatorService.normalizeException, with GroupMetadataManager's
-// INVALID_COMMIT_OFFSET_SIZE for a batch too large): retriable replication
-// trouble is COORDINATOR_NOT_AVAILABLE (the client retries here), a
-// partition this node no longer leads is NOT_COORDINATOR (the client looks
-// the coordinator up again).
+// Kafka's GroupCoordinatorService.normalizeException, with
+// GroupMetadataManager's INVALID_COMMIT_OFFSET_SIZE for a batch too large
+// (INVALID_FETCH_SIZE too, as Kafka maps it there).
 ErrorCode coordinator_error(ErrorCode e) {
-  switch (e) {
-    case ErrorCode::UNKNOWN_TOPIC_OR_PARTITION:
-    case ErrorCode::NOT_ENOUGH_REPLICAS:
-    case ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-    case ErrorCode::REQUEST_TIMED_OUT:
-      return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-    case ErrorCode::NOT_LEADER_OR_FOLLOWER:
-    case ErrorCode::FENCED_LEADER_EPOCH:
-    case ErrorCode::KAFKA_STORAGE_ERROR:
-      return ErrorCode::NOT_COORDINATOR;
-    case ErrorCode::MESSAGE_TOO_LARGE:
-    case ErrorCode::RECORD_LIST_TOO_LARGE:
-    case ErrorCode::INVALID_FETCH_SIZE:
-      return ErrorCode::INVALID_COMMIT_OFFSET_SIZE;
-    default:
-      return e;
-  }
+  if (e == ErrorCode::INVALID_FETCH_SIZE) return ErrorCode::INVALID_COMMIT_OFFSET_SIZE;
+  return coordinator_write_error(e, ErrorCode::INVALID_COMMIT_OFFSET_SIZE);
 }
 
 void OffsetsLog::append(int32_t partition, std::span<const CoordinatorRecord> records, int64_t timestamp_ms,

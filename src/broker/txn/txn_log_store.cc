@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "samsa/broker/broker_services.h"
+#include "samsa/broker/coordinator_write_error.h"
 #include "samsa/broker/fetch/partition_access.h"
 #include "samsa/broker/replica/replica_manager.h"
 #include "samsa/protocol/compression.h"
@@ -26,27 +27,9 @@ const std::shared_ptr<spdlog::logger>& log() {
   return l;
 }
 
-// Kafka's TransactionStateManager.appendTransactionToLog error mapping:
-// retriable replication trouble is COORDINATOR_NOT_AVAILABLE, a partition
-// no longer led here is NOT_COORDINATOR.
-ErrorCode coordinator_error(ErrorCode e) {
-  switch (e) {
-    case ErrorCode::UNKNOWN_TOPIC_OR_PARTITION:
-    case ErrorCode::NOT_ENOUGH_REPLICAS:
-    case ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-    case ErrorCode::REQUEST_TIMED_OUT:
-      return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-    case ErrorCode::NOT_LEADER_OR_FOLLOWER:
-    case ErrorCode::FENCED_LEADER_EPOCH:
-    case ErrorCode::KAFKA_STORAGE_ERROR:
-      return ErrorCode::NOT_COORDINATOR;
-    case ErrorCode::MESSAGE_TOO_LARGE:
-    case ErrorCode::RECORD_LIST_TOO_LARGE:
-      return ErrorCode::UNKNOWN_SERVER_ERROR;
-    default:
-      return e;
-  }
-}
+// Kafka's TransactionStateManager.appendTransactionToLog: a record too
+// large is an UNKNOWN_SERVER_ERROR there.
+ErrorCode coordinator_error(ErrorCode e) { return coordinator_write_error(e, ErrorCode::UNKNOWN_SERVER_ERROR); }
 
 size_t read_range(const log::FetchRange& range, std::vector<uint8_t>& buf) {
   if (buf.size() < range.size) buf.resize(range.size);
