@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Start a samsa cluster on loopback for bench/run.sh, create its topics, print
+where it is, and keep it up until SIGTERM.
+
+  cluster_up.py --workdir DIR --nodes N [--config key=value]... [--topic NAME:PARTITIONS:RF]...
+                [--topic-config NAME:key=value]...
+
+The binary is $SAMSA_BIN (run.sh sets it per side of an A/B run). Start-up
+is bench/replication.py's (N combined broker,controller nodes, every broker
+registered), so the cluster rows measure the same set-up as that script.
+Once every topic has a leader and its full ISR on every broker, one JSON
+line goes to stdout: {"bootstrap", "pids", "data_dirs"}. On SIGTERM (or
+SIGINT, or when the start-up fails) every node is stopped (SIGTERM, bounded
+wait, then SIGKILL) before this process exits, so run.sh stops the whole
+cluster by stopping this one pid. Every wait is bounded (cluster.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import replication  # noqa: E402  (adds tests/integration to the path)
+
+cl = replication.cl
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--nodes", type=int, default=1)
+    ap.add_argument("--config", action="append", default=[], help="key=value for every server.properties")
+    ap.add_argument("--topic", action="append", default=[], help="NAME:PARTITIONS:RF")
+    ap.add_argument("--topic-config", action="append", default=[], help="NAME:key=value")
+    args = ap.parse_args()
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    extra = dict(replication.CLUSTER_CONFIG)
+    for kv in args.config:
+        k, _, v = kv.partition("=")
+        extra[k] = v
+    topic_configs: dict[str, dict] = {}
+    for spec in args.topic_config:
+        name, _, kv = spec.partition(":")
+        k, _, v = kv.partition("=")
+        topic_configs.setdefault(name, {})[k] = v
+
+    # replication.start_cluster, with the extra server configs of this run.
+    c = cl.Cluster(Path(args.workdir), ["broker,controller"] * args.nodes, extra=extra)
+    try:
+        c.format()
+        c.start()
+        c.active_controller(30)
+        want = [n.node_id for n in c.nodes]
+
+        def registered() -> bool:
+            try:
+                return all(c.broker_ids(b) == want for b in c.brokers)
+            except cl.WIRE_ERRORS:
+                return False
+        cl.wait_until(registered, 30, f"brokers {want} registered")
+        for spec in args.topic:
+            name, parts, rf = spec.split(":")
+            c.create_replicated_topic(name, int(parts), replication_factor=int(rf),
+                                      configs=topic_configs.get(name), timeout=60)
+        print(json.dumps({"bootstrap": c.bootstrap_servers(), "pids": [n.proc.pid for n in c.nodes],
+                          "data_dirs": [str(n.data_dir) for n in c.nodes]}), flush=True)
+        # Bounded: run.sh's scenarios are far shorter; this only guards against
+        # an orphan if run.sh itself is killed with SIGKILL.
+        stop.wait(4 * 3600)
+        return 0
+    except (cl.ClusterError, OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        for n in c.nodes:
+            print(f"--- node {n.node_id}:\n{n.tail(10)}", file=sys.stderr)
+        return 1
+    finally:
+        c.stop()
+        c.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
