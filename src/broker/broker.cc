@@ -307,11 +307,15 @@ void Broker::start_txn_channels() {
   txn::TxnMarkerChannelOptions markers;
   markers.listener = config_.inter_broker_listener_name;
   markers.client_id = fmt::format("broker-{}-txn-marker-sender", config_.node_id);
+  // Longer than the leader's own wait for its ISR (request.timeout.ms), so
+  // its answer, not our timeout, ends a slow marker.
+  markers.request_timeout_ms = int64_t{config_.request_timeout_ms} + 10'000;
   txn_markers_ = std::make_unique<txn::TransactionMarkerChannel>(image, markers);
   services_.txn_markers = txn_markers_.get();
   txn::TxnVerificationOptions verification;
   verification.listener = config_.inter_broker_listener_name;
   verification.client_id = fmt::format("broker-{}-add-partitions-to-txn", config_.node_id);
+  verification.request_timeout_ms = config_.request_timeout_ms;
   txn_verifier_ = std::make_unique<txn::TxnVerificationManager>(image, verification);
   services_.txn_verifier = txn_verifier_.get();
 }

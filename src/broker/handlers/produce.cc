@@ -241,7 +241,7 @@ txn::TxnVerifyRequest plan_verification(ProduceState& s, const MetadataImage& im
       if (found.error != ErrorCode::NONE) continue;  // the append answers it
       auto& log = *found.partition->log();
       s.guards[{ti, pi}] = 0;
-      if (log.has_ongoing_txn(header.producer_id)) continue;
+      if (log.has_ongoing_txn(header.producer_id, header.producer_epoch)) continue;
       s.guards[{ti, pi}] = log.start_txn_verification(header.producer_id);
       verify.producer_id = header.producer_id;
       verify.producer_epoch = header.producer_epoch;
