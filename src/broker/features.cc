@@ -6,10 +6,17 @@
 namespace samsa::broker {
 
 std::span<const SupportedFeature> supported_features() {
-  static constexpr std::array<SupportedFeature, 1> kFeatures = {{
-      {"metadata.version", kMinimumKraftMetadataVersion, kLatestMetadataVersion},
+  static constexpr std::array<SupportedFeature, 2> kFeatures = {{
+      {"metadata.version", kMinimumKraftMetadataVersion, kLatestMetadataVersion, kLatestMetadataVersion},
+      {"transaction.version", 0, kLatestTransactionVersion, kLatestTransactionVersion},
   }};
   return kFeatures;
+}
+
+const SupportedFeature* find_supported_feature(std::string_view name) {
+  for (const auto& f : supported_features())
+    if (name == f.name) return &f;
+  return nullptr;
 }
 
 bool valid_software_token(std::string_view token) {
