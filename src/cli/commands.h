@@ -25,6 +25,7 @@ struct FormatOptions {
   std::string initial_controllers;
   bool no_initial_controllers = false;
   std::vector<std::string> features;  // --feature name=level, as kafka-storage.sh
+  std::string release_version;        // --release-version
 };
 
 int run_server(const ServerOptions& options);

@@ -30,6 +30,7 @@ int run_storage_format(const FormatOptions& options) {
       request.quorum = broker::QuorumBootstrap::kNoInitialControllers;
     }
     request.features = options.features;
+    request.release_version = options.release_version;
     auto report = broker::format_storage(*config, request);
     std::string features;
     for (const auto& [name, level] : report.features) features += fmt::format(", {} {}", name, level);

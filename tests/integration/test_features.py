@@ -105,6 +105,18 @@ def test_format_feature_off_then_update_features(broker_factory):
     assert "transaction.version" not in finalized(b.port)
 
 
+def test_format_as_an_older_release(broker_factory):
+    b = broker_factory.create(format=False, start=False)
+    b.cluster_id = kw_uuid()
+    res = run([samsa_bin(), "storage", "format", "-t", b.cluster_id, "-c", b.config_path,
+               "--release-version", "3.7"])
+    assert res.returncode == 0, res.stderr
+    b.start()
+    assert finalized(b.port) == {"metadata.version": 19}  # 3.7-IV4, no transaction.version
+    assert update(b.port, 21, feature="metadata.version")["ErrorCode"] == 0
+    assert finalized(b.port) == {"metadata.version": 21}
+
+
 def test_format_refuses_unknown_features_and_levels(broker_factory):
     b = broker_factory.create(format=False, start=False)
     for flag, words in [("no.such.feature=1", "no.such.feature"),
@@ -115,6 +127,8 @@ def test_format_refuses_unknown_features_and_levels(broker_factory):
         assert res.returncode != 0, (flag, res.stdout)
         assert words in res.stderr, (flag, res.stderr)
         assert not (b.log_dir / "meta.properties").exists()
+    res = run([samsa_bin(), "storage", "format", "-t", kw_uuid(), "-c", b.config_path, "--release-version", "2.8"])
+    assert res.returncode != 0 and "Unknown release version 2.8" in res.stderr, res.stderr
 
 
 def test_update_features_reaches_every_node_of_three(tmp_path, request):

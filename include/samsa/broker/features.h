@@ -34,6 +34,11 @@ inline constexpr std::string_view kTransactionVersionFeature = "transaction.vers
 constexpr int16_t kLatestTransactionVersion = 2;
 
 std::span<const SupportedFeature> supported_features();
+
+// The metadata.version level of a Kafka release or of one of its
+// metadata versions ("3.7" is its last, 3.7-IV4; "3.5-IV1"), for
+// `storage format --release-version`; nullopt outside 3.3-IV3 .. 3.9-IV0.
+std::optional<int16_t> metadata_version_of_release(std::string_view release);
 // nullptr for a feature this build does not know.
 const SupportedFeature* find_supported_feature(std::string_view name);
 

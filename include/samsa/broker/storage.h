@@ -37,13 +37,20 @@ struct FormatRequest {
   // --feature name=level, repeatable (kafka-storage.sh format --feature):
   // overrides the default level of a supported feature for the new cluster.
   std::vector<std::string> features;
+  // --release-version (kafka-storage.sh's): the metadata.version of that
+  // Kafka release, and the other features at the levels that release gives a
+  // new cluster (transaction.version 0 before 4.0). Empty: this build's latest.
+  std::string release_version;
 };
 
 // The feature levels a new cluster starts from: every supported feature at
-// its default level (features.h), then the --feature flags applied. Throws
-// StorageError naming the flag for a malformed flag, an unknown feature, a
-// feature given twice or a level outside the range this build supports.
-raft::BootstrapMetadata bootstrap_metadata_for(const std::vector<std::string>& feature_flags);
+// its default level (features.h) or at the level of `release_version` when
+// given, then the --feature flags applied. Throws StorageError naming the
+// flag for a malformed flag, an unknown feature, a feature given twice, a
+// level outside the range this build supports, an unknown release, or a
+// release together with --feature metadata.version.
+raft::BootstrapMetadata bootstrap_metadata_for(const std::vector<std::string>& feature_flags,
+                                               const std::string& release_version = {});
 
 struct FormatReport {
   std::vector<std::string> formatted;  // directories written now

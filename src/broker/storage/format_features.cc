@@ -23,13 +23,25 @@ std::string supported_names() {
 
 }  // namespace
 
-raft::BootstrapMetadata bootstrap_metadata_for(const std::vector<std::string>& feature_flags) {
+raft::BootstrapMetadata bootstrap_metadata_for(const std::vector<std::string>& feature_flags,
+                                               const std::string& release_version) {
   raft::BootstrapMetadata out;
   for (const auto& f : supported_features()) {
     if (std::string_view(f.name) == "metadata.version")
       out.metadata_version = f.default_level;
     else if (f.default_level > 0)
       out.features[f.name] = f.default_level;
+  }
+  if (!release_version.empty()) {
+    auto mv = metadata_version_of_release(release_version);
+    if (!mv)
+      throw StorageError(fmt::format("Unknown release version {}: this build supports 3.3-IV3 through 3.9-IV0 "
+                                     "(a release such as 3.9, or a metadata version such as 3.7-IV4)",
+                                     release_version));
+    out.metadata_version = *mv;
+    // Kafka finalizes transaction.version 1 and 2 only from 4.0-IV2 on: a
+    // cluster formatted as an older release has every other feature off.
+    out.features.clear();
   }
   std::set<std::string, std::less<>> seen;
   for (const auto& flag : feature_flags) {
@@ -49,6 +61,8 @@ raft::BootstrapMetadata bootstrap_metadata_for(const std::vector<std::string>& f
     if (level < feature->min_level || level > feature->max_level)
       throw StorageError(fmt::format("Unsupported level {} for feature {}: this build supports {} through {}", level,
                                      name, feature->min_level, feature->max_level));
+    if (name == "metadata.version" && !release_version.empty())
+      throw StorageError("Use either --release-version or --feature metadata.version, not both");
     if (name == "metadata.version")
       out.metadata_version = static_cast<int16_t>(level);
     else if (level > 0)

@@ -87,7 +87,7 @@ FormatReport format_storage(const BrokerConfig& config, const FormatRequest& req
                                    "URL-safe base64; `samsa storage random-uuid` makes one)",
                                    cluster_id));
   auto voters = initial_voters(config, request);
-  const raft::BootstrapMetadata bootstrap = bootstrap_metadata_for(request.features);
+  const raft::BootstrapMetadata bootstrap = bootstrap_metadata_for(request.features, request.release_version);
   FormatReport report;
   report.metadata_version = bootstrap.metadata_version;
   report.features = bootstrap.features;

@@ -52,6 +52,27 @@ TEST(FormatFeaturesTest, BadFlagsAreRefusedNamingTheProblem) {
   EXPECT_NE(error_of({"transaction.version=1", "transaction.version=2"}).find("more than once"), std::string::npos);
 }
 
+TEST(FormatFeaturesTest, ReleaseVersionFormatsAsThatKafkaRelease) {
+  EXPECT_EQ(metadata_version_of_release("3.3"), 7);
+  EXPECT_EQ(metadata_version_of_release("3.7"), 19);  // its last metadata version, 3.7-IV4
+  EXPECT_EQ(metadata_version_of_release("3.5-IV1"), 10);
+  EXPECT_EQ(metadata_version_of_release("3.9"), kLatestMetadataVersion);
+  EXPECT_EQ(metadata_version_of_release("3.2"), std::nullopt);
+  EXPECT_EQ(metadata_version_of_release("4.0"), std::nullopt);
+  auto b = bootstrap_metadata_for({}, "3.8");
+  EXPECT_EQ(b.metadata_version, 20);
+  EXPECT_TRUE(b.features.empty());  // transaction.version needs 4.0 in Kafka
+  EXPECT_EQ(bootstrap_metadata_for({"transaction.version=1"}, "3.9").features.at("transaction.version"), 1);
+  std::string error;
+  try {
+    bootstrap_metadata_for({}, "9.9");
+  } catch (const StorageError& e) {
+    error = e.what();
+  }
+  EXPECT_NE(error.find("Unknown release version 9.9"), std::string::npos);
+  EXPECT_THROW(bootstrap_metadata_for({"metadata.version=20"}, "3.9"), StorageError);
+}
+
 class FormatFeaturesStorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
