@@ -60,6 +60,23 @@ TEST(FeatureControlTest, BootstrapRecordsFinalizeEveryFeatureOfTheCheckpoint) {
   EXPECT_EQ(metadata::bootstrap_records(21).size(), 1u);
 }
 
+TEST(FeatureControlTest, ABrokerThatCannotRunTheFinalizedTransactionVersionMayNotRegister) {
+  auto image = *replay(MetadataImage{}, metadata::bootstrap_records(21, {{"transaction.version", 2}}));
+  metadata::BrokerRegistrationInput in;
+  in.broker_id = 4;
+  in.incarnation_id = protocol::Uuid::random();
+  in.listeners = {{"PLAINTEXT", "localhost", 9094, "PLAINTEXT"}};
+  in.log_dirs = {protocol::Uuid::random()};
+  in.features = {{"metadata.version", {7, 21}}, {"transaction.version", {0, 1}}};
+  auto refused = metadata::register_broker(image, in, 10, false);
+  EXPECT_EQ(refused.error.code, ErrorCode::UNSUPPORTED_VERSION);
+  EXPECT_NE(refused.error.message.find("finalized version 2 of transaction.version"), std::string::npos)
+      << refused.error.message;
+  in.features.clear();
+  for (const auto& f : supported_features()) in.features.push_back({f.name, {f.min_level, f.max_level}});
+  EXPECT_TRUE(metadata::register_broker(image, in, 10, false).error.ok());
+}
+
 TEST(FeatureControlTest, UpgradeWritesOneFeatureLevelRecord) {
   auto out = run(cluster_image(0), {{"transaction.version", 2, kUpgrade}});
   ASSERT_TRUE(out.error.ok()) << out.error.message;
