@@ -120,6 +120,7 @@ void Broker::create_metadata() {
 
   QuorumControllerOptions controller_options;
   controller_options.bootstrap_metadata_version = bootstrap_metadata_version_;
+  controller_options.bootstrap_features = bootstrap_features_;
   controller_ = std::make_unique<QuorumController>(*raft_, *loader_, services_.metadata,
                                                    metadata::controller_defaults(config_), controller_options);
   services_.controller = controller_.get();

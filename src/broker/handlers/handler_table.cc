@@ -8,7 +8,7 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 52> kHandlers = {{
+  static constexpr std::array<ApiHandler, 53> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
       {ApiKey::Produce, 0, 12, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
@@ -76,6 +76,9 @@ std::span<const ApiHandler> api_handlers() {
       // Transactions: COMMIT/ABORT markers from transaction coordinators
       // and the admin client's abort (src/broker/txn/).
       {ApiKey::WriteTxnMarkers, 0, 1, true, false, &handle_write_txn_markers},
+      // Finalized feature levels (kafka-features.sh), decided by the active
+      // controller; a broker listener forwards them.
+      {ApiKey::UpdateFeatures, 0, 1, true, true, &handle_update_features},
   }};
   return kHandlers;
 }
