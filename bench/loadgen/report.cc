@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -60,62 +61,86 @@ CpuSample sample_cpu(const std::vector<int>& broker_pids) {
   return s;
 }
 
+namespace {
+
+// Report fields in order, each value already JSON-encoded.
+class Fields {
+ public:
+  Fields& add(const std::string& key, const std::string& json_value) {
+    kv_.emplace_back(key, json_value);
+    return *this;
+  }
+  Fields& str(const std::string& key, const std::string& v) { return add(key, JsonObject::quote(v)); }
+  Fields& num(const std::string& key, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    return add(key, buf);
+  }
+  Fields& num(const std::string& key, int64_t v) { return add(key, std::to_string(v)); }
+
+  std::string json() const {
+    std::string out = "{";
+    for (const auto& [k, v] : kv_) out += (out.size() > 1 ? "," : "") + JsonObject::quote(k) + ":" + v;
+    return out + "}";
+  }
+  // "key: value" lines; strings unquoted, nested objects left out (their
+  // members are also reported flat).
+  std::string text() const {
+    std::string out;
+    for (const auto& [k, v] : kv_) {
+      if (v.starts_with("{")) continue;
+      out += k + ": " + (v.starts_with("\"") ? v.substr(1, v.size() - 2) : v) + "\n";
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> kv_;
+};
+
+}  // namespace
+
 std::string format_report(const Options& o, const RunResult& r) {
   const WorkerStats& st = r.stats;
   const double secs = r.seconds > 0 ? r.seconds : 1e-9;
   const double gb = static_cast<double>(st.bytes) / 1e9;
   auto ms = [&](double p) { return static_cast<double>(st.latency.percentile(p)) / 1e6; };
-  JsonObject j;
-  j.add("mode", o.mode == Mode::kProduce ? "produce" : "fetch")
-      .add("topic", o.topic)
-      .add("partitions", int64_t{o.partitions})
-      .add("connections", int64_t{o.connections})
-      .add("seconds", r.seconds)
-      .add("bytes", st.bytes)
-      .add("records", st.records)
-      .add("requests", st.requests)
-      .add("mb_per_s", static_cast<double>(st.bytes) / 1e6 / secs)
-      .add("records_per_s", static_cast<double>(st.records) / secs)
-      .add("requests_per_s", static_cast<double>(st.requests) / secs)
-      .add("latency_p50_ms", ms(50))
-      .add("latency_p99_ms", ms(99))
-      .add("latency_p999_ms", ms(99.9))
-      .add("latency_max_ms", static_cast<double>(st.latency.max()) / 1e6)
-      .add("errors", st.errors)
-      .add("total_bytes", st.total_bytes)
-      .add("total_records", st.total_records);
+  Fields f;
+  f.str("mode", o.mode == Mode::kProduce ? "produce" : "fetch")
+      .str("topic", o.topic)
+      .num("partitions", int64_t{o.partitions})
+      .num("connections", int64_t{o.connections})
+      .num("seconds", r.seconds)
+      .num("bytes", st.bytes)
+      .num("records", st.records)
+      .num("requests", st.requests)
+      .num("mb_per_s", static_cast<double>(st.bytes) / 1e6 / secs)
+      .num("records_per_s", static_cast<double>(st.records) / secs)
+      .num("requests_per_s", static_cast<double>(st.requests) / secs)
+      .num("latency_p50_ms", ms(50))
+      .num("latency_p99_ms", ms(99))
+      .num("latency_p999_ms", ms(99.9))
+      .num("latency_max_ms", ms(100));
+  Fields lat;
+  lat.num("p50", ms(50)).num("p99", ms(99)).num("p999", ms(99.9)).num("max", ms(100));
+  f.add("latency_ms", lat.json())
+      .num("errors", st.errors)
+      .num("total_bytes", st.total_bytes)
+      .num("total_records", st.total_records);
   if (o.mode == Mode::kProduce) {
-    j.add("record_size", int64_t{o.record_size})
-        .add("batch_records", int64_t{o.batch_records})
-        .add("inflight", int64_t{o.inflight})
-        .add("acks", int64_t{o.acks});
+    f.num("record_size", int64_t{o.record_size})
+        .num("batch_records", int64_t{o.batch_records})
+        .num("inflight", int64_t{o.inflight})
+        .num("acks", int64_t{o.acks});
   }
-  if (!st.first_error.empty()) j.add("first_error", st.first_error);
+  if (!st.first_error.empty()) f.str("first_error", st.first_error);
   const double client = r.cpu_end.self - r.cpu_start.self;
-  j.add("client_cpu_s", client).add("client_cpu_s_per_gb", gb > 0 ? client / gb : 0.0);
+  f.num("client_cpu_s", client).num("client_cpu_s_per_gb", gb > 0 ? client / gb : 0.0);
   if (r.cpu_start.broker && r.cpu_end.broker) {
     const double broker = *r.cpu_end.broker - *r.cpu_start.broker;
-    j.add("broker_cpu_s", broker).add("broker_cpu_s_per_gb", gb > 0 ? broker / gb : 0.0);
+    f.num("broker_cpu_s", broker).num("broker_cpu_s_per_gb", gb > 0 ? broker / gb : 0.0);
   }
-  const std::string json = j.str();
-  if (o.json) return json + "\n";
-  // Text: the same keys, one per line.
-  std::string text;
-  std::string body = json.substr(1, json.size() - 2);
-  size_t pos = 0;
-  bool in_string = false;
-  for (size_t i = 0; i <= body.size(); ++i) {
-    if (i < body.size() && body[i] == '"' && (i == 0 || body[i - 1] != '\\')) in_string = !in_string;
-    if (i == body.size() || (body[i] == ',' && !in_string)) {
-      std::string kv = body.substr(pos, i - pos);
-      const auto colon = kv.find("\":");
-      std::string value = kv.substr(colon + 2);
-      if (value.size() >= 2 && value.front() == '"') value = value.substr(1, value.size() - 2);
-      text += kv.substr(1, colon - 1) + ": " + value + "\n";
-      pos = i + 1;
-    }
-  }
-  return text;
+  return o.json ? f.json() + "\n" : f.text();
 }
 
 }  // namespace samsa::bench::loadgen

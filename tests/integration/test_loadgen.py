@@ -61,6 +61,8 @@ def test_produce_then_fetch_until_end(broker):
     assert prod["records"] % 8 == 0
     assert prod["broker_cpu_s"] > 0
     assert prod["latency_max_ms"] >= prod["latency_p50_ms"] > 0
+    assert set(prod["latency_ms"]) == {"p50", "p99", "p999", "max"}
+    assert prod["latency_ms"]["p99"] == prod["latency_p99_ms"]
 
     leo = log_end_offsets(broker.bootstrap, "lg", 3)
     assert sum(leo) == prod["records"], (leo, prod)
