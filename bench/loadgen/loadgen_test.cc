@@ -128,6 +128,17 @@ TEST(LoadgenOptions, ProduceAndFetchOptions) {
   EXPECT_TRUE(parse({"fetch"}).options.from_earliest);
 }
 
+TEST(LoadgenOptions, BootstrapList) {
+  const auto r = parse({"fetch", "--bootstrap", "127.0.0.1:1,localhost:2"});
+  ASSERT_EQ(r.exit_code, -1) << r.message;
+  const auto list = split_bootstrap(r.options.bootstrap);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0], (std::pair<std::string, int>{"127.0.0.1", 1}));
+  EXPECT_EQ(list[1], (std::pair<std::string, int>{"localhost", 2}));
+  EXPECT_EQ(parse({"fetch", "--bootstrap", "a:1,"}).exit_code, kExitUsage);
+  EXPECT_EQ(parse({"fetch", "--bootstrap", "a:1,b:0"}).exit_code, kExitUsage);
+}
+
 TEST(LoadgenOptions, BadCommandLinesAreUsageErrors) {
   EXPECT_EQ(parse({}).exit_code, kExitUsage);
   EXPECT_EQ(parse({"consume"}).exit_code, kExitUsage);

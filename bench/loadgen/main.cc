@@ -63,8 +63,18 @@ int run(const Options& o) {
   std::vector<std::unique_ptr<ProduceWorker>> producers;
   std::vector<std::unique_ptr<FetchWorker>> fetchers;
   try {
-    const auto [host, port] = split_host_port(o.bootstrap);
-    Connection boot(host, port, setup_ns);
+    std::unique_ptr<Connection> first;
+    std::string why;
+    for (const auto& [host, port] : split_bootstrap(o.bootstrap)) {
+      try {
+        first = std::make_unique<Connection>(host, port, setup_ns);
+        break;
+      } catch (const ConnectionError& e) {
+        why = e.what();
+      }
+    }
+    if (!first) throw ConnectionError(why);
+    Connection& boot = *first;
     check_api_versions(boot, o.mode, o.create, setup_ns);
     if (o.create) create_topic(boot, o, setup_ns);
     const auto leaders = find_leaders(boot, o, setup_ns);

@@ -17,6 +17,17 @@ std::pair<std::string, int> split_host_port(const std::string& s) {
   return {s.substr(0, colon), port};
 }
 
+std::vector<std::pair<std::string, int>> split_bootstrap(const std::string& s) {
+  std::vector<std::pair<std::string, int>> out;
+  size_t begin = 0;
+  for (;;) {
+    const size_t comma = s.find(',', begin);
+    out.push_back(split_host_port(s.substr(begin, comma - begin)));
+    if (comma == std::string::npos) return out;
+    begin = comma + 1;
+  }
+}
+
 ParseResult parse_options(int argc, const char* const* argv) {
   ParseResult r;
   Options& o = r.options;
@@ -31,7 +42,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
   }
 
   CLI::App app("samsa-loadgen " + mode + ": raw Kafka protocol load, no client library");
-  app.add_option("--bootstrap", o.bootstrap, "host:port of a broker")->capture_default_str();
+  app.add_option("--bootstrap", o.bootstrap, "host:port[,host:port...] of brokers")->capture_default_str();
   app.add_option("--topic", o.topic, "topic")->capture_default_str();
   app.add_option("--partitions", o.partitions, "use partitions 0..N-1")
       ->capture_default_str()->check(CLI::Range(1, 100000));
@@ -87,7 +98,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
   for (int i = 2; i < argc; ++i) rest.push_back(argv[i]);
   try {
     app.parse(static_cast<int>(rest.size()), rest.data());
-    split_host_port(o.bootstrap);
+    split_bootstrap(o.bootstrap);
   } catch (const CLI::CallForHelp&) {
     return {o, kExitOk, app.help()};
   } catch (const CLI::ParseError& e) {

@@ -14,7 +14,7 @@ enum class Mode { kProduce, kFetch };
 
 struct Options {
   Mode mode = Mode::kProduce;
-  std::string bootstrap = "127.0.0.1:9092";
+  std::string bootstrap = "127.0.0.1:9092";  // comma-separated list, tried in order
   std::string topic = "loadgen";
   int partitions = 1;             // partitions 0..N-1
   bool create = false;            // CreateTopics first (an existing topic is fine)
@@ -52,5 +52,8 @@ ParseResult parse_options(int argc, const char* const* argv);
 
 // "host:port" -> {host, port}; throws std::invalid_argument.
 std::pair<std::string, int> split_host_port(const std::string& s);
+// "host:port[,host:port...]" (Kafka's bootstrap.servers) -> each; throws
+// std::invalid_argument.
+std::vector<std::pair<std::string, int>> split_bootstrap(const std::string& s);
 
 }  // namespace samsa::bench::loadgen
