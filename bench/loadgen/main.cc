@@ -122,6 +122,11 @@ int run(const Options& o) {
   }
   for (auto& t : threads) t.join();
   const uint64_t end = now_ns();
+  if (end >= clock.hard_ns) {
+    char what[96];
+    std::snprintf(what, sizeof what, "stopped by --timeout-s %g before the end", o.timeout_s);
+    result.stats.error(what);
+  }
   result.cpu_end = sample_cpu(o.broker_pids);
   result.seconds = end > clock.measure_ns ? static_cast<double>(end - clock.measure_ns) / 1e9 : 0.0;
   for (const auto& w : producers) result.stats.merge(w->stats());

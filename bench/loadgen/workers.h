@@ -27,8 +27,8 @@ struct RunClock {
   std::atomic<int64_t> measured_bytes{0};
 
   bool should_stop(uint64_t now) const {
-    return now >= end_ns || (byte_limit > 0 && measured_bytes.load(std::memory_order_relaxed) >=
-                                                   byte_limit);
+    return now >= end_ns || now >= hard_ns ||
+           (byte_limit > 0 && measured_bytes.load(std::memory_order_relaxed) >= byte_limit);
   }
 };
 
