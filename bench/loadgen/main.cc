@@ -36,7 +36,9 @@ std::vector<std::pair<const LeaderPartitions*, std::vector<int32_t>>> plan_conne
 }
 
 int auto_ring_size(const Options& o, size_t partitions_per_connection) {
-  if (o.ring > 0) return o.ring;
+  // One writev may carry `inflight` requests, each with its own correlation
+  // id patched in: they must be distinct ring entries.
+  if (o.ring > 0) return std::max(o.ring, o.inflight);
   // Enough distinct requests that none repeats within two pipelines, up to
   // ~32 MiB of payload per connection.
   const size_t per_batch = static_cast<size_t>(o.record_size) * o.batch_records;

@@ -77,7 +77,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
         ->capture_default_str()
         ->transform(CLI::Transformer({{"all", "-1"}}))
         ->check(CLI::IsMember({"0", "1", "-1"}));
-    app.add_option("--ring", o.ring, "distinct pre-encoded requests per connection (0: auto)")
+    app.add_option("--ring", o.ring, "distinct pre-encoded requests per connection (0: auto; at least --inflight)")
         ->check(CLI::Range(0, 1 << 20));
   } else {
     std::string from = "earliest";
