@@ -96,3 +96,44 @@ def test_errors_fail_the_run(broker):
                            "--warmup-s", "0")
     assert rc == 1, (rc, rep, err)
     assert rep["errors"] > 0 and "error 10" in rep["first_error"], rep
+
+
+@pytest.fixture
+def three_nodes(tmp_path, request):
+    import cluster as cl
+    c = cl.Cluster(tmp_path / "cluster", ["broker,controller"] * 3)
+    request.node.__dict__.setdefault("_samsa_brokers", []).extend(c.nodes)
+    try:
+        c.format()
+        c.start()
+        c.active_controller(15.0)
+        yield c
+    finally:
+        try:
+            c.stop()
+        finally:
+            c.close()
+
+
+def test_cluster_routes_each_partition_to_its_leader(three_nodes):
+    from confluent_kafka.admin import AdminClient
+    c = three_nodes
+    pids = [a for n in c.nodes for a in ("--broker-pid", str(n.proc.pid))]
+    # Only the first node as bootstrap: the tool must find the other leaders.
+    common = ["--bootstrap", c.nodes[0].bootstrap, "--topic", "lg3", "--partitions", "6",
+              "--warmup-s", "0", *pids]
+    rc, prod, err = loadgen("produce", *common, "--create", "--replication-factor", "3",
+                            "--acks", "-1", "--duration-s", "2", "--record-size", "100")
+    assert rc == 0, err
+    assert prod["errors"] == 0 and prod["records"] > 0 and prod["broker_cpu_s"] > 0
+
+    bootstrap = ",".join(n.bootstrap for n in c.nodes)
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics("lg3", timeout=10)
+    leaders = {p.leader for p in md.topics["lg3"].partitions.values()}
+    assert len(leaders) >= 2, f"all partitions led by {leaders}: routing not exercised"
+    assert sum(log_end_offsets(bootstrap, "lg3", 6)) == prod["records"]
+
+    rc, fetch, err = loadgen("fetch", *common, "--until-end", "--duration-s", "20")
+    assert rc == 0, err
+    assert fetch["errors"] == 0
+    assert (fetch["bytes"], fetch["records"]) == (prod["bytes"], prod["records"])
