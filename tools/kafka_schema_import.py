@@ -17,6 +17,25 @@ import os
 import sys
 
 SUBDIRS = ("messages", "metadata", "coordinator")
+# Versions Apache Kafka added after the reference snapshot
+# (/work/shared/kafka-protocol/README.md): name -> (new maximum version,
+# fields added in it as (path of struct field names, field), note).
+# Fields open-ended at the old maximum ("N+") extend to the new one.
+# - Produce v12, TxnOffsetCommit v5 (Kafka 4.0) change no field: a client
+#   sends them to say it runs transactions v2 (KIP-890 part 2), so that the
+#   broker adds the partition (Produce) or the offsets partition
+#   (TxnOffsetCommit) to the transaction itself.
+# - Vote v2 (KIP-996, Kafka 4.0) adds PreVote; Kafka also renamed
+#   Candidate* to Replica* there, we keep the v0-1 names (same wire).
+_TV2 = "Kafka 4.0, same fields"
+_PREVOTE = {"name": "PreVote", "type": "bool", "versions": "2+", "default": "false"}
+VERSION_EXTENSIONS = {
+    "ProduceRequest": (12, [], _TV2), "ProduceResponse": (12, [], _TV2),
+    "TxnOffsetCommitRequest": (5, [], _TV2), "TxnOffsetCommitResponse": (5, [], _TV2),
+    "VoteRequest": (2, [(("Topics", "Partitions"), _PREVOTE)], "KIP-996 PreVote"),
+    "VoteResponse": (2, [], "KIP-996"),
+}
+
 PRIMITIVES = {"bool", "int8", "int16", "uint16", "int32", "uint32", "int64",
               "float64", "string", "bytes", "uuid", "records"}
 
@@ -108,7 +127,26 @@ def field_line(f, indent):
     return lines
 
 
+def extend_versions(doc):
+    """Apply VERSION_EXTENSIONS[name], if listed; returns a note for the header comment."""
+    ext = VERSION_EXTENSIONS.get(doc["name"])
+    if ext is None:
+        return ""
+    new_max, added, note = ext
+    low, _, high = doc["validVersions"].partition("-")
+    if int(high or low) >= new_max:
+        raise ValueError(f"{doc['name']}: the reference already has version {new_max}: drop the extension")
+    doc["validVersions"] = f"{low}-{new_max}"
+    for path, field in added:
+        fields = doc["fields"]
+        for name in path:
+            fields = next(f for f in fields if f["name"] == name)["fields"]
+        fields.append(dict(field))
+    return f"; v{new_max} added ({note})"
+
+
 def convert(doc, source_name):
+    extended = extend_versions(doc)
     header = [doc["type"], doc["name"]]
     if "apiKey" in doc:
         header.append(f"apiKey={int(doc['apiKey'])}")
@@ -120,7 +158,7 @@ def convert(doc, source_name):
         header.append("unstable")
     if "listeners" in doc:
         header.append("listeners=" + ",".join(doc["listeners"]))
-    lines = [f"# {doc['name']}: imported from Kafka's {source_name} by tools/kafka_schema_import.py",
+    lines = [f"# {doc['name']}: imported from Kafka's {source_name} by tools/kafka_schema_import.py{extended}",
              " ".join(header)]
     for f in doc.get("fields", []):
         lines.extend(field_line(f, 1))

@@ -120,6 +120,7 @@ void Broker::create_metadata() {
 
   QuorumControllerOptions controller_options;
   controller_options.bootstrap_metadata_version = bootstrap_metadata_version_;
+  controller_options.bootstrap_features = bootstrap_features_;
   controller_ = std::make_unique<QuorumController>(*raft_, *loader_, services_.metadata,
                                                    metadata::controller_defaults(config_), controller_options);
   services_.controller = controller_.get();
@@ -307,11 +308,15 @@ void Broker::start_txn_channels() {
   txn::TxnMarkerChannelOptions markers;
   markers.listener = config_.inter_broker_listener_name;
   markers.client_id = fmt::format("broker-{}-txn-marker-sender", config_.node_id);
+  // Longer than the leader's own wait for its ISR (request.timeout.ms), so
+  // its answer, not our timeout, ends a slow marker.
+  markers.request_timeout_ms = int64_t{config_.request_timeout_ms} + 10'000;
   txn_markers_ = std::make_unique<txn::TransactionMarkerChannel>(image, markers);
   services_.txn_markers = txn_markers_.get();
   txn::TxnVerificationOptions verification;
   verification.listener = config_.inter_broker_listener_name;
   verification.client_id = fmt::format("broker-{}-add-partitions-to-txn", config_.node_id);
+  verification.request_timeout_ms = config_.request_timeout_ms;
   txn_verifier_ = std::make_unique<txn::TxnVerificationManager>(image, verification);
   services_.txn_verifier = txn_verifier_.get();
 }

@@ -74,10 +74,12 @@ CommitResult QuorumController::commit(const Decide& decide) {
   if (image->metadata_version == 0) {
     // An empty log: the first active controller writes the bootstrap
     // records before anything else, as Kafka's does.
-    auto bootstrapped = write(*epoch, metadata::bootstrap_records(options_.bootstrap_metadata_version));
+    auto bootstrapped = write(
+        *epoch, metadata::bootstrap_records(options_.bootstrap_metadata_version, options_.bootstrap_features));
     if (auto* error = std::get_if<ControllerError>(&bootstrapped)) return *error;
     image = std::get<std::shared_ptr<const MetadataImage>>(bootstrapped);
-    log()->info("Wrote the bootstrap metadata (metadata.version {})", options_.bootstrap_metadata_version);
+    log()->info("Wrote the bootstrap metadata (metadata.version {}, {} other finalized features)",
+                options_.bootstrap_metadata_version, options_.bootstrap_features.size());
   }
   auto records = decide(*image);
   if (records.empty()) return image;

@@ -24,6 +24,8 @@ struct FormatOptions {
   bool has_initial_controllers = false;  // given, even if empty (an error then)
   std::string initial_controllers;
   bool no_initial_controllers = false;
+  std::vector<std::string> features;  // --feature name=level, as kafka-storage.sh
+  std::string release_version;        // --release-version
 };
 
 int run_server(const ServerOptions& options);

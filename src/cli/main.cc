@@ -3,6 +3,7 @@
 //   samsa storage random-uuid
 //   samsa storage format -t <cluster-id> -c <server.properties> [--ignore-formatted]
 //         [--standalone | --initial-controllers id@host:port:dir,... | --no-initial-controllers]
+//         [--feature name=level]... [--release-version 3.9]
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
@@ -38,6 +39,11 @@ int main(int argc, char** argv) {
       "Initialize a dynamic quorum with these voters: id@host:port:directoryId,... (the same on every node)");
   auto* none = format_cmd->add_flag("-N,--no-initial-controllers", format.no_initial_controllers,
                                     "Initialize a node without a dynamic quorum topology (it joins an existing one)");
+  format_cmd->add_option("-f,--feature", format.features,
+                         "Finalize a feature at this level in the new cluster, e.g. transaction.version=0 "
+                         "(repeatable; default: every feature at this release's latest level)");
+  format_cmd->add_option("-r,--release-version", format.release_version,
+                         "Format as this Kafka release would (3.3 .. 3.9, or a metadata version such as 3.7-IV4)");
   standalone->excludes(initial)->excludes(none);
   initial->excludes(none);
 

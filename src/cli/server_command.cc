@@ -62,6 +62,7 @@ int run_server(const ServerOptions& options) {
   broker::Broker node(std::move(*config), storage.cluster_id, storage.metadata_version);
   // Storage failure: wake the sigwait below (kill is async-signal-safe and
   // never blocks the I/O thread that saw the failure).
+  node.set_bootstrap_features(storage.features);
   node.set_fatal_handler([](const std::string&) { ::kill(::getpid(), SIGTERM); });
   try {
     node.start();

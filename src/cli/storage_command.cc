@@ -29,11 +29,15 @@ int run_storage_format(const FormatOptions& options) {
     } else if (options.no_initial_controllers) {
       request.quorum = broker::QuorumBootstrap::kNoInitialControllers;
     }
+    request.features = options.features;
+    request.release_version = options.release_version;
     auto report = broker::format_storage(*config, request);
+    std::string features;
+    for (const auto& [name, level] : report.features) features += fmt::format(", {} {}", name, level);
     for (const auto& dir : report.skipped) fmt::print("Skipping {}: already formatted\n", dir);
     for (size_t i = 0; i < report.formatted.size(); ++i)
-      fmt::print("Formatting {} {} with metadata.version level {} (kraft.version {}) for cluster {}.\n",
-                 report.kinds[i], report.formatted[i], report.metadata_version, report.kraft_version,
+      fmt::print("Formatting {} {} with metadata.version level {} (kraft.version {}{}) for cluster {}.\n",
+                 report.kinds[i], report.formatted[i], report.metadata_version, report.kraft_version, features,
                  options.cluster_id);
     if (report.formatted.empty()) fmt::print("All of the log directories are already formatted.\n");
     return 0;

@@ -100,6 +100,12 @@ bool Log::has_ongoing_txn(int64_t producer_id) const {
   return e != nullptr && e->current_txn_first_offset >= 0;
 }
 
+bool Log::has_ongoing_txn(int64_t producer_id, int16_t producer_epoch) const {
+  std::lock_guard lock(append_mu_);
+  const ProducerStateEntry* e = producers_->find(producer_id);
+  return e != nullptr && e->current_txn_first_offset >= 0 && e->producer_epoch == producer_epoch;
+}
+
 uint64_t Log::start_txn_verification(int64_t producer_id) {
   std::lock_guard lock(append_mu_);
   auto [it, inserted] = verification_guards_.try_emplace(producer_id, 0);

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -12,11 +13,17 @@
 namespace samsa::raft {
 
 void write_bootstrap_checkpoint(const std::string& dir, const BootstrapMetadata& metadata) {
-  protocol::FeatureLevelRecord feature;
-  feature.name = "metadata.version";
-  feature.feature_level = metadata.metadata_version;
-  write_snapshot_file((std::filesystem::path(dir) / kBootstrapCheckpointFile).string(),
-                      {frame_metadata_record(feature, 0)}, /*epoch=*/0);
+  auto record = [](const std::string& name, int16_t level) {
+    protocol::FeatureLevelRecord feature;
+    feature.name = name;
+    feature.feature_level = level;
+    return frame_metadata_record(feature, 0);
+  };
+  std::vector<std::vector<uint8_t>> records;
+  records.push_back(record("metadata.version", metadata.metadata_version));
+  for (const auto& [name, level] : metadata.features)
+    if (name != "metadata.version" && level > 0) records.push_back(record(name, level));
+  write_snapshot_file((std::filesystem::path(dir) / kBootstrapCheckpointFile).string(), records, /*epoch=*/0);
 }
 
 BootstrapMetadata read_bootstrap_checkpoint(const std::string& dir) {
@@ -31,7 +38,12 @@ BootstrapMetadata read_bootstrap_checkpoint(const std::string& dir) {
         if (h.type != protocol::FeatureLevelRecord::kApiKey) continue;
         protocol::FeatureLevelRecord feature;
         feature.decode(in, h.version);
-        if (feature.name == "metadata.version") result.metadata_version = feature.feature_level;
+        if (feature.name == "metadata.version")
+          result.metadata_version = feature.feature_level;
+        else if (feature.feature_level > 0)
+          result.features[feature.name] = feature.feature_level;
+        else
+          result.features.erase(feature.name);
       }
     } catch (const protocol::DecodeError& e) {
       throw std::runtime_error(fmt::format("{} is corrupt: {}", path, e.what()));

@@ -42,7 +42,7 @@ def test_txn_offsets_pending_until_the_transaction_ends(broker_factory):
                               extra_config={"offsets.topic.num.partitions": "1",
                                             "transaction.state.log.num.partitions": "1",
                                             "transaction.state.log.min.isr": "1"})
-    assert kw.max_version(b.port, "TxnOffsetCommit") == 4
+    assert kw.max_version(b.port, "TxnOffsetCommit") == 5
     create_topic_raw(b.port, TOPIC, 2)
     kw.wait_group_coordinator(b.port, GROUP)
     with kw.SchemaConnection(b.port) as c:

@@ -76,6 +76,10 @@ class Broker {
   // stop() to be called (the server wakes its main thread). Set before start().
   void set_fatal_handler(std::function<void(const std::string&)> handler) { fatal_handler_ = std::move(handler); }
   bool failed() const { return failed_.load(); }
+  // The finalized features other than metadata.version in bootstrap.checkpoint
+  // (StorageState::features): what the first active controller writes into an
+  // empty metadata log. Set before start().
+  void set_bootstrap_features(std::map<std::string, int16_t> features) { bootstrap_features_ = std::move(features); }
   // Bound port of each listener by name (useful when a port was 0).
   const std::map<std::string, uint16_t>& bound_ports() const { return bound_ports_; }
   // Where running components register as Reconfigurable for the dynamic
@@ -122,6 +126,7 @@ class Broker {
   BrokerConfig config_;
   std::string cluster_id_;
   int16_t bootstrap_metadata_version_;
+  std::map<std::string, int16_t> bootstrap_features_;
   BrokerServices services_;
   std::unique_ptr<DynamicBrokerConfig> dynamic_config_;
   std::shared_ptr<Reconfigurable> cleaner_reconfigurable_;  // dynamic log.cleaner.* keys

@@ -230,6 +230,10 @@ struct BrokerConfig {
   // KIP-890 part 1: a partition leader asks the coordinator before a write
   // opens a transaction on it.
   bool transaction_partition_verification_enable = true;
+  // request.timeout.ms: how long the broker's own requests to other brokers
+  // (markers, verification) wait for an answer, and how long a
+  // WriteTxnMarkers append waits for the ISR.
+  std::int32_t request_timeout_ms = 30000;
 
   // --- Samsa's own keys ---
   FetchTransfer fetch_transfer = FetchTransfer::Auto;  // samsa.fetch.transfer

@@ -92,5 +92,7 @@ void handle_alter_partition_reassignments(const RequestContext&, protocol::WireR
 void handle_list_partition_reassignments(const RequestContext&, protocol::WireReader&, Responder);
 // Transactions: markers from transaction coordinators (src/broker/txn/).
 void handle_write_txn_markers(const RequestContext&, protocol::WireReader&, Responder);
+// Finalized feature levels (controller API, forwarded from brokers).
+void handle_update_features(const RequestContext&, protocol::WireReader&, Responder);
 
 }  // namespace samsa::broker

@@ -7,13 +7,14 @@
 // applied before the quorum commits it, so losing leadership leaves no
 // uncommitted state to revert: the waiting write fails with kNotController.
 //
-// An empty log gets the bootstrap records (metadata.version) from the first
+// An empty log gets the bootstrap records (the finalized features) from the first
 // active controller, before any other write.
 //
 // Threading: commit() is thread-safe and blocking (writes are serial, one at
 // a time); never call it on the metadata listener thread.
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -25,6 +26,7 @@ namespace samsa::broker {
 
 struct QuorumControllerOptions {
   int16_t bootstrap_metadata_version = 0;  // from bootstrap.checkpoint
+  std::map<std::string, int16_t> bootstrap_features;  // the other features there (level > 0)
   // How long a write may wait to commit before kTimedOut.
   std::chrono::milliseconds commit_timeout{30'000};
 };

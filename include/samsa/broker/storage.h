@@ -2,11 +2,13 @@
 // Formatting log directories (`samsa storage format`) and checking them at
 // start-up, with Kafka's rules: every directory formatted, one cluster id,
 // the configured node id.
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "samsa/broker/broker_config.h"
+#include "samsa/raft/bootstrap_checkpoint.h"
 
 namespace samsa::broker {
 
@@ -32,7 +34,23 @@ struct FormatRequest {
   bool ignore_formatted = false;
   QuorumBootstrap quorum = QuorumBootstrap::kStatic;
   std::string initial_controllers;  // the --initial-controllers argument
+  // --feature name=level, repeatable (kafka-storage.sh format --feature):
+  // overrides the default level of a supported feature for the new cluster.
+  std::vector<std::string> features;
+  // --release-version (kafka-storage.sh's): the metadata.version of that
+  // Kafka release, and the other features at the levels that release gives a
+  // new cluster (transaction.version 0 before 4.0). Empty: this build's latest.
+  std::string release_version;
 };
+
+// The feature levels a new cluster starts from: every supported feature at
+// its default level (features.h) or at the level of `release_version` when
+// given, then the --feature flags applied. Throws StorageError naming the
+// flag for a malformed flag, an unknown feature, a feature given twice, a
+// level outside the range this build supports, an unknown release, or a
+// release together with --feature metadata.version.
+raft::BootstrapMetadata bootstrap_metadata_for(const std::vector<std::string>& feature_flags,
+                                               const std::string& release_version = {});
 
 struct FormatReport {
   std::vector<std::string> formatted;  // directories written now
@@ -41,6 +59,7 @@ struct FormatReport {
   // directory", "dynamic metadata voter directory", ...), same order.
   std::vector<std::string> kinds;
   int16_t metadata_version = 0;
+  std::map<std::string, int16_t> features;  // finalized features other than metadata.version (level > 0)
   int16_t kraft_version = 0;  // 1 for a dynamic quorum
 };
 
@@ -60,6 +79,7 @@ FormatReport format_storage(const BrokerConfig& config, const std::string& clust
 struct StorageState {
   std::string cluster_id;
   int16_t metadata_version = 0;  // from bootstrap.checkpoint
+  std::map<std::string, int16_t> features;  // the other features in bootstrap.checkpoint (level > 0)
 };
 
 // Throws StorageError naming the directory and the command to run.

@@ -180,8 +180,12 @@ class Log {
   // The aborted transactions that overlap [start, upper) (the .txnindex of
   // the segment holding `start` and the later ones, as far as needed).
   std::vector<AbortedTxn> collect_aborted_transactions(int64_t start, int64_t upper) const;
-  // Whether `producer_id` has a transaction open on this partition.
+  // Whether `producer_id` has a transaction open on this partition (at
+  // `producer_epoch`: a transactions v2 producer's next transaction has the
+  // next epoch, and must be added to it with its coordinator even while the
+  // marker of the one before is still on its way here).
   bool has_ongoing_txn(int64_t producer_id) const;
+  bool has_ongoing_txn(int64_t producer_id, int16_t producer_epoch) const;
   // KIP-890's VerificationGuard: a fresh token for `producer_id`, kept until
   // its next marker; the append of the verified batch must present it.
   uint64_t start_txn_verification(int64_t producer_id);

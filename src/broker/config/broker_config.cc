@@ -248,6 +248,7 @@ void read_replication_and_groups(BrokerConfig& c, const ConfigReader& r) {
 
   // Transactions, partition side (txnlog).
   c.transaction_partition_verification_enable = r.get_bool("transaction.partition.verification.enable");
+  c.request_timeout_ms = r.get_int("request.timeout.ms");
 }
 
 void read_samsa(BrokerConfig& c, const ConfigReader& r) {

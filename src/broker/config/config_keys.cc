@@ -186,6 +186,7 @@ const ConfigKey kKeys[] = {
 
     // Transactions, partition side (txnlog)
     {.name = "transaction.partition.verification.enable", .type = T::Boolean, .default_value = "true"},
+    {.name = "request.timeout.ms", .type = T::Int, .default_value = "30000", .min = 0},
 
     // Samsa's own
     {.name = "samsa.fetch.transfer", .type = T::String, .default_value = "auto", .allowed = kFetchTransfers},
@@ -211,7 +212,7 @@ constexpr std::string_view kKnownKafkaKeys[] = {
     "metadata.log.max.snapshot.interval.ms",
     "metadata.max.idle.interval.ms", "num.replica.alter.log.dirs.threads",
     "principal.builder.class",
-    "replica.socket.receive.buffer.bytes", "request.timeout.ms", "reserved.broker.max.id",
+    "replica.socket.receive.buffer.bytes", "reserved.broker.max.id",
     "socket.connection.setup.timeout.max.ms", "socket.connection.setup.timeout.ms", "socket.listen.backlog.size",
     "super.users",
     "unstable.api.versions.enable", "unstable.feature.versions.enable", "zookeeper.connect",

@@ -104,7 +104,7 @@ void GroupCoordinator::commit_txn_offsets(TxnCommitRequest r, CommitCallback don
   auto hosted = services_.replicas ? services_.replicas->get(kOffsetsTopic, partition) : nullptr;
   if (!hosted) return fail_all(ErrorCode::NOT_COORDINATOR);
   log::Log& plog = *hosted->log();
-  if (plog.has_ongoing_txn(r.producer_id))
+  if (plog.has_ongoing_txn(r.producer_id, r.producer_epoch))
     return write_txn_offsets(std::move(r), uint64_t{0}, std::move(errors), std::move(known), std::move(done));
   const uint64_t guard = plog.start_txn_verification(r.producer_id);
   txn::TxnVerifyRequest v;

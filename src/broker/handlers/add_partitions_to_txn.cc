@@ -1,7 +1,8 @@
 // AddPartitionsToTxn (key 24): a producer adds partitions to its ongoing
 // transaction (v0-3, one transaction); v4+ is the broker-to-broker batched
 // form, whose verify_only transactions are KIP-890's question "is this
-// partition in that producer's ongoing transaction?" (txn_verifier.h).
+// partition in that producer's ongoing transaction?" (txn_verifier.h) and
+// whose other transactions add partitions for transactions v2 producers.
 // As Kafka's KafkaApis: partitions of unknown topics answer
 // UNKNOWN_TOPIC_OR_PARTITION and the rest OPERATION_NOT_ATTEMPTED; a
 // coordinator error applies to every partition of its transaction.
@@ -80,11 +81,17 @@ void handle_one(const RequestContext& ctx, const std::string& id, int64_t pid, i
     if (e != ErrorCode::NONE) return done(results(topics, e));
     return done(results(topics, ErrorCode::NONE, &per_partition));
   }
-  coordinator->add_partitions(id, pid, epoch, flatten(topics), [topics, version, done = std::move(done)](ErrorCode e) {
-    // PRODUCER_FENCED is v2+ (KIP-588).
-    if (e == ErrorCode::PRODUCER_FENCED && version < 2) e = ErrorCode::INVALID_PRODUCER_EPOCH;
-    done(results(topics, e));
-  });
+  // v4+ without verify_only comes from a partition leader adding the
+  // partition for a transactions v2 producer (KIP-890 part 2).
+  const int16_t client_txn_version = version >= 4 ? txn::kTxnVersion2 : 0;
+  coordinator->add_partitions(
+      id, pid, epoch, flatten(topics),
+      [topics, version, done = std::move(done)](ErrorCode e) {
+        // PRODUCER_FENCED is v2+ (KIP-588).
+        if (e == ErrorCode::PRODUCER_FENCED && version < 2) e = ErrorCode::INVALID_PRODUCER_EPOCH;
+        done(results(topics, e));
+      },
+      client_txn_version);
 }
 
 }  // namespace

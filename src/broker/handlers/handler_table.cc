@@ -8,9 +8,9 @@ using protocol::ApiKey;
 
 std::span<const ApiHandler> api_handlers() {
   // Versions are Apache Kafka 4.0's ranges for what each handler implements.
-  static constexpr std::array<ApiHandler, 52> kHandlers = {{
+  static constexpr std::array<ApiHandler, 53> kHandlers = {{
       // Produce v0-2: advertised like Kafka 4.0 (KAFKA-18659), refused by closing.
-      {ApiKey::Produce, 0, 11, true, false, &handle_produce},
+      {ApiKey::Produce, 0, 12, true, false, &handle_produce},
       {ApiKey::Fetch, 4, 17, true, false, &handle_fetch},
       {ApiKey::ListOffsets, 1, 10, true, false, &handle_list_offsets},
       {ApiKey::Metadata, 0, 12, true, false, &handle_metadata},
@@ -27,11 +27,11 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::DescribeTopicPartitions, 0, 0, true, false, &handle_describe_topic_partitions},
       {ApiKey::InitProducerId, 0, 5, true, false, &handle_init_producer_id},
       {ApiKey::DescribeProducers, 0, 0, true, false, &handle_describe_producers},
-      // Transaction coordinator (src/broker/txn/). EndTxn v5 (transactions v2,
-      // KIP-890 part 2) is not advertised: no epoch bump per transaction yet.
+      // Transaction coordinator (src/broker/txn/). EndTxn v5, Produce v12 and
+      // TxnOffsetCommit v5 are transactions v2 (KIP-890 part 2).
       {ApiKey::AddPartitionsToTxn, 0, 5, true, false, &handle_add_partitions_to_txn},
       {ApiKey::AddOffsetsToTxn, 0, 4, true, false, &handle_add_offsets_to_txn},
-      {ApiKey::EndTxn, 0, 4, true, false, &handle_end_txn},
+      {ApiKey::EndTxn, 0, 5, true, false, &handle_end_txn},
       {ApiKey::DescribeTransactions, 0, 0, true, false, &handle_describe_transactions},
       {ApiKey::ListTransactions, 0, 1, true, false, &handle_list_transactions},
       // Consumer groups (src/broker/group/).
@@ -43,7 +43,7 @@ std::span<const ApiHandler> api_handlers() {
       {ApiKey::OffsetCommit, 0, 9, true, false, &handle_offset_commit},
       {ApiKey::OffsetFetch, 0, 9, true, false, &handle_offset_fetch},
       // Transactional offset commits (issue 12, txngroup).
-      {ApiKey::TxnOffsetCommit, 0, 4, true, false, &handle_txn_offset_commit},
+      {ApiKey::TxnOffsetCommit, 0, 5, true, false, &handle_txn_offset_commit},
       {ApiKey::OffsetDelete, 0, 0, true, false, &handle_offset_delete},
       {ApiKey::ListGroups, 0, 5, true, false, &handle_list_groups},
       {ApiKey::DescribeGroups, 0, 5, true, false, &handle_describe_groups},
@@ -76,6 +76,9 @@ std::span<const ApiHandler> api_handlers() {
       // Transactions: COMMIT/ABORT markers from transaction coordinators
       // and the admin client's abort (src/broker/txn/).
       {ApiKey::WriteTxnMarkers, 0, 1, true, false, &handle_write_txn_markers},
+      // Finalized feature levels (kafka-features.sh), decided by the active
+      // controller; a broker listener forwards them.
+      {ApiKey::UpdateFeatures, 0, 1, true, true, &handle_update_features},
   }};
   return kHandlers;
 }

@@ -210,9 +210,14 @@ struct ProduceState {
   std::map<Key, ErrorCode> verify_errors;
 };
 
+// Produce v12+ comes from a transactions v2 client (KIP-890 part 2): it
+// never sends AddPartitionsToTxn, so the leader adds the partition to the
+// transaction itself, whatever transaction.partition.verification.enable says.
+bool adds_partitions(const ProduceState& s) { return s.version >= 12; }
+
 bool verification_in_force(const ProduceState& s) {
   return s.request.transactional_id && s.services->txn_verifier != nullptr && s.services->config != nullptr &&
-         s.services->config->transaction_partition_verification_enable;
+         (s.services->config->transaction_partition_verification_enable || adds_partitions(s));
 }
 
 // Kafka's ReplicaManager.appendRecords with verification: each
@@ -223,6 +228,7 @@ txn::TxnVerifyRequest plan_verification(ProduceState& s, const MetadataImage& im
                                         std::vector<ProduceState::Key>& asked) {
   txn::TxnVerifyRequest verify;
   verify.transactional_id = s.request.transactional_id.value_or("");
+  verify.add_partitions = adds_partitions(s);
   for (size_t ti = 0; ti < s.request.topic_data.size(); ++ti) {
     const auto& topic = s.request.topic_data[ti];
     for (size_t pi = 0; pi < topic.partition_data.size(); ++pi) {
@@ -235,7 +241,7 @@ txn::TxnVerifyRequest plan_verification(ProduceState& s, const MetadataImage& im
       if (found.error != ErrorCode::NONE) continue;  // the append answers it
       auto& log = *found.partition->log();
       s.guards[{ti, pi}] = 0;
-      if (log.has_ongoing_txn(header.producer_id)) continue;
+      if (log.has_ongoing_txn(header.producer_id, header.producer_epoch)) continue;
       s.guards[{ti, pi}] = log.start_txn_verification(header.producer_id);
       verify.producer_id = header.producer_id;
       verify.producer_epoch = header.producer_epoch;

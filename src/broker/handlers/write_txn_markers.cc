@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 
+#include "samsa/broker/broker_config.h"
 #include "samsa/broker/broker_services.h"
 #include "samsa/broker/handlers.h"
 #include "samsa/broker/replica/replica_manager.h"
@@ -35,9 +36,6 @@ using PartitionResult = TopicResult::WritableTxnMarkerPartitionResult;
 
 namespace {
 
-// How long a marker waits for the ISR: Kafka's request.timeout.ms default
-// (the key is not read by samsa; the marker channel retries after it).
-constexpr int64_t kMarkerReplicationTimeoutMs = 30'000;
 
 auto markers_logger() { return samsa::logger("samsa.server.KafkaApis"); }
 
@@ -106,8 +104,10 @@ void handle_write_txn_markers(const RequestContext& ctx, protocol::WireReader& b
           continue;
         }
         auto batch = protocol::build_end_txn_marker(m.producer_id, m.producer_epoch, marker, now);
+        // Kafka waits request.timeout.ms for the ISR; the marker channel retries after it.
+        const int64_t replication_timeout_ms = services->config ? services->config->request_timeout_ms : 30'000;
         services->replicas->append_records(
-            t.name, index, std::move(batch), -1, log::AppendOrigin::kCoordinator, kMarkerReplicationTimeoutMs,
+            t.name, index, std::move(batch), -1, log::AppendOrigin::kCoordinator, replication_timeout_ms,
             [pending, services, mi, ti, pi, topic = t.name, index, pid = m.producer_id, epoch = m.producer_epoch,
              commit = m.transaction_result](replica::PartitionResult<log::AppendInfo> result) {
               if (!result) {

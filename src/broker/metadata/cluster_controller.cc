@@ -194,11 +194,20 @@ AllocateProducerIdsResult allocate_producer_ids(const MetadataImage& image, int3
   return out;
 }
 
-std::vector<RecordAndVersion> bootstrap_records(int16_t metadata_version) {
+std::vector<RecordAndVersion> bootstrap_records(int16_t metadata_version,
+                                                const std::map<std::string, int16_t>& features) {
   protocol::FeatureLevelRecord mv;
   mv.name = std::string(kMetadataVersionFeature);
   mv.feature_level = metadata_version;
-  return {{mv, 0}};
+  std::vector<RecordAndVersion> out{{mv, 0}};
+  for (const auto& [name, level] : features) {
+    if (name == kMetadataVersionFeature || level <= 0) continue;
+    protocol::FeatureLevelRecord r;
+    r.name = name;
+    r.feature_level = level;
+    out.push_back({std::move(r), 0});
+  }
+  return out;
 }
 
 }  // namespace samsa::broker::metadata

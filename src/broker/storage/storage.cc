@@ -87,8 +87,10 @@ FormatReport format_storage(const BrokerConfig& config, const FormatRequest& req
                                    "URL-safe base64; `samsa storage random-uuid` makes one)",
                                    cluster_id));
   auto voters = initial_voters(config, request);
+  const raft::BootstrapMetadata bootstrap = bootstrap_metadata_for(request.features, request.release_version);
   FormatReport report;
-  report.metadata_version = kLatestMetadataVersion;
+  report.metadata_version = bootstrap.metadata_version;
+  report.features = bootstrap.features;
   // Kafka: kraft.version 1 when the quorum is dynamic (any of the three flags
   // without static voters), else 0.
   report.kraft_version = (request.quorum != QuorumBootstrap::kStatic && config.controller_quorum_voters.empty()) ? 1 : 0;
@@ -137,7 +139,7 @@ FormatReport format_storage(const BrokerConfig& config, const FormatRequest& req
     }
     try {
       if (metadata_dir) {
-        raft::write_bootstrap_checkpoint(dir, raft::BootstrapMetadata{kLatestMetadataVersion});
+        raft::write_bootstrap_checkpoint(dir, bootstrap);
         if (voters) raft::write_bootstrap_voters(dir, *voters);
       }
       meta.write(dir);  // last: its presence means "formatted"
@@ -176,7 +178,9 @@ StorageState verify_storage(const BrokerConfig& config) {
     }
   }
   try {
-    state.metadata_version = raft::read_bootstrap_checkpoint(config.metadata_log_dir).metadata_version;
+    auto bootstrap = raft::read_bootstrap_checkpoint(config.metadata_log_dir);
+    state.metadata_version = bootstrap.metadata_version;
+    state.features = std::move(bootstrap.features);
   } catch (const std::exception& e) {
     throw StorageError(e.what());
   }

@@ -1,5 +1,5 @@
 // The transaction coordinator's API logic (Kafka's TransactionCoordinator
-// handle* methods, transactions v1): the checks, in Kafka's order and with
+// handle* methods, transactions v1 and v2): the checks, in Kafka's order and with
 // its error codes, then a write through the state manager.
 #include "samsa/broker/txn/transaction_coordinator.h"
 
@@ -161,7 +161,8 @@ void TransactionCoordinator::init_producer_id(const std::string& id, int32_t tim
 // --- AddPartitionsToTxn / AddOffsetsToTxn ---
 
 void TransactionCoordinator::add_partitions(const std::string& id, int64_t pid, int16_t epoch,
-                                            const std::vector<TopicPartition>& partitions, ErrorCallback done) {
+                                            const std::vector<TopicPartition>& partitions, ErrorCallback done,
+                                            int16_t client_txn_version) {
   if (id.empty()) return done(ErrorCode::INVALID_REQUEST);
   Prepared p;
   {
@@ -178,7 +179,7 @@ void TransactionCoordinator::add_partitions(const std::string& id, int64_t pid, 
       for (const auto& tp : wanted) all_in = all_in && m->current().partitions.count(tp);
       if (all_in) return done(ErrorCode::NONE);  // nothing to write
     }
-    auto t = m->prepare_add_partitions(wanted, now());
+    auto t = m->prepare_add_partitions(wanted, now(), client_txn_version);
     if (!t.ok()) return done(t.error);
     p = {id, found.coordinator_epoch, found.partition, std::move(t.target)};
   }
@@ -215,36 +216,84 @@ void TransactionCoordinator::add_offsets(const std::string& id, int64_t pid, int
 // --- EndTxn and the markers ---
 
 void TransactionCoordinator::end_txn(const std::string& id, int64_t pid, int16_t epoch, bool commit,
-                                     ErrorCallback done) {
-  if (id.empty()) return done(ErrorCode::INVALID_REQUEST);
+                                     int16_t client_txn_version, std::function<void(EndTxnResult)> done) {
+  end_txn_with(id, pid, epoch, commit, client_txn_version, kNoProducerId, 0, std::move(done));
+}
+
+void TransactionCoordinator::end_txn_with(const std::string& id, int64_t pid, int16_t epoch, bool commit,
+                                          int16_t client_txn_version, int64_t fresh_pid, int attempt,
+                                          std::function<void(EndTxnResult)> done) {
+  auto fail = [&](ErrorCode e) { done(EndTxnResult{e, kNoProducerId, kNoProducerEpoch}); };
+  if (id.empty()) return fail(ErrorCode::INVALID_REQUEST);
+  const bool v2 = client_txn_version >= kTxnVersion2;
   Prepared p;
+  bool need_pid = false;
   {
     std::lock_guard lock(state_.mu());
     auto found = state_.lookup(id);
-    if (found.error != ErrorCode::NONE) return done(found.error);
+    if (found.error != ErrorCode::NONE) return fail(found.error);
     TransactionMetadata* m = found.metadata;
-    if (!m || m->producer_id() != pid) return done(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
-    if (m->producer_epoch() != epoch) return done(ErrorCode::PRODUCER_FENCED);
-    if (m->has_pending()) return done(ErrorCode::CONCURRENT_TRANSACTIONS);
+    if (!m) return fail(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+    const TxnRecord& cur = m->current();
+    // v2: an end that already happened bumped the epoch (or, at the last
+    // epoch, moved to the next producer id): the client's retry carries the
+    // epoch before it.
+    const bool retry = v2 && ((pid == cur.producer_id && cur.producer_epoch == epoch + 1) ||
+                              (pid == cur.previous_producer_id && pid != cur.producer_id && cur.producer_epoch == 0));
+    if (pid != cur.producer_id && !retry) return fail(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+    if (cur.producer_epoch != epoch && !retry) return fail(ErrorCode::PRODUCER_FENCED);
+    if (m->has_pending()) return fail(ErrorCode::CONCURRENT_TRANSACTIONS);
+    const bool same_result = (commit && (cur.state == TxnState::kPrepareCommit || cur.state == TxnState::kCompleteCommit)) ||
+                             (!commit && (cur.state == TxnState::kPrepareAbort || cur.state == TxnState::kCompleteAbort));
+    if (retry) {
+      if (!same_result) return fail(ErrorCode::INVALID_TXN_STATE);
+      if (is_prepare(cur.state)) return fail(ErrorCode::CONCURRENT_TRANSACTIONS);  // markers still going out
+      return done(EndTxnResult{ErrorCode::NONE, cur.producer_id, cur.producer_epoch});
+    }
     switch (m->state()) {
       case TxnState::kOngoing:
         break;
-      case TxnState::kCompleteCommit:  // a retry of an EndTxn that completed
-        return done(commit ? ErrorCode::NONE : ErrorCode::INVALID_TXN_STATE);
+      case TxnState::kEmpty:
+      case TxnState::kCompleteCommit:
       case TxnState::kCompleteAbort:
-        return done(commit ? ErrorCode::INVALID_TXN_STATE : ErrorCode::NONE);
+        // v2: an abort with no transaction open bumps the epoch all the same.
+        if (v2 && !commit) break;
+        // v1: a retry of an EndTxn that completed.
+        if (!v2 && same_result) return done(EndTxnResult{ErrorCode::NONE, cur.producer_id, cur.producer_epoch});
+        return fail(ErrorCode::INVALID_TXN_STATE);
       case TxnState::kPrepareCommit:  // a retry while the markers go out
-        return done(commit ? ErrorCode::CONCURRENT_TRANSACTIONS : ErrorCode::INVALID_TXN_STATE);
       case TxnState::kPrepareAbort:
-        return done(commit ? ErrorCode::INVALID_TXN_STATE : ErrorCode::CONCURRENT_TRANSACTIONS);
+        return fail(same_result ? ErrorCode::CONCURRENT_TRANSACTIONS : ErrorCode::INVALID_TXN_STATE);
       default:
-        return done(ErrorCode::INVALID_TXN_STATE);
+        return fail(ErrorCode::INVALID_TXN_STATE);
     }
-    auto t = m->prepare_end(commit, /*bump_epoch=*/false, now());
-    if (!t.ok()) return done(t.error);
-    p = {id, found.coordinator_epoch, found.partition, std::move(t.target)};
+    if (v2 && m->bump_needs_new_producer_id() && fresh_pid == kNoProducerId) {
+      need_pid = true;
+    } else {
+      auto t = m->prepare_end(commit, /*bump_epoch=*/v2, now(), v2 ? fresh_pid : kNoProducerId);
+      if (!t.ok()) return fail(t.error);
+      if (v2) t.target.client_txn_version = client_txn_version;
+      p = {id, found.coordinator_epoch, found.partition, std::move(t.target)};
+    }
   }
-  write_then_markers(std::move(p), std::move(done));
+  if (need_pid) {
+    // Getting a producer id may wait for a block from the controller: not
+    // on the caller's (network) thread.
+    if (attempt > 0 || !deps_.schedule) return fail(ErrorCode::CONCURRENT_TRANSACTIONS);
+    return deps_.schedule(0, [this, id, pid, epoch, commit, client_txn_version, done = std::move(done)]() mutable {
+      auto [error, fresh] = deps_.new_producer_id ? deps_.new_producer_id()
+                                                  : std::pair{ErrorCode::COORDINATOR_NOT_AVAILABLE, int64_t{-1}};
+      if (error != ErrorCode::NONE) return done(EndTxnResult{error, kNoProducerId, kNoProducerEpoch});
+      end_txn_with(id, pid, epoch, commit, client_txn_version, fresh, 1, std::move(done));
+    });
+  }
+  // The client goes on with the bumped epoch, or with the next id at epoch 0.
+  EndTxnResult answer{ErrorCode::NONE, p.target.producer_id, p.target.producer_epoch};
+  if (p.target.next_producer_id != kNoProducerId) answer = {ErrorCode::NONE, p.target.next_producer_id, 0};
+  write_then_markers(std::move(p), [answer, done = std::move(done)](ErrorCode e) {
+    if (e != ErrorCode::NONE) return done(EndTxnResult{e, kNoProducerId, kNoProducerEpoch});
+    done(answer);
+  });
 }
 
 void TransactionCoordinator::write_then_markers(Prepared p, ErrorCallback done) {

@@ -49,7 +49,8 @@ bool valid_transition(TxnState from, TxnState to) {
     case S::kPrepareCommit:
       return from == S::kOngoing;
     case S::kPrepareAbort:
-      return one_of(from, {S::kOngoing, S::kPrepareEpochFence});
+      // Empty / CompleteX: a transactions v2 abort that only bumps the epoch.
+      return one_of(from, {S::kOngoing, S::kPrepareEpochFence, S::kEmpty, S::kCompleteCommit, S::kCompleteAbort});
     case S::kCompleteCommit:
       return from == S::kPrepareCommit;
     case S::kCompleteAbort:
@@ -94,11 +95,12 @@ TxnTransition TransactionMetadata::prepare_init(int64_t new_producer_id, int32_t
 }
 
 TxnTransition TransactionMetadata::prepare_add_partitions(const std::set<TopicPartition>& partitions,
-                                                          int64_t now_ms) {
+                                                          int64_t now_ms, int16_t client_txn_version) {
   TxnRecord t = current_;
   if (t.state != TxnState::kOngoing) {
     t.partitions.clear();  // a new transaction
     t.txn_start_timestamp_ms = now_ms;
+    t.client_txn_version = client_txn_version;
   }
   t.state = TxnState::kOngoing;
   t.partitions.insert(partitions.begin(), partitions.end());
@@ -106,10 +108,19 @@ TxnTransition TransactionMetadata::prepare_add_partitions(const std::set<TopicPa
   return begin(std::move(t));
 }
 
-TxnTransition TransactionMetadata::prepare_end(bool commit, bool bump_epoch, int64_t now_ms) {
+bool TransactionMetadata::bump_needs_new_producer_id() const { return current_.producer_epoch + 1 >= kMaxEpoch; }
+
+TxnTransition TransactionMetadata::prepare_end(bool commit, bool bump_epoch, int64_t now_ms,
+                                               int64_t next_producer_id) {
   TxnRecord t = current_;
+  const bool was_idle = t.state != TxnState::kOngoing && t.state != TxnState::kPrepareEpochFence;
   t.state = commit ? TxnState::kPrepareCommit : TxnState::kPrepareAbort;
+  if (was_idle) {  // a v2 abort with nothing in it
+    t.partitions.clear();
+    t.txn_start_timestamp_ms = now_ms;
+  }
   if (bump_epoch && t.producer_epoch < kMaxEpoch) t.producer_epoch = static_cast<int16_t>(t.producer_epoch + 1);
+  t.next_producer_id = next_producer_id;
   t.txn_last_update_timestamp_ms = now_ms;
   return begin(std::move(t));
 }
@@ -122,6 +133,12 @@ TxnTransition TransactionMetadata::prepare_complete(int64_t now_ms) {
     t.state = TxnState::kCompleteAbort;
   else
     return {ErrorCode::INVALID_TXN_STATE, {}};
+  if (t.next_producer_id != kNoProducerId) {  // the epochs of this id ran out (v2): the next id takes over
+    t.previous_producer_id = t.producer_id;
+    t.producer_id = t.next_producer_id;
+    t.producer_epoch = 0;
+    t.next_producer_id = kNoProducerId;
+  }
   t.partitions.clear();
   t.txn_last_update_timestamp_ms = now_ms;
   return begin(std::move(t));

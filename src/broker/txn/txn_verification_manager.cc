@@ -1,4 +1,5 @@
-// TxnVerificationManager: verifications queue per coordinator node, keyed
+// TxnVerificationManager: verifications (and the implicit adds of
+// transactions v2) queue per coordinator node, keyed
 // by transactional id (AddPartitionsToTxn carries each id once); one
 // request in flight per node; the answer is split back into the waiters.
 #include "samsa/broker/txn/txn_verification_manager.h"
@@ -58,6 +59,7 @@ struct TxnVerificationManager::Impl {
   struct Entry {
     int64_t producer_id = -1;
     int16_t producer_epoch = -1;
+    bool add_partitions = false;  // transactions v2: verify_only=false
     std::set<TopicPartition> partitions;
     std::vector<Waiter> waiters;
   };
@@ -135,7 +137,7 @@ struct TxnVerificationManager::Impl {
       t.transactional_id = id;
       t.producer_id = e.producer_id;
       t.producer_epoch = e.producer_epoch;
-      t.verify_only = true;
+      t.verify_only = !e.add_partitions;
       std::map<std::string, std::vector<int32_t>> topics;
       for (const auto& [topic, partition] : e.partitions) topics[topic].push_back(partition);
       for (auto& [name, partitions] : topics) {
@@ -240,6 +242,8 @@ struct TxnVerificationManager::Impl {
         if (join) {
           e.producer_id = request.producer_id;
           e.producer_epoch = request.producer_epoch;
+          // One producer id and epoch is one client, so one transaction version.
+          e.add_partitions = e.add_partitions || request.add_partitions;
           e.partitions.insert(request.partitions.begin(), request.partitions.end());
           e.waiters.push_back({std::move(request.partitions), std::move(done)});
           out = take_locked(node_id, answers);

@@ -113,6 +113,19 @@ TEST_F(TxnVerificationManagerTest, AsksTheCoordinatorWithVerifyOnly) {
   EXPECT_EQ(t.topics[1].partitions, (std::vector<int32_t>{2}));
 }
 
+TEST_F(TxnVerificationManagerTest, TransactionsV2AddsInsteadOfVerifying) {
+  start(coordinator(verified));
+  auto promise = std::make_shared<std::promise<Errors>>();
+  auto f = promise->get_future();
+  manager->verify(TxnVerifyRequest{"tx", 77, 3, {{"a", 0}}, /*add_partitions=*/true},
+                  [promise](Errors e) { promise->set_value(std::move(e)); });
+  EXPECT_EQ(get(f), (Errors{ErrorCode::NONE}));
+  auto reqs = coord1->requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  ASSERT_EQ(reqs[0].transactions.size(), 1u);
+  EXPECT_FALSE(reqs[0].transactions[0].verify_only);
+}
+
 TEST_F(TxnVerificationManagerTest, GoesToTheLeaderOfTheIdsTransactionStatePartition) {
   start(coordinator(verified), coordinator(verified));
   image.set_topic("__transaction_state", {1, 2});

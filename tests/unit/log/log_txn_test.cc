@@ -50,6 +50,8 @@ TEST_F(TxnLogTest, OpenTransactionHoldsTheLastStableOffsetUntilItsMarkerIsReplic
   EXPECT_EQ(log->high_watermark(), 6);
   EXPECT_EQ(log->last_stable_offset(), 3);
   EXPECT_TRUE(log->has_ongoing_txn(7));
+  EXPECT_TRUE(log->has_ongoing_txn(7, 0));
+  EXPECT_FALSE(log->has_ongoing_txn(7, 1));  // a v2 producer's next transaction is not this one
   auto producers = log->active_producers();
   ASSERT_EQ(producers.size(), 1u);
   EXPECT_EQ(producers[0].current_txn_first_offset, 3);

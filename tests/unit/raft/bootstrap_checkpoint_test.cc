@@ -29,6 +29,36 @@ TEST_F(BootstrapCheckpointTest, RoundTripsTheMetadataVersion) {
   EXPECT_EQ(read_bootstrap_checkpoint(dir.string()).metadata_version, 21);
 }
 
+TEST_F(BootstrapCheckpointTest, RoundTripsEveryFinalizedFeature) {
+  BootstrapMetadata written{21, {{"transaction.version", 2}, {"group.version", 1}}};
+  write_bootstrap_checkpoint(dir.string(), written);
+  auto read = read_bootstrap_checkpoint(dir.string());
+  EXPECT_EQ(read.metadata_version, 21);
+  EXPECT_EQ(read.features, written.features);
+  // One FeatureLevelRecord per feature, metadata.version first.
+  auto bytes = util::read_file((dir / kBootstrapCheckpointFile).string());
+  auto split = protocol::split_batches(bytes, true);
+  ASSERT_EQ(split.batches.size(), 3u);
+  EXPECT_EQ(protocol::decode_records(split.batches[1]).size(), 3u);
+}
+
+TEST_F(BootstrapCheckpointTest, LevelZeroIsLeftOutAndReadsAsNotFinalized) {
+  write_bootstrap_checkpoint(dir.string(), BootstrapMetadata{21, {{"transaction.version", 0}}});
+  auto read = read_bootstrap_checkpoint(dir.string());
+  EXPECT_TRUE(read.features.empty());
+  auto bytes = util::read_file((dir / kBootstrapCheckpointFile).string());
+  EXPECT_EQ(protocol::decode_records(protocol::split_batches(bytes, true).batches[1]).size(), 1u);
+}
+
+TEST_F(BootstrapCheckpointTest, ACheckpointWithOnlyMetadataVersionHasNoOtherFeatures) {
+  // What `storage format` wrote before transaction.version existed: an
+  // upgraded cluster keeps the feature at level 0, as Kafka's does.
+  write_bootstrap_checkpoint(dir.string(), BootstrapMetadata{17});
+  auto read = read_bootstrap_checkpoint(dir.string());
+  EXPECT_EQ(read.metadata_version, 17);
+  EXPECT_TRUE(read.features.empty());
+}
+
 TEST_F(BootstrapCheckpointTest, IsASnapshotOfHeaderDataAndFooterBatches) {
   write_bootstrap_checkpoint(dir.string(), BootstrapMetadata{21});
   auto bytes = util::read_file((dir / kBootstrapCheckpointFile).string());

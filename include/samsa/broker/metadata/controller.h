@@ -4,6 +4,7 @@
 // metadata records to append plus a per-item result. Nothing here does I/O;
 // the caller appends the records (unless validate_only) and replays them.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -165,7 +166,9 @@ struct AllocateProducerIdsResult {
 inline constexpr int32_t kProducerIdBlockSize = 1000;
 AllocateProducerIdsResult allocate_producer_ids(const MetadataImage& image, int32_t broker_id, int64_t broker_epoch);
 
-// Records that start a new cluster's metadata log.
-std::vector<RecordAndVersion> bootstrap_records(int16_t metadata_version);
+// Records that start a new cluster's metadata log: metadata.version, then
+// every other feature of the bootstrap checkpoint (level > 0).
+std::vector<RecordAndVersion> bootstrap_records(int16_t metadata_version,
+                                                const std::map<std::string, int16_t>& features = {});
 
 }  // namespace samsa::broker::metadata

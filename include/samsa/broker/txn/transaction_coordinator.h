@@ -1,6 +1,6 @@
 #pragma once
 // The transaction coordinator (Kafka's TransactionCoordinator, transactions
-// v1): InitProducerId with a transactional id, AddPartitionsToTxn (and its
+// v1 and v2): InitProducerId with a transactional id, AddPartitionsToTxn (and its
 // KIP-890 verify_only form), AddOffsetsToTxn, EndTxn, the abort of
 // transactions past their timeout, the expiry of idle transactional ids,
 // and the admin views (DescribeTransactions, ListTransactions).
@@ -9,6 +9,10 @@
 // answered or applied. EndTxn answers once PrepareCommit / PrepareAbort is
 // durable; the markers then go out through the TxnMarkerSender and
 // CompleteCommit / CompleteAbort is written when every partition has one.
+// Transactions v2 (KIP-890 part 2) differ in two ways: partition leaders add
+// partitions for the producer (add_partitions with client_txn_version 2),
+// and every EndTxn bumps the producer epoch, so a write of the ended
+// transaction that arrives late is fenced by its epoch.
 //
 // Threading: every call from any thread, never blocking on a write (but
 // init_producer_id may wait for a producer id block: call it off the
@@ -65,6 +69,18 @@ struct InitPidResult {
   int16_t producer_epoch = kNoProducerEpoch;
 };
 
+// EndTxn's answer: v5+ (transactions v2) also carries the producer id and
+// epoch the client goes on with (bumped, or a new id when the epochs ran out).
+struct EndTxnResult {
+  protocol::ErrorCode error = protocol::ErrorCode::NONE;
+  int64_t producer_id = kNoProducerId;
+  int16_t producer_epoch = kNoProducerEpoch;
+};
+
+// transaction.version levels (Kafka's TransactionVersion): 2 bumps the
+// epoch at every EndTxn and adds partitions implicitly (KIP-890 part 2).
+inline constexpr int16_t kTxnVersion2 = 2;
+
 struct TxnDescription {
   protocol::ErrorCode error = protocol::ErrorCode::NONE;
   std::string transactional_id;
@@ -108,8 +124,11 @@ class TransactionCoordinator {
   // expected_*: KIP-360 (InitProducerId v3+), -1 when not given.
   void init_producer_id(const std::string& transactional_id, int32_t timeout_ms, int64_t expected_producer_id,
                         int16_t expected_epoch, std::function<void(InitPidResult)> done);
+  // client_txn_version 2: the implicit add of a transactions v2 write (a
+  // partition leader's AddPartitionsToTxn v4+ without verify_only).
   void add_partitions(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch,
-                      const std::vector<TopicPartition>& partitions, ErrorCallback done);
+                      const std::vector<TopicPartition>& partitions, ErrorCallback done,
+                      int16_t client_txn_version = 0);
   // AddPartitionsToTxn v4+ verify_only: the transaction's error
   // (CONCURRENT_TRANSACTIONS while its markers go out), else one per
   // partition (NONE: in the ongoing transaction; INVALID_TXN_STATE: not).
@@ -118,8 +137,17 @@ class TransactionCoordinator {
                                         std::vector<protocol::ErrorCode>& out);
   void add_offsets(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch,
                    const std::string& group_id, ErrorCallback done);
+  // EndTxn. client_txn_version 2 (EndTxn v5+): the end bumps the epoch
+  // (a new producer id after the last epoch), a retry of an end that
+  // already bumped is recognised by its older epoch, and an abort with no
+  // transaction open only bumps the epoch.
   void end_txn(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch, bool commit,
-               ErrorCallback done);
+               int16_t client_txn_version, std::function<void(EndTxnResult)> done);
+  void end_txn(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch, bool commit,
+               ErrorCallback done) {
+    end_txn(transactional_id, producer_id, producer_epoch, commit, 0,
+            [done = std::move(done)](EndTxnResult r) { done(r.error); });
+  }
 
   TxnDescription describe(const std::string& transactional_id);
   TxnListResult list(const std::vector<std::string>& states, const std::vector<int64_t>& producer_ids,
@@ -141,6 +169,10 @@ class TransactionCoordinator {
   // calls done(error of the write).
   void write_then_markers(Prepared p, ErrorCallback done);
   void send_markers(Prepared p);
+  // end_txn with a producer id fetched beforehand (for a v2 end at the last epoch).
+  void end_txn_with(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch, bool commit,
+                    int16_t client_txn_version, int64_t fresh_producer_id, int attempt,
+                    std::function<void(EndTxnResult)> done);
   void complete_txn(std::string transactional_id, int64_t producer_id, int16_t producer_epoch,
                     int32_t coordinator_epoch);
   void resend_markers(int32_t partition, int32_t coordinator_epoch);

@@ -85,13 +85,25 @@ class TransactionMetadata {
   TxnTransition prepare_init(int64_t new_producer_id, int32_t txn_timeout_ms, int64_t now_ms);
   // Whether the epoch is at its end (Kafka starts a new producer id then).
   bool epoch_exhausted() const;
-  // Adds partitions (AddPartitionsToTxn, AddOffsetsToTxn): Ongoing, starting
-  // a transaction from Empty / CompleteCommit / CompleteAbort.
-  TxnTransition prepare_add_partitions(const std::set<TopicPartition>& partitions, int64_t now_ms);
-  // EndTxn or a timeout: PrepareCommit / PrepareAbort from Ongoing.
-  // `bump_epoch` (timeouts and fencing) raises the epoch so the producer is fenced.
-  TxnTransition prepare_end(bool commit, bool bump_epoch, int64_t now_ms);
-  // The markers are written: CompleteCommit / CompleteAbort, no partitions.
+  // Adds partitions (AddPartitionsToTxn, AddOffsetsToTxn, or the implicit
+  // add of transactions v2): Ongoing, starting a transaction from Empty /
+  // CompleteCommit / CompleteAbort. `client_txn_version` is recorded (2: the
+  // transaction ends with an epoch bump).
+  TxnTransition prepare_add_partitions(const std::set<TopicPartition>& partitions, int64_t now_ms,
+                                       int16_t client_txn_version = 0);
+  // EndTxn or a timeout: PrepareCommit / PrepareAbort from Ongoing (and,
+  // for transactions v2, PrepareAbort from Empty / CompleteX: an abort that
+  // only bumps the epoch). `bump_epoch` (timeouts, fencing, every v2 end)
+  // raises the epoch so the producer's older writes are fenced. A bump to
+  // the last epoch needs `next_producer_id` (>= 0): the markers go out at
+  // that epoch and the completion moves the id to the new producer id at
+  // epoch 0 (KIP-890 part 2).
+  TxnTransition prepare_end(bool commit, bool bump_epoch, int64_t now_ms, int64_t next_producer_id = kNoProducerId);
+  // Whether a bump of the current epoch reaches the last one (a v2 end then
+  // needs a new producer id).
+  bool bump_needs_new_producer_id() const;
+  // The markers are written: CompleteCommit / CompleteAbort, no partitions
+  // (and the next producer id, if the end prepared one).
   TxnTransition prepare_complete(int64_t now_ms);
   // transactional.id.expiration.ms: Dead (a tombstone is written).
   TxnTransition prepare_dead(int64_t now_ms);

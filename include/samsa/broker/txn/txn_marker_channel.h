@@ -36,7 +36,8 @@ struct TxnMarkerChannelOptions {
   std::string listener = "PLAINTEXT";
   std::string client_id = "transaction-marker-channel";
   int64_t retry_backoff_ms = 100;
-  // Above the 30 s a leader waits for its ISR before answering a marker.
+  // Above the request.timeout.ms (30 s) a leader waits for its ISR before
+  // answering a marker.
   int64_t request_timeout_ms = 40'000;
   int64_t connect_timeout_ms = 10'000;
 };

@@ -4,7 +4,7 @@
 // id is the leader of its __transaction_state partition (Kafka's
 // partitionFor over the topic's partition count in the image); requests to
 // one coordinator are batched: while one AddPartitionsToTxn (v4,
-// verify_only) is in flight to it, later verifications queue and share the
+// verify_only, or not for a transactions v2 add) is in flight to it, later verifications queue and share the
 // next request. Two verifications of the same transactional id queued
 // together merge when they carry the same producer id and epoch; otherwise
 // the older epoch is answered INVALID_PRODUCER_EPOCH (as Kafka does).

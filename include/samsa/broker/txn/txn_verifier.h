@@ -6,6 +6,11 @@
 // an old transaction that arrives after its marker is then refused instead
 // of opening a transaction nobody will ever end.
 //
+// Transactions v2 (KIP-890 part 2, Produce v12+): the client sends no
+// AddPartitionsToTxn; the same request, without verify_only, asks the
+// coordinator to add the partitions to the producer's transaction (starting
+// one if none is open), so the answer NONE means "added".
+//
 // Threading: verify() is safe from any thread and never blocks (requests to
 // the same coordinator are batched); `done` runs exactly once on any thread.
 #include <cstdint>
@@ -23,6 +28,7 @@ struct TxnVerifyRequest {
   int64_t producer_id = -1;
   int16_t producer_epoch = -1;
   std::vector<std::pair<std::string, int32_t>> partitions;  // (topic, partition)
+  bool add_partitions = false;  // transactions v2: add them, not only verify
 };
 
 class TxnVerifier {
