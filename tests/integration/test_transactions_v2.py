@@ -18,10 +18,8 @@ epoch the producer goes on with.
 
 from __future__ import annotations
 
-
 import kafka_wire as kw
 import txn_util as tu
-from txn_util import clients  # noqa: F401 - fixture
 
 TOPIC = "txn-v2"
 GROUP = "txn-v2-group"
