@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 
-
 import cluster as cl
 import txn_util as tu
 from flaky_proxy import FlakyProxy
