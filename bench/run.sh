@@ -5,7 +5,7 @@
 # revision built in the same run. See bench/README.md.
 #
 #   bench/run.sh [--quick] [--scenarios LIST] [--baseline REV | --baseline-bin PATH]
-#                [--rounds N] [--broker-only | --baselines-only] [--self-test]
+#                [--rounds N] [--perf] [--broker-only | --baselines-only] [--self-test]
 #                [--json out.json] [--override key=value]... [--fetch-modes LIST]
 #
 #   --scenarios LIST  comma-separated, default all: rdkafka, lean-produce-1k,
@@ -18,6 +18,8 @@
 #   --rounds N        rounds per side (default 2 with a baseline, else 1;
 #                     --quick: 1); figures are the median of the rounds
 #   --quick           small sizes and short runs (a few minutes in all)
+#   --perf            profile the brokers during every samsa-loadgen step
+#                     (perf record -e cpu-clock): top 5 symbols as notes
 #   --broker-only     skip the baselines (iperf3/fio: ratios then show "-")
 #   --baselines-only  only the baselines
 #   --self-test       scenario rdkafka against librdkafka's mock cluster
@@ -36,13 +38,16 @@
 # All traffic stays on 127.0.0.1; every step has a time limit; processes,
 # the baseline worktree and temp dirs are cleaned up on exit.
 set -euo pipefail
+# The whole script is one compound command, read before it runs: editing or
+# checking out this file during a (long) run cannot change what runs.
+{
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SAMSA_BIN="${SAMSA_BIN:-$ROOT/build/release/src/cli/samsa}"
 BENCH_BIN_DIR="${BENCH_BIN_DIR:-$ROOT/build/release/bench}"
 LOADGEN="${SAMSA_LOADGEN:-$BENCH_BIN_DIR/samsa-loadgen}"
 ALL_SCENARIOS="rdkafka,lean-produce-1k,lean-consume,rdkafka-consume-100b,e2e-50k,cluster-acks-all,durable,catchup-cold"
-quick=0 run_baselines=1 run_broker=1 self_test=0 json_out="" fetch_modes="" scenarios=""
+quick=0 perf_profile=0 run_baselines=1 run_broker=1 self_test=0 json_out="" fetch_modes="" scenarios=""
 baseline_rev="" baseline_bin="" rounds=""
 OVERRIDES=()
 
@@ -68,6 +73,7 @@ EOF
 while (($#)); do
   case "$1" in
     --quick) quick=1 ;;
+    --perf) perf_profile=1 ;;
     --broker-only) run_baselines=0 ;;
     --baselines-only) run_broker=0 ;;
     --self-test) self_test=1 ;;
@@ -86,7 +92,7 @@ while (($#)); do
     --rounds) shift; rounds="${1:?--rounds needs a number}" ;;
     --rounds=*) rounds="${1#--rounds=}" ;;
     --list) list_scenarios; exit 0 ;;
-    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -213,3 +219,5 @@ json.dump({"quick": quick == "1", "self_test": self_test == "1", "rounds": int(r
            "load_average": os.getloadavg()[0]}, open(path, "w"))
 EOF
 python3 "$ROOT/bench/lib/report.py" "$FIGS" "$NOTES_FILE" "${json_out:-}" "$WORK/meta.json"
+exit
+}

@@ -93,6 +93,22 @@ cluster_start() {
   CL_BOOT="$(jget "$dir/up.json" "d['bootstrap']")"
   read -r -a CL_PIDS <<<"$(jget "$dir/up.json" "' '.join(map(str, d['pids']))")"
   read -r -a CL_DATA <<<"$(jget "$dir/up.json" "' '.join(d['data_dirs'])")"
+  # A few small records into every partition through librdkafka, which
+  # retries: under load a partition can still answer Produce with
+  # NOT_LEADER_OR_FOLLOWER (6) just after Metadata shows its leader, and
+  # samsa-loadgen counts any error as a failed run.
+  local a spec name parts
+  for a in "$@"; do
+    [[ "${spec:-}" == next ]] && { spec="$a"; name="${spec%%:*}"; parts="${spec#*:}"; parts="${parts%%:*}"
+      if ! rk samsa-producer-perf "$dir/probe-$name.json" 60 --topic "$name" --partitions "$parts" \
+          --records $((parts * 10)) --record-size 16 --acks 1; then
+        CL_ERR="probe produce to $name failed: $(last_error "$dir/probe-$name.json.err")"
+        stop_pid "$CL_PID" 60
+        return 1
+      fi; }
+    [[ "$a" == --topic ]] && spec=next || spec=""
+  done
+  return 0
 }
 # cluster_stop NAME: stop it and free its disk space (backlogs can be GBs).
 cluster_stop() {
@@ -104,12 +120,34 @@ cluster_stop() {
 have_loadgen() { [[ -x "$LOADGEN" ]]; }
 # lg MODE OUT LIMIT_S args...: samsa-loadgen MODE against the running
 # cluster, --broker-pid for each of its nodes, JSON to OUT, stderr to OUT.err.
+# With --perf (perf_profile=1) the brokers are profiled meanwhile
+# (`perf record -e cpu-clock`) and the top 5 symbols become a note.
 lg() {
   local mode="$1" out="$2" limit="$3"; shift 3
-  local p bp=()
+  local p bp=() rc=0 perf_pid=""
   for p in "${CL_PIDS[@]}"; do bp+=(--broker-pid "$p"); done
+  if ((${perf_profile:-0})); then
+    perf record -e cpu-clock -F 999 -p "$(IFS=,; echo "${CL_PIDS[*]}")" -o "$out.perf.data" \
+      >"$out.perf.log" 2>&1 </dev/null &
+    perf_pid=$!
+    PIDS+=("$perf_pid")
+  fi
   timeout -k 5 $((limit + 30)) "$LOADGEN" "$mode" --bootstrap "$CL_BOOT" "${bp[@]}" \
-    --timeout-s "$limit" --json "$@" >"$out" 2>"$out.err"
+    --timeout-s "$limit" --json "$@" >"$out" 2>"$out.err" || rc=$?
+  if [[ -n "$perf_pid" ]]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    for _ in $(seq 150); do kill -0 "$perf_pid" 2>/dev/null || break; sleep 0.2; done
+    wait "$perf_pid" 2>/dev/null || true
+    note "perf top 5 of the broker(s), ${L:-samsa-loadgen} $mode ($SIDE, round $ROUND): $(perf_top "$out.perf.data")"
+    rm -f "$out.perf.data"
+  fi
+  return "$rc"
+}
+# perf_top DATA: the 5 hottest symbols, "12.3% symbol [dso]; ...".
+perf_top() {
+  timeout 120 perf report -i "$1" --stdio --no-children --sort sym,dso 2>/dev/null |
+    awk '/^ *[0-9.]+%/ { pct = $1; $1 = ""; sub(/^ +/, ""); sub(/^\[.\] /, ""); printf "%s%s %s", (n++ ? "; " : ""), pct, $0
+                         if (n == 5) exit }'
 }
 # rk NAME OUT LIMIT_S args...: a librdkafka bench tool against the running
 # cluster (its --json output to OUT, stderr to OUT.err).

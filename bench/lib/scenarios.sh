@@ -185,7 +185,7 @@ scn_catchup_cold() {
   files=("${CL_DATA[0]}"/cold-*/*.log)
   if timeout 600 python3 "$ROOT/bench/lib/rawsend.py" send "${files[@]}" >"$w-raw.json" 2>"$w-raw.err"; then
     fig "$L.raw" "$SIDE" "$ROUND" "$(jget "$w-raw.json" "d['mb_per_s']")" "MB/s" higher "" "" \
-      "$L: raw cold file->socket (sendfile) of the same $(jget "$w-raw.json" "round(d['bytes'] / 1e6)") MB"
+      "$L: raw cold file->socket (sendfile, a connection per segment file) of the same $(jget "$w-raw.json" "round(d['bytes'] / 1e6)") MB"
   else
     note "$L ($SIDE, round $ROUND): raw file->socket failed: $(tail -n1 "$w-raw.err")"
   fi
