@@ -138,6 +138,23 @@ std::vector<uint8_t> rebuild_batch(const BatchView& batch, const std::vector<con
   return bytes;
 }
 
+// KIP-534: the batch with its delete horizon set (attribute bit 6, the base
+// timestamp holds the horizon; record timestamp deltas are rebased so every
+// record keeps its timestamp).
+std::vector<uint8_t> with_delete_horizon(const BatchView& batch, int64_t horizon_ms) {
+  auto records = protocol::decode_batch_records(batch, kMaxDecompressedBatch);
+  const int64_t old_base = batch.header.base_timestamp;
+  std::vector<const Record*> kept;
+  for (auto& r : records) {
+    r.timestamp_delta = old_base + r.timestamp_delta - horizon_ms;
+    kept.push_back(&r);
+  }
+  BatchView stamped = batch;
+  stamped.header.attributes = static_cast<int16_t>(stamped.header.attributes | RecordBatchHeader::kDeleteHorizonBit);
+  stamped.header.base_timestamp = horizon_ms;
+  return rebuild_batch(stamped, kept);
+}
+
 void set_mtime(const FileHandle& file, int64_t mtime_ms) {
   if (mtime_ms <= 0) return;
   struct timespec times[2];
@@ -204,14 +221,22 @@ void clean_batch(const BatchView& batch, int64_t segment_mtime, PassContext& ctx
       copy();
       return;
     }
-    // Kafka's rule: a marker goes once no data of its transaction is left
-    // and consumers had delete.retention.ms to read it.
-    if (ctx.txns.marker_removable(h, *marker) && tombstones_expired) {
+    // Kafka's rule (KIP-534): a marker goes once no data of its
+    // transaction is left and consumers had delete.retention.ms to read it
+    // from then on. The first clean that finds its data gone writes that
+    // delete horizon into the batch; a clean after the horizon removes it.
+    const bool removable = ctx.txns.marker_removable(h, *marker);
+    if (removable && h.has_delete_horizon() && ctx.now_ms >= h.base_timestamp) {
       ++ctx.stats.records_removed;
       return;
     }
     if (!marker->commit)
       if (auto entry = ctx.txns.index_entry(h.producer_id, h.base_offset)) ctx.kept_index.push_back(*entry);
+    if (removable && !h.has_delete_horizon()) {
+      auto stamped = with_delete_horizon(batch, ctx.now_ms + ctx.cfg.delete_retention_ms);
+      out.insert(out.end(), stamped.begin(), stamped.end());
+      return;
+    }
     copy();
     return;
   }

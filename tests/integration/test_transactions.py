@@ -39,20 +39,7 @@ ERR_UNSTABLE_OFFSET_COMMIT = 88
 FENCED = {tu.ERR_PRODUCER_FENCED, tu.ERR_INVALID_PRODUCER_EPOCH}
 
 
-@pytest.fixture(scope="module")
-def tc(tmp_path_factory):
-    c = tu.txn_cluster(tmp_path_factory.mktemp("transactions"))
-    yield c
-    try:
-        c.stop()
-    finally:
-        c.close()
-
-
-@pytest.fixture(autouse=True)
-def _attach_logs(request):
-    if "tc" in request.fixturenames:
-        request.node.__dict__.setdefault("_samsa_brokers", []).extend(request.getfixturevalue("tc").nodes)
+tc, _attach_logs = tu.module_cluster_fixtures("tc")
 
 
 def txn_records(t: int) -> dict[int, list[tuple[bytes, bytes]]]:

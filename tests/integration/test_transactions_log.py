@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 import cluster as cl
 import txn_util as tu
 from flaky_proxy import FlakyProxy
@@ -24,20 +22,7 @@ from txn_util import clients  # noqa: F401 - fixture
 from replication_util import segment_values
 
 
-@pytest.fixture(scope="module")
-def lc(tmp_path_factory):
-    c = tu.txn_cluster(tmp_path_factory.mktemp("transactions-log"))
-    yield c
-    try:
-        c.stop()
-    finally:
-        c.close()
-
-
-@pytest.fixture(autouse=True)
-def _attach_logs(request):
-    if "lc" in request.fixturenames:
-        request.node.__dict__.setdefault("_samsa_brokers", []).extend(request.getfixturevalue("lc").nodes)
+lc, _attach_logs = tu.module_cluster_fixtures("lc")
 
 
 # Kafka answers a write that fails verification with INVALID_TXN_STATE (or,

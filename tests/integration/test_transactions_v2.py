@@ -18,31 +18,15 @@ epoch the producer goes on with.
 
 from __future__ import annotations
 
-import pytest
-
 import kafka_wire as kw
 import txn_util as tu
-from txn_util import clients  # noqa: F401 - fixture
 
 TOPIC = "txn-v2"
 GROUP = "txn-v2-group"
 FENCED = {tu.ERR_PRODUCER_FENCED, tu.ERR_INVALID_PRODUCER_EPOCH}
 
 
-@pytest.fixture(scope="module")
-def c2(tmp_path_factory):
-    c = tu.txn_cluster(tmp_path_factory.mktemp("transactions-v2"), {"offsets.topic.num.partitions": 3})
-    yield c
-    try:
-        c.stop()
-    finally:
-        c.close()
-
-
-@pytest.fixture(autouse=True)
-def _attach_logs(request):
-    if "c2" in request.fixturenames:
-        request.node.__dict__.setdefault("_samsa_brokers", []).extend(request.getfixturevalue("c2").nodes)
+c2, _attach_logs = tu.module_cluster_fixtures("c2", {"offsets.topic.num.partitions": 3})
 
 
 class V2Producer(tu.RawTxnProducer):

@@ -108,6 +108,29 @@ def txn_cluster(workdir: Path, extra: dict | None = None) -> cl.Cluster:
     return replicated_cluster(workdir, {**TXN_CONFIG, **(extra or {})})
 
 
+def module_cluster_fixtures(name: str, extra: dict | None = None):
+    """A module-scoped fixture `name` running a txn_cluster (stopped after
+    the module), and an autouse fixture that attaches its nodes' logs to
+    the report of every test using it. In a test module:
+    `c2, _attach_logs = tu.module_cluster_fixtures("c2")`."""
+
+    @pytest.fixture(scope="module", name=name)
+    def _cluster(tmp_path_factory):
+        c = txn_cluster(tmp_path_factory.mktemp(name), extra)
+        yield c
+        try:
+            c.stop()
+        finally:
+            c.close()
+
+    @pytest.fixture(autouse=True)
+    def _attach_logs(request):
+        if name in request.fixturenames:
+            request.node.__dict__.setdefault("_samsa_brokers", []).extend(request.getfixturevalue(name).nodes)
+
+    return _cluster, _attach_logs
+
+
 def find_txn_coordinator(c: cl.Cluster, txn_id: str, timeout: float = 30.0) -> cl.Node:
     """The live node FindCoordinator v3 (key type TRANSACTION) names for
     `txn_id`, asked of live brokers until one answers without error (the

@@ -53,6 +53,9 @@ class FrameHandler {
  public:
   virtual ~FrameHandler() = default;
   // `frame` excludes the size prefix. `reply` must be called exactly once.
+  // The frame's bytes are a heap buffer made for this call alone: nothing
+  // else reads them, so a handler may rewrite them in place (Produce assigns
+  // offsets in the batches it appends) although the pointer says const.
   virtual void on_frame(const ConnectionInfo& conn, FramePtr frame, ReplyFn reply) = 0;
 };
 

@@ -114,7 +114,13 @@ ReplicaFetcherThread::ReplicaFetcherThread(int32_t leader_id, int32_t index, con
     : leader_id_(leader_id),
       index_(index),
       options_(options),
-      name_("ReplicaFetcherThread-" + std::to_string(index) + "-" + std::to_string(leader_id)) {
+      name_("ReplicaFetcherThread-" + std::to_string(index) + "-" + std::to_string(leader_id)),
+      fetch_conn_(FetchConnection::Options{
+          .client_id = "broker-" + std::to_string(options.broker_id) + "-fetcher-" + std::to_string(index),
+          // A long-polling fetch is answered after up to max_wait: the
+          // socket timeout counts on top of it.
+          .connect_timeout_ms = std::min<int64_t>(options.socket_timeout_ms, 10'000),
+          .request_timeout_ms = int64_t{options.socket_timeout_ms} + options.fetch_max_wait_ms}) {
   net::KafkaClientOptions o;
   o.client_id = "broker-" + std::to_string(options.broker_id) + "-fetcher-" + std::to_string(index);
   // A long-polling fetch is answered after up to max_wait: the socket
@@ -134,7 +140,8 @@ void ReplicaFetcherThread::shutdown() {
     stopping_ = true;
   }
   cv_.notify_all();
-  client_->close();  // the in-flight fetch returns nullopt at once
+  fetch_conn_.interrupt();  // the in-flight fetch returns nullopt at once
+  client_->close();         // and so does a ListOffsets
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
@@ -182,7 +189,19 @@ void ReplicaFetcherThread::back_off(const Key& key, uint64_t generation) {
 }
 
 std::optional<FetchResponse> ReplicaFetcherThread::fetch(const net::Endpoint& to, const FetchRequest& request) {
-  return call_and_wait<FetchResponse>(*client_, to, kFetchVersion, request);
+  protocol::WireWriter w;
+  request.encode(w, kFetchVersion);
+  auto answer = fetch_conn_.call(to, FetchRequest::kApiKey, kFetchVersion, std::span<const uint8_t>(w.data(), w.size()));
+  if (!answer) return std::nullopt;
+  try {
+    // The records borrow the frame: the reader's owner keeps it alive.
+    protocol::WireReader r(answer->body(), answer->frame);
+    FetchResponse response;
+    response.decode(r, kFetchVersion);
+    return response;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 void ReplicaFetcherThread::run() {

@@ -5,8 +5,9 @@
 // replica::Partition. Private to replica_fetcher_manager.cc and its tests.
 //
 // Threads: add/remove/size/shutdown from any thread. The fetch loop runs on
-// the fetcher's own thread; the outbound client's I/O thread only hands it
-// responses. Everything the loop does to a partition's log happens under
+// the fetcher's own thread, which also does the Fetch I/O itself
+// (FetchConnection); the outbound client's I/O thread only hands it
+// ListOffsets responses. Everything the loop does to a partition's log happens under
 // `process_mu_`, which remove() also takes: once remove() returns, this
 // fetcher no longer writes to that partition (the ReplicaManager may then
 // make it a leader).
@@ -21,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "fetch_connection.h"
 #include "follower_fetch_session.h"
 #include "samsa/broker/replica/replica_fetcher_manager.h"
 #include "samsa/net/kafka_client.h"
@@ -97,7 +99,8 @@ class ReplicaFetcherThread {
   const int32_t index_;
   const ReplicaFetcherOptions options_;
   const std::string name_;
-  std::unique_ptr<net::KafkaClient> client_;
+  std::unique_ptr<net::KafkaClient> client_;  // ListOffsets
+  FetchConnection fetch_conn_;                // Fetch: the loop's own socket (fetch_connection.h)
   FollowerFetchSession session_;  // the fetch loop's only
 
   std::mutex process_mu_;  // held while an answer is applied to the logs; taken before mu_

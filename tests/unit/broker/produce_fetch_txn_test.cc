@@ -203,5 +203,47 @@ TEST_F(TxnProduceFetchTest, WriteVerifiedBeforeItsMarkerIsRefusedAfterIt) {
   EXPECT_FALSE(p->log()->has_ongoing_txn(5));
 }
 
+TEST_F(TxnProduceFetchTest, ProduceV12AddsThePartitionEvenWithVerificationOff) {
+  // Transactions v2: the client sends no AddPartitionsToTxn; the leader asks
+  // the coordinator to add the partition, whatever the verification switch.
+  config.transaction_partition_verification_enable = false;
+  HeldVerifier verifier;
+  services.txn_verifier = &verifier;
+  auto send_v12 = [&](const std::vector<uint8_t>& bytes) {
+    auto req = produce_req(bytes);
+    req.transactional_id = "tx";
+    return send(0, 12, req);
+  };
+  auto error_of = [&](const std::shared_ptr<Pending>& p) {
+    EXPECT_TRUE(p->wait(std::chrono::seconds(5)));
+    return decode<protocol::ProduceResponse>(*p->reply, 0, 12).responses.at(0).partition_responses.at(0).error_code;
+  };
+  auto first = send_v12(txn_batch(5, 0, 0, 2, "a"));
+  ASSERT_EQ(verifier.count(), 1u);
+  EXPECT_TRUE(verifier.calls[0].first.add_partitions);
+  verifier.answer(0, ErrorCode::NONE);
+  EXPECT_EQ(error_of(first), 0);
+  EXPECT_EQ(error_of(send_v12(txn_batch(5, 0, 2, 1, "b"))), 0);  // open here: no second add
+  EXPECT_EQ(verifier.count(), 1u);
+
+  // The next transaction (epoch 1 after the bump) while the marker of the
+  // first is not here yet: asked again, not taken as part of the open one.
+  auto next = send_v12(txn_batch(5, 1, 0, 1, "c"));
+  ASSERT_EQ(verifier.count(), 2u);
+  EXPECT_EQ(verifier.calls[1].first.producer_epoch, 1);
+  verifier.answer(1, ErrorCode::NOT_ENOUGH_REPLICAS);  // its coordinator still writes the markers
+  EXPECT_EQ(error_of(next), protocol::code(ErrorCode::NOT_ENOUGH_REPLICAS));
+  ASSERT_EQ(write_marker(5, 1, true), ErrorCode::NONE);  // the first ends, at the bumped epoch
+  auto retried = send_v12(txn_batch(5, 1, 0, 1, "c"));
+  ASSERT_EQ(verifier.count(), 3u);
+  verifier.answer(2, ErrorCode::NONE);
+  EXPECT_EQ(error_of(retried), 0);
+  EXPECT_TRUE(services.replicas->get("t", 0)->log()->has_ongoing_txn(5, 1));
+  // v9 with verification off asks nobody.
+  ASSERT_EQ(write_marker(5, 1, false), ErrorCode::NONE);
+  EXPECT_EQ(produce_txn(txn_batch(5, 1, 1, 1, "d")), ErrorCode::NONE);
+  EXPECT_EQ(verifier.count(), 3u);
+}
+
 }  // namespace
 }  // namespace samsa::broker

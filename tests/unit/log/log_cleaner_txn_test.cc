@@ -105,11 +105,39 @@ TEST_F(CleanerTxnTest, AbortedDataGoesCommittedDataIsCompactedMarkersGoLast) {
   EXPECT_EQ(aborted[0].producer_id, 7);
   EXPECT_EQ(aborted[0].last_offset, 3);
 
-  // Once the producers expired (their last batches need not stay) and
-  // delete.retention.ms passed: the aborted batch is gone, then its marker.
+  // Once the producers expired (their last batches need not stay): the
+  // aborted batch is gone; the clean after that finds its marker without
+  // data and writes the delete horizon into it (KIP-534): consumers get
+  // delete.retention.ms (1 s here) from then on to read it.
   clock->advance(20000);
   log->remove_expired_producers();
   ASSERT_TRUE(clean(*log).cleaned);
+  ASSERT_TRUE(clean(*log).cleaned);
+  markers.clear();
+  data(*log, &markers);
+  EXPECT_EQ(markers, (std::vector<int64_t>{3, 6}));
+  {
+    auto rr = log->read(3, 1 << 20, true, log->log_end_offset());
+    ASSERT_TRUE(rr.ok());
+    auto bytes = test::read_range(rr.value());
+    auto batches = protocol::split_batches(bytes, true).batches;
+    ASSERT_FALSE(batches.empty());
+    const auto& h = batches[0].header;
+    ASSERT_TRUE(h.is_control());
+    EXPECT_TRUE(h.has_delete_horizon());
+    EXPECT_EQ(h.base_timestamp, clock->now_ms() + 1000);
+    EXPECT_TRUE(protocol::verify_crc(batches[0].bytes));
+    // The marker record keeps its own timestamp.
+    auto recs = protocol::decode_batch_records(batches[0], 1 << 20);
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(h.base_timestamp + recs[0].timestamp_delta, clock->now_ms() - 20000);
+  }
+  clock->advance(999);
+  ASSERT_TRUE(clean(*log).cleaned);
+  markers.clear();
+  data(*log, &markers);
+  EXPECT_EQ(markers, (std::vector<int64_t>{3, 6}));  // not yet
+  clock->advance(1);
   ASSERT_TRUE(clean(*log).cleaned);
   markers.clear();
   EXPECT_EQ(data(*log, &markers), (std::vector<KV>{{0, "k1", "a"}, {4, "k2", "z"}, {7, "k3", "c"}}));
