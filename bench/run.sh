@@ -26,7 +26,8 @@
 #                     (samsa-bench-mock-cluster): checks the tools and this
 #                     script, NOT a measurement
 #   --json FILE       also write the table as JSON
-#   --override K=V    pass `--override K=V` to `samsa server` (rdkafka; repeatable)
+#   --override K=V    pass `--override K=V` to `samsa server` (rdkafka), K=V in
+#                     every other scenario's server.properties (repeatable)
 #   --fetch-modes L   rdkafka: after (d), restart samsa on the same log dir once
 #                     per mode in L with --override samsa.fetch.transfer=MODE, rerun (d)
 #

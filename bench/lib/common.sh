@@ -76,8 +76,11 @@ cluster_start() {
   local dir="$WORK/$name"
   rm -rf "$dir"; mkdir -p "$dir"
   CL_ERR="" CL_BOOT="" CL_PIDS=() CL_DATA=()
+  # run.sh --override K=V goes into every node's server.properties (last: it wins).
+  local i ov=()
+  for ((i = 1; i < ${#OVERRIDES[@]}; i += 2)); do ov+=(--config "${OVERRIDES[i]}"); done
   SAMSA_BIN="$SIDE_BIN" /usr/bin/python3 "$ROOT/bench/lib/cluster_up.py" --workdir "$dir/nodes" \
-    --nodes "$nodes" "$@" >"$dir/up.json" 2>"$dir/up.err" </dev/null &
+    --nodes "$nodes" "$@" "${ov[@]}" >"$dir/up.json" 2>"$dir/up.err" </dev/null &
   CL_PID=$!
   PIDS+=("$CL_PID")
   for _ in $(seq 600); do  # 120 s: three nodes, elections, topic creation
