@@ -19,6 +19,10 @@ namespace {
 
 constexpr size_t kMaxGather = 64;         // replies per writev
 constexpr size_t kFileChunk = 1u << 20;   // pread/io_uring transfer: bytes per read+write
+// Cached file ranges up to this size are copied into the gather write (pread
+// transfer, the default): a read and a write per range cost more than the copy.
+constexpr size_t kInlineRange = 64u << 10;
+constexpr size_t kInlineTotal = 256u << 10;  // per write, so the buffer stays small
 
 const std::shared_ptr<spdlog::logger>& log() {
   static auto l = samsa::logger("samsa.network.Connection");
@@ -126,6 +130,7 @@ void Connection::flush() {
     ++slots;
   }
   if (slots > 0) {
+    if (options_.file_transfer == FileTransferMode::kPread) inline_small_file_parts();
     writing_ = true;
     write_slots_ = slots;
     part_index_ = 0;
@@ -159,6 +164,30 @@ void Connection::write_next() {
                              self->part_index_ = end;
                              self->write_next();
                            });
+}
+
+// Replaces small file parts whose bytes are in the page cache by copies in
+// inline_buf_, so that write_next() gathers them with the memory parts
+// around them. A range not (fully) cached stays a file part.
+void Connection::inline_small_file_parts() {
+  size_t total = 0;
+  for (const Part& p : parts_)
+    if (p.file && p.length <= kInlineRange) total += p.length;
+  total = std::min(total, kInlineTotal);
+  if (total == 0) return;
+  if (inline_buf_size_ < total) {  // no write is under way (flush), so nothing points into it
+    inline_buf_.reset(new uint8_t[total]);
+    inline_buf_size_ = total;
+  }
+  size_t used = 0;
+  for (Part& p : parts_) {
+    if (!p.file || p.length > kInlineRange || used + p.length > inline_buf_size_) continue;
+    iovec iov{inline_buf_.get() + used, p.length};
+    ssize_t n = ::preadv2(p.file->fd, &iov, 1, static_cast<off_t>(p.file->position), RWF_NOWAIT);
+    if (n != static_cast<ssize_t>(p.length)) continue;  // not cached, or short: the transfer deals with it
+    p = Part{inline_buf_.get() + used, p.length, nullptr};
+    used += p.length;
+  }
 }
 
 void Connection::write_file_part() {
@@ -276,9 +305,11 @@ void Connection::on_written(const boost::system::error_code& ec, size_t slots) {
     ++first_seq_;
   }
   parts_.clear();
-  if (pending_.empty()) {  // nothing in flight uses the file buffer now
+  if (pending_.empty()) {  // nothing in flight uses the file buffers now
     file_buf_.reset();
     file_buf_size_ = 0;
+    inline_buf_.reset();
+    inline_buf_size_ = 0;
   }
   flush();
 }

@@ -70,6 +70,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool uring_file_part();
   void on_file_chunk_read(ssize_t n, int err);
   void sendfile_file_part();
+  void inline_small_file_parts();
   void on_written(const boost::system::error_code& ec, size_t slots);
   void maybe_resume();
   void close(const char* reason);
@@ -108,6 +109,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<uint8_t[]> file_buf_;
   size_t file_buf_size_ = 0;
   uint8_t* file_buffer(size_t bytes);
+  // Small cached file ranges copied for the gather write (inline_small_file_parts).
+  std::unique_ptr<uint8_t[]> inline_buf_;
+  size_t inline_buf_size_ = 0;
   UringReader* uring_ = nullptr;   // this reactor's ring (io_uring transfer), looked up on first use
   std::vector<boost::asio::const_buffer> write_bufs_;
 

@@ -5,6 +5,11 @@
 #include <fmt/format.h>
 
 namespace samsa::net {
+namespace {
+thread_local boost::asio::io_context* t_current = nullptr;
+}  // namespace
+
+boost::asio::io_context* IoContextPool::current() { return t_current; }
 
 IoContextPool::IoContextPool(size_t threads) {
   if (threads == 0) threads = 1;
@@ -21,6 +26,7 @@ void IoContextPool::start() {
     threads_.emplace_back([this, i] {
       auto name = fmt::format("samsa-net-{}", i);
       pthread_setname_np(pthread_self(), name.c_str());
+      t_current = contexts_[i].get();
       contexts_[i]->run();
     });
   }

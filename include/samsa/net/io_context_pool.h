@@ -20,6 +20,9 @@ class IoContextPool {
   // Lets the reactors finish queued work, then joins them.
   void stop();
   boost::asio::io_context& next();
+  // The reactor the calling thread runs, or nullptr off the reactors. Lets a
+  // handler keep its timers on its own thread (no hand-off to another one).
+  static boost::asio::io_context* current();
   boost::asio::io_context& at(size_t i) { return *contexts_[i]; }
   size_t size() const { return contexts_.size(); }
 

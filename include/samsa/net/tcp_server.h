@@ -15,7 +15,8 @@ class IoContextPool;
 
 // How reply bytes that live in files reach the socket.
 enum class FileTransferMode {
-  kPread,     // pread into a reused buffer, then write (fastest here; see bench/)
+  kPread,     // pread into a reused buffer, then write (fastest here; see bench/); cached ranges
+              // up to 64 KiB are copied into the reply's gather write instead
   kSendfile,  // sendfile(2) from the page cache
   kIoUring,   // io_uring reads into a reused buffer, then write; pread where io_uring is unavailable
 };

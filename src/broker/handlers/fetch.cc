@@ -33,6 +33,10 @@
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/fetch_request.h"
 #include "samsa/protocol/gen/fetch_response.h"
+#include "samsa/net/io_context_pool.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 namespace samsa::broker {
 
@@ -270,8 +274,18 @@ class DelayedFetch : public std::enable_shared_from_this<DelayedFetch> {
     auto self = shared_from_this();
     auto& waiters = fetch_waiters(state_->services);
     waiter_id_ = waiters.add(keys, std::make_shared<const std::function<void()>>([self] { self->try_complete(false); }));
-    timer_id_ = state_->services->scheduler->schedule(std::chrono::milliseconds(state_->request.max_wait_ms),
-                                                      [self] { self->try_complete(true); });
+    const std::chrono::milliseconds wait(state_->request.max_wait_ms);
+    if (boost::asio::io_context* reactor = net::IoContextPool::current()) {
+      // max_wait_ms on the fetch's own reactor: arming and cancelling it
+      // wake no other thread (the shared scheduler's cost a hand-off each).
+      reactor_ = reactor;
+      timer_ = std::make_shared<boost::asio::steady_timer>(*reactor, wait);
+      timer_->async_wait([self](const boost::system::error_code& ec) {
+        if (!ec) self->try_complete(true);
+      });
+    } else {
+      timer_id_ = state_->services->scheduler->schedule(wait, [self] { self->try_complete(true); });
+    }
     registered_.store(true, std::memory_order_release);
     if (done_.load(std::memory_order_acquire)) unregister();
     // A produce between the first read and add() would have been missed.
@@ -292,14 +306,23 @@ class DelayedFetch : public std::enable_shared_from_this<DelayedFetch> {
 
   void unregister() {
     fetch_waiters(state_->services).remove(waiter_id_);
-    state_->services->scheduler->cancel(timer_id_);
+    if (!timer_) return state_->services->scheduler->cancel(timer_id_);
+    // A steady_timer is not thread-safe: cancel it on its reactor (the
+    // reply goes there too, so the hand-off rides on the same wake-up).
+    if (net::IoContextPool::current() == reactor_) {
+      timer_->cancel();
+      return;
+    }
+    boost::asio::post(*reactor_, [timer = timer_] { timer->cancel(); });
   }
 
   std::shared_ptr<FetchState> state_;
   std::atomic<bool> done_{false};
   std::atomic<bool> registered_{false};
   uint64_t waiter_id_ = 0;
-  uint64_t timer_id_ = 0;
+  uint64_t timer_id_ = 0;                            // on the shared scheduler, when not on a reactor
+  boost::asio::io_context* reactor_ = nullptr;       // else: timer_ runs there
+  std::shared_ptr<boost::asio::steady_timer> timer_;
 };
 
 }  // namespace

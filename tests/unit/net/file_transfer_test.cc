@@ -142,6 +142,20 @@ TEST_P(FileTransferTest, ManyPipelinedRepliesOfMixedSizes) {
   exchange(sizes);
 }
 
+// The same with the file in the page cache: with pread, ranges up to 64 KiB
+// are copied into the gather write and larger ones read in chunks; a run of
+// pipelined replies mixes both within one write, and more small ranges than
+// one write inlines.
+TEST_P(FileTransferTest, CachedRangesArriveByteExact) {
+  std::vector<uint8_t> all(content.size());
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_EQ(::pread(fd, all.data(), all.size(), 0), static_cast<ssize_t>(all.size()));
+  ::close(fd);
+  exchange({0, 1, 100, 65536, 65537, 300000, 7, (2u << 20) + 123, 5, 4096});
+  std::vector<size_t> many(40, 60000);  // 80 ranges, 2.4 MB: beyond the 256 KiB inlined per write
+  exchange(many);
+}
+
 // The client goes away while reads and writes are in flight: the server must
 // not touch freed memory (ASan checks) and must keep serving others.
 TEST_P(FileTransferTest, ClientClosingMidTransferIsHarmless) {
