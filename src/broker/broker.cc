@@ -579,11 +579,13 @@ void Broker::stop(std::chrono::milliseconds grace) {
     // Reported through on_io_error; the next start recovers the log.
     log()->error("Closing the metadata log failed: {}", e.what());
   }
+  // No follower appends to a closing log, and none while the network
+  // threads' contexts go: an append wakes parked consumer fetches, whose
+  // replies and timers are posted to those contexts.
+  if (fetchers_) fetchers_->shutdown();
   server_.reset();
   controller_server_.reset();
   pool_.reset();
-  // No follower appends to a closing log.
-  if (fetchers_) fetchers_->shutdown();
   if (replicas_) {
     dynamic_config_->remove_reconfigurable(cleaner_reconfigurable_.get());
     dynamic_config_->remove_reconfigurable(quota_reconfigurable_.get());
