@@ -52,8 +52,8 @@ def percentile(values: list[float], p: float) -> float:
     return s[k]
 
 
-def start_cluster(work: Path, nodes: int) -> cl.Cluster:
-    c = cl.Cluster(work, ["broker,controller"] * nodes, extra=CLUSTER_CONFIG)
+def format_start_registered(c: cl.Cluster) -> None:
+    """Formats and starts `c`, then waits until every broker sees them all registered."""
     c.format()
     c.start()
     c.active_controller(30)
@@ -65,6 +65,11 @@ def start_cluster(work: Path, nodes: int) -> cl.Cluster:
         except cl.WIRE_ERRORS:
             return False
     cl.wait_until(registered, 30, f"brokers {want} registered")
+
+
+def start_cluster(work: Path, nodes: int) -> cl.Cluster:
+    c = cl.Cluster(work, ["broker,controller"] * nodes, extra=CLUSTER_CONFIG)
+    format_start_registered(c)
     return c
 
 

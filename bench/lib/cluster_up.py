@@ -56,21 +56,11 @@ def main() -> int:
         k, _, v = kv.partition("=")
         topic_configs.setdefault(name, {})[k] = v
 
-    # replication.start_cluster, with the extra server configs of this run.
+    # As replication.start_cluster, with the extra server configs of this run.
     c = cl.Cluster(Path(args.workdir), ["broker,controller"] * args.nodes, quorum=cl.KAFKA_DEFAULT_QUORUM,
                    extra=extra)
     try:
-        c.format()
-        c.start()
-        c.active_controller(30)
-        want = [n.node_id for n in c.nodes]
-
-        def registered() -> bool:
-            try:
-                return all(c.broker_ids(b) == want for b in c.brokers)
-            except cl.WIRE_ERRORS:
-                return False
-        cl.wait_until(registered, 30, f"brokers {want} registered")
+        replication.format_start_registered(c)
         for spec in args.topic:
             name, parts, rf = spec.split(":")
             c.create_replicated_topic(name, int(parts), replication_factor=int(rf),
