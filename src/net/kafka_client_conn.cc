@@ -1,9 +1,6 @@
 #include "kafka_client_conn.h"
 
 #include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "samsa/net/tcp_connect.h"
 #include "samsa/protocol/gen/api_keys.h"
 #include "samsa/protocol/gen/response_header.h"
 #include "samsa/protocol/wire_reader.h"
@@ -105,28 +103,12 @@ short Conn::poll_events() const {
 }
 
 void Conn::start_connect(Clock::time_point now) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(endpoint_.port);
-  if (::getaddrinfo(endpoint_.host.c_str(), port.c_str(), &hints, &found) != 0 || !found) {
-    return disconnect(now, true);
-  }
-  fd_ = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) {
-    ::freeaddrinfo(found);
-    return disconnect(now, true);
-  }
-  int one = 1;
-  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  int rc = ::connect(fd_, found->ai_addr, found->ai_addrlen);
-  ::freeaddrinfo(found);
+  bool in_progress = false;
+  fd_ = net::start_tcp_connect(endpoint_, in_progress);
+  if (fd_ < 0) return disconnect(now, true);
   state_ = State::kConnecting;
   connect_deadline_ = now + std::chrono::milliseconds(options_.connect_timeout_ms);
-  if (rc == 0) return on_connected();
-  if (errno != EINPROGRESS) disconnect(now, true);
+  if (!in_progress) on_connected();
 }
 
 void Conn::on_connected() {

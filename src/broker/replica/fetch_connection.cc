@@ -6,9 +6,6 @@
 #include "fetch_connection.h"
 
 #include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -19,6 +16,7 @@
 #include <cerrno>
 #include <chrono>
 
+#include "samsa/net/tcp_connect.h"
 #include "samsa/protocol/gen/api_keys.h"
 #include "samsa/protocol/gen/request_header.h"
 #include "samsa/protocol/gen/response_header.h"
@@ -67,33 +65,16 @@ bool FetchConnection::ensure_connected(const net::Endpoint& to) {
     if (fd_ >= 0 && connected_to_ == to) return true;
   }
   close_socket();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(to.port);
-  if (::getaddrinfo(to.host.c_str(), port.c_str(), &hints, &found) != 0 || !found) return false;
-  const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    ::freeaddrinfo(found);
-    return false;
-  }
+  bool in_progress = false;
+  const int fd = net::start_tcp_connect(to, in_progress);
+  if (fd < 0) return false;
   {
     std::lock_guard lock(mu_);
     fd_ = fd;
     connected_to_ = to;
-    if (interrupted_) {
-      ::freeaddrinfo(found);
-      return false;  // the destructor (or the next call) closes it
-    }
+    if (interrupted_) return false;  // the destructor (or the next call) closes it
   }
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  int rc = ::connect(fd, found->ai_addr, found->ai_addrlen);
-  ::freeaddrinfo(found);
-  if (rc != 0 && errno != EINPROGRESS) return close_socket(), false;
-  if (rc != 0) {
+  if (in_progress) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
     for (;;) {
       {
@@ -178,7 +159,9 @@ std::optional<FetchConnection::Answer> FetchConnection::call(const net::Endpoint
   if (!recv_all(size_bytes, sizeof size_bytes)) return close_socket(), std::nullopt;
   const uint32_t frame_size = load_be32(size_bytes);
   if (frame_size < 4 || frame_size > options_.max_response_bytes) return close_socket(), std::nullopt;
-  auto frame = std::make_shared<std::vector<uint8_t>>(frame_size);
+  if (!frame_ || frame_.use_count() > 1) frame_ = std::make_shared<std::vector<uint8_t>>();
+  frame_->resize(frame_size);  // zero-fills only what grows past the last frame
+  auto frame = frame_;
   if (!recv_all(frame->data(), frame->size())) return close_socket(), std::nullopt;
   // One request at a time: the answer must be to this one.
   if (static_cast<int32_t>(load_be32(frame->data())) != correlation_id) return close_socket(), std::nullopt;

@@ -58,6 +58,9 @@ class FetchConnection {
 
   const Options options_;
   int32_t next_correlation_id_ = 0;
+  // The last answer's frame, reused once nobody holds it (no allocation
+  // and no zero-fill of the whole frame per round trip).
+  std::shared_ptr<std::vector<uint8_t>> frame_;
   net::Endpoint connected_to_;
   std::mutex mu_;  // fd_ and interrupted_ (interrupt() against open/close)
   int fd_ = -1;
