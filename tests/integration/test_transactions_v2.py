@@ -18,12 +18,15 @@ epoch the producer goes on with.
 
 from __future__ import annotations
 
+import time
+
 import kafka_wire as kw
 import txn_util as tu
 
 TOPIC = "txn-v2"
 GROUP = "txn-v2-group"
 FENCED = {tu.ERR_PRODUCER_FENCED, tu.ERR_INVALID_PRODUCER_EPOCH}
+ERR_NOT_ENOUGH_REPLICAS = 19
 
 
 c2, _attach_logs = tu.module_cluster_fixtures("c2", {"offsets.topic.num.partitions": 3})
@@ -33,11 +36,19 @@ class V2Producer(tu.RawTxnProducer):
     """RawTxnProducer with the request versions of a transactions v2 client."""
 
     def produce(self, topic: str, partition: int, values: list[str]) -> int:
-        leader = self.c.leader_of(topic, partition)
-        body = self.c.call(leader, leader.port, "Produce", 12,
-                           tu.produce_request(self.txn_id, topic, partition, self.batch(topic, partition, values)),
-                           timeout=15)
-        return tu.produce_error(body)
+        """One batch; NOT_ENOUGH_REPLICAS (the coordinator still writes the
+        previous transaction's markers, so it cannot add the partition yet)
+        is retried with the same batch, as clients do."""
+        batch = self.batch(topic, partition, values)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            leader = self.c.leader_of(topic, partition)
+            body = self.c.call(leader, leader.port, "Produce", 12,
+                               tu.produce_request(self.txn_id, topic, partition, batch), timeout=15)
+            error = tu.produce_error(body)
+            if error != ERR_NOT_ENOUGH_REPLICAS or time.monotonic() > deadline:
+                return error
+            time.sleep(0.05)
 
     def end_v5(self, commit: bool, epoch: int | None = None) -> dict:
         """EndTxn v5 at `epoch` (default: the current one); on success the
@@ -52,14 +63,21 @@ class V2Producer(tu.RawTxnProducer):
         return body
 
     def txn_offset_commit(self, group: str, topic: str, partition: int, offset: int) -> int:
-        coordinator = kw_group_coordinator(self.c, group)
-        body = self.c.call(coordinator, coordinator.port, "TxnOffsetCommit", 5, {
-            "TransactionalId": self.txn_id, "GroupId": group, "ProducerId": self.pid, "ProducerEpoch": self.epoch,
-            "GenerationId": -1, "MemberId": "", "GroupInstanceId": None,
-            "Topics": [{"Name": topic, "Partitions": [{"PartitionIndex": partition, "CommittedOffset": offset,
-                                                        "CommittedLeaderEpoch": -1, "CommittedMetadata": ""}]}]},
-            timeout=15)
-        return body["Topics"][0]["Partitions"][0]["ErrorCode"]
+        """One TxnOffsetCommit v5; the retriable coordinator answers (such as
+        the previous transaction's markers still going out) are retried."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            coordinator = kw_group_coordinator(self.c, group)
+            body = self.c.call(coordinator, coordinator.port, "TxnOffsetCommit", 5, {
+                "TransactionalId": self.txn_id, "GroupId": group, "ProducerId": self.pid,
+                "ProducerEpoch": self.epoch, "GenerationId": -1, "MemberId": "", "GroupInstanceId": None,
+                "Topics": [{"Name": topic, "Partitions": [{"PartitionIndex": partition, "CommittedOffset": offset,
+                                                            "CommittedLeaderEpoch": -1, "CommittedMetadata": ""}]}]},
+                timeout=15)
+            error = body["Topics"][0]["Partitions"][0]["ErrorCode"]
+            if error not in tu.RETRIABLE_COORDINATOR or time.monotonic() > deadline:
+                return error
+            time.sleep(0.05)
 
 
 def kw_group_coordinator(c, group: str):

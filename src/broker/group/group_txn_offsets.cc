@@ -90,13 +90,14 @@ void GroupCoordinator::commit_txn_offsets(TxnCommitRequest r, CommitCallback don
   if (auto e = check(r.group_id); e != ErrorCode::NONE) return fail_all(e);
 
   txn::TxnVerifier* verifier = services_.txn_verifier;
-  const bool verify = verifier && services_.config && services_.config->transaction_partition_verification_enable;
+  const bool verify = verifier && services_.config &&
+                      (services_.config->transaction_partition_verification_enable || r.add_partition);
   if (!verify)
     return write_txn_offsets(std::move(r), std::nullopt, std::move(errors), std::move(known), std::move(done));
   // KIP-890 (Kafka's CoordinatorPartitionWriter.maybeStartTransactionVerification):
   // a commit that would open the producer's transaction on the group's
   // partition is first confirmed by the transaction coordinator (AddOffsetsToTxn
-  // put the partition in the transaction), and its append presents the guard
+  // put the partition in the transaction; for v5 this request adds it), and its append presents the guard
   // the verification started, so a commit delayed past EndTxn, or one whose
   // transaction a marker ended meanwhile, cannot open a transaction no marker
   // will ever end. Guard 0: the transaction was open, and must still be.
@@ -112,6 +113,7 @@ void GroupCoordinator::commit_txn_offsets(TxnCommitRequest r, CommitCallback don
   v.producer_id = r.producer_id;
   v.producer_epoch = r.producer_epoch;
   v.partitions.emplace_back(kOffsetsTopic, partition);
+  v.add_partitions = r.add_partition;
   verifier->verify(std::move(v), [this, r = std::move(r), errors = std::move(errors), known = std::move(known),
                                   done = std::move(done), guard](std::vector<ErrorCode> verified) mutable {
     const ErrorCode e = verified.empty() ? ErrorCode::UNKNOWN_SERVER_ERROR : verified[0];

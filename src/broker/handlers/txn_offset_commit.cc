@@ -4,13 +4,12 @@
 // transaction). The offsets take effect with the transaction's COMMIT
 // marker. v2+ carry the leader epoch; v3+ the member, generation and static
 // instance id, checked when given. v5 comes from a transactions v2 client
-// (KIP-890 part 2), which sends no AddOffsetsToTxn: the group's partition is
-// first added to the transaction here, through the same coordinator request
-// a partition leader makes for a Produce v12.
-#include "samsa/broker/broker_services.h"
+// (KIP-890 part 2), which sends no AddOffsetsToTxn: the group coordinator's
+// verification of the commit adds the group's partition to the transaction
+// instead (the same coordinator request a partition leader makes for a
+// Produce v12).
 #include "samsa/broker/group/group_handlers_support.h"
 #include "samsa/broker/handlers.h"
-#include "samsa/broker/txn/txn_verifier.h"
 #include "samsa/protocol/error_code.h"
 #include "samsa/protocol/gen/txn_offset_commit_request.h"
 #include "samsa/protocol/gen/txn_offset_commit_response.h"
@@ -27,6 +26,7 @@ void handle_txn_offset_commit(const RequestContext& ctx, protocol::WireReader& b
   tr.group_id = request.group_id;
   tr.producer_id = request.producer_id;
   tr.producer_epoch = request.producer_epoch;
+  tr.add_partition = ctx.api_version >= 5;
   if (ctx.api_version >= 3) {
     tr.generation_id = request.generation_id;
     tr.member_id = request.member_id;
@@ -54,27 +54,10 @@ void handle_txn_offset_commit(const RequestContext& ctx, protocol::WireReader& b
     responder.send(response);
   };
   auto* groups = group::coordinator(ctx);
-  const size_t n = tr.partitions.size();
-  if (!groups) return answer(std::vector<protocol::ErrorCode>(n, protocol::ErrorCode::COORDINATOR_NOT_AVAILABLE));
-  txn::TxnVerifier* verifier = ctx.services->txn_verifier;
-  if (ctx.api_version < 5 || verifier == nullptr) return groups->commit_txn_offsets(std::move(tr), std::move(answer));
-
-  txn::TxnVerifyRequest add;
-  add.transactional_id = tr.transactional_id;
-  add.producer_id = tr.producer_id;
-  add.producer_epoch = tr.producer_epoch;
-  add.partitions.emplace_back("__consumer_offsets", groups->partition_for(tr.group_id));
-  add.add_partitions = true;
-  verifier->verify(std::move(add), [groups, n, tr = std::move(tr), answer = std::move(answer)](
-                                       std::vector<protocol::ErrorCode> errors) mutable {
-    auto e = errors.empty() ? protocol::ErrorCode::UNKNOWN_SERVER_ERROR : errors.front();
-    if (e == protocol::ErrorCode::NONE) return groups->commit_txn_offsets(std::move(tr), std::move(answer));
-    // The verifier speaks to producers; NOT_ENOUGH_REPLICAS (coordinator
-    // busy or unreachable) is not a TxnOffsetCommit code: the retriable one
-    // every client knows is COORDINATOR_NOT_AVAILABLE.
-    if (e == protocol::ErrorCode::NOT_ENOUGH_REPLICAS) e = protocol::ErrorCode::COORDINATOR_NOT_AVAILABLE;
-    answer(std::vector<protocol::ErrorCode>(n, e));
-  });
+  if (!groups)
+    return answer(
+        std::vector<protocol::ErrorCode>(tr.partitions.size(), protocol::ErrorCode::COORDINATOR_NOT_AVAILABLE));
+  groups->commit_txn_offsets(std::move(tr), std::move(answer));
 }
 
 }  // namespace samsa::broker

@@ -115,6 +115,10 @@ struct TxnCommitRequest {
   int32_t generation_id = -1;
   std::string member_id;
   std::optional<std::string> group_instance_id;
+  // TxnOffsetCommit v5 (transactions v2, KIP-890 part 2): the client sent no
+  // AddOffsetsToTxn; the group's partition is added to the transaction
+  // (instead of only verified), whatever the verification switch says.
+  bool add_partition = false;
   struct Partition {
     std::string topic;
     int32_t partition = 0;
