@@ -107,7 +107,11 @@ void Connection::complete(uint64_t seq, Reply reply) {
   Slot& slot = pending_[seq - first_seq_];
   slot.ready = true;
   queued_bytes_ += reply.frame_size();
+  // Corked during a read turn: the turn's replies leave together after it.
+  // A close is acted on at once (no further request of this connection runs).
+  const bool close_now = reply.kind == Reply::Kind::kClose;
   slot.reply = std::move(reply);
+  if (in_read_ && !close_now) return;
   flush();
 }
 

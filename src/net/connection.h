@@ -53,6 +53,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   void read_more();
+  void read_turn();
   void wait_readable();
   void on_read_error(const boost::system::error_code& ec);
   bool process(const uint8_t* data, size_t n);
@@ -122,7 +123,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool read_paused_ = false;  // by in-flight limits; maybe_resume() restarts reading
   bool budget_wait_ = false;  // by the request budget; its wake-up restarts reading
   bool waiting_readable_ = false;
-  bool in_read_ = false;
+  bool in_read_ = false;  // in a read turn: replies are corked until its end (read_more)
   bool closing_ = false;
   bool closed_ = false;
 };

@@ -30,6 +30,9 @@ struct AppendInfo {
   // A producer's retry of a batch already in the log: offsets are the
   // original's, nothing was written.
   bool duplicate = false;
+  // Staged, not yet written (Log::append_as_leader with an owner): readable
+  // once Log::write_staged(last_offset + 1) succeeded.
+  bool staged = false;
 };
 
 struct ValidatedAppend {
