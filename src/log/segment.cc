@@ -94,6 +94,7 @@ bool LogSegment::should_roll(const RollInputs& in) const {
 }
 
 void LogSegment::note_batch(const RecordBatchHeader& h, uint64_t position) {
+  recent_.record(h, position);
   {
     std::lock_guard lock(max_ts_mu_);
     if (h.max_timestamp > max_ts_.timestamp)
@@ -134,6 +135,7 @@ void LogSegment::on_become_inactive() {
   if (m.timestamp >= 0) time_index_->maybe_append(m.timestamp, m.offset, /*skip_full_check=*/true);
   offset_index_->trim();
   time_index_->trim();
+  recent_.clear();
 }
 
 void LogSegment::on_become_active() {
@@ -145,6 +147,7 @@ uint64_t LogSegment::truncate_to(int64_t offset) {
   const uint64_t old_size = size();
   auto b = translate_offset(offset, old_size);
   if (!b) return 0;
+  recent_.truncate_from(b->position);
   offset_index_->truncate_to(offset);
   time_index_->truncate_to(offset);
   txn_index_->truncate_to(offset);
@@ -177,6 +180,9 @@ std::optional<BatchLocation> LogSegment::read_batch_header(uint64_t position,
 }
 
 std::optional<BatchLocation> LogSegment::translate_offset(int64_t offset, uint64_t limit) const {
+  if (limit <= size()) {
+    if (auto known = recent_.find(offset, limit)) return *known;
+  }
   uint64_t pos = offset_index_->lookup(offset).position;
   while (auto b = read_batch_header(pos, limit)) {
     if (b->header.last_offset() >= offset) return b;
@@ -287,6 +293,7 @@ std::optional<std::string> LogSegment::load_end_state() {
 
 LogSegment::RecoverResult LogSegment::recover(
     const std::function<void(const RecordBatchHeader&)>& on_batch) {
+  recent_.clear();
   offset_index_->reset();
   time_index_->reset();
   {

@@ -28,10 +28,12 @@
 #include <string_view>
 #include <vector>
 
+#include "samsa/log/batch_location.h"
 #include "samsa/log/file_cache.h"
 #include "samsa/log/file_handle.h"
 #include "samsa/log/log_config.h"
 #include "samsa/log/offset_index.h"
+#include "samsa/log/recent_batches.h"
 #include "samsa/log/time_index.h"
 #include "samsa/log/txn_index.h"
 #include "samsa/protocol/record_batch.h"
@@ -48,13 +50,6 @@ inline constexpr const char* kDeletedSuffix = ".deleted";
 // three file names of a segment being written / being swapped in.
 inline constexpr const char* kCleanedSuffix = ".cleaned";
 inline constexpr const char* kSwapSuffix = ".swap";
-
-// Where one batch lies, from its header alone.
-struct BatchLocation {
-  uint64_t position;
-  protocol::RecordBatchHeader header;
-  uint64_t end() const { return position + header.size_in_bytes(); }
-};
 
 struct TimestampAndOffset {
   int64_t timestamp = -1;
@@ -130,7 +125,9 @@ class LogSegment {
   // Header of the batch at `position` if a whole one lies before `limit`.
   std::optional<BatchLocation> read_batch_header(uint64_t position, uint64_t limit) const;
   // First batch with last offset >= offset, scanning headers from the index
-  // entry at or below it; nullopt if none before `limit`.
+  // entry at or below it; nullopt if none before `limit`. At the tail (the
+  // recent batches of the active segment, recent_batches.h) it answers from
+  // memory without reading the file.
   std::optional<BatchLocation> translate_offset(int64_t offset, uint64_t limit) const;
   // End of the last whole batch that ends at or before `limit`, scanning
   // from `from` (a batch boundary).
@@ -199,6 +196,8 @@ class LogSegment {
   uint64_t staged_bytes_ = 0;
   mutable std::mutex max_ts_mu_;  // pairs max timestamp with its offset
   TimestampAndOffset max_ts_;
+  // The active segment's last batches (dropped when it becomes inactive).
+  RecentBatches recent_;
 };
 
 }  // namespace samsa::log
