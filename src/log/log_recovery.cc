@@ -245,6 +245,9 @@ LogResult<int64_t> Log::truncate_to(int64_t offset) {
   }
   if (offset < log_start_offset())
     return log_error(LogErrc::kOffsetOutOfRange, "cannot truncate below the log start offset");
+  // A background flush running now could move the recovery point past the cut.
+  committer_.stop();
+  const CommitterResume resume{committer_};
   try {
     std::vector<std::shared_ptr<LogSegment>> doomed;
     std::shared_ptr<LogSegment> active;
@@ -264,6 +267,7 @@ LogResult<int64_t> Log::truncate_to(int64_t offset) {
       log_end_offset_ = active->next_offset();
       high_watermark_ = std::min(high_watermark_, log_end_offset_);
       recovery_point_ = std::min(recovery_point_, log_end_offset_);
+      flush_wanted_ = std::min(flush_wanted_, log_end_offset_);
       needs_flush_ = true;
     }
     epochs_->truncate_from_end(log_end_offset());
@@ -283,6 +287,8 @@ LogResult<int64_t> Log::truncate_fully_and_start_at(int64_t offset) {
   if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
   if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
   if (offset < 0) return log_error(LogErrc::kOffsetOutOfRange, "cannot start a log at a negative offset");
+  committer_.stop();
+  const CommitterResume resume{committer_};
   try {
     std::vector<std::shared_ptr<LogSegment>> doomed;
     {
@@ -303,6 +309,7 @@ LogResult<int64_t> Log::truncate_fully_and_start_at(int64_t offset) {
       log_end_offset_ = offset;
       high_watermark_ = offset;
       recovery_point_ = offset;
+      flush_wanted_ = offset;
       pending_flush_offset_ = -1;
       unflushed_messages_ = 0;
       needs_flush_ = true;
