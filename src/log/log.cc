@@ -41,7 +41,7 @@ Log::Log(LogOpenOptions o)
       on_io_error_(std::move(o.on_io_error)),
       flusher_(std::move(o.flusher)),
       committer_({.end = [this] { return log_end_offset(); },
-                  .durable = [this] { return recovery_point(); },
+                  .durable = [this] { return durable_offset(); },
                   .sync = [this](int64_t end) { sync_for_commit(end); },
                   .schedule =
                       [this] {
@@ -131,7 +131,7 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
       // The original may still wait for its fsync: so does its retry. (An
       // inline flush finished before this append could take the lock.)
       const bool durable_mode = config_.fsync_per_append || config_.flush_messages != LogConfig::kNever;
-      if (durable_mode && flusher_ && recovery_point() <= info.last_offset) {
+      if (durable_mode && flusher_ && durable_offset() <= info.last_offset) {
         request_flush_locked(info.last_offset + 1);
         info.awaits_flush = true;
       }
@@ -231,7 +231,25 @@ void Log::sync_for_commit(int64_t end) {
   // it, and nothing more is flushed.
   if (offline()) throw std::runtime_error(tp_.dir_name() + " is offline");
   try {
-    flush_up_to(end);
+    int64_t from;
+    {
+      std::lock_guard lock(state_mu_);
+      from = durable_offset_;
+      end = std::min(end, log_end_offset_);
+    }
+    if (end <= from) return;
+    // Only the segment files' data: the indexes are rebuilt from it by a
+    // recovery (above the recovery point), so they wait for flush().
+    for (const auto& seg : segments_snapshot()) {
+      if (seg->base_offset() >= end) break;
+      if (seg->next_offset() <= from && seg->size() > 0) continue;
+      seg->log_file()->fsync();
+    }
+    // A rolled segment's directory entry, or its fsynced data could vanish.
+    sync_dir_if_needed();
+    fsyncs_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(state_mu_);
+    durable_offset_ = std::max(durable_offset_, end);
   } catch (const std::exception& e) {
     fail_io(std::string("flush failed: ") + e.what());
     throw;
@@ -342,6 +360,7 @@ void Log::flush_up_to(int64_t offset_exclusive) {
   fsyncs_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(state_mu_);
   recovery_point_ = std::max(recovery_point_, offset_exclusive);
+  durable_offset_ = std::max(durable_offset_, recovery_point_);
   if (pending_flush_offset_ >= 0 && pending_flush_offset_ <= offset_exclusive)
     pending_flush_offset_ = -1;
 }
@@ -371,6 +390,7 @@ void Log::flush() {
   sync_dir_if_needed();
   std::lock_guard lock(state_mu_);
   recovery_point_ = std::max(recovery_point_, leo);
+  durable_offset_ = std::max(durable_offset_, recovery_point_);
   pending_flush_offset_ = -1;
   needs_flush_ = false;
 }
@@ -438,6 +458,11 @@ int64_t Log::recovery_point() const {
   return recovery_point_;
 }
 
+int64_t Log::durable_offset() const {
+  std::lock_guard lock(state_mu_);
+  return durable_offset_;
+}
+
 void Log::set_high_watermark(int64_t offset) {
   std::lock_guard lock(state_mu_);
   high_watermark_ = std::clamp(offset, log_start_offset_, log_end_offset_);
@@ -446,7 +471,7 @@ void Log::set_high_watermark(int64_t offset) {
 
 void Log::advance_high_watermark(int64_t offset) {
   std::lock_guard lock(state_mu_);
-  const int64_t visible = flush_wanted_ > recovery_point_ ? recovery_point_ : log_end_offset_;
+  const int64_t visible = flush_wanted_ > durable_offset_ ? durable_offset_ : log_end_offset_;
   high_watermark_ =
       std::max(high_watermark_, std::clamp(std::min(offset, visible), log_start_offset_, log_end_offset_));
   prune_replicated_txns_locked();

@@ -27,7 +27,7 @@ from test_durability import consume_all  # noqa: E402
 TOPIC = "fsynced"
 DELAY_S = 0.15
 RECORDS = 6
-SYNC_LINE = re.compile(r"^\d+ (\d+\.\d+) (?:fsync|fdatasync)\(\d+<([^>]*)>")
+SYNC_LINE = re.compile(r"^\d+\s+(\d+\.\d+) (?:fsync|fdatasync)\(\d+<([^>]*)>")
 
 
 def attach_strace(pid: int, out: Path) -> subprocess.Popen:

@@ -31,7 +31,7 @@ struct AppendInfo {
   // original's, nothing was written.
   bool duplicate = false;
   // Durable mode (log.h, append_as_leader): a flush was requested and the
-  // append may be answered only once the log's recovery point passes
+  // append may be answered only once the log's durable offset passes
   // last_offset.
   bool awaits_flush = false;
 };

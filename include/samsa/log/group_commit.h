@@ -1,6 +1,6 @@
 #pragma once
-// Group commit for a log's durable offset (its recovery point: everything
-// below it is fsynced). An append that must be on disk before it is answered
+// Group commit for a log's durable offset (everything below it is fsynced:
+// log.h). An append that must be on disk before it is answered
 // (flush.messages reached) only REQUESTS a flush and returns at once; the
 // flush runs as a job on a flush thread (flusher.h), never on the appending
 // thread and never under the log's append lock, so appends go on while it
@@ -28,7 +28,7 @@ class GroupCommitter {
  public:
   struct Hooks {
     std::function<int64_t()> end;            // the log end: what a flush starting now covers
-    std::function<int64_t()> durable;        // the recovery point now
+    std::function<int64_t()> durable;        // the durable offset now
     std::function<void(int64_t end)> sync;   // makes everything below `end` durable; throws on failure
     std::function<void()> schedule;          // posts a job that calls run() on a flush thread
     std::function<void()> on_durable;        // after each flush job (failed ones too), no lock held

@@ -118,7 +118,7 @@ class Log {
   // when the append makes the unflushed count reach flush.messages, it is
   // flushed before this returns, or, with a `flusher`, a flush is only
   // requested and AppendInfo::awaits_flush is set: the caller answers once
-  // recovery_point() > last_offset (set_durable_listener tells it when to
+  // durable_offset() > last_offset (set_durable_listener tells it when to
   // look again). A duplicate whose original is not durable yet waits the same.
   LogResult<AppendInfo> append_as_leader(std::span<uint8_t> batches, int32_t leader_epoch,
                                          AppendOrigin origin = AppendOrigin::kClient,
@@ -156,7 +156,13 @@ class Log {
   // transaction still open or whose marker is not yet below the high
   // watermark). read_committed consumers read below it.
   int64_t last_stable_offset() const;
+  // Everything below it is fsynced, segments and indexes: a recovery after
+  // a crash starts there.
   int64_t recovery_point() const;
+  // Everything below it is fsynced as far as the segments' data goes (>=
+  // the recovery point): what a durable-mode append waits for. Group commits
+  // fsync only the segment files, the indexes follow with flush().
+  int64_t durable_offset() const;
   // Called on a flush thread, with no lock held, after each background
   // flush (a failed one too: offline() then says so). The partition's owner
   // re-checks its durable waits and high watermark there. Set once, before
@@ -166,7 +172,7 @@ class Log {
   void set_high_watermark(int64_t offset);
   // Moves it up to `offset` (clamped), never down. For an acknowledged
   // append: its own end, not the log end. While a requested durable-mode
-  // flush is pending it stops at the recovery point: consumers see only
+  // flush is pending it stops at the durable offset: consumers see only
   // what is on disk, as when Kafka flushes inside the append.
   void advance_high_watermark(int64_t offset);
 
@@ -262,7 +268,8 @@ class Log {
   LogResult<AppendInfo> append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v, bool leader);
   // Asks the flusher for everything below `offset`. REQUIRES: append_mu_, not state_mu_.
   void request_flush_locked(int64_t offset);
-  // The group committer's sync: flush_up_to, and a failure takes the log offline.
+  // The group committer's sync: fsyncs the segment files' data below `end`
+  // and moves the durable offset; a failure takes the log offline.
   void sync_for_commit(int64_t end);
   void notify_durable();
   // Resumes the committer a truncation stopped.
@@ -338,8 +345,9 @@ class Log {
   int64_t pending_flush_offset_ = -1;  // rolled, not yet flushed below this
   int64_t last_flush_ms_ = 0;
   int64_t unflushed_messages_ = 0;
+  int64_t durable_offset_ = 0;  // >= recovery_point_
   // The highest offset a durable-mode append asked the flusher for: while
-  // the recovery point is below it, the high watermark stops there.
+  // the durable offset is below it, the high watermark stops there.
   int64_t flush_wanted_ = 0;
   // Files changed below the recovery point (truncation, recovery): the next
   // flush() fsyncs even if the log end did not move.

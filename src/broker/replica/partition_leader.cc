@@ -195,7 +195,7 @@ std::optional<ErrorCode> Partition::check_replicated(int64_t required_offset) co
 
 std::optional<ErrorCode> Partition::check_durable(int64_t required_offset) const {
   if (log_->offline()) return ErrorCode::KAFKA_STORAGE_ERROR;
-  if (log_->recovery_point() < required_offset) return std::nullopt;
+  if (log_->durable_offset() < required_offset) return std::nullopt;
   return ErrorCode::NONE;
 }
 

@@ -118,7 +118,7 @@ TEST_F(DurableProduceTest, AnsweredOnlyOnceTheFsyncCoversTheAppend) {
     auto pending = send(0, 9, produce_req(batch(3), 0, acks));
     ASSERT_TRUE(wait_for_held_sync());
     EXPECT_EQ(log0()->log_end_offset(), end_before + 3);  // written, readable by followers
-    EXPECT_LT(log0()->recovery_point(), end_before + 3);
+    EXPECT_LT(log0()->durable_offset(), end_before + 3);
     EXPECT_FALSE(pending->wait(std::chrono::milliseconds(200)));  // not before the fsync
 
     // Served meanwhile on this same thread: a ListOffsets, and a Fetch
@@ -141,7 +141,7 @@ TEST_F(DurableProduceTest, AnsweredOnlyOnceTheFsyncCoversTheAppend) {
     auto p = answer(*pending);
     EXPECT_EQ(p.error_code, 0);
     EXPECT_EQ(p.base_offset, end_before);
-    EXPECT_GE(log0()->recovery_point(), end_before + 3);
+    EXPECT_GE(log0()->durable_offset(), end_before + 3);
     EXPECT_EQ(log0()->high_watermark(), end_before + 3);
   }
 }

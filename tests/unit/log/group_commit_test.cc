@@ -195,7 +195,7 @@ TEST_F(DurableLogTest, AppendsOnlyRequestAFlushAndTheRecoveryPointMovesAfterIt) 
     EXPECT_TRUE(r->awaits_flush);
   }
   EXPECT_EQ(log->log_end_offset(), 80);
-  EXPECT_EQ(log->recovery_point(), 0);
+  EXPECT_EQ(log->durable_offset(), 0);
   EXPECT_EQ(log->fsync_count(), fsyncs_before);
   // Consumers see only what is on disk while the flush is pending.
   log->advance_high_watermark(80);
@@ -203,7 +203,8 @@ TEST_F(DurableLogTest, AppendsOnlyRequestAFlushAndTheRecoveryPointMovesAfterIt) 
 
   EXPECT_EQ(flusher.jobs.size(), 1u);  // 40 requests, one job
   flusher.run_all();
-  EXPECT_EQ(log->recovery_point(), 80);
+  EXPECT_EQ(log->durable_offset(), 80);
+  EXPECT_EQ(log->recovery_point(), 0);  // the indexes are fsynced by flush()
   EXPECT_EQ(log->group_commit_count(), 1u);
   EXPECT_EQ(notified, 1);
   log->advance_high_watermark(80);
@@ -226,7 +227,7 @@ TEST_F(DurableLogTest, OnlyTheAppendThatReachesFlushMessagesWaits) {
   log->advance_high_watermark(9);
   EXPECT_EQ(log->high_watermark(), 0);  // capped while the flush is pending
   flusher.run_all();
-  EXPECT_EQ(log->recovery_point(), 12);
+  EXPECT_EQ(log->durable_offset(), 12);
 }
 
 TEST_F(DurableLogTest, ARetriedDuplicateWaitsForTheSameFlush) {
@@ -260,7 +261,7 @@ TEST_F(DurableLogTest, WithoutAFlusherTheAppendFlushesInline) {
   auto r = log->append_as_leader(batch, 0);
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->awaits_flush);
-  EXPECT_EQ(log->recovery_point(), 2);
+  EXPECT_EQ(log->durable_offset(), 2);
 }
 
 TEST_F(DurableLogTest, FollowersFlushInline) {
@@ -272,7 +273,7 @@ TEST_F(DurableLogTest, FollowersFlushInline) {
   auto batch = test::make_batch(2, clock->now_ms(), 10, replicated);
   auto r = log->append_as_follower(batch);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(log->recovery_point(), 2);
+  EXPECT_EQ(log->durable_offset(), 2);
   EXPECT_TRUE(flusher.jobs.empty());
 }
 
@@ -304,7 +305,7 @@ TEST_F(DurableLogTest, ThreadsAppendDurablyWithFewerFsyncs) {
         ASSERT_TRUE(r.ok());
         ASSERT_TRUE(r->awaits_flush);
         std::unique_lock lock(mu);
-        if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return log->recovery_point() > r->last_offset; }))
+        if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return log->durable_offset() > r->last_offset; }))
           ++late;
       }
     });

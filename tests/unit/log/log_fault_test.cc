@@ -139,7 +139,7 @@ TEST_F(LogFaultTest, BackgroundFsyncFailureTakesTheLogOfflineAndWakesTheWaiters)
   EXPECT_TRUE(log->offline());
   EXPECT_EQ(io_errors, 1);
   EXPECT_EQ(notified, 1);
-  EXPECT_EQ(log->recovery_point(), 0);  // never acknowledged as durable
+  EXPECT_EQ(log->durable_offset(), 0);  // never acknowledged as durable
   env.reset();
   EXPECT_FALSE(try_append(*log));
 }

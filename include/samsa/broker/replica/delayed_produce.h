@@ -5,9 +5,9 @@
 // request's timeout ends (REQUEST_TIMED_OUT for the partitions still
 // waiting). In durable mode (flush.messages reached, Log::append_as_leader's
 // awaits_flush) the append, acks=1 or acks=all, also waits until the
-// leader's log has fsynced it (its recovery point passed the append). Wake-ups come
-// from the FetchWaiters registry, which the partitions notify when their
-// high watermark moves or a flush ends; nothing polls.
+// leader's log has fsynced it (its durable offset passed the append).
+// Wake-ups come from the FetchWaiters registry, which the partitions notify
+// when their high watermark moves or a flush ends; nothing polls.
 //
 // Threads: `done` runs exactly once, on the calling thread when nothing has
 // to wait, else on whichever thread moved a high watermark or on the

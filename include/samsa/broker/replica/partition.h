@@ -145,7 +145,7 @@ class Partition : public std::enable_shared_from_this<Partition> {
   // leadership moved away meanwhile.
   std::optional<protocol::ErrorCode> check_replicated(int64_t required_offset) const;
   // For a produce whose append awaits_flush (durable mode): nullopt while
-  // the log's recovery point is at or below `required_offset - 1`; NONE once
+  // the log's durable offset is at or below `required_offset - 1`; NONE once
   // it is past; KAFKA_STORAGE_ERROR when the log went offline (a failed
   // fsync). Any role: the local flush happens whoever leads now.
   std::optional<protocol::ErrorCode> check_durable(int64_t required_offset) const;
