@@ -20,7 +20,10 @@ const std::shared_ptr<spdlog::logger>& log() {
   return l;
 }
 
-constexpr size_t kFlushThreads = 4;
+// Durable-mode group commits (log/flusher.h): as many fsyncs in flight as
+// Kafka's default num.io.threads (8) would run inline; a partition has at
+// most one, and more than a few at once gain nothing on one disk.
+constexpr size_t kFlushThreads = 8;
 
 bool same_layers(const BrokerConfigLayers& a, const BrokerConfigLayers& b) {
   return a.dynamic_broker == b.dynamic_broker && a.dynamic_default == b.dynamic_default &&
@@ -49,8 +52,8 @@ ReplicaManager::ReplicaManager(const BrokerConfig& config, int32_t node_id,
   lm.background_after = [ex = log_background_.get()](int64_t delay_ms, std::function<void()> job) {
     ex->post_after(std::chrono::milliseconds(delay_ms), std::move(job));
   };
-  // A few threads: enough for several partitions' fsyncs to overlap on the
-  // disk, bounded however many partitions there are.
+  // Bounded however many partitions there are; several partitions' fsyncs
+  // overlap on the disk (and in the file system's journal commits).
   flusher_ = std::make_unique<log::Flusher>(kFlushThreads);
   lm.flusher = [f = flusher_.get()](std::function<void()> job) { f->post(std::move(job)); };
   logs_ = std::make_unique<log::LogManager>(std::move(lm));
