@@ -436,6 +436,9 @@ void Log::close() {
 void Log::mark_deleted() {
   std::lock_guard lock(append_mu_);
   closed_ = true;
+  // The directory is renamed and removed next: a background flush syncing
+  // it by its old name would fail and take the whole log dir offline.
+  committer_.stop();
 }
 
 int64_t Log::log_start_offset() const {

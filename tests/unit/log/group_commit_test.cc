@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <thread>
 
 #include "log_test_util.h"
@@ -252,6 +253,21 @@ TEST_F(DurableLogTest, ARetriedDuplicateWaitsForTheSameFlush) {
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_TRUE(again->duplicate);
   EXPECT_FALSE(again->awaits_flush);  // durable already
+}
+
+TEST_F(DurableLogTest, NoFlushRunsOnceTheLogIsDeleted) {
+  config.flush_messages = 1;
+  auto log = open_durable();
+  ASSERT_TRUE(log);
+  auto batch = test::make_batch(2, clock->now_ms());
+  ASSERT_TRUE(log->append_as_leader(batch, 0).ok());
+  log->mark_deleted();
+  // LogManager renames the directory away now: a flush by the old name
+  // would fail and take the log dir offline.
+  std::filesystem::rename(log_dir(), log_dir() + ".x-delete");
+  flusher.run_all();
+  EXPECT_EQ(log->group_commit_count(), 0u);
+  EXPECT_FALSE(log->offline());
 }
 
 TEST_F(DurableLogTest, WithoutAFlusherTheAppendFlushesInline) {
