@@ -13,6 +13,9 @@ std::shared_ptr<FileHandle> FileHandle::open(const std::string& path, bool creat
 FileHandle::~FileHandle() = default;
 
 void FileHandle::pwrite_all(std::span<const uint8_t> data, uint64_t position) { file_->write_at(data, position); }
+void FileHandle::pwrite_gather(std::span<const std::span<const uint8_t>> pieces, uint64_t position) {
+  file_->write_gather_at(pieces, position);
+}
 
 size_t FileHandle::pread_some(std::span<uint8_t> data, uint64_t position) const {
   return file_->read_at(data, position);

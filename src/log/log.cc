@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 #include "samsa/log/producer_snapshot.h"
 #include "samsa/util/file_util.h"
@@ -109,14 +110,15 @@ std::vector<std::shared_ptr<LogSegment>> Log::segments_snapshot() const {
 }
 
 LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t leader_epoch,
-                                            AppendOrigin origin, std::optional<uint64_t> verification_guard) {
+                                            AppendOrigin origin, std::optional<uint64_t> verification_guard,
+                                            std::shared_ptr<const void> stage_owner) {
   AppendInfo info;
   {
     std::lock_guard lock(append_mu_);
     if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
     if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
     const int64_t now = clock_->now_ms();
-    LeaderAppendContext ctx{log_end_offset(), leader_epoch, now, origin, tp_.dir_name()};
+    LeaderAppendContext ctx{next_offset_locked(), leader_epoch, now, origin, tp_.dir_name()};
     auto validated = validate_leader_append(batches, config_, ctx);
     if (!validated) return validated.error();
     ProducerAppendUpdates updates;
@@ -137,10 +139,10 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
       }
     } else {
       if (auto err = check_verification_locked(updates, verification_guard)) return *err;
-      auto appended = append_validated(batches, validated.value(), /*leader=*/true);
+      auto appended = append_validated(batches, validated.value(), /*leader=*/true, std::move(stage_owner));
       if (!appended) return appended;
       info = appended.value();
-      producers_->apply(updates, log_end_offset());
+      producers_->apply(updates, next_offset_locked());
       try {
         track_txns_locked(updates);
       } catch (const std::exception& e) {
@@ -155,14 +157,14 @@ LogResult<AppendInfo> Log::append_as_follower(std::span<const uint8_t> batches) 
   std::lock_guard lock(append_mu_);
   if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
   if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
-  auto validated = validate_follower_append(batches, config_, log_end_offset());
+  auto validated = validate_follower_append(batches, config_, next_offset_locked());
   if (!validated) return validated.error();
   ProducerAppendUpdates updates;
   auto producers = check_producers_locked(validated.value(), AppendOrigin::kReplication, updates);
   if (!producers) return producers.error();
   auto appended = append_validated(batches, validated.value(), /*leader=*/false);
   if (appended) {
-    producers_->apply(updates, log_end_offset());
+    producers_->apply(updates, next_offset_locked());
     try {
       track_txns_locked(updates);
     } catch (const std::exception& e) {
@@ -172,23 +174,34 @@ LogResult<AppendInfo> Log::append_as_follower(std::span<const uint8_t> batches) 
   return appended;
 }
 
-LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v, bool leader) {
+LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v, bool leader,
+                                            std::shared_ptr<const void> stage_owner) {
   AppendInfo& info = v.info;
   if (v.batches.empty()) {
     info.log_start_offset = log_start_offset();
     return info;
   }
+  // Appends that must reach the disk before their answer are written at once.
+  const bool stage = stage_owner && !config_.fsync_per_append && config_.flush_messages == LogConfig::kNever;
   try {
+    if (!stage) write_staged_locked();
     const int64_t now = clock_->now_ms();
     auto seg = active_segment();
     if (seg->should_roll({bytes.size(), info.max_timestamp, info.last_offset, now, config_.segment_bytes, config_.segment_ms})) {
+      write_staged_locked();  // the staged appends belong to the old segment
       roll_locked(info.first_offset);
       seg = active_segment();
     }
-    seg->append(bytes, v.batches);
+    if (stage) {
+      seg->stage(bytes, v.batches, std::move(stage_owner));
+      staged_end_ = info.last_offset + 1;
+      info.staged = true;
+    } else {
+      seg->append(bytes, v.batches);
+    }
     for (const auto& b : v.batches)
       epochs_->assign(b.header.partition_leader_epoch, b.header.base_offset);
-    publish_end_locked(info.last_offset + 1);
+    if (!stage) publish_end_locked(info.last_offset + 1);
   } catch (const std::exception& e) {
     // Nothing of this append is acknowledged, and the log end may already
     // count bytes that are torn on disk: no further append or read.
@@ -275,9 +288,38 @@ void Log::publish_end_locked(int64_t leo) {
   log_end_offset_ = leo;
 }
 
+void Log::write_staged_locked() {
+  if (staged_end_ < 0) return;
+  const int64_t end = std::exchange(staged_end_, -1);
+  active_segment()->write_staged();
+  publish_end_locked(end);
+}
+
+std::optional<LogError> Log::write_staged_or_fail_locked() {
+  try {
+    write_staged_locked();
+  } catch (const std::exception& e) {
+    return fail_io(std::string("append failed: ") + e.what());
+  }
+  return std::nullopt;
+}
+
+LogResult<int64_t> Log::write_staged(int64_t end_offset) {
+  // Usually another answer of the same turn (or a roll, or another thread's
+  // append) wrote it already: no append lock for that.
+  if (int64_t leo = log_end_offset(); leo >= end_offset) return leo;
+  std::lock_guard lock(append_mu_);
+  if (int64_t leo = log_end_offset(); leo >= end_offset) return leo;
+  if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
+  if (closed_ || staged_end_ < end_offset) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
+  if (auto err = write_staged_or_fail_locked()) return *err;
+  return log_end_offset();
+}
+
 void Log::roll() {
   std::lock_guard lock(append_mu_);
   try {
+    write_staged_locked();
     roll_locked(log_end_offset());
   } catch (const std::exception& e) {
     fail_io(std::string("roll failed: ") + e.what());
@@ -423,6 +465,7 @@ void Log::close() {
   // No background flush may touch the files close() is about to close.
   committer_.stop();
   try {
+    write_staged_locked();
     flush();
     snapshot_producers_locked(log_end_offset());
     active_segment()->close();

@@ -236,6 +236,8 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
 
 LogResult<int64_t> Log::truncate_to(int64_t offset) {
   std::lock_guard lock(append_mu_);
+  // Staged appends first, so the log end below counts them.
+  if (auto err = write_staged_or_fail_locked()) return *err;
   if (offset >= log_end_offset()) {
     // Nothing to cut, but the epoch cache may still name an epoch starting
     // at or past `offset` (a follower's diverging epoch, as Kafka's
@@ -288,6 +290,7 @@ LogResult<int64_t> Log::truncate_fully_and_start_at(int64_t offset) {
   std::lock_guard lock(append_mu_);
   if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
   if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
+  if (auto err = write_staged_or_fail_locked()) return *err;  // as truncate_to
   if (offset < 0) return log_error(LogErrc::kOffsetOutOfRange, "cannot start a log at a negative offset");
   committer_.stop();
   const CommitterResume resume{committer_};

@@ -43,7 +43,10 @@ size_t Log::delete_segments_locked(size_t count, const char* reason) {
     std::lock_guard lock(state_mu_);
     roll_first = count >= segments_.size();
   }
-  if (roll_first) roll_locked(log_end_offset());
+  if (roll_first) {
+    write_staged_locked();  // staged appends go with the segment they are in
+    roll_locked(log_end_offset());
+  }
   int64_t new_start;
   {
     std::lock_guard lock(state_mu_);

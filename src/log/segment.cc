@@ -78,7 +78,7 @@ std::shared_ptr<LogSegment> LogSegment::open(const std::string& dir, int64_t bas
 }
 
 bool LogSegment::should_roll(const RollInputs& in) const {
-  const uint64_t sz = size();
+  const uint64_t sz = size() + staged_bytes_;
   if (sz == 0) return false;
   if (static_cast<int64_t>(sz) > static_cast<int64_t>(in.segment_bytes) -
                                      static_cast<int64_t>(in.append_bytes))

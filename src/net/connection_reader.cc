@@ -6,6 +6,7 @@
 #include "connection.h"
 #include "samsa/net/peer_log_limiter.h"
 #include "samsa/util/logging.h"
+#include "samsa/util/turn_scope.h"
 
 namespace samsa::net {
 namespace {
@@ -27,18 +28,28 @@ std::vector<uint8_t>& scratch() {
 
 }  // namespace
 
+// One read turn. The requests it dispatches may defer work to its end
+// (util/turn_scope.h: produce writes what it staged there, once per
+// partition), and the replies completed meanwhile are corked: they leave
+// together, in one gather write, after that work. A turn that reads one
+// request waits for nothing: it ends as soon as the socket has no more.
+void Connection::read_more() {
+  if (closed_ || closing_ || read_paused_ || budget_wait_ || waiting_readable_ || in_read_) return;
+  in_read_ = true;
+  {
+    util::TurnScope turn;
+    read_turn();
+    turn.finish();
+  }
+  in_read_ = false;
+  flush();
+}
+
 // Reads until the socket would block, a limit pauses reading, or the turn's
 // share is used up. Readiness is awaited only after a read came back short:
 // the reactor's epoll is edge-triggered, so waiting with unread bytes in the
 // socket could wait forever.
-void Connection::read_more() {
-  if (closed_ || closing_ || read_paused_ || budget_wait_ || waiting_readable_ || in_read_) return;
-  in_read_ = true;
-  struct Done {
-    bool& flag;
-    ~Done() { flag = false; }
-  } done{in_read_};
-
+void Connection::read_turn() {
   // Bytes left over from before a pause come first (with none, this still
   // retries a reservation the budget refused).
   std::vector<uint8_t> left = std::move(stash_);

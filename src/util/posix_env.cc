@@ -2,11 +2,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "samsa/util/env.h"
 
@@ -31,6 +34,33 @@ class PosixFile final : public File {
         fail("pwrite", path_);
       }
       done += static_cast<size_t>(n);
+    }
+  }
+
+  void write_gather_at(std::span<const std::span<const uint8_t>> pieces, uint64_t position) override {
+    // pwritev takes at most IOV_MAX pieces and may write short: resume
+    // from the first piece not fully written.
+    std::vector<iovec> iov;
+    size_t next = 0, skip = 0;  // first piece not yet written, bytes of it already written
+    while (next < pieces.size()) {
+      iov.clear();
+      for (size_t i = next; i < pieces.size() && iov.size() < IOV_MAX; ++i) {
+        const size_t from = i == next ? skip : 0;
+        iov.push_back(iovec{const_cast<uint8_t*>(pieces[i].data()) + from, pieces[i].size() - from});
+      }
+      ssize_t n = ::pwritev(fd_, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(position));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fail("pwritev", path_);
+      }
+      position += static_cast<uint64_t>(n);
+      size_t left = static_cast<size_t>(n);
+      while (next < pieces.size() && left >= pieces[next].size() - skip) {
+        left -= pieces[next].size() - skip;
+        ++next;
+        skip = 0;
+      }
+      skip += left;
     }
   }
 

@@ -34,6 +34,9 @@ struct AppendInfo {
   // append may be answered only once the log's durable offset passes
   // last_offset.
   bool awaits_flush = false;
+  // Staged, not yet written (Log::append_as_leader with an owner): readable
+  // once Log::write_staged(last_offset + 1) succeeded.
+  bool staged = false;
 };
 
 struct ValidatedAppend {

@@ -33,6 +33,8 @@ class FileHandle {
 
   // Throw std::system_error naming the path on failure.
   void pwrite_all(std::span<const uint8_t> data, uint64_t position);
+  // The pieces back to back from `position`, in one gather write.
+  void pwrite_gather(std::span<const std::span<const uint8_t>> pieces, uint64_t position);
   // Reads up to data.size() bytes; returns how many (short only at EOF).
   size_t pread_some(std::span<uint8_t> data, uint64_t position) const;
   void fsync();

@@ -120,9 +120,25 @@ class Log {
   // requested and AppendInfo::awaits_flush is set: the caller answers once
   // durable_offset() > last_offset (set_durable_listener tells it when to
   // look again). A duplicate whose original is not durable yet waits the same.
+  //
+  // Staging: with a `stage_owner` (which keeps `batches` alive), the append
+  // may be staged instead of written (AppendInfo::staged): validated, given
+  // its offsets and entered in the producer state as usual, but neither
+  // written nor visible to readers (log_end_offset(), read(), the high
+  // watermark) until write_staged() writes every append staged so far with
+  // one gather write. Any other write to the log (an unstaged or follower
+  // append, roll, truncation, retention, close) writes what is staged
+  // first. Not staged when every append must reach the disk at once
+  // (flush.messages, samsa.fsync.per.append).
   LogResult<AppendInfo> append_as_leader(std::span<uint8_t> batches, int32_t leader_epoch,
                                          AppendOrigin origin = AppendOrigin::kClient,
-                                         std::optional<uint64_t> verification_guard = std::nullopt);
+                                         std::optional<uint64_t> verification_guard = std::nullopt,
+                                         std::shared_ptr<const void> stage_owner = nullptr);
+  // Makes a staged append that ends at `end_offset` (exclusive) readable:
+  // writes everything staged unless that already happened. Returns the log
+  // end. A failed write takes the log offline (kStorageError); a log closed
+  // for deletion meanwhile answers kLogClosed.
+  LogResult<int64_t> write_staged(int64_t end_offset);
   // Replicated batches (offsets assigned by the leader, must increase). A
   // follower flushes inline when flush.messages is reached (as Kafka's), so
   // the log end it reports to the leader is durable.
@@ -265,7 +281,15 @@ class Log {
   std::vector<std::shared_ptr<LogSegment>> segments_snapshot() const;
   void roll_locked(int64_t new_base);
   // `leader`: a durable-mode flush may be left to the flusher.
-  LogResult<AppendInfo> append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v, bool leader);
+  LogResult<AppendInfo> append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v, bool leader,
+                                         std::shared_ptr<const void> stage_owner = nullptr);
+  // The offset the next append starts at: past what is staged. REQUIRES: append_mu_.
+  int64_t next_offset_locked() const { return staged_end_ >= 0 ? staged_end_ : log_end_offset(); }
+  // Writes and publishes what is staged; throws on a write error (the
+  // caller fails the log). REQUIRES: append_mu_.
+  void write_staged_locked();
+  // The same, turning an error into fail_io's.
+  std::optional<LogError> write_staged_or_fail_locked();
   // Asks the flusher for everything below `offset`. REQUIRES: append_mu_, not state_mu_.
   void request_flush_locked(int64_t offset);
   // The group committer's sync: fsyncs the segment files' data below `end`
@@ -353,6 +377,8 @@ class Log {
   // flush() fsyncs even if the log end did not move.
   bool needs_flush_ = false;
   bool closed_ = false;
+  // End of the staged appends (all in the active segment); -1: none. Under append_mu_.
+  int64_t staged_end_ = -1;
 };
 
 }  // namespace samsa::log

@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "samsa/log/file_cache.h"
 #include "samsa/log/file_handle.h"
@@ -106,6 +107,18 @@ class LogSegment {
   // segment never rolls (it would collide with the next base offset).
   bool should_roll(const RollInputs& in) const;
   void append(std::span<const uint8_t> bytes, std::span<const protocol::BatchView> batches);
+  // Like append(), but nothing is written yet (segment_staging.cc): the
+  // bytes, which `owner` keeps alive, wait for write_staged(), and until
+  // then size(), next_offset() and the indexes do not show them (readers
+  // never see them). should_roll() counts them. While bytes are staged,
+  // further appends must be staged too, or follow write_staged().
+  void stage(std::span<const uint8_t> bytes, std::span<const protocol::BatchView> batches,
+             std::shared_ptr<const void> owner);
+  uint64_t staged_bytes() const { return staged_bytes_; }
+  // Writes every staged append with one gather write (no copy), then
+  // indexes and publishes them as append() does. Throws on a write error;
+  // the staged appends are dropped either way.
+  void write_staged();
   // Final time index entry, then indexes trimmed to their entries.
   void on_become_inactive();
   // The segment is active again: its indexes preallocate at their next entry.
@@ -179,6 +192,11 @@ class LogSegment {
   std::atomic<int64_t> next_offset_;
   uint64_t bytes_since_last_index_entry_ = 0;
   std::optional<int64_t> rolling_based_timestamp_;
+  // Staged appends, in order (stage()/write_staged(), under the append lock).
+  std::vector<std::span<const uint8_t>> staged_pieces_;
+  std::vector<std::shared_ptr<const void>> staged_owners_;
+  std::vector<protocol::RecordBatchHeader> staged_headers_;
+  uint64_t staged_bytes_ = 0;
   mutable std::mutex max_ts_mu_;  // pairs max timestamp with its offset
   TimestampAndOffset max_ts_;
 };

@@ -46,6 +46,8 @@ class Records {
   // In-memory bytes; empty for file-backed records (see in_file()).
   std::span<const uint8_t> bytes() const { return bytes_; }
   size_t size() const { return in_file() ? file_.length : bytes_.size(); }
+  // What keeps bytes() alive (null for owned copies made elsewhere).
+  const std::shared_ptr<const void>& owner() const { return owner_; }
 
   bool operator==(const Records& o) const {
     return null_ == o.null_ && file_ == o.file_ &&

@@ -33,6 +33,15 @@ class File {
   // Writes all of `data` at `position`, or throws (a failed write may have
   // written a prefix, as a real short write followed by an error does).
   virtual void write_at(std::span<const uint8_t> data, uint64_t position) = 0;
+  // Writes `pieces` back to back from `position`, as write_at of their
+  // concatenation would (a gather write: no copy into one buffer). This
+  // default writes them one by one; PosixFile uses pwritev.
+  virtual void write_gather_at(std::span<const std::span<const uint8_t>> pieces, uint64_t position) {
+    for (const auto& piece : pieces) {
+      write_at(piece, position);
+      position += piece.size();
+    }
+  }
   // Reads up to data.size() bytes; returns how many (short only at EOF).
   virtual size_t read_at(std::span<uint8_t> data, uint64_t position) = 0;
   // Makes the content written so far durable (fdatasync).

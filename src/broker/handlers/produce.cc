@@ -21,6 +21,7 @@
 #include "samsa/protocol/gen/produce_response.h"
 #include "samsa/protocol/record_batch.h"
 #include "samsa/util/logging.h"
+#include "samsa/util/turn_scope.h"
 
 namespace samsa::broker {
 
@@ -117,10 +118,13 @@ struct Pending {
   replica::ReplicationWait wait;
 };
 
+// `may_stage`: inside a network thread's read turn, the append may be
+// staged (log.h); then `staged` says which end to publish before answering.
 PartitionResponse append(const BrokerServices& services, const MetadataImage& image, const std::string& topic,
                          const ProduceRequest::TopicProduceData::PartitionProduceData& data, int16_t acks,
-                         int16_t version, std::optional<uint64_t> verification_guard,
-                         std::optional<replica::ReplicationWait>& wait) {
+                         int16_t version, std::optional<uint64_t> verification_guard, bool may_stage,
+                         std::optional<replica::ReplicationWait>& wait,
+                         std::optional<replica::ReplicationWait>& staged) {
   if (auto bad = validate_records(data.index, data.records, version)) return *bad;
   auto found = lookup_leader_partition(services, image, topic, data.index);
   if (found.error != ErrorCode::NONE) {
@@ -160,8 +164,12 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
 
   // acks=all: NOT_ENOUGH_REPLICAS before anything is written when the ISR
   // is below min.insync.replicas; the partition moves the high watermark.
+  // Staged bytes stay in the request's frame until written: only when the
+  // batch is the frame's own (not a recompressed copy) and its owner is known.
+  std::shared_ptr<const void> stage_owner;
+  if (may_stage && buffer.empty()) stage_owner = data.records.owner();
   auto result = partition.append_as_leader(batch, acks, log::AppendOrigin::kClient,
-                                           verification_guard);
+                                           verification_guard, std::move(stage_owner));
   if (!result) {
     const replica::PartitionError& err = result.error();
     log()->debug("Error processing append operation on partition {}-{}: {}", topic, data.index, err.message);
@@ -186,6 +194,7 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
   // does not wait for the fsync.
   if (acks == -1 || result->awaits_flush)
     wait = replica::ReplicationWait{found.partition, result->last_offset + 1, acks == -1, result->awaits_flush};
+  if (result->staged) staged = replica::ReplicationWait{found.partition, result->last_offset + 1};
 
   PartitionResponse p;
   p.index = data.index;
@@ -257,16 +266,40 @@ txn::TxnVerifyRequest plan_verification(ProduceState& s, const MetadataImage& im
   return verify;
 }
 
+void respond(const std::shared_ptr<ProduceState>& state, ProduceResponse response, std::vector<Pending> pending,
+             bool any_error);
+
+// Staged appends (append()): written and made readable here, at the end of
+// the read turn that staged them, before anything is answered. One that
+// cannot be written is answered with its error, never with its offset.
+void publish_staged(ProduceResponse& response, std::vector<Pending>& pending, const std::vector<Pending>& staged, bool& any_error) {
+  for (const auto& st : staged) {
+    auto err = st.wait.partition->publish_staged(st.wait.required_offset);
+    if (!err) continue;
+    auto& p = response.responses[st.topic].partition_responses[st.partition];
+    log()->debug("Error processing append operation on partition {}-{}: {}", response.responses[st.topic].name,
+                 p.index, err->message);
+    p = error_response(p.index, err->code);
+    any_error = true;
+    std::erase_if(pending, [&](const Pending& w) { return w.topic == st.topic && w.partition == st.partition; });
+  }
+}
+
 void append_all(const std::shared_ptr<ProduceState>& state) {
   ProduceState& s = *state;
   const ProduceRequest& request = s.request;
   auto image = s.services->metadata.current();
   const bool valid_acks = request.acks == 0 || request.acks == 1 || request.acks == -1;
   const bool txn_denied = !request.transactional_id && has_transactional_batch(request);
+  // Inside a read turn appends are staged and written once per partition at
+  // its end (util/turn_scope.h); anywhere else (a verifier's callback, a
+  // test) they are written at once.
+  const bool may_stage = util::TurnScope::active();
 
   ProduceResponse response;
   bool any_error = false;
   std::vector<Pending> pending;
+  std::vector<Pending> staged;
   for (size_t ti = 0; ti < request.topic_data.size(); ++ti) {
     const auto& topic = request.topic_data[ti];
     auto& tr = response.responses.emplace_back();
@@ -287,18 +320,39 @@ void append_all(const std::shared_ptr<ProduceState>& state) {
       else if (verify_error != s.verify_errors.end())
         p = error_response(part.index, verify_error->second);
       else {
-        std::optional<replica::ReplicationWait> wait;
+        std::optional<replica::ReplicationWait> wait, staged_end;
         auto guard = s.guards.find({ti, pi});
         std::optional<uint64_t> verification_guard;
         if (guard != s.guards.end()) verification_guard = guard->second;
         else if (verification_in_force(s)) verification_guard = 0;  // not looked up: refused if it opens a txn
-        p = append(*s.services, *image, topic.name, part, request.acks, s.version, verification_guard, wait);
+        p = append(*s.services, *image, topic.name, part, request.acks, s.version, verification_guard, may_stage,
+                   wait, staged_end);
         if (wait) pending.push_back({response.responses.size() - 1, tr.partition_responses.size(), std::move(*wait)});
+        if (staged_end)
+          staged.push_back({response.responses.size() - 1, tr.partition_responses.size(), std::move(*staged_end)});
       }
       any_error = any_error || p.error_code != 0;
       tr.partition_responses.push_back(std::move(p));
     }
   }
+  if (staged.empty()) return respond(state, std::move(response), std::move(pending), any_error);
+  auto shared = std::make_shared<ProduceResponse>(std::move(response));
+  util::TurnScope::defer([state, shared, pending = std::move(pending), staged = std::move(staged), any_error]() mutable {
+    try {
+      publish_staged(*shared, pending, staged, any_error);
+      respond(state, std::move(*shared), std::move(pending), any_error);
+    } catch (const std::exception& e) {
+      log()->error("Closing connection: answering a produce failed: {}", e.what());
+      state->responder.close();
+    }
+  });
+}
+
+void respond(const std::shared_ptr<ProduceState>& state, ProduceResponse response, std::vector<Pending> pending,
+             bool any_error) {
+  ProduceState& s = *state;
+  const ProduceRequest& request = s.request;
+  auto image = s.services->metadata.current();
   Responder responder = s.responder;
   if (request.acks == 0) {
     // Kafka closes the connection when an acks=0 produce fails, so the

@@ -133,7 +133,8 @@ ErrorCode Partition::check_epoch(int32_t current_leader_epoch, bool require_lead
 
 PartitionResult<log::AppendInfo> Partition::append_as_leader(std::span<uint8_t> batches, int16_t required_acks,
                                                              log::AppendOrigin origin,
-                                                             std::optional<uint64_t> verification_guard) {
+                                                             std::optional<uint64_t> verification_guard,
+                                                             std::shared_ptr<const void> stage_owner) {
   std::shared_lock role_lock(leader_isr_mu_);
   int32_t epoch;
   {
@@ -147,12 +148,13 @@ PartitionResult<log::AppendInfo> Partition::append_as_leader(std::span<uint8_t> 
                                 std::to_string(min_insync_)};
     epoch = leader_epoch_;
   }
-  auto result = log_->append_as_leader(batches, epoch, origin, verification_guard);
+  auto result = log_->append_as_leader(batches, epoch, origin, verification_guard, std::move(stage_owner));
   if (!result) {
     const log::LogError& err = result.error();
     PartitionError e{kafka_error(err.code), err.message, err.record_errors};
     return e;
   }
+  if (result->staged) return std::move(*result);  // publish_staged() does the rest
   bool moved;
   {
     std::lock_guard lock(mu_);
@@ -166,6 +168,20 @@ PartitionResult<log::AppendInfo> Partition::append_as_leader(std::span<uint8_t> 
   // high watermark: a new append is news for the former at least.
   if ((moved || !result->duplicate) && hooks_.on_progress) hooks_.on_progress(topic_, index_);
   return std::move(*result);
+}
+
+std::optional<PartitionError> Partition::publish_staged(int64_t end_offset) {
+  auto written = log_->write_staged(end_offset);
+  if (!written) return PartitionError{kafka_error(written.error().code), written.error().message};
+  {
+    std::shared_lock role_lock(leader_isr_mu_);
+    std::lock_guard lock(mu_);
+    leader_end_ = std::max(leader_end_, end_offset);
+    maybe_increment_hwm_locked();
+  }
+  // As after an append (no lock held: a woken waiter may append here again).
+  if (hooks_.on_progress) hooks_.on_progress(topic_, index_);
+  return std::nullopt;
 }
 
 bool Partition::maybe_increment_hwm_locked() {

@@ -136,9 +136,17 @@ class Partition : public std::enable_shared_from_this<Partition> {
   // (NOT_ENOUGH_REPLICAS). On success the caller waits, for acks=-1, until
   // check_replicated(info.last_offset + 1) says so.
   // `verification_guard`: Log::append_as_leader (KIP-890 part 1).
+  // `stage_owner`: the log may stage the append (Log::append_as_leader);
+  // a staged one (info.staged) moves nothing until publish_staged().
   PartitionResult<log::AppendInfo> append_as_leader(std::span<uint8_t> batches, int16_t required_acks,
                                                     log::AppendOrigin origin = log::AppendOrigin::kClient,
-                                                    std::optional<uint64_t> verification_guard = std::nullopt);
+                                                    std::optional<uint64_t> verification_guard = std::nullopt,
+                                                    std::shared_ptr<const void> stage_owner = nullptr);
+  // Makes a staged append ending at `end_offset` readable (Log::write_staged),
+  // then does what append_as_leader does after a written one: the high
+  // watermark, and waking fetches and parked produces. An error means the
+  // append is not in the log (the log is offline or gone).
+  std::optional<PartitionError> publish_staged(int64_t end_offset);
   // For a parked acks=-1 produce: nullopt while the high watermark is below
   // `required_offset`; then NONE, or NOT_ENOUGH_REPLICAS_AFTER_APPEND when
   // the ISR shrank below min.insync.replicas; NOT_LEADER_OR_FOLLOWER if
