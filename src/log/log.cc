@@ -122,6 +122,14 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
       info.duplicate = true;
       // The original may still wait for its fsync: wait for it too.
       durable = config_.fsync_per_append;
+      // Or still be staged: never answer for bytes not yet in the file.
+      if (info.last_offset >= log_end_offset()) {
+        if (stage_owner) {
+          info.staged = true;  // the caller's write_staged() writes it
+        } else if (auto err = write_staged_or_fail_locked()) {
+          return *err;
+        }
+      }
     } else {
       if (auto err = check_verification_locked(updates, verification_guard)) return *err;
       auto appended = append_validated(batches, validated.value(), std::move(stage_owner));
