@@ -251,7 +251,10 @@ LogResult<int64_t> Log::write_staged(int64_t end_offset) {
   if (int64_t leo = log_end_offset(); leo >= end_offset) return leo;
   std::lock_guard lock(append_mu_);
   if (int64_t leo = log_end_offset(); leo >= end_offset) return leo;
-  if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
+  if (offline()) {
+    drop_staged_locked();
+    return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
+  }
   if (closed_ || staged_end_ < end_offset) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
   if (auto err = write_staged_or_fail_locked()) return *err;
   return log_end_offset();
@@ -419,6 +422,13 @@ void Log::close() {
 void Log::mark_deleted() {
   std::lock_guard lock(append_mu_);
   closed_ = true;
+  drop_staged_locked();  // never written now: their answers say so
+}
+
+void Log::drop_staged_locked() {
+  if (staged_end_ < 0) return;
+  staged_end_ = -1;
+  active_segment()->drop_staged();  // lets the request frames (and their budget) go
 }
 
 int64_t Log::log_start_offset() const {

@@ -260,6 +260,8 @@ class Log {
   void write_staged_locked();
   // The same, turning an error into fail_io's.
   std::optional<LogError> write_staged_or_fail_locked();
+  // Forgets what is staged (the log is offline or deleted). REQUIRES: append_mu_.
+  void drop_staged_locked();
   void publish_end_locked(int64_t leo);
   // Marks the log offline and reports the cause once; returns the error.
   LogError fail_io(const std::string& what);

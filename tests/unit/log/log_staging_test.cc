@@ -194,6 +194,22 @@ TEST_F(LogStagingTest, RetryOfAStagedBatchIsAnsweredOnlyOnceItIsWritten) {
   EXPECT_EQ(served(*log), all_frames());
 }
 
+TEST_F(LogStagingTest, DeletedLogDropsStagedAppendsAndTheirFrames) {
+  auto log = open_log();
+  ASSERT_TRUE(log);
+  auto r = stage(*log);
+  ASSERT_TRUE(r.ok());
+  std::weak_ptr<std::vector<uint8_t>> frame = frames.back();
+  frames.clear();
+  EXPECT_FALSE(frame.expired());  // the log keeps it until written
+  log->mark_deleted();
+  EXPECT_TRUE(frame.expired());
+  auto w = log->write_staged(r->last_offset + 1);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code, LogErrc::kLogClosed);
+  EXPECT_EQ(log->log_end_offset(), 0);
+}
+
 struct LogStagingFaultTest : LogStagingTest {
   util::FaultInjectionEnv env;
   int io_errors = 0;
