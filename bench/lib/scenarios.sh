@@ -85,6 +85,23 @@ scn_rdkafka_consume_100b() {
     else
       unavailable "$L.rps" "$SIDE" "$label" "samsa-consumer-perf failed: $(last_error "$out.err")"
     fi
+    # librdkafka 2.0.2 stops fetching for 1 s whenever its pre-fetch queue
+    # holds queued.min.messages (100 000) records: at full size that backoff,
+    # not the broker, sets the figure above (a faster broker fills the queue
+    # sooner and backs off more). The same read with the queue unbounded:
+    local deep="$WORK/c100-deep-$SIDE-$ROUND.json"
+    cpu0="$(proc_cpu_s "${CL_PIDS[0]}")"
+    if rk samsa-consumer-perf "$deep" 600 --topic c100 --records "$N_100B_C" \
+        -X queued.min.messages=10000000 -X queued.max.messages.kbytes=2097151; then
+      cpu1="$(proc_cpu_s "${CL_PIDS[0]}")"
+      fig "$L.rps_deep" "$SIDE" "$ROUND" "$(jget "$deep" "d['records_per_s']")" "records/s" higher "" "ab>=1.5" \
+        "$L: the same, pre-fetch queue unbounded (no 1 s client backoff)"
+      fig "$L.cpu_deep" "$SIDE" "$ROUND" "$(awk -v a="$cpu0" -v b="$cpu1" -v m="$(jget "$deep" "d['bytes'] / 1e9")" \
+        'BEGIN { if (a == "-" || b == "-" || m + 0 <= 0) print "-"; else printf "%.4g\n", (b - a) / m }')" \
+        "core-s/GB" lower "" "" "$L: broker CPU per GB of payload consumed (queue unbounded)"
+    else
+      unavailable "$L.rps_deep" "$SIDE" "$L: unbounded queue" "samsa-consumer-perf failed: $(last_error "$deep.err")"
+    fi
   fi
   cluster_stop "$L"
 }

@@ -370,11 +370,12 @@ net::FileTransferMode Broker::file_transfer_mode() const {
       return net::FileTransferMode::kSendfile;
     case FetchTransfer::IoUring:  // each reactor falls back to pread if io_uring cannot be set up
       return net::FileTransferMode::kIoUring;
-    case FetchTransfer::Auto:  // pread: faster than sendfile in the machine notes; bench/README.md compares all three
     case FetchTransfer::Pread:
+      return net::FileTransferMode::kPread;
+    case FetchTransfer::Auto:  // cached ranges by sendfile, cold ones read on the pool (bench/README.md)
       break;
   }
-  return net::FileTransferMode::kPread;
+  return net::FileTransferMode::kAuto;
 }
 
 void Broker::apply_connection_configs() {

@@ -11,6 +11,8 @@
 #include <boost/asio/write.hpp>
 
 #include "blocking_reads.h"
+#include "page_cache.h"
+#include "transfer_stats.h"
 #include "uring_reader.h"
 #include "samsa/util/logging.h"
 
@@ -18,9 +20,10 @@ namespace samsa::net {
 namespace {
 
 constexpr size_t kMaxGather = 64;         // replies per writev
-constexpr size_t kFileChunk = 1u << 20;   // pread/io_uring transfer: bytes per read+write
-// Cached file ranges up to this size are copied into the gather write (pread
-// transfer, the default): a read and a write per range cost more than the copy.
+constexpr size_t kFileChunk = 1u << 20;   // pread/io_uring transfer: bytes per read+write; auto: per cache probe
+// Cached file ranges up to this size are copied into the gather write (auto
+// and pread transfers): a read and a write (or a sendfile) per range cost
+// more than the copy.
 constexpr size_t kInlineRange = 64u << 10;
 constexpr size_t kInlineTotal = 256u << 10;  // per write, so the buffer stays small
 
@@ -134,7 +137,8 @@ void Connection::flush() {
     ++slots;
   }
   if (slots > 0) {
-    if (options_.file_transfer == FileTransferMode::kPread) inline_small_file_parts();
+    if (options_.file_transfer == FileTransferMode::kPread || options_.file_transfer == FileTransferMode::kAuto)
+      inline_small_file_parts();
     writing_ = true;
     write_slots_ = slots;
     part_index_ = 0;
@@ -192,10 +196,14 @@ void Connection::inline_small_file_parts() {
     p = Part{inline_buf_.get() + used, p.length, nullptr};
     used += p.length;
   }
+  if (used > 0) transfer_stats().inlined_bytes.fetch_add(used, std::memory_order_relaxed);
 }
 
 void Connection::write_file_part() {
   switch (options_.file_transfer) {
+    case FileTransferMode::kAuto:
+      if (sendfile_cached_part()) return;
+      break;  // not (all) cached, or no way to tell: pread, which reads cold bytes on the pool
     case FileTransferMode::kSendfile:
       return sendfile_file_part();
     case FileTransferMode::kIoUring:
@@ -237,6 +245,7 @@ void Connection::pread_file_part() {
   ssize_t n = ::preadv2(fd, &iov, 1, offset, RWF_NOWAIT);
   if (n >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP)) return on_file_chunk_read(n, n < 0 ? errno : 0);
   auto owner = part.file->owner;  // keeps the descriptor open while the pool reads
+  transfer_stats().pool_reads.fetch_add(1, std::memory_order_relaxed);
   boost::asio::post(blocking_reads(), [self = shared_from_this(), owner, buf, fd, offset, chunk] {
     ssize_t r = ::pread(fd, buf, chunk, offset);  // `self` keeps buf alive
     int err = r < 0 ? errno : 0;
@@ -253,6 +262,7 @@ void Connection::on_file_chunk_read(ssize_t n, int err) {
                 info_.listener_name, n == 0 ? "file shorter than expected" : std::strerror(err));
     return close(nullptr);
   }
+  transfer_stats().copied_bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
   boost::asio::async_write(socket_, boost::asio::buffer(file_buf_.get(), static_cast<size_t>(n)),
                            [self = shared_from_this()](const boost::system::error_code& ec, size_t written) {
                              if (ec) return self->on_written(ec, 0);
@@ -265,16 +275,39 @@ void Connection::on_file_chunk_read(ssize_t n, int err) {
                            });
 }
 
-// sendfile transfer: the kernel copies from the page cache to the socket;
-// when the socket buffer is full we wait for it to drain.
+// auto transfer: the next chunk of the file part goes by sendfile if the
+// page cache holds all of it. On loopback and most NICs the socket then
+// references the cached pages instead of a copy (pread + write copies every
+// byte twice), and a sendfile of cached bytes never waits for the disk.
+// False: pread_file_part() takes this chunk (cold bytes go to the pool).
+bool Connection::sendfile_cached_part() {
+  const Part& part = parts_[part_index_];
+  size_t chunk = std::min(part.length - file_done_, kFileChunk);
+  if (page_cache_state(part.file->fd, part.file->position + file_done_, chunk) != CacheState::kCached) return false;
+  file_send_end_ = file_done_ + chunk;
+  sendfile_until_end();
+  return true;
+}
+
+// sendfile transfer: every range, cached or not (a cold range blocks the reactor).
 void Connection::sendfile_file_part() {
+  file_send_end_ = parts_[part_index_].length;
+  sendfile_until_end();
+}
+
+// Sends the current file part up to file_send_end_ with sendfile; when the
+// socket buffer is full it waits for it to drain. Then the next part, or
+// (auto) the next chunk of this one.
+void Connection::sendfile_until_end() {
+  if (closed_) return;
   const Part& part = parts_[part_index_];
   socket_.native_non_blocking(true);
-  while (file_done_ < part.length) {
+  while (file_done_ < file_send_end_) {
     off_t offset = static_cast<off_t>(part.file->position + file_done_);
-    ssize_t n = ::sendfile(socket_.native_handle(), part.file->fd, &offset, part.length - file_done_);
+    ssize_t n = ::sendfile(socket_.native_handle(), part.file->fd, &offset, file_send_end_ - file_done_);
     if (n > 0) {
       file_done_ += static_cast<size_t>(n);
+      transfer_stats().sendfile_bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -282,7 +315,7 @@ void Connection::sendfile_file_part() {
       socket_.async_wait(boost::asio::ip::tcp::socket::wait_write,
                          [self = shared_from_this()](const boost::system::error_code& ec) {
                            if (ec) return self->on_written(ec, 0);
-                           self->sendfile_file_part();
+                           self->sendfile_until_end();
                          });
       return;
     }
@@ -290,6 +323,7 @@ void Connection::sendfile_file_part() {
                 n == 0 ? "file shorter than expected" : std::strerror(errno));
     return close(nullptr);
   }
+  if (file_done_ < part.length) return write_file_part();
   file_done_ = 0;
   ++part_index_;
   write_next();

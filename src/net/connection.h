@@ -70,7 +70,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void pread_file_part();
   bool uring_file_part();
   void on_file_chunk_read(ssize_t n, int err);
+  bool sendfile_cached_part();
   void sendfile_file_part();
+  void sendfile_until_end();
   void inline_small_file_parts();
   void on_written(const boost::system::error_code& ec, size_t slots);
   void maybe_resume();
@@ -104,6 +106,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<Part> parts_;
   size_t part_index_ = 0;
   size_t file_done_ = 0;  // bytes of the current file part already sent
+  size_t file_send_end_ = 0;  // sendfile: bytes of the current file part to send before looking again
   size_t write_slots_ = 0;
   // pread/io_uring transfer: one chunk of a file part. Uninitialised, and
   // given back when no reply is owed, so idle consumers hold no megabyte.

@@ -15,14 +15,17 @@ class IoContextPool;
 
 // How reply bytes that live in files reach the socket.
 enum class FileTransferMode {
-  kPread,     // pread into a reused buffer, then write (fastest here; see bench/); cached ranges
-              // up to 64 KiB are copied into the reply's gather write instead
-  kSendfile,  // sendfile(2) from the page cache
+  kAuto,      // ranges in the page cache by sendfile(2), the others as kPread (so the disk is read on
+              // the blocking-read pool, never on a reactor); cached ranges up to 64 KiB are copied
+              // into the reply's gather write instead
+  kPread,     // pread into a reused buffer, then write; cached ranges up to 64 KiB are copied
+              // into the reply's gather write instead
+  kSendfile,  // sendfile(2) of every range, cached or not (a cold one blocks the reactor)
   kIoUring,   // io_uring reads into a reused buffer, then write; pread where io_uring is unavailable
 };
 
 struct ConnectionOptions {
-  FileTransferMode file_transfer = FileTransferMode::kPread;
+  FileTransferMode file_transfer = FileTransferMode::kAuto;
   size_t max_frame_bytes = 104857600;  // socket.request.max.bytes
   int send_buffer_bytes = 102400;      // socket.send.buffer.bytes, -1 = OS default
   int receive_buffer_bytes = 102400;   // socket.receive.buffer.bytes, -1 = OS default

@@ -1,5 +1,7 @@
 // Replies that splice file ranges between memory parts arrive byte-exact,
-// with every transfer mode; the io_uring mode falls back to pread cleanly.
+// with every transfer mode; the io_uring mode falls back to pread cleanly;
+// the auto mode sends cached ranges with sendfile and reads cold ones on the
+// blocking-read pool.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -16,7 +18,9 @@
 
 #include "samsa/net/io_context_pool.h"
 #include "samsa/net/tcp_server.h"
-// Internal to samsa_net; included to check which path the io_uring mode took.
+// Internal to samsa_net; included to check which path a transfer took.
+#include "../../../src/net/page_cache.h"
+#include "../../../src/net/transfer_stats.h"
 #include "../../../src/net/uring_reader.h"
 
 namespace samsa::net {
@@ -202,16 +206,79 @@ TEST_P(FileTransferTest, ServerStoppingMidTransferIsHarmless) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, FileTransferTest,
-                         ::testing::Values(FileTransferMode::kPread, FileTransferMode::kSendfile,
-                                           FileTransferMode::kIoUring),
+                         ::testing::Values(FileTransferMode::kAuto, FileTransferMode::kPread,
+                                           FileTransferMode::kSendfile, FileTransferMode::kIoUring),
                          [](const auto& info) {
                            switch (info.param) {
+                             case FileTransferMode::kAuto: return "Auto";
                              case FileTransferMode::kPread: return "Pread";
                              case FileTransferMode::kSendfile: return "Sendfile";
                              case FileTransferMode::kIoUring: return "IoUring";
                            }
                            return "Unknown";
                          });
+
+struct StatsSnapshot {
+  uint64_t sendfile_bytes, copied_bytes, inlined_bytes, pool_reads;
+  static StatsSnapshot now() {
+    auto& s = transfer_stats();
+    return {s.sendfile_bytes.load(), s.copied_bytes.load(), s.inlined_bytes.load(), s.pool_reads.load()};
+  }
+};
+
+// auto: a range in the page cache goes out by sendfile, with no read on the
+// pool and no copy through memory.
+TEST(AutoTransfer, SendsCachedRangesWithSendfile) {
+  struct Run : TransferFixture {
+    void go() {
+      start(FileTransferMode::kAuto);
+      ASSERT_TRUE(page_cache_probe_available()) << "cachestat(2) is missing: auto reads everything with pread";
+      std::vector<uint8_t> all(content.size());
+      int fd = ::open(path.c_str(), O_RDONLY);
+      ASSERT_EQ(::pread(fd, all.data(), all.size(), 0), static_cast<ssize_t>(all.size()));
+      EXPECT_EQ(page_cache_state(fd, 0, all.size()), CacheState::kCached);
+      ::close(fd);
+      const auto before = StatsSnapshot::now();
+      exchange({(2u << 20) + 123, 300000});  // and the 5-byte ranges, copied into the gather write
+      const auto after = StatsSnapshot::now();
+      EXPECT_EQ(after.sendfile_bytes - before.sendfile_bytes, (2u << 20) + 123 + 300000);
+      EXPECT_EQ(after.inlined_bytes - before.inlined_bytes, 10u);
+      EXPECT_EQ(after.pool_reads, before.pool_reads);
+      EXPECT_EQ(after.copied_bytes, before.copied_bytes);
+      stop();
+    }
+  } run;
+  run.go();
+}
+
+// auto: a range that is not in the page cache is read on the blocking-read
+// pool (a sendfile of it would make the reactor wait for the disk).
+TEST(AutoTransfer, ReadsColdRangesOnThePool) {
+  struct Run : TransferFixture {
+    void go() {
+      start(FileTransferMode::kAuto);  // writes the file and drops it from the page cache
+      int fd = ::open(path.c_str(), O_RDONLY);
+      const CacheState state = page_cache_state(fd, 10, 1u << 20);
+      ::close(fd);
+      if (state != CacheState::kNotCached) {
+        stop();
+        GTEST_SKIP() << "the file system keeps the file in memory (tmpfs?): nothing here is cold";
+      }
+      const auto before = StatsSnapshot::now();
+      exchange({(2u << 20) + 123});
+      const auto after = StatsSnapshot::now();
+      EXPECT_GT(after.pool_reads, before.pool_reads);
+      EXPECT_GT(after.copied_bytes, before.copied_bytes);
+      // Bytes the pool's read brought into the cache may follow by sendfile;
+      // every byte went one way or another.
+      EXPECT_EQ((after.copied_bytes - before.copied_bytes) + (after.sendfile_bytes - before.sendfile_bytes) +
+                    (after.inlined_bytes - before.inlined_bytes),
+                (2u << 20) + 123 + 5);
+      stop();
+    }
+  } run;
+  run.go();
+}
 
 // Where the kernel allows io_uring, the io_uring mode really used it.
 TEST(IoUringTransfer, UsesTheRingWhereAvailable) {

@@ -271,13 +271,15 @@ TEST_F(TcpServerTest, PerIpOverrideWinsOverTheDefault) {
 }
 
 TEST_F(TcpServerTest, IdleConnectionsAreClosedAfterTheIdleTimeout) {
-  server->limits().set_connections_max_idle_ms(200);
+  // Pings every 50 ms against a 500 ms limit: a loaded machine (CI runs
+  // tests in parallel) may stretch a sleep several times over.
+  server->limits().set_connections_max_idle_ms(500);
   int idle = connect_client();
   int busy = connect_client();
-  for (int i = 0; i < 10; ++i) {  // ~1 s of traffic keeps `busy` open
+  for (int i = 0; i < 30; ++i) {  // ~1.5 s of traffic keeps `busy` open
     send_all(busy, frame_of("ping"));
     EXPECT_EQ(read_frame(busy).value_or(""), "echo:ping");
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_FALSE(read_frame(idle).has_value()) << "idle connection still open";
   send_all(busy, frame_of("ping"));

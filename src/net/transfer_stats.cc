@@ -1,0 +1,10 @@
+#include "transfer_stats.h"
+
+namespace samsa::net {
+
+TransferStats& transfer_stats() {
+  static TransferStats stats;
+  return stats;
+}
+
+}  // namespace samsa::net
