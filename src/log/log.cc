@@ -130,6 +130,14 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
       info.log_append_time = dup->timestamp;  // as Kafka answers a duplicate
       info.log_start_offset = log_start_offset();
       info.duplicate = true;
+      // The original may still be staged: never answer for bytes not yet in the file.
+      if (info.last_offset >= log_end_offset()) {
+        if (stage_owner) {
+          info.staged = true;  // the caller's write_staged() writes it
+        } else if (auto err = write_staged_or_fail_locked()) {
+          return *err;
+        }
+      }
       // The original may still wait for its fsync: so does its retry. (An
       // inline flush finished before this append could take the lock.)
       const bool durable_mode = config_.fsync_per_append || config_.flush_messages != LogConfig::kNever;
@@ -310,7 +318,10 @@ LogResult<int64_t> Log::write_staged(int64_t end_offset) {
   if (int64_t leo = log_end_offset(); leo >= end_offset) return leo;
   std::lock_guard lock(append_mu_);
   if (int64_t leo = log_end_offset(); leo >= end_offset) return leo;
-  if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
+  if (offline()) {
+    drop_staged_locked();
+    return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
+  }
   if (closed_ || staged_end_ < end_offset) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
   if (auto err = write_staged_or_fail_locked()) return *err;
   return log_end_offset();
@@ -482,6 +493,13 @@ void Log::mark_deleted() {
   // The directory is renamed and removed next: a background flush syncing
   // it by its old name would fail and take the whole log dir offline.
   committer_.stop();
+  drop_staged_locked();  // never written now: their answers say so
+}
+
+void Log::drop_staged_locked() {
+  if (staged_end_ < 0) return;
+  staged_end_ = -1;
+  active_segment()->drop_staged();  // lets the request frames (and their budget) go
 }
 
 int64_t Log::log_start_offset() const {

@@ -301,6 +301,8 @@ class Log {
     GroupCommitter& committer;
     ~CommitterResume() { committer.resume(); }
   };
+  // Forgets what is staged (the log is offline or deleted). REQUIRES: append_mu_.
+  void drop_staged_locked();
   void publish_end_locked(int64_t leo);
   // Marks the log offline and reports the cause once; returns the error.
   LogError fail_io(const std::string& what);
