@@ -4,36 +4,74 @@
 
 namespace samsa::log {
 
-uint64_t GroupCommitter::ticket() {
-  std::lock_guard lock(mu_);
-  return ++written_;
+void GroupCommitter::request(int64_t offset) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_ || failed_) return;
+    if (running_) {
+      // The running fsync covers only what was written before it started.
+      if (offset > running_end_) again_ = true;
+      return;
+    }
+    if (scheduled_) return;  // the job not started yet covers it
+    if (offset <= hooks_.durable()) return;
+    scheduled_ = true;
+  }
+  hooks_.schedule();
 }
 
-std::optional<std::string> GroupCommitter::wait_durable(uint64_t ticket) {
-  std::unique_lock lock(mu_);
-  while (true) {
-    if (failure_) return failure_;
-    if (durable_ >= ticket) return std::nullopt;
-    if (!syncing_) break;
-    cv_.wait(lock);
+void GroupCommitter::run() {
+  int64_t end;
+  {
+    std::lock_guard lock(mu_);
+    scheduled_ = false;
+    if (stopped_ || failed_ || running_) return;
+    running_ = true;
+    again_ = false;
+    // Read under mu_: a request() that saw running_ == false posted this job
+    // or a later one, so no request falls between two jobs.
+    end = hooks_.end();
+    running_end_ = end;
   }
-  // Become the leader: the fsync covers every write ticketed so far.
-  syncing_ = true;
-  const uint64_t target = written_;
-  lock.unlock();
-  std::optional<std::string> error;
+  bool ok = true;
   try {
-    sync_();
-  } catch (const std::exception& e) {
-    error = e.what();
+    hooks_.sync(end);
+  } catch (const std::exception&) {
+    ok = false;  // the hook reported it (the log is offline now)
   }
-  lock.lock();
-  ++fsyncs_;
-  if (error && !failure_) failure_ = *error;
-  durable_ = std::max(durable_, target);
-  syncing_ = false;
-  cv_.notify_all();
-  return error;
+  bool repost = false;
+  {
+    std::lock_guard lock(mu_);
+    running_ = false;
+    ++fsyncs_;
+    if (!ok) failed_ = true;
+    if (again_ && !failed_ && !stopped_ && !scheduled_) {
+      // Posted again rather than looped here: the other logs waiting for a
+      // flush thread get their turn in between.
+      scheduled_ = true;
+      repost = true;
+    }
+    again_ = false;
+  }
+  idle_cv_.notify_all();
+  if (repost) hooks_.schedule();
+  if (hooks_.on_durable) hooks_.on_durable();
+}
+
+void GroupCommitter::stop() {
+  std::unique_lock lock(mu_);
+  stopped_ = true;
+  idle_cv_.wait(lock, [this] { return !running_; });
+}
+
+void GroupCommitter::resume() {
+  std::lock_guard lock(mu_);
+  stopped_ = false;
+}
+
+bool GroupCommitter::failed() const {
+  std::lock_guard lock(mu_);
+  return failed_;
 }
 
 uint64_t GroupCommitter::fsync_count() const {

@@ -3,6 +3,7 @@
 #include "samsa/log/log.h"
 
 #include <filesystem>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -38,8 +39,18 @@ Log::Log(LogOpenOptions o)
       clock_(o.clock ? o.clock : SystemClock::instance()),
       background_(std::move(o.background)),
       background_after_(std::move(o.background_after)),
-      committer_([this] { active_segment()->log_file()->fsync(); }),
       on_io_error_(std::move(o.on_io_error)),
+      flusher_(std::move(o.flusher)),
+      committer_({.end = [this] { return log_end_offset(); },
+                  .durable = [this] { return durable_offset(); },
+                  .sync = [this](int64_t end) { sync_for_commit(end); },
+                  .schedule =
+                      [this] {
+                        flusher_([weak = self_] {
+                          if (auto log = weak.lock()) log->committer_.run();
+                        });
+                      },
+                  .on_durable = [this] { notify_durable(); }}),
       config_(o.config),
       log_start_offset_(o.log_start_offset),
       initial_high_watermark_(o.high_watermark) {}
@@ -52,6 +63,7 @@ LogResult<std::shared_ptr<Log>> Log::open(LogOpenOptions options) {
     const bool clean = options.clean_shutdown;
     const int64_t recovery_point = options.recovery_point;
     std::shared_ptr<Log> log(new Log(options));
+    log->self_ = log;
 
     const std::string meta_path = log->dir_ + "/" + kPartitionMetadataFile;
     std::optional<protocol::Uuid> stored;
@@ -100,9 +112,7 @@ std::vector<std::shared_ptr<LogSegment>> Log::segments_snapshot() const {
 LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t leader_epoch,
                                             AppendOrigin origin, std::optional<uint64_t> verification_guard,
                                             std::shared_ptr<const void> stage_owner) {
-  uint64_t ticket = 0;
   AppendInfo info;
-  bool durable;
   {
     std::lock_guard lock(append_mu_);
     if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
@@ -120,11 +130,24 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
       info.log_append_time = dup->timestamp;  // as Kafka answers a duplicate
       info.log_start_offset = log_start_offset();
       info.duplicate = true;
-      // The original may still wait for its fsync: wait for it too.
-      durable = config_.fsync_per_append;
+      // The original may still be staged: never answer for bytes not yet in the file.
+      if (info.last_offset >= log_end_offset()) {
+        if (stage_owner) {
+          info.staged = true;  // the caller's write_staged() writes it
+        } else if (auto err = write_staged_or_fail_locked()) {
+          return *err;
+        }
+      }
+      // The original may still wait for its fsync: so does its retry. (An
+      // inline flush finished before this append could take the lock.)
+      const bool durable_mode = config_.fsync_per_append || config_.flush_messages != LogConfig::kNever;
+      if (durable_mode && flusher_ && durable_offset() <= info.last_offset) {
+        request_flush_locked(info.last_offset + 1);
+        info.awaits_flush = true;
+      }
     } else {
       if (auto err = check_verification_locked(updates, verification_guard)) return *err;
-      auto appended = append_validated(batches, validated.value(), std::move(stage_owner));
+      auto appended = append_validated(batches, validated.value(), /*leader=*/true, std::move(stage_owner));
       if (!appended) return appended;
       info = appended.value();
       producers_->apply(updates, next_offset_locked());
@@ -133,14 +156,7 @@ LogResult<AppendInfo> Log::append_as_leader(std::span<uint8_t> batches, int32_t 
       } catch (const std::exception& e) {
         return fail_io(std::string("writing the transaction index failed: ") + e.what());
       }
-      durable = config_.fsync_per_append && info.num_batches > 0;
     }
-    if (durable) ticket = committer_.ticket();
-  }
-  // Outside the append lock: others append while this one waits for the
-  // shared fsync.
-  if (durable) {
-    if (auto err = committer_.wait_durable(ticket)) return fail_io("fsync failed: " + *err);
   }
   return info;
 }
@@ -154,7 +170,7 @@ LogResult<AppendInfo> Log::append_as_follower(std::span<const uint8_t> batches) 
   ProducerAppendUpdates updates;
   auto producers = check_producers_locked(validated.value(), AppendOrigin::kReplication, updates);
   if (!producers) return producers.error();
-  auto appended = append_validated(batches, validated.value());
+  auto appended = append_validated(batches, validated.value(), /*leader=*/false);
   if (appended) {
     producers_->apply(updates, next_offset_locked());
     try {
@@ -166,7 +182,7 @@ LogResult<AppendInfo> Log::append_as_follower(std::span<const uint8_t> batches) 
   return appended;
 }
 
-LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v,
+LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v, bool leader,
                                             std::shared_ptr<const void> stage_owner) {
   AppendInfo& info = v.info;
   if (v.batches.empty()) {
@@ -206,7 +222,13 @@ LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, Vali
     unflushed = unflushed_messages_;
     info.log_start_offset = log_start_offset_;
   }
-  if (unflushed >= config_.flush_messages) {
+  if (unflushed >= config_.flush_messages || config_.fsync_per_append) {
+    if (leader && flusher_) {
+      // Group commit: the Produce answer waits for the flusher instead.
+      request_flush_locked(info.last_offset + 1);
+      info.awaits_flush = true;
+      return info;
+    }
     try {
       flush();
     } catch (const std::exception& e) {
@@ -214,6 +236,59 @@ LogResult<AppendInfo> Log::append_validated(std::span<const uint8_t> bytes, Vali
     }
   }
   return info;
+}
+
+void Log::request_flush_locked(int64_t offset) {
+  {
+    std::lock_guard lock(state_mu_);
+    unflushed_messages_ = 0;
+    flush_wanted_ = std::max(flush_wanted_, offset);
+  }
+  committer_.request(offset);
+}
+
+void Log::sync_for_commit(int64_t end) {
+  // Offline (a failure here or elsewhere in the dir): its waiters must learn
+  // it, and nothing more is flushed.
+  if (offline()) throw std::runtime_error(tp_.dir_name() + " is offline");
+  try {
+    int64_t from;
+    {
+      std::lock_guard lock(state_mu_);
+      from = durable_offset_;
+      end = std::min(end, log_end_offset_);
+    }
+    if (end <= from) return;
+    // Only the segment files' data: the indexes are rebuilt from it by a
+    // recovery (above the recovery point), so they wait for flush().
+    for (const auto& seg : segments_snapshot()) {
+      if (seg->base_offset() >= end) break;
+      if (seg->next_offset() <= from && seg->size() > 0) continue;
+      seg->log_file()->fsync();
+    }
+    // A rolled segment's directory entry, or its fsynced data could vanish.
+    sync_dir_if_needed();
+    fsyncs_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(state_mu_);
+    durable_offset_ = std::max(durable_offset_, end);
+  } catch (const std::exception& e) {
+    fail_io(std::string("flush failed: ") + e.what());
+    throw;
+  }
+}
+
+void Log::set_durable_listener(std::function<void()> listener) {
+  std::lock_guard lock(listener_mu_);
+  durable_listener_ = std::move(listener);
+}
+
+void Log::notify_durable() {
+  std::function<void()> listener;
+  {
+    std::lock_guard lock(listener_mu_);
+    listener = durable_listener_;
+  }
+  if (listener) listener();
 }
 
 void Log::publish_end_locked(int64_t leo) {
@@ -243,7 +318,10 @@ LogResult<int64_t> Log::write_staged(int64_t end_offset) {
   if (int64_t leo = log_end_offset(); leo >= end_offset) return leo;
   std::lock_guard lock(append_mu_);
   if (int64_t leo = log_end_offset(); leo >= end_offset) return leo;
-  if (offline()) return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
+  if (offline()) {
+    drop_staged_locked();
+    return log_error(LogErrc::kStorageError, tp_.dir_name() + " is offline after an I/O error");
+  }
   if (closed_ || staged_end_ < end_offset) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
   if (auto err = write_staged_or_fail_locked()) return *err;
   return log_end_offset();
@@ -306,14 +384,9 @@ void Log::roll_locked(int64_t new_base) {
   }
   auto fresh = LogSegment::create(dir_, new_base, config_, clock_->now_ms());
   old->on_become_inactive();
-  // Group commit fsyncs only the active segment: make the old one durable
-  // before writes move on, and the new file's directory entry, or an fsynced
-  // append to it could vanish with the entry in a crash.
+  // The new file's directory entry is synced by the next flush (before any
+  // append to it counts as durable), or it could vanish in a crash.
   dir_entries_unsynced_.store(true);
-  if (config_.fsync_per_append) {
-    old->log_file()->fsync();
-    sync_dir_if_needed();
-  }
   {
     std::lock_guard lock(state_mu_);
     segments_[new_base] = fresh;
@@ -337,8 +410,10 @@ void Log::flush_up_to(int64_t offset_exclusive) {
     seg->flush();
   }
   sync_dir_if_needed();
+  fsyncs_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(state_mu_);
   recovery_point_ = std::max(recovery_point_, offset_exclusive);
+  durable_offset_ = std::max(durable_offset_, recovery_point_);
   if (pending_flush_offset_ >= 0 && pending_flush_offset_ <= offset_exclusive)
     pending_flush_offset_ = -1;
 }
@@ -361,12 +436,14 @@ void Log::flush() {
     for (const auto& seg : segments_snapshot()) {
       if (seg->next_offset() > flushed || seg == active_segment()) seg->flush();
     }
+    fsyncs_.fetch_add(1, std::memory_order_relaxed);
   }
   // Segments created since the last flush: their directory entries too (as
   // Kafka's LocalLog.flush does).
   sync_dir_if_needed();
   std::lock_guard lock(state_mu_);
   recovery_point_ = std::max(recovery_point_, leo);
+  durable_offset_ = std::max(durable_offset_, recovery_point_);
   pending_flush_offset_ = -1;
   needs_flush_ = false;
 }
@@ -396,6 +473,8 @@ void Log::close() {
     return;
   }
   closed_ = true;
+  // No background flush may touch the files close() is about to close.
+  committer_.stop();
   try {
     write_staged_locked();
     flush();
@@ -411,6 +490,16 @@ void Log::close() {
 void Log::mark_deleted() {
   std::lock_guard lock(append_mu_);
   closed_ = true;
+  // The directory is renamed and removed next: a background flush syncing
+  // it by its old name would fail and take the whole log dir offline.
+  committer_.stop();
+  drop_staged_locked();  // never written now: their answers say so
+}
+
+void Log::drop_staged_locked() {
+  if (staged_end_ < 0) return;
+  staged_end_ = -1;
+  active_segment()->drop_staged();  // lets the request frames (and their budget) go
 }
 
 int64_t Log::log_start_offset() const {
@@ -433,6 +522,11 @@ int64_t Log::recovery_point() const {
   return recovery_point_;
 }
 
+int64_t Log::durable_offset() const {
+  std::lock_guard lock(state_mu_);
+  return durable_offset_;
+}
+
 void Log::set_high_watermark(int64_t offset) {
   std::lock_guard lock(state_mu_);
   high_watermark_ = std::clamp(offset, log_start_offset_, log_end_offset_);
@@ -441,7 +535,9 @@ void Log::set_high_watermark(int64_t offset) {
 
 void Log::advance_high_watermark(int64_t offset) {
   std::lock_guard lock(state_mu_);
-  high_watermark_ = std::max(high_watermark_, std::clamp(offset, log_start_offset_, log_end_offset_));
+  const int64_t visible = flush_wanted_ > durable_offset_ ? durable_offset_ : log_end_offset_;
+  high_watermark_ =
+      std::max(high_watermark_, std::clamp(std::min(offset, visible), log_start_offset_, log_end_offset_));
   prune_replicated_txns_locked();
 }
 

@@ -127,8 +127,8 @@ void LogManager::load_dir(size_t dir_index) {
       o.config = config_.config_for ? config_.config_for(tp) : config_.default_config;
       o.clock = clock_;
       o.background = config_.background;
-  o.background_after = config_.background_after;
       o.background_after = config_.background_after;
+      o.flusher = config_.flusher;
       o.clean_shutdown = clean;
       auto rp = recovery_points->find(tp);
       o.recovery_point = rp != recovery_points->end() ? rp->second : 0;
@@ -232,6 +232,7 @@ LogOpenOptions LogManager::new_log_options(const NewLog& n, size_t dir_index) {
   o.config = n.config;
   o.clock = clock_;
   o.background = config_.background;
+  o.flusher = config_.flusher;
   o.clean_shutdown = true;  // a new directory has nothing to recover
   o.on_io_error = io_error_handler(dir_index);
   return o;

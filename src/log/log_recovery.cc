@@ -223,6 +223,7 @@ void Log::load_segments(bool clean_shutdown, int64_t recovery_point) {
     log_end_offset_ = leo;
     log_start_offset_ = std::clamp(log_start_offset_, segments_.begin()->first, leo);
     recovery_point_ = std::clamp(recovery_point, log_start_offset_, leo);
+    durable_offset_ = recovery_point_;
     high_watermark_ = initial_high_watermark_ ? std::clamp(*initial_high_watermark_, log_start_offset_, leo) : leo;
     needs_flush_ = files_cut;
   }
@@ -247,6 +248,9 @@ LogResult<int64_t> Log::truncate_to(int64_t offset) {
   }
   if (offset < log_start_offset())
     return log_error(LogErrc::kOffsetOutOfRange, "cannot truncate below the log start offset");
+  // A background flush running now could move the recovery point past the cut.
+  committer_.stop();
+  const CommitterResume resume{committer_};
   try {
     std::vector<std::shared_ptr<LogSegment>> doomed;
     std::shared_ptr<LogSegment> active;
@@ -266,6 +270,8 @@ LogResult<int64_t> Log::truncate_to(int64_t offset) {
       log_end_offset_ = active->next_offset();
       high_watermark_ = std::min(high_watermark_, log_end_offset_);
       recovery_point_ = std::min(recovery_point_, log_end_offset_);
+      durable_offset_ = std::min(durable_offset_, log_end_offset_);
+      flush_wanted_ = std::min(flush_wanted_, log_end_offset_);
       needs_flush_ = true;
     }
     epochs_->truncate_from_end(log_end_offset());
@@ -286,6 +292,8 @@ LogResult<int64_t> Log::truncate_fully_and_start_at(int64_t offset) {
   if (closed_) return log_error(LogErrc::kLogClosed, tp_.dir_name() + " is closed");
   if (auto err = write_staged_or_fail_locked()) return *err;  // as truncate_to
   if (offset < 0) return log_error(LogErrc::kOffsetOutOfRange, "cannot start a log at a negative offset");
+  committer_.stop();
+  const CommitterResume resume{committer_};
   try {
     std::vector<std::shared_ptr<LogSegment>> doomed;
     {
@@ -306,6 +314,8 @@ LogResult<int64_t> Log::truncate_fully_and_start_at(int64_t offset) {
       log_end_offset_ = offset;
       high_watermark_ = offset;
       recovery_point_ = offset;
+      durable_offset_ = offset;
+      flush_wanted_ = offset;
       pending_flush_offset_ = -1;
       unflushed_messages_ = 0;
       needs_flush_ = true;

@@ -57,6 +57,7 @@ size_t Log::delete_segments_locked(size_t count, const char* reason) {
     log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
     high_watermark_ = std::max(high_watermark_, log_start_offset_);
     recovery_point_ = std::max(recovery_point_, log_start_offset_);
+    durable_offset_ = std::max(durable_offset_, log_start_offset_);
     new_start = log_start_offset_;
   }
   truncate_epochs_from_start_locked(new_start);

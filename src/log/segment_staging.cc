@@ -20,16 +20,18 @@ void LogSegment::stage(std::span<const uint8_t> bytes, std::span<const protocol:
   staged_bytes_ += bytes.size();
 }
 
+void LogSegment::drop_staged() {
+  staged_pieces_.clear();
+  staged_owners_.clear();
+  staged_headers_.clear();
+  staged_bytes_ = 0;
+}
+
 void LogSegment::write_staged() {
   if (staged_pieces_.empty()) return;
   struct Clear {
     LogSegment& s;
-    ~Clear() {
-      s.staged_pieces_.clear();
-      s.staged_owners_.clear();
-      s.staged_headers_.clear();
-      s.staged_bytes_ = 0;
-    }
+    ~Clear() { s.drop_staged(); }
   } clear{*this};
   uint64_t position = size();
   log_file()->pwrite_gather(staged_pieces_, position);

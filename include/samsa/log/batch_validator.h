@@ -30,6 +30,10 @@ struct AppendInfo {
   // A producer's retry of a batch already in the log: offsets are the
   // original's, nothing was written.
   bool duplicate = false;
+  // Durable mode (log.h, append_as_leader): a flush was requested and the
+  // append may be answered only once the log's durable offset passes
+  // last_offset.
+  bool awaits_flush = false;
   // Staged, not yet written (Log::append_as_leader with an owner): readable
   // once Log::write_staged(last_offset + 1) succeeded.
   bool staged = false;

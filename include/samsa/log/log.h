@@ -84,6 +84,11 @@ struct LogOpenOptions {
   // that appends, under the log's append lock: it must not call back into
   // this log except mark_offline().
   std::function<void(const std::string&)> on_io_error;
+  // Where a leader append's durable-mode flush runs (flush.messages reached,
+  // group_commit.h): posts a job on a flush thread (a Flusher). Unset: the
+  // append flushes inline, as before. Jobs must not reference the Log (they
+  // may run after it closed).
+  std::function<void(std::function<void()>)> flusher;
 };
 
 class Log {
@@ -109,6 +114,13 @@ class Log {
   // the guard is the one start_txn_verification() handed out for its
   // producer and no marker came since.
   //
+  // Durability (flush.messages, or samsa.fsync.per.append which means 1):
+  // when the append makes the unflushed count reach flush.messages, it is
+  // flushed before this returns, or, with a `flusher`, a flush is only
+  // requested and AppendInfo::awaits_flush is set: the caller answers once
+  // durable_offset() > last_offset (set_durable_listener tells it when to
+  // look again). A duplicate whose original is not durable yet waits the same.
+  //
   // Staging: with a `stage_owner` (which keeps `batches` alive), the append
   // may be staged instead of written (AppendInfo::staged): validated, given
   // its offsets and entered in the producer state as usual, but neither
@@ -127,7 +139,9 @@ class Log {
   // end. A failed write takes the log offline (kStorageError); a log closed
   // for deletion meanwhile answers kLogClosed.
   LogResult<int64_t> write_staged(int64_t end_offset);
-  // Replicated batches (offsets assigned by the leader, must increase).
+  // Replicated batches (offsets assigned by the leader, must increase). A
+  // follower flushes inline when flush.messages is reached (as Kafka's), so
+  // the log end it reports to the leader is durable.
   LogResult<AppendInfo> append_as_follower(std::span<const uint8_t> batches);
   // Drops everything at or after `offset` (follower divergence).
   LogResult<int64_t> truncate_to(int64_t offset);
@@ -158,12 +172,24 @@ class Log {
   // transaction still open or whose marker is not yet below the high
   // watermark). read_committed consumers read below it.
   int64_t last_stable_offset() const;
+  // Everything below it is fsynced, segments and indexes: a recovery after
+  // a crash starts there.
   int64_t recovery_point() const;
+  // Everything below it is fsynced as far as the segments' data goes (>=
+  // the recovery point): what a durable-mode append waits for. Group commits
+  // fsync only the segment files, the indexes follow with flush().
+  int64_t durable_offset() const;
+  // Called on a flush thread, with no lock held, after each background
+  // flush (a failed one too: offline() then says so). The partition's owner
+  // re-checks its durable waits and high watermark there. Set once, before
+  // the first append.
+  void set_durable_listener(std::function<void()> listener);
   // Clamped to [log start, log end].
   void set_high_watermark(int64_t offset);
   // Moves it up to `offset` (clamped), never down. For an acknowledged
-  // append: its own end, not the log end, which may already hold a
-  // concurrent append still waiting for its fsync.
+  // append: its own end, not the log end. While a requested durable-mode
+  // flush is pending it stops at the durable offset: consumers see only
+  // what is on disk, as when Kafka flushes inside the append.
   void advance_high_watermark(int64_t offset);
 
   // --- retention ---
@@ -237,7 +263,10 @@ class Log {
   LeaderEpochCache& leader_epoch_cache() { return *epochs_; }
   std::vector<int64_t> segment_base_offsets() const;
   uint64_t size_in_bytes() const;
-  uint64_t fsync_count() const { return committer_.fsync_count(); }
+  // Flushes that fsynced something (inline and background).
+  uint64_t fsync_count() const { return fsyncs_.load(std::memory_order_relaxed); }
+  // Background group-commit flushes (flusher set).
+  uint64_t group_commit_count() const { return committer_.fsync_count(); }
 
  private:
   explicit Log(LogOpenOptions options);
@@ -251,7 +280,8 @@ class Log {
   std::shared_ptr<LogSegment> active_segment() const;
   std::vector<std::shared_ptr<LogSegment>> segments_snapshot() const;
   void roll_locked(int64_t new_base);
-  LogResult<AppendInfo> append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v,
+  // `leader`: a durable-mode flush may be left to the flusher.
+  LogResult<AppendInfo> append_validated(std::span<const uint8_t> bytes, ValidatedAppend& v, bool leader,
                                          std::shared_ptr<const void> stage_owner = nullptr);
   // The offset the next append starts at: past what is staged. REQUIRES: append_mu_.
   int64_t next_offset_locked() const { return staged_end_ >= 0 ? staged_end_ : log_end_offset(); }
@@ -260,6 +290,19 @@ class Log {
   void write_staged_locked();
   // The same, turning an error into fail_io's.
   std::optional<LogError> write_staged_or_fail_locked();
+  // Asks the flusher for everything below `offset`. REQUIRES: append_mu_, not state_mu_.
+  void request_flush_locked(int64_t offset);
+  // The group committer's sync: fsyncs the segment files' data below `end`
+  // and moves the durable offset; a failure takes the log offline.
+  void sync_for_commit(int64_t end);
+  void notify_durable();
+  // Resumes the committer a truncation stopped.
+  struct CommitterResume {
+    GroupCommitter& committer;
+    ~CommitterResume() { committer.resume(); }
+  };
+  // Forgets what is staged (the log is offline or deleted). REQUIRES: append_mu_.
+  void drop_staged_locked();
   void publish_end_locked(int64_t leo);
   // Marks the log offline and reports the cause once; returns the error.
   LogError fail_io(const std::string& what);
@@ -301,8 +344,13 @@ class Log {
   uint64_t next_verification_guard_ = 1;             // under append_mu_
   // Offset of the first control batch a recovery re-validated (load only).
   std::optional<int64_t> first_recovered_marker_;
-  GroupCommitter committer_;
   std::function<void(const std::string&)> on_io_error_;
+  std::function<void(std::function<void()>)> flusher_;  // LogOpenOptions::flusher
+  std::weak_ptr<Log> self_;  // for the flush jobs
+  std::mutex listener_mu_;
+  std::function<void()> durable_listener_;  // under listener_mu_
+  std::atomic<uint64_t> fsyncs_{0};
+  GroupCommitter committer_;
   std::atomic<bool> offline_{false};
   std::atomic<bool> dir_entries_unsynced_{false};
 
@@ -323,6 +371,10 @@ class Log {
   int64_t pending_flush_offset_ = -1;  // rolled, not yet flushed below this
   int64_t last_flush_ms_ = 0;
   int64_t unflushed_messages_ = 0;
+  int64_t durable_offset_ = 0;  // >= recovery_point_
+  // The highest offset a durable-mode append asked the flusher for: while
+  // the durable offset is below it, the high watermark stops there.
+  int64_t flush_wanted_ = 0;
   // Files changed below the recovery point (truncation, recovery): the next
   // flush() fsyncs even if the log end did not move.
   bool needs_flush_ = false;

@@ -44,8 +44,8 @@ struct LogConfig {
   double min_cleanable_dirty_ratio = 0.5;               // min.cleanable.dirty.ratio
   int64_t min_compaction_lag_ms = 0;                    // min.compaction.lag.ms
   int64_t max_compaction_lag_ms = kNever;               // max.compaction.lag.ms
-  // Samsa extension: every append waits for an fsync, shared by concurrent
-  // appenders (group commit).
+  // Samsa extension, the same as flush.messages=1: every leader append is
+  // fsynced before it is answered (group_commit.h shares the fsyncs).
   bool fsync_per_append = false;                        // samsa.fsync.per.append
   // The broker's producer.id.expiration.ms (not a topic config): producer
   // state idle this long, by its batches' timestamps, is dropped.

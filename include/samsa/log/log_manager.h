@@ -47,6 +47,9 @@ struct LogManagerConfig {
   // Handed to every log (LogOpenOptions::background): roll-time fsyncs.
   std::function<void(std::function<void()>)> background;
   std::function<void(int64_t delay_ms, std::function<void()>)> background_after;  // file.delete.delay.ms
+  // Handed to every log (LogOpenOptions::flusher): durable-mode group
+  // commits run there (a Flusher). Unset: appends flush inline.
+  std::function<void(std::function<void()>)> flusher;
   // Called once per dir, from the thread that saw the failure, when a log dir
   // goes offline; `all_offline`: it was the last one online. Kafka halts the
   // broker when all log dirs have failed, or the metadata log's dir.

@@ -114,6 +114,8 @@ class LogSegment {
   // indexes and publishes them as append() does. Throws on a write error;
   // the staged appends are dropped either way.
   void write_staged();
+  // Forgets the staged appends without writing them (the log is offline or deleted).
+  void drop_staged();
   // Final time index entry, then indexes trimmed to their entries.
   void on_become_inactive();
   // The segment is active again: its indexes preallocate at their next entry.

@@ -112,7 +112,7 @@ bool has_transactional_batch(const ProduceRequest& request) {
   return false;
 }
 
-// An acks=all append still to be replicated (delayed_produce.h).
+// An append still to be replicated (acks=all) or fsynced (delayed_produce.h).
 struct Pending {
   size_t topic = 0, partition = 0;  // where its answer sits in the response
   replica::ReplicationWait wait;
@@ -189,8 +189,11 @@ PartitionResponse append(const BrokerServices& services, const MetadataImage& im
     return p;
   }
   // acks=all: answered once the ISR has it (a retried duplicate too: its
-  // first append may not be replicated yet).
-  if (acks == -1) wait = replica::ReplicationWait{found.partition, result->last_offset + 1};
+  // first append may not be replicated yet). Durable mode (flush.messages
+  // reached): also once the leader's flusher fsynced it; the network thread
+  // does not wait for the fsync.
+  if (acks == -1 || result->awaits_flush)
+    wait = replica::ReplicationWait{found.partition, result->last_offset + 1, acks == -1, result->awaits_flush};
   if (result->staged) staged = replica::ReplicationWait{found.partition, result->last_offset + 1};
 
   PartitionResponse p;

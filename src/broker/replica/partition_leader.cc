@@ -209,6 +209,22 @@ std::optional<ErrorCode> Partition::check_replicated(int64_t required_offset) co
   return ErrorCode::NONE;
 }
 
+std::optional<ErrorCode> Partition::check_durable(int64_t required_offset) const {
+  if (log_->offline()) return ErrorCode::KAFKA_STORAGE_ERROR;
+  if (log_->durable_offset() < required_offset) return std::nullopt;
+  return ErrorCode::NONE;
+}
+
+void Partition::on_durable() {
+  {
+    std::lock_guard lock(mu_);
+    maybe_increment_hwm_locked();
+  }
+  // Durable waits are keyed like acks=all ones: wake them whether or not
+  // the high watermark moved.
+  if (hooks_.on_progress) hooks_.on_progress(topic_, index_);
+}
+
 bool Partition::update_follower_fetch_state(int32_t replica_id, int64_t replica_epoch, int64_t fetch_offset,
                                             int64_t follower_log_start, int64_t leader_end_at_read) {
   std::shared_ptr<IsrUpdate> update;

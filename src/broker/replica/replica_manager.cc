@@ -20,6 +20,11 @@ const std::shared_ptr<spdlog::logger>& log() {
   return l;
 }
 
+// Durable-mode group commits (log/flusher.h): as many fsyncs in flight as
+// Kafka's default num.io.threads (8) would run inline; a partition has at
+// most one, and more than a few at once gain nothing on one disk.
+constexpr size_t kFlushThreads = 8;
+
 bool same_layers(const BrokerConfigLayers& a, const BrokerConfigLayers& b) {
   return a.dynamic_broker == b.dynamic_broker && a.dynamic_default == b.dynamic_default &&
          a.static_broker == b.static_broker;
@@ -47,6 +52,10 @@ ReplicaManager::ReplicaManager(const BrokerConfig& config, int32_t node_id,
   lm.background_after = [ex = log_background_.get()](int64_t delay_ms, std::function<void()> job) {
     ex->post_after(std::chrono::milliseconds(delay_ms), std::move(job));
   };
+  // Bounded however many partitions there are; several partitions' fsyncs
+  // overlap on the disk (and in the file system's journal commits).
+  flusher_ = std::make_unique<log::Flusher>(kFlushThreads);
+  lm.flusher = [f = flusher_.get()](std::function<void()> job) { f->post(std::move(job)); };
   logs_ = std::make_unique<log::LogManager>(std::move(lm));
 }
 
@@ -68,7 +77,13 @@ std::shared_ptr<replica::Partition> ReplicaManager::make_partition(const std::st
       });
     };
   }
-  return std::make_shared<replica::Partition>(topic, index, topic_id, std::move(log), node_id_, std::move(hooks));
+  auto& l = *log;
+  auto partition =
+      std::make_shared<replica::Partition>(topic, index, topic_id, std::move(log), node_id_, std::move(hooks));
+  l.set_durable_listener([weak = std::weak_ptr<replica::Partition>(partition)] {
+    if (auto p = weak.lock()) p->on_durable();
+  });
+  return partition;
 }
 
 void ReplicaManager::startup() { logs_->startup(); }
@@ -259,15 +274,19 @@ void ReplicaManager::append_records(const std::string& topic, int32_t partition,
   auto p = get(topic, partition);
   if (!p) return done(replica::PartitionError{protocol::ErrorCode::NOT_LEADER_OR_FOLLOWER});
   auto result = p->append_as_leader(std::span<uint8_t>(batch), required_acks, origin, verification_guard);
-  if (!result || required_acks != -1) return done(std::move(result));
+  // acks=all waits for the ISR, durable mode (flush.messages) for the fsync.
+  const bool replicated = required_acks == -1;
+  if (!result || (!replicated && !result->awaits_flush)) return done(std::move(result));
+  const int64_t required = result->last_offset + 1;
   if (!wiring_.waiters) {
-    // Nowhere to wait: answer as soon as the ISR has it, or time out.
-    auto status = p->check_replicated(result->last_offset + 1);
+    // Nowhere to wait: answer as soon as it is there, or time out.
+    auto status = replicated ? p->check_replicated(required) : std::optional(protocol::ErrorCode::NONE);
+    if (status && *status == protocol::ErrorCode::NONE && result->awaits_flush) status = p->check_durable(required);
     if (status && *status == protocol::ErrorCode::NONE) return done(std::move(result));
     return done(replica::PartitionError{status.value_or(protocol::ErrorCode::REQUEST_TIMED_OUT)});
   }
-  const int64_t required = result->last_offset + 1;
-  replica::await_replication(*wiring_.waiters, wiring_.scheduler, {{p, required}}, timeout_ms,
+  replica::await_replication(*wiring_.waiters, wiring_.scheduler, {{p, required, replicated, result->awaits_flush}},
+                             timeout_ms,
                              [info = std::move(*result), done = std::move(done)](std::vector<protocol::ErrorCode> e) {
                                if (e[0] == protocol::ErrorCode::NONE) return done(info);
                                done(replica::PartitionError{e[0]});

@@ -28,6 +28,7 @@
 #include "samsa/protocol/gen/request_header.h"
 #include "samsa/protocol/gen/response_header.h"
 #include "samsa/protocol/record_batch.h"
+#include "samsa/util/env.h"
 #include "single_node_env.h"
 
 namespace samsa::broker {
@@ -48,9 +49,13 @@ struct Pending {
 
 class ProduceFetchTest : public ::testing::Test {
  protected:
-  ProduceFetchTest() {
+  ProduceFetchTest() : ProduceFetchTest("", nullptr) {}
+  // `extra`: more server.properties lines; `env` (may be null): mounted on
+  // the log dir before anything is written there, until the end.
+  ProduceFetchTest(const std::string& extra, std::shared_ptr<util::Env> env) : env_(std::move(env)) {
     dir = test_env::fresh_dir("samsa-pf");
-    config = test_env::single_node_config(dir.string());
+    if (env_) util::Env::mount(dir.string(), env_.get());
+    config = test_env::single_node_config(dir.string(), extra);
     pm = std::make_unique<ReplicaManager>(config, 1);
     ReplicaManagerWiring wiring;
     wiring.on_progress = [this](const std::string& t, int32_t p) { fetch_waiters(&services).notify(t, p); };
@@ -89,6 +94,8 @@ class ProduceFetchTest : public ::testing::Test {
   ~ProduceFetchTest() override {
     scheduler.stop();
     pm->shutdown();
+    pm.reset();
+    if (env_) util::Env::unmount(dir.string());
     std::error_code ec;
     fs::remove_all(dir, ec);
   }
@@ -201,6 +208,7 @@ class ProduceFetchTest : public ::testing::Test {
     return out;
   }
 
+  std::shared_ptr<util::Env> env_;
   fs::path dir;
   BrokerConfig config;
   std::unique_ptr<ReplicaManager> pm;

@@ -83,7 +83,7 @@ struct LogFaultTest : LogFixture {
 };
 
 TEST_F(LogFaultTest, FsyncFailureIsNeverAcknowledgedAndTakesTheLogOffline) {
-  config.fsync_per_append = true;
+  config.flush_messages = 1;
   auto log = open_faulty(true);
   ASSERT_TRUE(log);
   std::vector<std::vector<uint8_t>> acked;
@@ -110,6 +110,38 @@ TEST_F(LogFaultTest, FsyncFailureIsNeverAcknowledgedAndTakesTheLogOffline) {
   EXPECT_EQ(again->log_end_offset(), 9);  // the unacknowledged batch was never synced
   expect_acknowledged(*again, acked, "after restart");
   EXPECT_TRUE(try_append(*again));
+}
+
+// Durable mode with a flusher: the append only requests the flush; the
+// flush job's failed fsync takes the log offline, moves no recovery point and
+// tells the listener (the produce waiters answer KAFKA_STORAGE_ERROR).
+TEST_F(LogFaultTest, BackgroundFsyncFailureTakesTheLogOfflineAndWakesTheWaiters) {
+  config.flush_messages = 1;
+  std::vector<std::function<void()>> jobs;
+  LogOpenOptions o;
+  o.dir = log_dir();
+  o.tp = {"topic", 0};
+  o.config = config;
+  o.clock = clock;
+  o.on_io_error = [this](const std::string&) { ++io_errors; };
+  o.flusher = [&jobs](std::function<void()> job) { jobs.push_back(std::move(job)); };
+  auto log = Log::open(o).value();
+  int notified = 0;
+  log->set_durable_listener([&] { ++notified; });
+
+  auto batch = test::make_batch(3, clock->now_ms(), 200);
+  auto r = log->append_as_leader(batch, 0);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->awaits_flush);
+  env.fail_syncs_from(env.op_count() + 1);
+  ASSERT_EQ(jobs.size(), 1u);
+  jobs[0]();
+  EXPECT_TRUE(log->offline());
+  EXPECT_EQ(io_errors, 1);
+  EXPECT_EQ(notified, 1);
+  EXPECT_EQ(log->durable_offset(), 0);  // never acknowledged as durable
+  env.reset();
+  EXPECT_FALSE(try_append(*log));
 }
 
 TEST_F(LogFaultTest, ShortWriteFailsTheAppendAndRecoveryCutsTheTornBatch) {
@@ -176,7 +208,7 @@ TEST_F(LogFaultTest, HighWatermarkOnlyAdvancesToAnAcknowledgedEnd) {
 // Enumerates op points: the scenario runs once to count its file operations,
 // then once per operation k, crashing right after it.
 TEST_F(LogFaultTest, CrashAtEveryOperationOfAppendRollAndClose) {
-  config.fsync_per_append = true;  // acknowledged = durable
+  config.flush_messages = 1;  // acknowledged = durable (flushed inline: no flusher)
   auto scenario = [&](std::vector<std::vector<uint8_t>>& acked) {
     auto log = open_faulty(false);
     if (!log) return;

@@ -148,7 +148,7 @@ TEST_F(LogManagerFaultTest, StrayLogIsRenamedNotDeleted) {
 
 TEST_F(LogManagerFaultTest, CrashAtEveryOperationOfAppendsAndCheckpoints) {
   cfg.log_dirs = {tmp / "data"};
-  cfg.default_config.fsync_per_append = true;
+  cfg.default_config.flush_messages = 1;
   auto scenario = [&](std::vector<std::vector<uint8_t>>& acked) {
     try {
       auto m = start();

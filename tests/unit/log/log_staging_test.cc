@@ -163,6 +163,53 @@ TEST_F(LogStagingTest, ManyStagedAppendsGoOutInOneGatherWrite) {
   EXPECT_EQ(served(*log), all_frames());
 }
 
+TEST_F(LogStagingTest, RetryOfAStagedBatchIsAnsweredOnlyOnceItIsWritten) {
+  auto log = open_log();
+  ASSERT_TRUE(log);
+  protocol::RecordBatchOptions o;
+  o.producer_id = 7;
+  o.producer_epoch = 0;
+  o.base_sequence = 0;
+  auto original = std::make_shared<std::vector<uint8_t>>(test::make_batch(2, clock->now_ms(), 10, o));
+  frames.push_back(original);
+  auto staged = log->append_as_leader(*original, 0, AppendOrigin::kClient, std::nullopt, original);
+  ASSERT_TRUE(staged.ok());
+  ASSERT_TRUE(staged->staged);
+  // A retry staged in turn: a duplicate, still to be published by its caller.
+  auto retry1 = test::make_batch(2, clock->now_ms(), 10, o);
+  auto dup1 = log->append_as_leader(retry1, 0, AppendOrigin::kClient, std::nullopt,
+                                    std::make_shared<int>(0));
+  ASSERT_TRUE(dup1.ok());
+  EXPECT_TRUE(dup1->duplicate);
+  EXPECT_TRUE(dup1->staged);
+  EXPECT_EQ(log->log_end_offset(), 0);
+  // A retry that cannot wait for a turn's end (no owner) writes it first.
+  auto retry2 = test::make_batch(2, clock->now_ms(), 10, o);
+  auto dup2 = log->append_as_leader(retry2, 0);
+  ASSERT_TRUE(dup2.ok());
+  EXPECT_TRUE(dup2->duplicate);
+  EXPECT_FALSE(dup2->staged);
+  EXPECT_EQ(dup2->first_offset, 0);
+  EXPECT_EQ(log->log_end_offset(), 2);
+  EXPECT_EQ(served(*log), all_frames());
+}
+
+TEST_F(LogStagingTest, DeletedLogDropsStagedAppendsAndTheirFrames) {
+  auto log = open_log();
+  ASSERT_TRUE(log);
+  auto r = stage(*log);
+  ASSERT_TRUE(r.ok());
+  std::weak_ptr<std::vector<uint8_t>> frame = frames.back();
+  frames.clear();
+  EXPECT_FALSE(frame.expired());  // the log keeps it until written
+  log->mark_deleted();
+  EXPECT_TRUE(frame.expired());
+  auto w = log->write_staged(r->last_offset + 1);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code, LogErrc::kLogClosed);
+  EXPECT_EQ(log->log_end_offset(), 0);
+}
+
 struct LogStagingFaultTest : LogStagingTest {
   util::FaultInjectionEnv env;
   int io_errors = 0;

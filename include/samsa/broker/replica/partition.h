@@ -152,6 +152,14 @@ class Partition : public std::enable_shared_from_this<Partition> {
   // the ISR shrank below min.insync.replicas; NOT_LEADER_OR_FOLLOWER if
   // leadership moved away meanwhile.
   std::optional<protocol::ErrorCode> check_replicated(int64_t required_offset) const;
+  // For a produce whose append awaits_flush (durable mode): nullopt while
+  // the log's durable offset is at or below `required_offset - 1`; NONE once
+  // it is past; KAFKA_STORAGE_ERROR when the log went offline (a failed
+  // fsync). Any role: the local flush happens whoever leads now.
+  std::optional<protocol::ErrorCode> check_durable(int64_t required_offset) const;
+  // The log's flusher finished a flush (Log::set_durable_listener): the high
+  // watermark may move, and parked produces and fetches re-check.
+  void on_durable();
 
   // A follower fetched at `fetch_offset` (its log end): records its
   // position, expands the ISR when it caught up (AlterPartition), moves the

@@ -21,6 +21,7 @@
 #include "samsa/broker/metadata_image.h"
 #include "samsa/broker/replica/partition.h"
 #include "samsa/broker/replica/replica_fetcher_manager.h"
+#include "samsa/log/flusher.h"
 #include "samsa/log/log.h"
 #include "samsa/log/log_manager.h"
 #include "samsa/util/serial_executor.h"
@@ -117,6 +118,8 @@ class ReplicaManager {
   // Roll-time fsyncs of every log (Kafka's scheduler does them); declared
   // before logs_ so it outlives them and finishes what they posted.
   std::unique_ptr<util::SerialExecutor> log_background_;
+  // Durable-mode group commits of every log (log/flusher.h); outlives logs_.
+  std::unique_ptr<log::Flusher> flusher_;
   std::unique_ptr<log::LogManager> logs_;
   std::mutex apply_mu_;  // apply() calls are serialised; readers never take it
   bool strays_checked_ = false;  // under apply_mu_
